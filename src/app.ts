@@ -1,0 +1,67 @@
+/**
+ * Builds the hono app from its dependencies (testable in-process with `app.request()`, no socket needed).
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { anonymousPrincipal } from './auth/principal.js';
+import type { AppDeps, AppEnv } from './http/deps.js';
+import { createErrorHandler, methodNotAllowed, notFound } from './http/errors.js';
+import { requestId } from './http/request-id.js';
+import { accessLog } from './http/access-log.js';
+import { produceRoutes } from './http/routes/produce.js';
+import { topicRoutes } from './http/routes/topics.js';
+import { adminRoutes } from './http/routes/admin-v3.js';
+import { healthRoutes } from './http/routes/health.js';
+
+export type { AppDeps, AppEnv };
+
+export interface BuildAppOptions {
+  /** Sets `principal` on the context (JWT); absent → every caller is the anonymous admin (AUTH_MODE=none). */
+  auth?: MiddlewareHandler<AppEnv>;
+}
+
+export const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Kafka HTTP/WebSocket gateway',
+    version: '0.1.0',
+    description:
+      'Confluent REST Proxy v2 wire format for produce and metadata, v3 shapes for topic admin. WebSocket subscriptions are described in asyncapi.yaml.',
+  },
+};
+
+export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(requestId());
+  app.use(accessLog(deps.logger));
+  app.use(
+    options.auth ??
+      async function noAuth(c, next) {
+        c.set('principal', anonymousPrincipal);
+        await next();
+      },
+  );
+
+  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps)];
+  for (const r of routers) app.route('/', r);
+
+  app.doc31('/openapi.json', OPENAPI_INFO);
+
+  // 405 for a known path with another method; 404 for everything else.
+  const known = routers.flatMap((r) =>
+    r.openAPIRegistry.definitions.flatMap((d) =>
+      d.type === 'route' ? [{ method: d.route.method.toUpperCase(), pattern: templateToRegExp(d.route.path) }] : [],
+    ),
+  );
+  app.notFound((c) => {
+    const allowed = known.filter((k) => k.pattern.test(c.req.path)).map((k) => k.method);
+    return allowed.length > 0 ? methodNotAllowed(c, [...new Set(allowed)]) : notFound(c);
+  });
+  app.onError(createErrorHandler(deps.logger));
+  return app;
+}
+
+function templateToRegExp(path: string): RegExp {
+  const src = path.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+');
+  return new RegExp(`^${src}/?$`);
+}

@@ -1,0 +1,20 @@
+import type { Config } from '../config.js';
+import type { KafkaGateway } from '../kafka/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { Principal } from '../auth/principal.js';
+
+/** What the HTTP layer is built from; tests pass their own. */
+export interface AppDeps {
+  config: Config;
+  kafka: KafkaGateway;
+  logger: Logger;
+  /** Set to false while shutting down: /readyz answers 503. */
+  accepting?: () => boolean;
+}
+
+export type AppEnv = {
+  Variables: {
+    principal: Principal;
+    requestId: string;
+  };
+};

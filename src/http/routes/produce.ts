@@ -1,0 +1,126 @@
+/**
+ * v2 produce: `POST /topics/{topic}` and `POST /topics/{topic}/partitions/{partition}` (CONFLUENT_V2.md).
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { errors } from '../../errors.js';
+import { isLegalTopicName, KeylessSpreader, partitionForKey, type ProduceRecord, type RecordResult } from '../../kafka/index.js';
+import { recordSize } from '../../kafka/producer.js';
+import type { AppDeps, AppEnv } from '../deps.js';
+import { readBody } from '../body.js';
+import { checkAccept, produceFormat } from '../media.js';
+import { decodeRecords, parsePartition } from '../records.js';
+import { V2_JSON } from '../errors.js';
+import { errorResponses, route } from '../openapi-common.js';
+import { BinaryProduceRequestSchema, JsonProduceRequestSchema, ProduceResponseSchema } from '../schemas.js';
+
+const TopicParam = z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'test-topic1' });
+const PartitionParam = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
+const RawQuery = z.object({
+  key: z.string().optional().openapi({ description: 'raw bodies only: the key, as UTF-8 bytes' }),
+  partition: z.string().optional().openapi({ description: 'raw bodies only: the partition', example: '0' }),
+});
+
+const body = {
+  required: true,
+  content: {
+    'application/vnd.kafka.json.v2+json': { schema: JsonProduceRequestSchema },
+    'application/vnd.kafka.binary.v2+json': { schema: BinaryProduceRequestSchema },
+    'application/json': { schema: JsonProduceRequestSchema },
+    'application/octet-stream': { schema: z.string().openapi({ format: 'binary', description: 'one record; the body is its value' }) },
+    'text/plain': { schema: z.string().openapi({ description: 'one record; the body is its value' }) },
+  },
+};
+
+const responses = {
+  200: {
+    description: 'One offsets entry per record, in request order (per-record errors carry error_code 50002/50003).',
+    content: { [V2_JSON]: { schema: ProduceResponseSchema } },
+  },
+  ...errorResponses([400, 401, 403, 404, 406, 413, 415, 422, 429, 503]),
+};
+
+export const produceRoute = createRoute({
+  method: 'post',
+  path: '/topics/{topic}',
+  tags: ['v2 produce'],
+  summary: 'Produce records to a topic',
+  request: { params: z.object({ topic: TopicParam }), query: RawQuery, body },
+  responses,
+});
+
+export const producePartitionRoute = createRoute({
+  method: 'post',
+  path: '/topics/{topic}/partitions/{partition}',
+  tags: ['v2 produce'],
+  summary: 'Produce records to one partition',
+  request: { params: z.object({ topic: TopicParam, partition: PartitionParam }), query: RawQuery, body },
+  responses,
+});
+
+export function produceRoutes(deps: AppDeps) {
+  const { config, kafka } = deps;
+  const spreader = new KeylessSpreader();
+  const app = new OpenAPIHono<AppEnv>();
+
+  async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
+    if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
+    const format = produceFormat(c.req.header('content-type'));
+    checkAccept(c.req.header('accept'));
+    const principal = c.get('principal');
+    if (!principal.can('produce', topic)) throw errors.forbidden(`Not allowed to produce to topic '${topic}'.`);
+
+    const raw = await readBody(c, config.MAX_BODY_BYTES);
+    const decoded = decodeRecords(raw, {
+      format,
+      maxRecords: config.MAX_RECORDS_PER_REQUEST,
+      pathPartition,
+      query: { key: c.req.query('key'), partition: c.req.query('partition') },
+    });
+
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    const meta = await kafka.metadata.topic(topic);
+    if (!meta) throw errors.topicNotFound(topic);
+
+    const keyless = spreader.pick(topic, meta.partitions);
+    const records: ProduceRecord[] = new Array(decoded.length);
+    let bytes = 0;
+    for (let i = 0; i < decoded.length; i++) {
+      const d = decoded[i]!;
+      if (d.partition !== undefined && d.partition >= meta.partitions) throw errors.partitionNotFound(topic, d.partition);
+      const partition = d.partition ?? (d.key ? partitionForKey(d.key, meta.partitions) : keyless);
+      const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(d.headers ? { headers: d.headers } : {}) };
+      const size = recordSize(rec);
+      if (size > meta.maxMessageBytes)
+        throw errors.tooLarge(`records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`);
+      bytes += size;
+      records[i] = rec;
+    }
+    if (kafka.producer.inflightBytes + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
+      throw errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
+
+    const results = await kafka.producer.send(topic, records);
+    c.header('Content-Type', V2_JSON);
+    return c.body(JSON.stringify({ key_schema_id: null, value_schema_id: null, offsets: results.map(toOffset) }), 200);
+  }
+
+  route(app, produceRoute, (c) => produce(c, c.req.param('topic')!, undefined));
+  route(app, producePartitionRoute, (c) => {
+    const topic = c.req.param('topic')!;
+    return produce(c, topic, pathPartition(topic, c.req.param('partition')!));
+  });
+  return app;
+}
+
+/** A path partition that is not a non-negative int32 cannot exist: 404 40402. */
+export function pathPartition(topic: string, raw: string): number {
+  const p = /^\d{1,10}$/.test(raw) ? parsePartition(raw, 'partition') : undefined;
+  if (p === undefined || p > 0x7fffffff) throw errors.partitionNotFound(topic, raw);
+  return p;
+}
+
+function toOffset(r: RecordResult) {
+  return r.ok
+    ? { partition: r.partition, offset: r.offset, error_code: null, error: null }
+    : { partition: r.partition, offset: null, error_code: r.errorCode, error: r.message };
+}

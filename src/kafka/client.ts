@@ -1,0 +1,101 @@
+/**
+ * Builds the one kafkajs `Kafka` instance of the process from config: brokers, TLS and SASL options are
+ * assembled once here. Nothing outside src/kafka/ imports kafkajs.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import kafkajs, { type KafkaConfig, type SASLOptions, type Kafka as KafkaClient } from 'kafkajs';
+
+// kafkajs is CommonJS: its runtime values come from the default export under ESM.
+const { Kafka, logLevel } = kafkajs;
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createOAuthTokenProvider } from './oauth.js';
+
+export type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_SSL'
+  | 'KAFKA_SSL_CA_FILE'
+  | 'KAFKA_SSL_CERT_FILE'
+  | 'KAFKA_SSL_KEY_FILE'
+  | 'KAFKA_SSL_KEY_PASSWORD'
+  | 'KAFKA_SSL_REJECT_UNAUTHORIZED'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_SASL_USERNAME'
+  | 'KAFKA_SASL_PASSWORD'
+  | 'KAFKA_OAUTH_TOKEN_URL'
+  | 'KAFKA_OAUTH_CLIENT_ID'
+  | 'KAFKA_OAUTH_CLIENT_SECRET'
+  | 'KAFKA_OAUTH_SCOPE'
+  | 'KAFKA_CONNECTION_TIMEOUT_MS'
+  | 'KAFKA_REQUEST_TIMEOUT_MS'
+>;
+
+export function tlsOptions(c: KafkaSettings): ConnectionOptions | boolean | undefined {
+  const anyFile = c.KAFKA_SSL_CA_FILE || c.KAFKA_SSL_CERT_FILE || c.KAFKA_SSL_KEY_FILE;
+  if (!anyFile && !c.KAFKA_SSL) return undefined;
+  const opts: ConnectionOptions = { rejectUnauthorized: c.KAFKA_SSL_REJECT_UNAUTHORIZED };
+  if (c.KAFKA_SSL_CA_FILE) opts.ca = [readFileSync(c.KAFKA_SSL_CA_FILE, 'utf8')];
+  if (c.KAFKA_SSL_CERT_FILE) opts.cert = readFileSync(c.KAFKA_SSL_CERT_FILE, 'utf8');
+  if (c.KAFKA_SSL_KEY_FILE) opts.key = readFileSync(c.KAFKA_SSL_KEY_FILE, 'utf8');
+  if (c.KAFKA_SSL_KEY_PASSWORD) opts.passphrase = c.KAFKA_SSL_KEY_PASSWORD;
+  return opts;
+}
+
+export function saslOptions(c: KafkaSettings): SASLOptions | undefined {
+  switch (c.KAFKA_SASL_MECHANISM) {
+    case undefined:
+      return undefined;
+    case 'oauthbearer': {
+      const provider = createOAuthTokenProvider({
+        tokenUrl: c.KAFKA_OAUTH_TOKEN_URL!,
+        clientId: c.KAFKA_OAUTH_CLIENT_ID!,
+        clientSecret: c.KAFKA_OAUTH_CLIENT_SECRET!,
+        scope: c.KAFKA_OAUTH_SCOPE,
+      });
+      return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await provider() }) };
+    }
+    default:
+      return {
+        mechanism: c.KAFKA_SASL_MECHANISM,
+        username: c.KAFKA_SASL_USERNAME!,
+        password: c.KAFKA_SASL_PASSWORD!,
+      } as SASLOptions;
+  }
+}
+
+/** kafkajs log levels → pino; kafkajs is chatty at INFO, so only its warnings and errors are kept. */
+function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
+  const log = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      // kafkajs puts SASL/broker details in these entries; drop anything credential-shaped.
+      delete (rest as Record<string, unknown>).sasl;
+      // An unknown topic is an ordinary 404 for us, not a client error worth an ERROR line.
+      if (/does not host this topic-partition/.test(String((rest as { error?: unknown }).error ?? ''))) log.debug(rest, message);
+      else if (level === logLevel.ERROR) log.error(rest, message);
+      else if (level === logLevel.WARN) log.warn(rest, message);
+      else log.debug(rest, message);
+    };
+}
+
+export function createKafka(c: KafkaSettings, logger: Logger): KafkaClient {
+  const ssl = tlsOptions(c);
+  const sasl = saslOptions(c);
+  return new Kafka({
+    clientId: c.KAFKA_CLIENT_ID,
+    brokers: c.KAFKA_BROKERS,
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
+    connectionTimeout: c.KAFKA_CONNECTION_TIMEOUT_MS,
+    authenticationTimeout: c.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeout: c.KAFKA_REQUEST_TIMEOUT_MS,
+    // Our own availability tracker answers 503 quickly; kafkajs's retries stay short so a dead cluster is noticed.
+    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+  });
+}

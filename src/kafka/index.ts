@@ -1,0 +1,105 @@
+/**
+ * The gateway's Kafka side, assembled once per process: one kafkajs client, one shared batching producer,
+ * one admin client for metadata, and the availability tracker. Everything outside src/kafka/ uses this.
+ */
+import type { Kafka, Producer as KafkaJsProducer, Admin } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createKafka } from './client.js';
+import { Availability } from './availability.js';
+import { BatchingProducer, type BatchingProducerOptions } from './producer.js';
+import { AdminMetadata } from './metadata.js';
+import type { Metadata, Producer } from './types.js';
+
+export type * from './types.js';
+export { isLegalTopicName } from './metadata.js';
+export { KeylessSpreader, partitionForKey, murmur2 } from './partitioner.js';
+
+export interface KafkaGateway {
+  readonly producer: Producer;
+  readonly metadata: Metadata;
+  readonly availability: Availability;
+  /** True once the producer connected and the cluster answers. */
+  ready(): boolean;
+  /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** For src/kafka/ modules that need their own clients (consumers). */
+  readonly client: Kafka;
+}
+
+export interface KafkaGatewayOptions {
+  /** Fault-injection seam for tests (see BatchingProducerOptions.sendBatch). */
+  sendBatch?: BatchingProducerOptions['sendBatch'];
+}
+
+export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
+  const log = logger.child({ component: 'kafka' });
+  const client = createKafka(config, logger);
+  const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
+  const kProducer: KafkaJsProducer = client.producer({
+    idempotent,
+    // With idempotence kafkajs allows one in-flight request per broker; our batching makes up for it.
+    maxInFlightRequests: idempotent ? 1 : 5,
+    allowAutoTopicCreation: false,
+    retry: { retries: idempotent ? 5 : 3, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
+  const admin: Admin = client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
+  let producerConnected = false;
+  let adminConnected = false;
+  let closed = false;
+
+  kProducer.on(kProducer.events.DISCONNECT, () => {
+    producerConnected = false;
+  });
+
+  async function connectAll(): Promise<void> {
+    if (!adminConnected) {
+      await admin.connect();
+      adminConnected = true;
+    }
+    if (!producerConnected) {
+      await kProducer.connect();
+      producerConnected = true;
+    }
+  }
+
+  const availability = new Availability({
+    logger: log,
+    probe: async () => {
+      await connectAll();
+      await admin.describeCluster();
+    },
+    onRecover: async () => {
+      metadata.invalidate();
+    },
+  });
+
+  const acks = config.KAFKA_PRODUCER_ACKS === 'all' || config.KAFKA_PRODUCER_ACKS === '-1' ? -1 : (Number(config.KAFKA_PRODUCER_ACKS) as 0 | 1);
+  const producer = new BatchingProducer(kProducer, {
+    lingerMs: config.KAFKA_PRODUCER_LINGER_MS,
+    timeoutMs: config.PRODUCE_TIMEOUT_MS,
+    acks,
+    compression: config.KAFKA_PRODUCER_COMPRESSION,
+    maxBatchBytes: (topic) => metadata.maxMessageBytes(topic),
+    onConnectivityError: (e) => availability.markDown(e instanceof Error ? e.message : 'send failed'),
+    ...(options.sendBatch ? { sendBatch: options.sendBatch } : {}),
+  });
+
+  return {
+    producer,
+    metadata,
+    availability,
+    client,
+    ready: () => availability.isUp && producerConnected,
+    start: () => availability.start(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      availability.close();
+      await producer.flush();
+      await Promise.allSettled([kProducer.disconnect(), admin.disconnect()]);
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Cluster and topic metadata through the kafkajs admin client, cached for METADATA_CACHE_MS. Writes through
+ * the gateway (create/delete) invalidate the cache; an unknown topic is looked up once more before it is
+ * reported missing, so a topic made a moment ago by any client is found.
+ */
+import kafkajs, { type Admin } from 'kafkajs';
+
+// kafkajs is CommonJS: its runtime values come from the default export under ESM.
+const { ConfigResourceTypes } = kafkajs;
+import type { ClusterInfo, CreateTopicRequest, Metadata, PartitionOffsets, TopicDescription, TopicInfo } from './types.js';
+import { protocolType, toGatewayError } from './errors.js';
+
+/** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+export const isLegalTopicName = (name: string) => TOPIC_NAME.test(name) && name !== '.' && name !== '..';
+
+interface CachedTopic {
+  info: TopicInfo;
+  maxMessageBytes: number;
+  expires: number;
+}
+
+export class AdminMetadata implements Metadata {
+  private readonly cache = new Map<string, CachedTopic>();
+  private readonly loading = new Map<string, Promise<CachedTopic | undefined>>();
+  private clusterCache: { value: ClusterInfo; expires: number } | undefined;
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly cacheMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  invalidate(topic?: string): void {
+    if (topic === undefined) this.cache.clear();
+    else this.cache.delete(topic);
+  }
+
+  async topic(name: string) {
+    const t = await this.cached(name);
+    return t && { partitions: t.info.partitions.length, maxMessageBytes: t.maxMessageBytes };
+  }
+
+  /** The last known max.message.bytes of a topic (for batching; no I/O). */
+  maxMessageBytes(name: string): number {
+    return this.cache.get(name)?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  async topicInfo(name: string): Promise<TopicInfo | undefined> {
+    return (await this.cached(name))?.info;
+  }
+
+  private async cached(name: string): Promise<CachedTopic | undefined> {
+    if (!isLegalTopicName(name)) return undefined;
+    const hit = this.cache.get(name);
+    if (hit && hit.expires > this.now()) return hit;
+    let p = this.loading.get(name);
+    if (!p) {
+      p = this.load(name).finally(() => this.loading.delete(name));
+      this.loading.set(name, p);
+    }
+    return p;
+  }
+
+  private async load(name: string): Promise<CachedTopic | undefined> {
+    let info: TopicInfo;
+    try {
+      const md = await this.admin.fetchTopicMetadata({ topics: [name] });
+      const t = md.topics[0];
+      if (!t) return undefined;
+      info = toTopicInfo(t);
+    } catch (e) {
+      if (protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        this.cache.delete(name);
+        return undefined;
+      }
+      throw toGatewayError(e);
+    }
+    let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+    try {
+      const configs = await this.describeConfigs(name, ['max.message.bytes']);
+      const v = Number(configs['max.message.bytes']);
+      if (Number.isSafeInteger(v) && v > 0) maxMessageBytes = v;
+    } catch {
+      // Keep Kafka's default; the broker still enforces its own limit.
+    }
+    const entry = { info, maxMessageBytes, expires: this.now() + this.cacheMs };
+    this.cache.set(name, entry);
+    return entry;
+  }
+
+  private async describeConfigs(name: string, keys?: string[]): Promise<Record<string, string | null>> {
+    const res = await this.admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, ...(keys ? { configNames: keys } : {}) }],
+      includeSynonyms: false,
+    });
+    const out: Record<string, string | null> = {};
+    for (const e of res.resources[0]?.configEntries ?? []) out[e.configName] = e.isSensitive ? null : e.configValue;
+    return out;
+  }
+
+  async listTopics(): Promise<string[]> {
+    try {
+      const names = await this.admin.listTopics();
+      return names.filter((n) => !n.startsWith('__')).sort();
+    } catch (e) {
+      throw toGatewayError(e);
+    }
+  }
+
+  async listTopicInfos(): Promise<TopicInfo[]> {
+    try {
+      const md = await this.admin.fetchTopicMetadata();
+      return md.topics.map(toTopicInfo).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (e) {
+      throw toGatewayError(e);
+    }
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription | undefined> {
+    const t = await this.cached(name);
+    if (!t) return undefined;
+    try {
+      return { ...t.info, configs: await this.describeConfigs(name) };
+    } catch (e) {
+      if (protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
+      throw toGatewayError(e);
+    }
+  }
+
+  async offsets(topic: string): Promise<PartitionOffsets[]> {
+    try {
+      const res = await this.admin.fetchTopicOffsets(topic);
+      return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+    } catch (e) {
+      throw toGatewayError(e);
+    }
+  }
+
+  async cluster(): Promise<ClusterInfo> {
+    if (this.clusterCache && this.clusterCache.expires > this.now()) return this.clusterCache.value;
+    try {
+      const c = await this.admin.describeCluster();
+      const value: ClusterInfo = {
+        clusterId: c.clusterId,
+        controller: c.controller ?? null,
+        brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.nodeId - b.nodeId),
+      };
+      this.clusterCache = { value, expires: this.now() + this.cacheMs };
+      return value;
+    } catch (e) {
+      throw toGatewayError(e);
+    }
+  }
+
+  async createTopic(req: CreateTopicRequest): Promise<void> {
+    let created: boolean;
+    try {
+      created = await this.admin.createTopics({
+        validateOnly: req.validateOnly ?? false,
+        waitForLeaders: !req.validateOnly,
+        topics: [
+          {
+            topic: req.name,
+            numPartitions: req.partitions ?? -1,
+            replicationFactor: req.replicationFactor ?? -1,
+            configEntries: (req.configs ?? []).map((c) => ({ name: c.name, value: c.value as string })),
+          },
+        ],
+      });
+    } catch (e) {
+      throw toGatewayError(e);
+    } finally {
+      this.invalidate(req.name);
+    }
+    if (!created && !req.validateOnly) {
+      throw toGatewayError({ type: 'TOPIC_ALREADY_EXISTS', message: `Topic '${req.name}' already exists.` });
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    try {
+      await this.admin.deleteTopics({ topics: [name] });
+    } catch (e) {
+      throw toGatewayError(e);
+    } finally {
+      this.invalidate(name);
+    }
+  }
+}
+
+function toTopicInfo(t: { name: string; partitions: { partitionId: number; leader: number; replicas: number[]; isr: number[] }[] }): TopicInfo {
+  return {
+    name: t.name,
+    partitions: t.partitions
+      .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr }))
+      .sort((a, b) => a.partition - b.partition),
+  };
+}

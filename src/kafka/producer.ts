@@ -1,0 +1,262 @@
+/**
+ * One producer per process, shared by every request. kafkajs does not coalesce concurrent send() calls and an
+ * idempotent producer has one request in flight per broker, so this gathers the records of concurrent HTTP
+ * requests (for up to `lingerMs`, and while the previous batch is in flight) into one `sendBatch`, then
+ * resolves each request with its own offsets. Each request resolves only when Kafka acknowledged (or refused,
+ * or timed out on) every one of its records.
+ */
+import type { Producer as KafkaJsProducer, Message, TopicMessages, CompressionTypes as CT } from 'kafkajs';
+import kafkajs from 'kafkajs';
+
+// kafkajs is CommonJS: its runtime values come from the default export under ESM.
+const { CompressionTypes } = kafkajs;
+import type { ProduceRecord, Producer, RecordResult } from './types.js';
+import { describeKafkaError, isConnectivityError, isRetriable } from './errors.js';
+
+/** What a record costs in a batch beyond its key, value and headers (varints, attributes; generous). */
+export const RECORD_OVERHEAD_BYTES = 32;
+/** A RecordBatch header. */
+export const BATCH_OVERHEAD_BYTES = 61;
+
+export function recordSize(r: ProduceRecord): number {
+  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  if (r.headers) for (const h of r.headers) n += 10 + Buffer.byteLength(h.name) + (h.value?.length ?? 0);
+  return n;
+}
+
+export interface BatchingProducerOptions {
+  lingerMs: number;
+  timeoutMs: number;
+  acks: -1 | 0 | 1;
+  compression: 'none' | 'gzip';
+  /** Upper bound for one partition's share of a batch (the topic's max.message.bytes). */
+  maxBatchBytes: (topic: string) => number;
+  /** Upper bound for one whole sendBatch request (below the broker's socket.request.max.bytes). */
+  maxRequestBytes?: number;
+  /** Told when a send failed because the cluster could not be reached. */
+  onConnectivityError?: (e: unknown) => void;
+  /** Fault-injection seam for tests: wraps every sendBatch call. */
+  sendBatch?: (send: KafkaJsProducer['sendBatch'], batch: Parameters<KafkaJsProducer['sendBatch']>[0]) => ReturnType<KafkaJsProducer['sendBatch']>;
+}
+
+interface Pending {
+  results: RecordResult[];
+  remaining: number;
+  bytes: number;
+  resolve: (r: RecordResult[]) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Item {
+  topic: string;
+  record: ProduceRecord;
+  size: number;
+  req: Pending;
+  index: number;
+  state: 'queued' | 'sent' | 'done';
+}
+
+export class BatchingProducer implements Producer {
+  private queue: Item[] = [];
+  private head = 0;
+  private inflight = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private bytes = 0;
+  private readonly idle = new Set<() => void>();
+  private readonly maxRequestBytes: number;
+  private readonly compression: CT;
+
+  constructor(
+    private readonly producer: KafkaJsProducer,
+    private readonly opts: BatchingProducerOptions,
+  ) {
+    this.maxRequestBytes = opts.maxRequestBytes ?? 32 * 1024 * 1024;
+    this.compression = opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  }
+
+  get inflightBytes(): number {
+    return this.bytes;
+  }
+
+  send(topic: string, records: ProduceRecord[]): Promise<RecordResult[]> {
+    return new Promise((resolve) => {
+      const req: Pending = {
+        results: new Array<RecordResult>(records.length),
+        remaining: records.length,
+        bytes: 0,
+        resolve,
+        timer: setTimeout(() => this.expire(req, items), this.opts.timeoutMs),
+      };
+      const items: Item[] = records.map((record, index) => {
+        const size = recordSize(record);
+        req.bytes += size;
+        return { topic, record, size, req, index, state: 'queued' };
+      });
+      this.bytes += req.bytes;
+      for (const it of items) this.queue.push(it);
+      this.schedule();
+    });
+  }
+
+  /** Resolves when every accepted record has been answered. */
+  flush(): Promise<void> {
+    if (this.bytes === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  private schedule(): void {
+    if (this.inflight || this.lingerTimer) return;
+    if (this.opts.lingerMs <= 0) {
+      queueMicrotask(() => this.drain());
+      return;
+    }
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.drain();
+    }, this.opts.lingerMs);
+  }
+
+  private pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Take the next batch off the queue: stop at the first record that would overflow its partition or the request. */
+  private takeBatch(): Item[] {
+    const batch: Item[] = [];
+    const partBytes = new Map<string, number>();
+    let total = 0;
+    while (this.head < this.queue.length) {
+      const it = this.queue[this.head]!;
+      if (it.state !== 'queued') {
+        this.head++;
+        continue;
+      }
+      const key = `${it.topic}\u0000${it.record.partition}`;
+      const used = partBytes.get(key) ?? BATCH_OVERHEAD_BYTES;
+      const limit = this.opts.maxBatchBytes(it.topic);
+      if (batch.length > 0 && (used + it.size > limit || total + it.size > this.maxRequestBytes)) break;
+      partBytes.set(key, used + it.size);
+      total += it.size;
+      it.state = 'sent';
+      batch.push(it);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  private drain(): void {
+    if (this.inflight) return;
+    const batch = this.takeBatch();
+    if (batch.length === 0) return;
+    this.inflight = true;
+
+    const byTopic = new Map<string, { messages: Message[]; items: Item[] }>();
+    for (const it of batch) {
+      let t = byTopic.get(it.topic);
+      if (!t) byTopic.set(it.topic, (t = { messages: [], items: [] }));
+      t.messages.push(toMessage(it.record));
+      t.items.push(it);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages }));
+    const request = { topicMessages, acks: this.opts.acks, timeout: this.opts.timeoutMs, compression: this.compression };
+    const send = this.producer.sendBatch.bind(this.producer);
+
+    // The slot is released when Kafka answers, or at the deadline (the records then report an unknown outcome).
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(deadline);
+      this.inflight = false;
+      if (this.pending() > 0) this.schedule();
+    };
+    const deadline = setTimeout(release, this.opts.timeoutMs);
+
+    const call = this.opts.sendBatch ? this.opts.sendBatch(send, request) : send(request);
+    call.then(
+      (metadata) => {
+        const base = new Map<string, number>();
+        for (const m of metadata) base.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
+        const seen = new Map<string, number>();
+        for (const [topic, t] of byTopic) {
+          for (const it of t.items) {
+            const key = `${topic}\u0000${it.record.partition}`;
+            const n = seen.get(key) ?? 0;
+            seen.set(key, n + 1);
+            const b = base.get(key);
+            // acks=0: Kafka sends no answer, so there is no offset to report (-1, as the Java client does).
+            this.settle(it, { ok: true, partition: it.record.partition, offset: b === undefined || b < 0 ? -1 : b + n });
+          }
+        }
+        release();
+      },
+      (e: unknown) => {
+        if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
+        const code = isRetriable(e) ? 50003 : 50002;
+        const message = `${describeKafkaError(e)}; the record may or may not have been written`;
+        for (const it of batch) this.settle(it, { ok: false, partition: it.record.partition, errorCode: code, message });
+        release();
+      },
+    );
+  }
+
+  private settle(it: Item, result: RecordResult): void {
+    if (it.state === 'done') return;
+    it.state = 'done';
+    const req = it.req;
+    req.results[it.index] = result;
+    if (--req.remaining === 0) this.finish(req);
+  }
+
+  private finish(req: Pending): void {
+    clearTimeout(req.timer);
+    this.bytes -= req.bytes;
+    req.resolve(req.results);
+    if (this.bytes === 0) {
+      for (const fn of this.idle) fn();
+      this.idle.clear();
+    }
+  }
+
+  /** PRODUCE_TIMEOUT_MS passed: unsent records are dropped from the queue; sent ones have an unknown outcome. */
+  private expire(req: Pending, items: Item[]): void {
+    for (const it of items) {
+      if (it.state === 'queued') {
+        it.state = 'done';
+        req.results[it.index] = {
+          ok: false,
+          partition: it.record.partition,
+          errorCode: 50003,
+          message: 'Timed out before the record was sent; it was not written.',
+        };
+        req.remaining--;
+      } else if (it.state === 'sent') {
+        it.state = 'done';
+        req.results[it.index] = {
+          ok: false,
+          partition: it.record.partition,
+          errorCode: 50003,
+          message: 'Timed out waiting for Kafka to acknowledge; the outcome is unknown (a retry may duplicate the record).',
+        };
+        req.remaining--;
+      }
+    }
+    if (req.remaining <= 0) this.finish(req);
+  }
+}
+
+function toMessage(r: ProduceRecord): Message {
+  const m: Message = { key: r.key, value: r.value, partition: r.partition };
+  if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+  if (r.headers && r.headers.length > 0) {
+    // kafkajs takes headers as an object of arrays (same-name headers stay in order; null values are kept).
+    const headers: Record<string, (Buffer | null)[]> = Object.create(null) as Record<string, (Buffer | null)[]>;
+    for (const h of r.headers) (headers[h.name] ??= []).push(h.value);
+    m.headers = headers as unknown as Message['headers'];
+  }
+  return m;
+}

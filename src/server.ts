@@ -1,0 +1,78 @@
+/**
+ * Starts the gateway: config → logger → Kafka → hono app → node HTTP(S) server with deliberate limits, and
+ * graceful shutdown. Used by main.ts (production) and by tests that want a real listening gateway.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './kafka/index.js';
+import { buildApp } from './app.js';
+
+export interface Gateway {
+  server: Server;
+  url: string;
+  port: number;
+  kafka: KafkaGateway;
+  logger: Logger;
+  /** Graceful: readiness off, stop accepting, finish in-flight requests, flush, disconnect. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  kafka?: KafkaGatewayOptions;
+}
+
+export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config);
+  if (config.AUTH_MODE === 'none')
+    logger.warn('AUTH_MODE=none: every caller may produce, read and administer every topic. Use AUTH_MODE=jwt in production.');
+  const kafka = createKafkaGateway(config, logger, options.kafka);
+  let accepting = true;
+  const app = buildApp({ config, kafka, logger, accepting: () => accepting });
+
+  const listener = getRequestListener(app.fetch);
+  const server: Server =
+    config.TLS_CERT_FILE && config.TLS_KEY_FILE
+      ? createHttpsServer({ cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, listener)
+      : createHttpServer(listener);
+  // Limits set deliberately (SECURITY.md "HTTP server"): slow clients cannot hold the server.
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
+  server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
+  server.maxHeadersCount = 100;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Connect in the background: the server answers /healthz at once and 503 until Kafka is reachable.
+  void kafka.start();
+
+  let closing: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      accepting = false;
+      const deadline = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref());
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([Promise.all([stopped, kafka.producer.flush()]), deadline]);
+      server.closeAllConnections();
+      await Promise.race([kafka.close(), deadline]);
+    })();
+    return closing;
+  }
+
+  return { server, url, port, kafka, logger, close };
+}
