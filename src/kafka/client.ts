@@ -74,8 +74,10 @@ function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
       const { message, ...rest } = entry;
       // kafkajs puts SASL/broker details in these entries; drop anything credential-shaped.
       delete (rest as Record<string, unknown>).sasl;
-      // An unknown topic is an ordinary 404 for us, not a client error worth an ERROR line.
-      if (/does not host this topic-partition/.test(String((rest as { error?: unknown }).error ?? ''))) log.debug(rest, message);
+      // kafkajs logs every error *response* (unknown topic, coordinator loading...) at ERROR and then retries it;
+      // what finally fails reaches us as an error value, so these are debug lines. Retries of the idempotent
+      // producer are bounded on purpose: PRODUCE_TIMEOUT_MS and the availability tracker decide, not kafkajs.
+      if (message.startsWith('Response ') || message.startsWith('Limiting retries')) log.debug(rest, message);
       else if (level === logLevel.ERROR) log.error(rest, message);
       else if (level === logLevel.WARN) log.warn(rest, message);
       else log.debug(rest, message);
