@@ -7,8 +7,11 @@ import { parse as losslessParse, stringify as losslessStringify, isLosslessNumbe
 import { errors } from '../errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
-/** 16+ digits in a row may be a number JSON.parse cannot hold exactly. */
-const LONG_DIGITS = /\d{16}/;
+/**
+ * A number JSON.parse may not hold exactly: 16+ digits (a dot may split them), or a 3-digit exponent (beyond
+ * the double range JSON.parse gives Infinity or 0, which JSON.stringify writes as null or 0).
+ */
+const LONG_DIGITS = /\d[\d.]{15}|[eE][+-]?\d{3}/;
 
 export interface ParsedJson {
   value: unknown;
@@ -16,8 +19,20 @@ export interface ParsedJson {
   stringify(v: unknown): string;
 }
 
-const plain: Pick<ParsedJson, 'stringify'> = { stringify: (v) => JSON.stringify(v) };
-const lossless: Pick<ParsedJson, 'stringify'> = { stringify: (v) => losslessStringify(v) ?? 'null' };
+/** JSON.parse takes deeper nesting than JSON.stringify can write: that is a 400, not a crash. */
+function safeStringify(write: (v: unknown) => string): (v: unknown) => string {
+  return (v) => {
+    try {
+      return write(v);
+    } catch (e) {
+      if (e instanceof RangeError) throw errors.badRequest('Malformed JSON in request body: nested too deeply.');
+      throw e;
+    }
+  };
+}
+
+const plain: Pick<ParsedJson, 'stringify'> = { stringify: safeStringify((v) => JSON.stringify(v)) };
+const lossless: Pick<ParsedJson, 'stringify'> = { stringify: safeStringify((v) => losslessStringify(v) ?? 'null') };
 
 function parseNumber(text: string): number | LosslessNumber {
   return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);

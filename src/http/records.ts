@@ -26,11 +26,14 @@ export interface DecodeOptions {
   query?: { key?: string | undefined; partition?: string | undefined };
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64 = /^([A-Za-z0-9+/]*)(={0,2})$/;
 
+/** Standard base64; padding optional, but when present it must be the right amount (as Java's decoder wants). */
 export function decodeBase64(s: string, what: string): Buffer {
-  const trimmed = s.replace(/=+$/, '');
-  if (!BASE64.test(s) || trimmed.length % 4 === 1 || /=/.test(trimmed)) throw errors.badRequest(`${what} is not valid base64.`);
+  const m = BASE64.exec(s);
+  const rest = m ? m[1]!.length % 4 : 1;
+  const pad = m ? m[2]!.length : 0;
+  if (!m || rest === 1 || (pad > 0 && rest + pad !== 4)) throw errors.badRequest(`${what} is not valid base64.`);
   return Buffer.from(s, 'base64');
 }
 
