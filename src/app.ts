@@ -12,6 +12,7 @@ import { produceRoutes } from './http/routes/produce.js';
 import { topicRoutes } from './http/routes/topics.js';
 import { adminRoutes } from './http/routes/admin-v3.js';
 import { healthRoutes } from './http/routes/health.js';
+import { docsRoutes } from './http/routes/docs.js';
 
 export type { AppDeps, AppEnv };
 
@@ -42,7 +43,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
       },
   );
 
-  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps)];
+  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) })];
   for (const r of routers) app.route('/', r);
 
   app.doc31('/openapi.json', OPENAPI_INFO);
