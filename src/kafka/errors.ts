@@ -11,6 +11,8 @@ interface KafkaJsErrorLike {
   message?: string;
   cause?: unknown;
   originalError?: unknown;
+  /** KafkaJSAggregateError (e.g. admin.createTopics): the per-topic errors. */
+  errors?: unknown[];
 }
 
 /** kafkajs protocol error types (Kafka error names) that map to a specific HTTP answer. */
@@ -48,7 +50,7 @@ function chain(e: unknown): KafkaJsErrorLike[] {
   for (let i = 0; i < 6 && cur && typeof cur === 'object'; i++) {
     const err = cur as KafkaJsErrorLike;
     out.push(err);
-    cur = err.originalError ?? err.cause;
+    cur = err.originalError ?? err.cause ?? (Array.isArray(err.errors) ? err.errors[0] : undefined);
   }
   return out;
 }

@@ -1,0 +1,184 @@
+// kafkajs errors → our HTTP answers and per-record codes (src/kafka/errors.ts), built from kafkajs's own error
+// classes and wrapped the way kafkajs's retrier and admin client wrap them.
+import { createRequire } from 'node:module';
+import kafkajs from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, GatewayError, errors as gatewayErrors } from '../../src/errors.js';
+import { describeKafkaError, isConnectivityError, isRetriable, protocolType, toGatewayError } from '../../src/kafka/errors.js';
+
+const {
+  KafkaJSProtocolError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSConnectionError,
+  KafkaJSConnectionClosedError,
+  KafkaJSRequestTimeoutError,
+  KafkaJSBrokerNotFound,
+  KafkaJSAggregateError,
+  KafkaJSCreateTopicError,
+  KafkaJSError,
+} = kafkajs as unknown as Record<string, new (...args: any[]) => Error>;
+
+// kafkajs's table of Kafka protocol errors (name, code, retriable, message), as its decoders use it.
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode: (code: number) => { type: string; code: number; retriable: boolean; message: string };
+};
+const CODES: Record<string, number> = {
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  MESSAGE_TOO_LARGE: 10,
+  NOT_LEADER_FOR_PARTITION: 6,
+  RECORD_LIST_TOO_LARGE: 18,
+  TOPIC_AUTHORIZATION_FAILED: 29,
+  GROUP_AUTHORIZATION_FAILED: 30,
+  CLUSTER_AUTHORIZATION_FAILED: 31,
+  TOPIC_ALREADY_EXISTS: 36,
+  INVALID_PARTITIONS: 37,
+  INVALID_REPLICATION_FACTOR: 38,
+  INVALID_REPLICA_ASSIGNMENT: 39,
+  INVALID_CONFIG: 40,
+  INVALID_REQUEST: 42,
+  POLICY_VIOLATION: 44,
+  INVALID_TOPIC_EXCEPTION: 17,
+  NOT_ENOUGH_REPLICAS: 19,
+  INVALID_RECORD: 87,
+};
+
+const protocol = (type: string) => {
+  const info = createErrorFromCode(CODES[type]!);
+  expect(info.type).toBe(type); // our code table agrees with kafkajs's
+  return new KafkaJSProtocolError(info);
+};
+/** As kafkajs's retrier rejects after bail() or a non-retriable error. */
+const bailed = (e: Error) => new KafkaJSNonRetriableError(e, { cause: e });
+/** As admin.createTopics fails: an aggregate of per-topic errors, bailed. */
+const createTopicsFailure = (type: string) =>
+  bailed(new KafkaJSAggregateError('Topic creation errors', [new KafkaJSCreateTopicError(createErrorFromCode(CODES[type]!), 't')]));
+const connRefused = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1', { broker: '127.0.0.1:1', code: 'ECONNREFUSED' });
+
+describe('toGatewayError: the mapping table', () => {
+  it.each([
+    ['TOPIC_ALREADY_EXISTS', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_PARTITIONS', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_REPLICATION_FACTOR', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_REPLICA_ASSIGNMENT', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_CONFIG', 400, ErrorCodes.TOPIC_EXISTS],
+    ['POLICY_VIOLATION', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_REQUEST', 400, ErrorCodes.TOPIC_EXISTS],
+    ['INVALID_TOPIC_EXCEPTION', 422, ErrorCodes.INVALID_TOPIC_NAME],
+    ['UNKNOWN_TOPIC_OR_PARTITION', 404, ErrorCodes.TOPIC_NOT_FOUND],
+    ['TOPIC_AUTHORIZATION_FAILED', 403, ErrorCodes.FORBIDDEN],
+    ['GROUP_AUTHORIZATION_FAILED', 403, ErrorCodes.FORBIDDEN],
+    ['CLUSTER_AUTHORIZATION_FAILED', 403, ErrorCodes.FORBIDDEN],
+    ['MESSAGE_TOO_LARGE', 413, ErrorCodes.TOO_LARGE],
+    ['RECORD_LIST_TOO_LARGE', 413, ErrorCodes.TOO_LARGE],
+  ])('%s → HTTP %i, error_code %i', (type, status, code) => {
+    for (const e of [protocol(type), bailed(protocol(type))]) {
+      const g = toGatewayError(e);
+      expect(g).toBeInstanceOf(GatewayError);
+      expect([g.status, g.errorCode]).toEqual([status, code]);
+      expect(g.message).toBe(`Kafka error ${type}`);
+      expect(g.cause).toBe(e);
+    }
+  });
+
+  it.each(['INVALID_CONFIG', 'INVALID_REPLICATION_FACTOR', 'INVALID_PARTITIONS', 'POLICY_VIOLATION'])(
+    'maps a createTopics failure with %s (an aggregate kafkajs error) to 400 40002',
+    (type) => {
+      const g = toGatewayError(createTopicsFailure(type));
+      expect([g.status, g.errorCode]).toEqual([400, ErrorCodes.TOPIC_EXISTS]);
+      expect(g.message).toContain(type);
+    },
+  );
+
+  it('maps a createTopics failure with an illegal name to 422 42206', () => {
+    const g = toGatewayError(createTopicsFailure('INVALID_TOPIC_EXCEPTION'));
+    expect([g.status, g.errorCode]).toEqual([422, ErrorCodes.INVALID_TOPIC_NAME]);
+  });
+
+  it.each([
+    ['a connection error', () => connRefused()],
+    ['a closed connection', () => new KafkaJSConnectionClosedError('Closed connection', { host: 'h', port: 1 })],
+    ['a request timeout', () => new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out')],
+    ['no broker found', () => new KafkaJSBrokerNotFound('No brokers available')],
+    ['retries exhausted on connection errors', () => new KafkaJSNumberOfRetriesExceeded(connRefused(), { retryCount: 5, retryTime: 100, cause: connRefused() })],
+    ['a bailed connection error', () => bailed(connRefused())],
+    ['a plain ECONNREFUSED from the socket', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })],
+  ])('maps %s to 503 50302 with Retry-After', (_name, make) => {
+    const g = toGatewayError(make());
+    expect([g.status, g.errorCode]).toEqual([503, ErrorCodes.KAFKA_UNAVAILABLE]);
+    expect(g.headers['Retry-After']).toBe('1');
+    expect(g.retriable).toBe(true);
+  });
+
+  it('maps another retriable Kafka error to 500 50003', () => {
+    const g = toGatewayError(protocol('NOT_ENOUGH_REPLICAS'));
+    expect([g.status, g.errorCode]).toEqual([500, ErrorCodes.KAFKA_RETRIABLE]);
+    expect(g.retriable).toBe(true);
+  });
+
+  it('maps another non-retriable Kafka error to 500 50002', () => {
+    const g = toGatewayError(protocol('INVALID_RECORD'));
+    expect([g.status, g.errorCode]).toEqual([500, ErrorCodes.KAFKA_ERROR]);
+    expect(g.retriable).toBe(false);
+  });
+
+  it('maps an unknown non-Kafka error to 500 50002 without leaking a stack', () => {
+    const g = toGatewayError(new TypeError('x is not a function'));
+    expect([g.status, g.errorCode]).toEqual([500, ErrorCodes.KAFKA_ERROR]);
+    expect(g.message).not.toMatch(/\n\s+at /);
+  });
+
+  it('passes a GatewayError through unchanged', () => {
+    const e = gatewayErrors.topicNotFound('t');
+    expect(toGatewayError(e)).toBe(e);
+  });
+
+  it('maps the plain object metadata.ts throws for an existing topic to 400 40002', () => {
+    const g = toGatewayError({ type: 'TOPIC_ALREADY_EXISTS', message: "Topic 't' already exists." });
+    expect([g.status, g.errorCode]).toEqual([400, ErrorCodes.TOPIC_EXISTS]);
+  });
+});
+
+describe('classification', () => {
+  it('finds the protocol type through kafkajs wrappers (cause and originalError)', () => {
+    expect(protocolType(bailed(bailed(protocol('INVALID_CONFIG'))))).toBe('INVALID_CONFIG');
+    expect(protocolType({ message: 'outer', originalError: protocol('MESSAGE_TOO_LARGE') })).toBe('MESSAGE_TOO_LARGE');
+    expect(protocolType(new Error('plain'))).toBeUndefined();
+    expect(protocolType(undefined)).toBeUndefined();
+  });
+
+  it('does not loop forever on a cause cycle', () => {
+    const a: { message: string; cause?: unknown } = { message: 'a' };
+    const b = { message: 'b', cause: a };
+    a.cause = b;
+    expect(protocolType(a)).toBeUndefined();
+    expect(isConnectivityError(a)).toBe(false);
+  });
+
+  it('counts a non-retriable wrapper as connectivity only when it wraps a connection problem', () => {
+    expect(isConnectivityError(bailed(connRefused()))).toBe(true);
+    expect(isConnectivityError(bailed(protocol('TOPIC_AUTHORIZATION_FAILED')))).toBe(false);
+    expect(isConnectivityError(new KafkaJSNonRetriableError('Invalid topics array'))).toBe(false);
+  });
+
+  it('does not count a Kafka refusal as a connectivity problem', () => {
+    for (const t of ['MESSAGE_TOO_LARGE', 'TOPIC_ALREADY_EXISTS', 'NOT_LEADER_FOR_PARTITION']) expect(isConnectivityError(protocol(t))).toBe(false);
+  });
+
+  it('tells retriable from non-retriable as kafkajs marks them', () => {
+    expect(isRetriable(protocol('NOT_LEADER_FOR_PARTITION'))).toBe(true);
+    expect(isRetriable(protocol('NOT_ENOUGH_REPLICAS'))).toBe(true);
+    expect(isRetriable(protocol('MESSAGE_TOO_LARGE'))).toBe(false);
+    expect(isRetriable(protocol('INVALID_RECORD'))).toBe(false);
+    // A retriable error whose retries ran out is still "retriable" for the client (50003).
+    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(protocol('NOT_LEADER_FOR_PARTITION'), { retryCount: 5, retryTime: 1, cause: protocol('NOT_LEADER_FOR_PARTITION') }))).toBe(true);
+    expect(isRetriable(connRefused())).toBe(true);
+    expect(isRetriable(new KafkaJSError('generic', { retriable: false }))).toBe(false);
+  });
+
+  it('describes an error by its Kafka error name, else by a bounded message', () => {
+    expect(describeKafkaError(bailed(protocol('INVALID_CONFIG')))).toBe('Kafka error INVALID_CONFIG');
+    expect(describeKafkaError(new Error('x'.repeat(1000))).length).toBe(300);
+    expect(describeKafkaError({})).toBe('Kafka error');
+  });
+});
