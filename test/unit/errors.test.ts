@@ -17,7 +17,19 @@ const {
   KafkaJSAggregateError,
   KafkaJSCreateTopicError,
   KafkaJSError,
-} = kafkajs as unknown as Record<string, new (...args: any[]) => Error>;
+} = kafkajs as unknown as Record<
+  | 'KafkaJSProtocolError'
+  | 'KafkaJSNonRetriableError'
+  | 'KafkaJSNumberOfRetriesExceeded'
+  | 'KafkaJSConnectionError'
+  | 'KafkaJSConnectionClosedError'
+  | 'KafkaJSRequestTimeoutError'
+  | 'KafkaJSBrokerNotFound'
+  | 'KafkaJSAggregateError'
+  | 'KafkaJSCreateTopicError'
+  | 'KafkaJSError',
+  new (...args: any[]) => Error
+>;
 
 // kafkajs's table of Kafka protocol errors (name, code, retriable, message), as its decoders use it.
 const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
