@@ -130,7 +130,15 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
       summary: 'Create a topic (admin)',
       request: {
         params: z.object({ cluster_id: clusterId }),
-        body: { required: true, content: { 'application/json': { schema: CreateTopicSchema } } },
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: CreateTopicSchema,
+              example: { topic_name: 'orders', partitions_count: 3, configs: [{ name: 'cleanup.policy', value: 'delete' }] },
+            },
+          },
+        },
       },
       responses: { ...json(V3TopicSchema, 'Created (Location names it)', 201), ...errorResponses([400, 401, 403, 404, 406, 413, 415, 422, 503]) },
     }),

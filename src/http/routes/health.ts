@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { ErrorCodes } from '../../errors.js';
-import { route } from '../openapi-common.js';
+import { errorResponses, route } from '../openapi-common.js';
 import { HealthSchema, ErrorSchema } from '../schemas.js';
 
 /** `/healthz`: the process is up. `/readyz`: Kafka answers and the producer is connected (and not shutting down). */
@@ -15,7 +15,8 @@ export function healthRoutes({ kafka, accepting }: AppDeps) {
       path: '/healthz',
       tags: ['health'],
       summary: 'Liveness: the process is up',
-      responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } } },
+      security: [],
+      responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } }, ...errorResponses([]) },
     }),
     (c) => c.json({ status: 'ok' }),
   );
@@ -26,7 +27,9 @@ export function healthRoutes({ kafka, accepting }: AppDeps) {
       path: '/readyz',
       tags: ['health'],
       summary: 'Readiness: Kafka reachable and the producer connected',
+      security: [],
       responses: {
+        ...errorResponses([]),
         200: { description: 'Ready', content: { 'application/json': { schema: HealthSchema } } },
         503: { description: 'Not ready', content: { 'application/json': { schema: ErrorSchema } } },
       },

@@ -21,14 +21,21 @@ const RawQuery = z.object({
   partition: z.string().optional().openapi({ description: 'raw bodies only: the partition', example: '0' }),
 });
 
+const jsonExample = { records: [{ key: 'somekey', value: { hello: 'kafka' } }, { value: [1, 2, 3] }] };
 const body = {
   required: true,
   content: {
-    'application/vnd.kafka.json.v2+json': { schema: JsonProduceRequestSchema },
-    'application/vnd.kafka.binary.v2+json': { schema: BinaryProduceRequestSchema },
-    'application/json': { schema: JsonProduceRequestSchema },
-    'application/octet-stream': { schema: z.string().openapi({ format: 'binary', description: 'one record; the body is its value' }) },
-    'text/plain': { schema: z.string().openapi({ description: 'one record; the body is its value' }) },
+    'application/vnd.kafka.json.v2+json': { schema: JsonProduceRequestSchema, example: jsonExample },
+    'application/vnd.kafka.binary.v2+json': {
+      schema: BinaryProduceRequestSchema,
+      example: { records: [{ key: 'a2V5', value: 'aGVsbG8=', headers: [{ name: 'trace', value: 'dHJhY2U=' }] }] },
+    },
+    'application/json': { schema: JsonProduceRequestSchema, example: jsonExample },
+    'application/octet-stream': {
+      schema: z.string().openapi({ format: 'binary', description: 'one record; the body is its value' }),
+      example: 'hello kafka',
+    },
+    'text/plain': { schema: z.string().openapi({ description: 'one record; the body is its value' }), example: 'hello kafka' },
   },
 };
 
