@@ -13,6 +13,9 @@ import { topicRoutes } from './http/routes/topics.js';
 import { adminRoutes } from './http/routes/admin-v3.js';
 import { healthRoutes } from './http/routes/health.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { metricsMiddleware } from './http/metrics-middleware.js';
+import { tracingMiddleware } from './http/tracing-middleware.js';
 
 export type { AppDeps, AppEnv };
 
@@ -33,6 +36,9 @@ export const OPENAPI_INFO = {
 
 export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>();
+  // Outermost, so they time and see everything (auth refusals included).
+  if (deps.metrics) app.use(metricsMiddleware(deps.metrics));
+  if (deps.tracing?.enabled) app.use(tracingMiddleware(deps.tracing.tracer));
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(
@@ -44,6 +50,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   );
 
   const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) })];
+  if (deps.metrics) routers.push(metricsRoutes({ ...deps, metrics: deps.metrics }));
   for (const r of routers) app.route('/', r);
 
   app.doc31('/openapi.json', OPENAPI_INFO);

@@ -11,6 +11,9 @@ import type { Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './kafka/index.js';
 import { buildApp } from './app.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { instrumentProducer } from './observability/instrument-producer.js';
+import { startTracing, tracingSettings, type Tracing } from './observability/tracing.js';
 
 export interface Gateway {
   server: Server;
@@ -18,6 +21,9 @@ export interface Gateway {
   port: number;
   kafka: KafkaGateway;
   logger: Logger;
+  /** This gateway's Prometheus registry and the counters WebSocket sessions report to. */
+  metrics: Metrics;
+  tracing: Tracing;
   /** Graceful: readiness off, stop accepting, finish in-flight requests, flush, disconnect. */
   close(): Promise<void>;
 }
@@ -31,9 +37,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config);
   if (config.AUTH_MODE === 'none')
     logger.warn('AUTH_MODE=none: every caller may produce, read and administer every topic. Use AUTH_MODE=jwt in production.');
-  const kafka = createKafkaGateway(config, logger, options.kafka);
+  const metrics = createMetrics({ logger });
+  // Tracing follows the standard OTEL_* variables (off unless an OTLP endpoint is set).
+  const tracing = await startTracing(tracingSettings(process.env), logger);
+  const kafka = instrumentKafka(createKafkaGateway(config, logger, { ...options.kafka, onBatch: metrics.produceBatch }), metrics, tracing);
+  metrics.watchKafka({ up: () => kafka.ready(), inflightBytes: () => kafka.producer.inflightBytes });
   let accepting = true;
-  const app = buildApp({ config, kafka, logger, accepting: () => accepting });
+  const app = buildApp({ config, kafka, logger, accepting: () => accepting, metrics, tracing });
 
   const listener = getRequestListener(app.fetch);
   const server: Server =
@@ -70,9 +80,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       await Promise.race([Promise.all([stopped, kafka.producer.flush()]), deadline]);
       server.closeAllConnections();
       await Promise.race([kafka.close(), deadline]);
+      await Promise.race([tracing.shutdown(), deadline]);
     })();
     return closing;
   }
 
-  return { server, url, port, kafka, logger, close };
+  return { server, url, port, kafka, logger, metrics, tracing, close };
+}
+
+/** The same gateway with its producer counted (and traced when tracing is on); everything else delegates. */
+function instrumentKafka(kafka: KafkaGateway, metrics: Metrics, tracing: Tracing): KafkaGateway {
+  const producer = instrumentProducer(kafka.producer, { metrics, tracer: tracing.enabled ? tracing.tracer : undefined });
+  return Object.create(kafka, { producer: { value: producer, enumerable: true } }) as KafkaGateway;
 }

@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import type { KafkaGateway } from '../kafka/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Principal } from '../auth/principal.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 
 /** What the HTTP layer is built from; tests pass their own. */
 export interface AppDeps {
@@ -10,6 +12,10 @@ export interface AppDeps {
   logger: Logger;
   /** Set to false while shutting down: /readyz answers 503. */
   accepting?: () => boolean;
+  /** Prometheus metrics: absent → no `/metrics` route and no request counting. */
+  metrics?: Metrics;
+  /** Tracing: a span per request only when `enabled`. */
+  tracing?: Tracing;
 }
 
 export type AppEnv = {

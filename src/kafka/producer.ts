@@ -35,6 +35,8 @@ export interface BatchingProducerOptions {
   maxRequestBytes?: number;
   /** Told when a send failed because the cluster could not be reached. */
   onConnectivityError?: (e: unknown) => void;
+  /** Told of every sendBatch: how many records the batch gathered (metrics). */
+  onBatch?: (records: number) => void;
   /** Fault-injection seam for tests: wraps every sendBatch call. */
   sendBatch?: (send: KafkaJsProducer['sendBatch'], batch: Parameters<KafkaJsProducer['sendBatch']>[0]) => ReturnType<KafkaJsProducer['sendBatch']>;
 }
@@ -153,6 +155,7 @@ export class BatchingProducer implements Producer {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.inflight = true;
+    this.opts.onBatch?.(batch.length);
 
     const byTopic = new Map<string, { messages: Message[]; items: Item[] }>();
     for (const it of batch) {
