@@ -1,0 +1,151 @@
+/**
+ * Authentication at the edge: the hono middleware for HTTP routes, the token lookup and subprotocol choice for
+ * the WebSocket upgrade, and the two authorization checks routes call. Routes and sessions only see a Principal.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { Config } from '../config.js';
+import { errors, truncate } from '../errors.js';
+import type { AuthVariables } from './context.js';
+import type { TokenVerifier } from './jwt.js';
+import { anonymousPrincipal, type Principal, type Right } from './principal.js';
+
+export type { AuthVariables } from './context.js';
+
+/** AUTH_MAX_TOKEN_BYTES's default (CONFIG.md). */
+export const DEFAULT_MAX_TOKEN_BYTES = 8192;
+/** The WebSocket subprotocol we speak (WS_PROTOCOL.md). */
+export const WS_SUBPROTOCOL = 'kgw.v1';
+/** A browser's token rides as a second offered subprotocol: `bearer.<jwt>`. */
+export const BEARER_PROTOCOL_PREFIX = 'bearer.';
+/** Names in 403 messages are caller-supplied: keep them short. */
+const MAX_NAME_IN_MESSAGE = 100;
+
+export interface AuthMiddlewareOptions {
+  /** null = AUTH_MODE=none: every request runs as `anonymousPrincipal`. Required, so "off" is always explicit. */
+  verifier: TokenVerifier | null;
+  /** Paths that need no token (see publicPathMatcher). */
+  publicPaths?: (path: string) => boolean;
+  /** Longest accepted token; longer ones are refused before any parsing. */
+  maxTokenBytes?: number;
+}
+
+export function authMiddleware({
+  verifier,
+  publicPaths = () => false,
+  maxTokenBytes = DEFAULT_MAX_TOKEN_BYTES,
+}: AuthMiddlewareOptions): MiddlewareHandler<{ Variables: AuthVariables }> {
+  if (verifier === undefined) throw new TypeError('authMiddleware: `verifier` is required (null for AUTH_MODE=none)');
+  if (!Number.isSafeInteger(maxTokenBytes) || maxTokenBytes <= 0)
+    throw new TypeError('authMiddleware: `maxTokenBytes` must be a positive integer');
+
+  return async function auth(c, next) {
+    if (verifier === null) {
+      c.set('principal', anonymousPrincipal);
+      return next();
+    }
+    if (publicPaths(c.req.path)) return next();
+    const token = bearerToken(c.req.header('authorization'), maxTokenBytes);
+    c.set('principal', await verifier.verify(token));
+    return next();
+  };
+}
+
+// RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a token68.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The token from an `Authorization: Bearer <jwt>` header; throws 401 when missing, malformed or too large. */
+export function bearerToken(header: string | undefined | null, maxTokenBytes = DEFAULT_MAX_TOKEN_BYTES): string {
+  if (header === undefined || header === null || header.trim() === '')
+    throw errors.unauthorized('Missing bearer token: send Authorization: Bearer <jwt>.');
+  // The header is ASCII when valid; cap before the regex sees it.
+  if (header.length > maxTokenBytes + 'Bearer '.length + 16) throw errors.unauthorized('Invalid token: too large.');
+  const m = BEARER.exec(header);
+  if (!m) throw errors.unauthorized('Malformed Authorization header: expected Bearer <jwt>.');
+  return m[1]!;
+}
+
+/** Paths open without a token (CONFIG.md): health always; metrics and docs unless turned off. */
+export function publicPathMatcher(
+  config: Pick<Config, 'AUTH_PUBLIC_METRICS' | 'AUTH_PUBLIC_DOCS'>,
+): (path: string) => boolean {
+  const exact = new Set(['/healthz', '/readyz']);
+  const prefixes: string[] = [];
+  if (config.AUTH_PUBLIC_METRICS) exact.add('/metrics');
+  if (config.AUTH_PUBLIC_DOCS) {
+    for (const p of ['/openapi.json', '/openapi.yaml', '/docs', '/ui']) exact.add(p);
+    prefixes.push('/docs/', '/ui/'); // a whole segment: `/docsXYZ` is not public
+  }
+  return function isPublicPath(path: string): boolean {
+    return exact.has(path) || prefixes.some((p) => path.startsWith(p));
+  };
+}
+
+/** What the WebSocket upgrade handler needs from the request (node's IncomingMessage fits). */
+export interface UpgradeRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  url?: string | undefined;
+}
+
+export interface UpgradeToken {
+  /** The caller's JWT, unverified; undefined when none was sent (→ 401 before the upgrade). */
+  token?: string;
+  /** Offered subprotocols other than the `bearer.<jwt>` one (that one is a secret, not a protocol). */
+  offeredProtocols: string[];
+}
+
+/**
+ * Where a WebSocket client put its token, in order: a `bearer.<jwt>` offered subprotocol (browsers), the
+ * `Authorization: Bearer` header (services), `?access_token=` only when WS_QUERY_TOKEN. Never logs anything.
+ */
+export function tokenFromUpgrade(req: UpgradeRequestLike, config: Pick<Config, 'WS_QUERY_TOKEN'>): UpgradeToken {
+  const offered = headerValues(req.headers['sec-websocket-protocol'])
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const bearer = offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+  const offeredProtocols = offered.filter((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX));
+  if (bearer !== undefined && bearer.length > BEARER_PROTOCOL_PREFIX.length)
+    return { token: bearer.slice(BEARER_PROTOCOL_PREFIX.length), offeredProtocols };
+
+  const authorization = headerValues(req.headers.authorization)[0];
+  if (authorization !== undefined) {
+    const m = BEARER.exec(authorization);
+    if (m) return { token: m[1]!, offeredProtocols };
+  }
+  if (config.WS_QUERY_TOKEN && req.url !== undefined) {
+    const token = new URL(req.url, 'http://gateway.invalid').searchParams.get('access_token');
+    if (token) return { token, offeredProtocols };
+  }
+  return { offeredProtocols };
+}
+
+function headerValues(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/**
+ * ws's `handleProtocols` (called only when the client offered some): `kgw.v1` when offered, else false —
+ * never the first offered one, which would echo a `bearer.<jwt>` token back (ws's default).
+ */
+export function selectProtocol(offered: Set<string>): typeof WS_SUBPROTOCOL | false {
+  return offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false;
+}
+
+/** What each right lets a caller do, for 403 messages. */
+const RIGHT_WORDING: Readonly<Record<Right, { verb: string; noun: string }>> = {
+  produce: { verb: 'produce to', noun: 'topic' },
+  consume: { verb: 'consume from', noun: 'topic' },
+  group: { verb: 'use', noun: 'consumer group' },
+};
+
+/** Throws 403 40301 unless `principal` has `right` on `name` (a topic, or a group id for 'group'). */
+export function requireRight(principal: Principal, right: Right, name: string): void {
+  if (principal.can(right, name)) return;
+  const { verb, noun } = RIGHT_WORDING[right];
+  throw errors.forbidden(`Not authorized to ${verb} ${noun} '${truncate(name, MAX_NAME_IN_MESSAGE)}'.`);
+}
+
+/** Throws 403 40301 unless `principal` is an admin (v3 admin routes). */
+export function requireAdmin(principal: Principal): void {
+  if (!principal.admin) throw errors.forbidden('Not authorized: this operation needs the admin right.');
+}

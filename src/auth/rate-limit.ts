@@ -1,0 +1,106 @@
+/**
+ * Per-caller rate limit on records (RATE_LIMIT_RECORDS_PER_S, CONFIG.md): a token bucket per `sub` that refills
+ * at the rate and holds one second's worth. A request bigger than the bucket is let through when the bucket is
+ * full and leaves it in debt, so large batches are slowed to the rate instead of refused forever.
+ */
+import { ErrorCodes, GatewayError } from '../errors.js';
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterS: number };
+
+export interface RateLimiter {
+  /** Takes `n` records from `sub`'s bucket (null = AUTH_MODE=none: one shared bucket). */
+  take(sub: string | null, n: number): RateDecision;
+  /** take(), throwing 429 with Retry-After when over. */
+  takeOrThrow(sub: string | null, n: number): void;
+  /** Buckets held right now (for tests and metrics). */
+  readonly size: number;
+}
+
+export interface RateLimiterOptions {
+  /** Records per second per caller; 0 turns the limiter off. */
+  recordsPerS: number;
+  /** Most buckets kept; above it idle (full) buckets go first, then the least recently used. */
+  maxBuckets?: number;
+  /** Clock in ms (tests pass a fake one). */
+  now?: () => number;
+}
+
+export const DEFAULT_MAX_BUCKETS = 10_000;
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+const ANONYMOUS = '\u0000anonymous'; // cannot collide with a real `sub`
+
+export function createRateLimiter({
+  recordsPerS,
+  maxBuckets = DEFAULT_MAX_BUCKETS,
+  now = Date.now,
+}: RateLimiterOptions): RateLimiter {
+  if (!Number.isFinite(recordsPerS) || recordsPerS < 0) throw new TypeError('createRateLimiter: recordsPerS must be ≥ 0');
+  if (!Number.isSafeInteger(maxBuckets) || maxBuckets < 1) throw new TypeError('createRateLimiter: maxBuckets must be ≥ 1');
+  const capacity = recordsPerS; // burst = one second's worth
+  const perMs = recordsPerS / 1000;
+  const buckets = new Map<string, Bucket>();
+
+  function refill(b: Bucket, t: number): void {
+    if (t > b.at) b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs);
+    b.at = Math.max(b.at, t);
+  }
+
+  function evict(t: number): void {
+    for (const [key, b] of buckets) {
+      refill(b, t);
+      if (b.tokens >= capacity) buckets.delete(key); // a full bucket is the same as no bucket
+    }
+    // Still too many active callers: drop the least recently used (Map order = last touch).
+    const target = Math.floor(maxBuckets * 0.9);
+    for (const key of buckets.keys()) {
+      if (buckets.size <= target) break;
+      buckets.delete(key);
+    }
+  }
+
+  function take(sub: string | null, n: number): RateDecision {
+    if (recordsPerS === 0 || !(n > 0)) return { ok: true };
+    const key = sub ?? ANONYMOUS;
+    const t = now();
+    let b = buckets.get(key);
+    if (b) {
+      buckets.delete(key); // re-inserted below: keeps Map order = least recently used first
+      refill(b, t);
+    } else {
+      if (buckets.size >= maxBuckets) evict(t);
+      b = { tokens: capacity, at: t };
+    }
+    buckets.set(key, b);
+    const need = Math.min(n, capacity);
+    if (b.tokens >= need) {
+      b.tokens -= n;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterS: Math.max(1, Math.ceil((need - b.tokens) / recordsPerS)) };
+  }
+
+  return {
+    take,
+    takeOrThrow(sub, n) {
+      const d = take(sub, n);
+      if (!d.ok) throw rateLimited(d.retryAfterS, recordsPerS);
+    },
+    get size() {
+      return buckets.size;
+    },
+  };
+}
+
+/** 429 with Retry-After (whole seconds). */
+export function rateLimited(retryAfterS: number, recordsPerS?: number): GatewayError {
+  const limit = recordsPerS === undefined ? '' : ` of ${recordsPerS} records/s`;
+  return new GatewayError(429, ErrorCodes.RATE_LIMITED, `Rate limit${limit} exceeded; retry after ${retryAfterS} s.`, {
+    retriable: true,
+    headers: { 'Retry-After': String(retryAfterS) },
+  });
+}

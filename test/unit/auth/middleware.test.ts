@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { anonymousPrincipal, type Principal } from '../../../src/auth/principal.js';
+import {
+  authMiddleware,
+  bearerToken,
+  publicPathMatcher,
+  requireAdmin,
+  requireRight,
+  selectProtocol,
+  tokenFromUpgrade,
+  WS_SUBPROTOCOL,
+} from '../../../src/auth/middleware.js';
+import { principalFromClaims } from '../../../src/auth/permissions.js';
+import { isGatewayError, type GatewayError } from '../../../src/errors.js';
+import { appFor, call, expect401, SECRET, sign, testConfig } from './helpers.js';
+
+const hs = () => sign(new TextEncoder().encode(SECRET), { alg: 'HS256' });
+
+describe('authMiddleware', () => {
+  it('is a named function and needs an explicit verifier (null = AUTH_MODE=none)', () => {
+    expect(authMiddleware({ verifier: null }).name).toBe('auth');
+    expect(() => authMiddleware({} as never)).toThrow(/verifier/);
+    expect(() => authMiddleware({ verifier: null, maxTokenBytes: 0 })).toThrow(/maxTokenBytes/);
+  });
+
+  it('AUTH_MODE=none: no token needed, the handler sees the anonymous principal', async () => {
+    const { app } = appFor(testConfig({ AUTH_MODE: 'none' }));
+    const res = await call(app);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sub: null });
+  });
+
+  it('public paths pass without a token; everything else needs one', async () => {
+    const { app, handlerRuns } = appFor(testConfig({ AUTH_HS256_SECRET: SECRET }));
+    expect((await app.request('/healthz')).status).toBe(200);
+    expect((await app.request('/metrics')).status).toBe(200);
+    expect((await app.request('/docs/index.html')).status).toBe(200);
+    await expect401(await app.request('/protected'), expect);
+    expect(handlerRuns()).toBe(0);
+    expect((await call(app, await hs())).status).toBe(200);
+    expect(handlerRuns()).toBe(1);
+  });
+
+  it('/metrics and docs close when AUTH_PUBLIC_METRICS / AUTH_PUBLIC_DOCS are false', async () => {
+    const { app } = appFor(testConfig({ AUTH_HS256_SECRET: SECRET, AUTH_PUBLIC_METRICS: 'false', AUTH_PUBLIC_DOCS: 'false' }));
+    await expect401(await app.request('/metrics'), expect);
+    await expect401(await app.request('/docs/index.html'), expect);
+    expect((await app.request('/healthz')).status).toBe(200);
+  });
+
+  it('a dot-segment path cannot borrow a public prefix', async () => {
+    const { app, handlerRuns } = appFor(testConfig({ AUTH_HS256_SECRET: SECRET }));
+    await expect401(await app.request('/docs/../protected'), expect);
+    await expect401(await app.request('/docs/%2e%2e/protected'), expect);
+    expect(handlerRuns()).toBe(0);
+  });
+});
+
+describe('publicPathMatcher', () => {
+  it('health always; metrics and docs by setting; whole segments only', () => {
+    const open = publicPathMatcher({ AUTH_PUBLIC_METRICS: true, AUTH_PUBLIC_DOCS: true });
+    for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml', '/docs', '/docs/', '/docs/a.js', '/ui', '/ui/tail'])
+      expect(open(p), p).toBe(true);
+    for (const p of ['/', '/topics', '/docsX', '/uiadmin', '/healthz/x', '/metrics/x', '/v3/clusters', '/ws'])
+      expect(open(p), p).toBe(false);
+    const closed = publicPathMatcher({ AUTH_PUBLIC_METRICS: false, AUTH_PUBLIC_DOCS: false });
+    for (const p of ['/metrics', '/openapi.json', '/docs', '/ui/x']) expect(closed(p), p).toBe(false);
+    expect(closed('/readyz')).toBe(true);
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes the token after a case-insensitive Bearer', () => {
+    expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(bearerToken('BEARER   abc.def.ghi')).toBe('abc.def.ghi');
+  });
+
+  it('missing, other schemes, junk and two tokens → 401', () => {
+    for (const h of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer a.b.c, Bearer d.e.f', 'Bearer <script>']) {
+      let err: unknown;
+      try {
+        bearerToken(h);
+      } catch (e) {
+        err = e;
+      }
+      expect(isGatewayError(err), String(h)).toBe(true);
+      expect((err as GatewayError).status).toBe(401);
+      expect((err as GatewayError).headers['WWW-Authenticate']).toBe('Bearer error="invalid_token"');
+    }
+  });
+});
+
+describe('tokenFromUpgrade', () => {
+  const cfg = { WS_QUERY_TOKEN: false };
+
+  it('prefers the bearer.<jwt> subprotocol and leaves it out of offeredProtocols', () => {
+    const r = tokenFromUpgrade(
+      { headers: { 'sec-websocket-protocol': 'kgw.v1, bearer.aaa.bbb.ccc', authorization: 'Bearer other' }, url: '/ws' },
+      cfg,
+    );
+    expect(r).toEqual({ token: 'aaa.bbb.ccc', offeredProtocols: ['kgw.v1'] });
+  });
+
+  it('falls back to Authorization: Bearer', () => {
+    expect(tokenFromUpgrade({ headers: { authorization: 'bearer x.y.z' }, url: '/ws' }, cfg)).toEqual({
+      token: 'x.y.z',
+      offeredProtocols: [],
+    });
+  });
+
+  it('?access_token= only when WS_QUERY_TOKEN', () => {
+    const req = { headers: {}, url: '/ws?topic=t&access_token=q.r.s' };
+    expect(tokenFromUpgrade(req, cfg)).toEqual({ offeredProtocols: [] });
+    expect(tokenFromUpgrade(req, { WS_QUERY_TOKEN: true })).toEqual({ token: 'q.r.s', offeredProtocols: [] });
+  });
+
+  it('no token anywhere → token undefined; other protocols are reported', () => {
+    const r = tokenFromUpgrade({ headers: { 'sec-websocket-protocol': ['chat', 'kgw.v1'] } }, cfg);
+    expect(r.token).toBeUndefined();
+    expect(r.offeredProtocols).toEqual(['chat', 'kgw.v1']);
+  });
+
+  it('an empty bearer. entry is not a token', () => {
+    expect(tokenFromUpgrade({ headers: { 'sec-websocket-protocol': 'kgw.v1, bearer.' } }, cfg).token).toBeUndefined();
+  });
+});
+
+describe('selectProtocol', () => {
+  it('selects kgw.v1 when offered, never echoes the bearer one', () => {
+    expect(selectProtocol(new Set(['bearer.secret.jwt', 'kgw.v1']))).toBe(WS_SUBPROTOCOL);
+    expect(selectProtocol(new Set(['kgw.v1']))).toBe('kgw.v1');
+  });
+
+  it('refuses when kgw.v1 is not among the offered', () => {
+    expect(selectProtocol(new Set(['bearer.secret.jwt']))).toBe(false);
+    expect(selectProtocol(new Set(['chat']))).toBe(false);
+  });
+});
+
+describe('requireRight / requireAdmin', () => {
+  const p: Principal = principalFromClaims(
+    { sub: 'u', exp: 2e9, kafka: { produce: ['orders.*'], consume: ['audit'], groups: ['g-*'] } },
+    { claim: 'kafka', scopePrefix: 'kafka:' },
+  );
+  const thrown = (fn: () => void): GatewayError => {
+    try {
+      fn();
+    } catch (e) {
+      if (isGatewayError(e)) return e;
+      throw e;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('passes when allowed', () => {
+    expect(() => requireRight(p, 'produce', 'orders.eu')).not.toThrow();
+    expect(() => requireRight(p, 'group', 'g-1')).not.toThrow();
+    expect(() => requireAdmin(anonymousPrincipal)).not.toThrow();
+  });
+
+  it('throws 403 40301 naming the topic or group, truncated', () => {
+    const e = thrown(() => requireRight(p, 'consume', 'orders.eu'));
+    expect(e.status).toBe(403);
+    expect(e.errorCode).toBe(40301);
+    expect(e.message).toContain("topic 'orders.eu'");
+    expect(thrown(() => requireRight(p, 'group', 'other')).message).toContain("consumer group 'other'");
+    const long = thrown(() => requireRight(p, 'produce', 'x'.repeat(10_000)));
+    expect(long.message.length).toBeLessThan(200);
+  });
+
+  it('requireAdmin refuses a non-admin', () => {
+    const e = thrown(() => requireAdmin(p));
+    expect(e.status).toBe(403);
+    expect(e.errorCode).toBe(40301);
+  });
+});
