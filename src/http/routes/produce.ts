@@ -18,7 +18,7 @@ const TopicParam = z.string().openapi({ param: { name: 'topic', in: 'path' }, ex
 const PartitionParam = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
 const RawQuery = z.object({
   key: z.string().optional().openapi({ description: 'raw bodies only: the key, as UTF-8 bytes' }),
-  partition: z.string().optional().openapi({ description: 'raw bodies only: the partition', example: '0' }),
+  partition: z.string().optional().openapi({ description: 'raw bodies only: the partition' }),
 });
 
 const jsonExample = { records: [{ key: 'somekey', value: { hello: 'kafka' } }, { value: [1, 2, 3] }] };
