@@ -252,13 +252,17 @@ export class BatchingProducer implements Producer {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function toMessage(r: ProduceRecord): Message {
   const m: Message = { key: r.key, value: r.value, partition: r.partition };
   if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
   if (r.headers && r.headers.length > 0) {
-    // kafkajs takes headers as an object of arrays (same-name headers stay in order; null values are kept).
-    const headers: Record<string, (Buffer | null)[]> = Object.create(null) as Record<string, (Buffer | null)[]>;
-    for (const h of r.headers) (headers[h.name] ??= []).push(h.value);
+    // kafkajs takes headers as an object of arrays (same-name headers stay in order). kafkajs 2.2.4 cannot encode a
+    // null header value (its size count calls Buffer.byteLength(null), failing the whole coalesced batch), so a
+    // null value is written as an empty one.
+    const headers: Record<string, Buffer[]> = Object.create(null) as Record<string, Buffer[]>;
+    for (const h of r.headers) (headers[h.name] ??= []).push(h.value ?? EMPTY);
     m.headers = headers as unknown as Message['headers'];
   }
   return m;

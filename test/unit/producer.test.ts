@@ -1,5 +1,6 @@
 // BatchingProducer against a fake kafkajs producer whose sendBatch calls the test answers by hand: coalescing,
 // per-request offsets, failures, the produce timeout, batch size limits and flush.
+import { createRequire } from 'node:module';
 import type { Producer as KafkaJsProducer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BATCH_OVERHEAD_BYTES, BatchingProducer, RECORD_OVERHEAD_BYTES, recordSize, type BatchingProducerOptions } from '../../src/kafka/producer.js';
@@ -248,8 +249,18 @@ describe('what reaches kafkajs', () => {
     expect(m.key).toEqual(Buffer.from('k'));
     expect(m.value).toBeNull();
     expect(m.partition).toBe(3);
-    // kafkajs takes repeated header names as arrays, in order; null values are kept.
-    expect(m.headers).toEqual({ h: [Buffer.from('1'), Buffer.from('2')], n: [null] });
+    // kafkajs takes repeated header names as arrays, in order; it cannot encode null values, so they go as empty.
+    expect(m.headers).toEqual({ h: [Buffer.from('1'), Buffer.from('2')], n: [Buffer.alloc(0)] });
+  });
+
+  it('hands kafkajs headers its real encoder can write, null values included', async () => {
+    const { fake, producer } = setup();
+    void producer.send('t', [{ key: null, value: Buffer.from('v'), partition: 0, headers: [{ name: 'n', value: null }, { name: 'b', value: Buffer.from('x') }] }]);
+    await vi.advanceTimersByTimeAsync(LINGER);
+    const m = fake.calls[0]!.batch.topicMessages![0]!.messages[0]!;
+    // kafkajs's own record encoder (what sendBatch runs): it throws on a null header value.
+    const encodeRecord = createRequire(import.meta.url)('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => unknown;
+    expect(() => encodeRecord({ key: m.key, value: m.value, headers: m.headers })).not.toThrow();
   });
 
   it('uses no compression by default and routes every call through the sendBatch seam', async () => {

@@ -1,0 +1,86 @@
+// An in-process gateway against the integration broker, and small HTTP helpers for the REST tests.
+import { once } from 'node:events';
+import kafkajs from 'kafkajs';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type Gateway } from '../../src/server.js';
+import { kafkaClient } from './kafka.js';
+
+export const V2 = 'application/vnd.kafka.v2+json';
+export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
+export const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
+
+/** Starts a gateway on a free loopback port (AUTH_MODE=none, silent logs); `env` overrides any setting. */
+export async function startTestGateway(env: Record<string, string> = {}, { waitReady = true } = {}): Promise<Gateway> {
+  const config = loadConfig(
+    { KAFKA_BROKERS: inject('kafkaBrokers'), PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent', ...env },
+    'prod',
+  );
+  const gw = await startGateway(config);
+  if (waitReady) await ready(gw);
+  return gw;
+}
+
+/** Resolves once the gateway reached Kafka (its availability tracker says up). */
+export async function ready(gw: Gateway, timeoutMs = 30_000): Promise<void> {
+  if (gw.kafka.ready()) return;
+  await once(gw.kafka.availability, 'up', { signal: AbortSignal.timeout(timeoutMs) });
+}
+
+export interface Reply<T = any> {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body (undefined when it is not JSON). */
+  body: T;
+}
+
+export async function call<T = any>(gw: Gateway | string, path: string, init: RequestInit = {}): Promise<Reply<T>> {
+  const base = typeof gw === 'string' ? gw : gw.url;
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body };
+}
+
+/** POST a body with a Content-Type (objects are JSON-encoded). */
+export function post<T = any>(gw: Gateway | string, path: string, contentType: string, body: unknown, headers: Record<string, string> = {}) {
+  const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+  return call<T>(gw, path, { method: 'POST', headers: { 'Content-Type': contentType, ...headers }, body: payload as BodyInit });
+}
+
+export interface OffsetEntry {
+  partition: number | null;
+  offset: number | null;
+  error_code: number | null;
+  error: string | null;
+}
+export interface ProduceReply {
+  key_schema_id: null;
+  value_schema_id: null;
+  offsets: OffsetEntry[];
+}
+
+/** Each partition's end offset (the next offset to be written), straight from Kafka. */
+export async function endOffsets(brokers: string, topic: string): Promise<Record<number, number>> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchTopicOffsets(topic);
+    return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** kafkajs's own Java-compatible default partitioner: an independent oracle for where a key goes. */
+export function javaPartition(key: Buffer, numPartitions: number): number {
+  const partitioner = kafkajs.Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  return partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
+}
