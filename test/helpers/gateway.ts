@@ -51,7 +51,7 @@ export async function call<T = any>(gw: Gateway | string, path: string, init: Re
 /** POST a body with a Content-Type (objects are JSON-encoded). */
 export function post<T = any>(gw: Gateway | string, path: string, contentType: string, body: unknown, headers: Record<string, string> = {}) {
   const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-  return call<T>(gw, path, { method: 'POST', headers: { 'Content-Type': contentType, ...headers }, body: payload as BodyInit });
+  return call<T>(gw, path, { method: 'POST', headers: { 'Content-Type': contentType, ...headers }, body: payload as string | Uint8Array });
 }
 
 export interface OffsetEntry {
