@@ -3,7 +3,9 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { anonymousPrincipal } from './auth/principal.js';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import { authMiddleware, publicPathMatcher } from './auth/middleware.js';
 import type { AppDeps, AppEnv } from './http/deps.js';
 import { createErrorHandler, methodNotAllowed, notFound } from './http/errors.js';
 import { requestId } from './http/request-id.js';
@@ -20,7 +22,7 @@ import { tracingMiddleware } from './http/tracing-middleware.js';
 export type { AppDeps, AppEnv };
 
 export interface BuildAppOptions {
-  /** Sets `principal` on the context (JWT); absent → every caller is the anonymous admin (AUTH_MODE=none). */
+  /** Replaces the JWT middleware built from deps (tests). */
   auth?: MiddlewareHandler<AppEnv>;
 }
 
@@ -41,12 +43,25 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   if (deps.tracing?.enabled) app.use(tracingMiddleware(deps.tracing.tracer));
   app.use(requestId());
   app.use(accessLog(deps.logger));
+  // /docs sets its own stricter CSP; these are the standard headers for every JSON response.
+  app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: false, xFrameOptions: 'DENY' }));
+  if (deps.config.CORS_ORIGINS.length > 0)
+    app.use(
+      cors({
+        origin: deps.config.CORS_ORIGINS,
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Request-Id'],
+        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Location', 'WWW-Authenticate'],
+        maxAge: 600,
+      }),
+    );
   app.use(
     options.auth ??
-      async function noAuth(c, next) {
-        c.set('principal', anonymousPrincipal);
-        await next();
-      },
+      (authMiddleware({
+        verifier: deps.verifier ?? null,
+        publicPaths: publicPathMatcher(deps.config),
+        maxTokenBytes: deps.config.AUTH_MAX_TOKEN_BYTES,
+      }) as unknown as MiddlewareHandler<AppEnv>),
   );
 
   const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) })];

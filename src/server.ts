@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './kafka/index.js';
 import { buildApp } from './app.js';
+import { createTokenVerifier } from './auth/jwt.js';
+import { createRateLimiter } from './auth/rate-limit.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { instrumentProducer } from './observability/instrument-producer.js';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.js';
@@ -43,7 +45,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const kafka = instrumentKafka(createKafkaGateway(config, logger, { ...options.kafka, onBatch: metrics.produceBatch }), metrics, tracing);
   metrics.watchKafka({ up: () => kafka.ready(), inflightBytes: () => kafka.producer.inflightBytes });
   let accepting = true;
-  const app = buildApp({ config, kafka, logger, accepting: () => accepting, metrics, tracing });
+  // Built once at start-up: a bad key or secret stops the process here, never at the first request.
+  const verifier = config.AUTH_MODE === 'jwt' ? createTokenVerifier(config, logger) : null;
+  const rateLimiter = config.RATE_LIMIT_RECORDS_PER_S > 0 ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S }) : undefined;
+  const app = buildApp({ config, kafka, logger, accepting: () => accepting, metrics, tracing, verifier, ...(rateLimiter ? { rateLimiter } : {}) });
 
   const listener = getRequestListener(app.fetch);
   const server: Server =

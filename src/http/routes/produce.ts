@@ -4,7 +4,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
-import { isLegalTopicName, KeylessSpreader, partitionForKey, type ProduceRecord, type RecordResult } from '../../kafka/index.js';
+import { isLegalTopicName, KeylessSpreader, partitionForKey, type ProduceRecord, type RecordHeader, type RecordResult } from '../../kafka/index.js';
 import { recordSize } from '../../kafka/producer.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
@@ -68,6 +68,7 @@ export const producePartitionRoute = createRoute({
 export function produceRoutes(deps: AppDeps) {
   const { config, kafka } = deps;
   const spreader = new KeylessSpreader();
+  const principalHeader = config.AUTH_PRINCIPAL_HEADER;
   const app = new OpenAPIHono<AppEnv>();
 
   async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
@@ -85,6 +86,8 @@ export function produceRoutes(deps: AppDeps) {
       query: { key: c.req.query('key'), partition: c.req.query('partition') },
     });
 
+    deps.rateLimiter?.takeOrThrow(principal.sub, decoded.length);
+
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
     const meta = await kafka.metadata.topic(topic);
     if (!meta) throw errors.topicNotFound(topic);
@@ -96,7 +99,8 @@ export function produceRoutes(deps: AppDeps) {
       const d = decoded[i]!;
       if (d.partition !== undefined && d.partition >= meta.partitions) throw errors.partitionNotFound(topic, d.partition);
       const partition = d.partition ?? (d.key ? partitionForKey(d.key, meta.partitions) : keyless);
-      const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(d.headers ? { headers: d.headers } : {}) };
+      const headers = principalHeader ? withPrincipal(d.headers, principalHeader, principal.sub) : d.headers;
+      const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(headers ? { headers } : {}) };
       const size = recordSize(rec);
       if (size > meta.maxMessageBytes)
         throw errors.tooLarge(`records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`);
@@ -124,6 +128,14 @@ export function pathPartition(topic: string, raw: string): number {
   const p = /^\d{1,10}$/.test(raw) ? parsePartition(raw, 'partition') : undefined;
   if (p === undefined || p > 0x7fffffff) throw errors.partitionNotFound(topic, raw);
   return p;
+}
+
+/** AUTH_PRINCIPAL_HEADER: the caller's own header of that name is dropped, never trusted; the verified `sub` is written. */
+function withPrincipal(headers: RecordHeader[] | undefined, name: string, sub: string | null): RecordHeader[] | undefined {
+  const lower = name.toLowerCase();
+  const kept = (headers ?? []).filter((h) => h.name.toLowerCase() !== lower);
+  if (sub !== null) kept.push({ name, value: Buffer.from(sub, 'utf8') });
+  return kept.length > 0 ? kept : undefined;
 }
 
 function toOffset(r: RecordResult) {
