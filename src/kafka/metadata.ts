@@ -175,7 +175,8 @@ export class AdminMetadata implements Metadata {
     } finally {
       this.invalidate(req.name);
     }
-    if (!created && !req.validateOnly) {
+    // kafkajs answers false for TOPIC_ALREADY_EXISTS, validate-only requests included.
+    if (!created) {
       throw toGatewayError({ type: 'TOPIC_ALREADY_EXISTS', message: `Topic '${req.name}' already exists.` });
     }
   }
