@@ -92,6 +92,11 @@ export const envSchema = z.object({
   KAFKA_CONNECTION_TIMEOUT_MS: int(3000, 100),
   KAFKA_REQUEST_TIMEOUT_MS: int(30000, 100),
   METADATA_CACHE_MS: int(5000, 0),
+  // Consumers behind WebSocket sessions (group members, assign/broadcast readers).
+  KAFKA_CONSUMER_SESSION_TIMEOUT_MS: int(30000, 1000),
+  KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: int(3000, 100),
+  KAFKA_CONSUMER_MAX_WAIT_MS: int(500, 10, 30000),
+  KAFKA_CONSUMER_FETCH_MAX_BYTES: int(1 * MiB, 1024),
 
   // Callers (JWT)
   AUTH_MODE: z.enum(['jwt', 'none']).default('jwt'),
@@ -185,6 +190,8 @@ function checkCombinations(c: Config): void {
     throw new ConfigError('TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together');
   if (Boolean(c.KAFKA_SSL_CERT_FILE) !== Boolean(c.KAFKA_SSL_KEY_FILE))
     throw new ConfigError('KAFKA_SSL_CERT_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (mTLS)');
+  if (c.KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS >= c.KAFKA_CONSUMER_SESSION_TIMEOUT_MS)
+    throw new ConfigError('KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: must be below KAFKA_CONSUMER_SESSION_TIMEOUT_MS (about a third of it)');
   const m = c.KAFKA_SASL_MECHANISM;
   if (m && m !== 'oauthbearer' && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD))
     throw new ConfigError(`KAFKA_SASL_USERNAME: ${m} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);

@@ -16,6 +16,7 @@ import { createRateLimiter } from './auth/rate-limit.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { instrumentProducer } from './observability/instrument-producer.js';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.js';
+import { attachWebSocket, upgradeAuth, type WebSocketGateway } from './ws/server.js';
 
 export interface Gateway {
   server: Server;
@@ -26,6 +27,8 @@ export interface Gateway {
   /** This gateway's Prometheus registry and the counters WebSocket sessions report to. */
   metrics: Metrics;
   tracing: Tracing;
+  /** The `/ws` door: stats() for tests and diagnostics. */
+  ws: WebSocketGateway;
   /** Graceful: readiness off, stop accepting, finish in-flight requests, flush, disconnect. */
   close(): Promise<void>;
 }
@@ -72,6 +75,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const ws = attachWebSocket(server, { config, kafka, logger, metrics, ...upgradeAuth(verifier, config) });
   // Connect in the background: the server answers /healthz at once and 503 until Kafka is reachable.
   void kafka.start();
 
@@ -82,7 +86,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const deadline = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref());
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.race([Promise.all([stopped, kafka.producer.flush()]), deadline]);
+      // WebSockets: commit acknowledged offsets, close 1001, leave groups (upgraded sockets also hold `stopped`).
+      await Promise.race([Promise.all([stopped, kafka.producer.flush(), ws.close()]), deadline]);
       server.closeAllConnections();
       await Promise.race([kafka.close(), deadline]);
       await Promise.race([tracing.shutdown(), deadline]);
@@ -90,7 +95,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return closing;
   }
 
-  return { server, url, port, kafka, logger, metrics, tracing, close };
+  return { server, url, port, kafka, logger, metrics, tracing, ws, close };
 }
 
 /** The same gateway with its producer counted (and traced when tracing is on); everything else delegates. */

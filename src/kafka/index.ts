@@ -10,8 +10,11 @@ import { Availability } from './availability.js';
 import { BatchingProducer, type BatchingProducerOptions } from './producer.js';
 import { AdminMetadata } from './metadata.js';
 import type { Metadata, Producer } from './types.js';
+import type { Consumers } from './consumer-types.js';
+import { createConsumers } from './consumers.js';
 
 export type * from './types.js';
+export type * from './consumer-types.js';
 export { isLegalTopicName } from './metadata.js';
 export { KeylessSpreader, partitionForKey, murmur2 } from './partitioner.js';
 
@@ -19,6 +22,8 @@ export interface KafkaGateway {
   readonly producer: Producer;
   readonly metadata: Metadata;
   readonly availability: Availability;
+  /** WebSocket sessions' readers: group members, assign readers, shared broadcast readers. */
+  readonly consumers: Consumers;
   /** True once the producer connected and the cluster answers. */
   ready(): boolean;
   /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
@@ -48,6 +53,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   });
   const admin: Admin = client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
+  const consumers = createConsumers({ client, admin, settings: config, logger: log });
   let producerConnected = false;
   let adminConnected = false;
   let closed = false;
@@ -94,6 +100,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     producer,
     metadata,
     availability,
+    consumers,
     client,
     ready: () => availability.isUp && producerConnected,
     start: () => availability.start(),
@@ -101,7 +108,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
       if (closed) return;
       closed = true;
       availability.close();
-      await producer.flush();
+      await Promise.all([producer.flush(), consumers.close()]);
       await Promise.allSettled([kProducer.disconnect(), admin.disconnect()]);
     },
   };

@@ -1,0 +1,177 @@
+/**
+ * What every consumer session shares: its settings, the kafkajs consumer factory, the message → ConsumedRecord
+ * conversion, the batch loop that feeds a sink, and waiting for the first group join (or a crash).
+ */
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
+import type { Config } from '../config.js';
+import { ErrorCodes, GatewayError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { ConsumedRecord, TopicPartition } from './consumer-types.js';
+import { toGatewayError } from './errors.js';
+import type { RecordHeader } from './types.js';
+
+// kafkajs is CommonJS: its runtime values come from the default export under ESM.
+const { AssignerProtocol } = kafkajs;
+
+export type ConsumerSettings = Pick<
+  Config,
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS'
+  | 'KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS'
+  | 'KAFKA_CONSUMER_MAX_WAIT_MS'
+  | 'KAFKA_CONSUMER_FETCH_MAX_BYTES'
+>;
+
+export interface ConsumerContext {
+  client: Kafka;
+  /** Connected by the gateway's availability probe; used for offsets and committed positions. */
+  admin: Admin;
+  settings: ConsumerSettings;
+  logger: Logger;
+}
+
+/** How long a session may take to join its group before `start` gives up (group joins wait for rebalances). */
+export const JOIN_TIMEOUT_MS = 60_000;
+
+export function createConsumer(ctx: ConsumerContext, groupId: string, assigners?: PartitionAssigner[]): Consumer {
+  const s = ctx.settings;
+  return ctx.client.consumer({
+    groupId,
+    sessionTimeout: s.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
+    heartbeatInterval: s.KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS,
+    // A paused or idle consumer sleeps this long between checks: it bounds resume and rebalance latency.
+    maxWaitTimeInMs: s.KAFKA_CONSUMER_MAX_WAIT_MS,
+    // Bounded memory per session: one fetch holds at most this much (Kafka still returns one oversized batch).
+    maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
+    maxBytesPerPartition: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
+    allowAutoTopicCreation: false,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    ...(assigners ? { partitionAssigners: assigners } : {}),
+  });
+}
+
+export function flattenHeaders(headers: IHeaders | undefined): RecordHeader[] {
+  const out: RecordHeader[] = [];
+  for (const [name, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) out.push({ name, value: null });
+    else for (const one of Array.isArray(v) ? v : [v]) out.push({ name, value: typeof one === 'string' ? Buffer.from(one) : one });
+  }
+  return out;
+}
+
+export function toRecord(topic: string, partition: number, m: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    timestamp: Number(m.timestamp),
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: flattenHeaders(m.headers),
+  };
+}
+
+/** `{topic: [p, ...]}` (kafkajs's memberAssignment) → sorted TopicPartition list. */
+export function flattenAssignment(a: Record<string, number[]>): TopicPartition[] {
+  return Object.entries(a)
+    .flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })))
+    .sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
+}
+
+export const tpKey = (tp: TopicPartition) => `${tp.partition}:${tp.topic}`;
+
+export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPartition[]): TopicPartition[] {
+  const inB = new Set(b.map(tpKey));
+  return a.filter((tp) => !inB.has(tpKey(tp)));
+}
+
+/**
+ * Feeds one fetched batch into `accept`, record by record, resolving each taken record (so the next fetch
+ * starts after it). Stops at the first refusal without resolving it: after a resume it is fetched again.
+ */
+export async function feedBatch(
+  { batch, resolveOffset, isRunning, isStale }: EachBatchPayload,
+  accept: (r: ConsumedRecord) => boolean,
+  stopped: () => boolean,
+  log: Logger,
+): Promise<void> {
+  for (const m of batch.messages) {
+    if (!isRunning() || isStale() || stopped()) return;
+    let taken: boolean;
+    try {
+      taken = accept(toRecord(batch.topic, batch.partition, m));
+    } catch (e) {
+      // Our own bug: skip the record rather than loop on it forever.
+      log.error({ err: e, topic: batch.topic, partition: batch.partition, offset: m.offset }, 'record sink failed; record skipped');
+      taken = true;
+    }
+    if (!taken) return;
+    resolveOffset(m.offset);
+  }
+}
+
+/**
+ * Resolves at the consumer's first group join; rejects when it crashes for good before that or the join
+ * takes longer than JOIN_TIMEOUT_MS. Must be set up before `consumer.run()`.
+ */
+export function firstJoin(consumer: Consumer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      done();
+      reject(new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', { retriable: true }));
+    }, JOIN_TIMEOUT_MS);
+    timer.unref();
+    const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
+      done();
+      resolve();
+    });
+    const offCrash = consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart) return; // kafkajs retries retriable failures itself
+      done();
+      reject(toGatewayError(e.payload.error));
+    });
+    function done() {
+      clearTimeout(timer);
+      offJoin();
+      offCrash();
+    }
+  });
+}
+
+/**
+ * A partition assigner for private groups (assign and broadcast modes): the group's one member gets exactly
+ * `wanted()`. kafkajs has no manual assignment, so a member of a group nobody else knows is the sound way to
+ * read chosen partitions with kafkajs's fetch loop, pause/resume and seek (see private-consumer.ts).
+ */
+export function fixedAssigner(wanted: () => Record<string, number[]>): PartitionAssigner {
+  const name = 'KgwFixedAssigner';
+  const version = 1;
+  return () => ({
+    name,
+    version,
+    async assign({ members }) {
+      // Only one member ever joins a private group; any other would get nothing rather than duplicates.
+      const [first, ...rest] = members.map((m) => m.memberId).sort();
+      const encode = (assignment: Record<string, number[]>) =>
+        AssignerProtocol.MemberAssignment.encode({ version, assignment, userData: Buffer.alloc(0) });
+      if (first === undefined) return [];
+      return [
+        { memberId: first, memberAssignment: encode(wanted()) },
+        ...rest.map((memberId) => ({ memberId, memberAssignment: encode({}) })),
+      ];
+    },
+    protocol({ topics }) {
+      return { name, metadata: AssignerProtocol.MemberMetadata.encode({ version, topics, userData: Buffer.alloc(0) }) };
+    },
+  });
+}
+
+/** Low/high watermarks of a topic's partitions, as numbers. */
+export async function watermarks(admin: Admin, topic: string): Promise<Map<number, { low: number; high: number }>> {
+  try {
+    const res = await admin.fetchTopicOffsets(topic);
+    return new Map(res.map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+  } catch (e) {
+    throw toGatewayError(e);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Our own consumer interface. WebSocket sessions see only these types, never kafkajs's: a session is started
+ * with a sink, pushes records into it in order per partition, and is paused/resumed/committed/closed by its owner.
+ */
+import type { GatewayError } from '../errors.js';
+import type { RecordHeader } from './types.js';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Epoch ms. */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+/** Where an assign-mode reader starts; offsets are clamped to what the partition holds. */
+export type StartPosition = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+
+/** Where a group starts on a partition it has never committed. */
+export type GroupStart = 'earliest' | 'latest';
+
+export interface AssignmentChange {
+  current: TopicPartition[];
+  assigned: TopicPartition[];
+  revoked: TopicPartition[];
+}
+
+export interface RecordSink {
+  /**
+   * One record, in order per partition. Return false when it cannot be taken now: the session pauses and
+   * delivers this same record again after `resume()`.
+   */
+  onRecord(record: ConsumedRecord): boolean;
+  /** The assignment changed (group: each rebalance). The first call comes before `start` resolves. */
+  onAssignment?(change: AssignmentChange): void;
+  /** The session stopped for good (a Kafka error kafkajs does not retry); it is closed already. */
+  onFatal?(error: GatewayError): void;
+}
+
+export interface ConsumerSession {
+  readonly assignment: readonly TopicPartition[];
+  /** Stop fetching (records already fetched are dropped and fetched again later). Idempotent. */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+  /** Leave the group at once and release the connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface GroupSession extends ConsumerSession {
+  /**
+   * Commit `offset` (Kafka's convention: the next offset to read = last processed + 1). Coalesced: at most one
+   * commit request in flight per session; never moves a partition backwards; partitions no longer assigned
+   * are dropped (their new owner reads them again from the last commit: at-least-once).
+   */
+  commit(position: TopicPartitionOffset): void;
+  /** Wait until every commit asked for so far was sent (or failed for good). */
+  flushCommits(): Promise<void>;
+}
+
+export interface AssignSession extends ConsumerSession {
+  /** The resolved start offset of each partition. */
+  readonly positions: readonly TopicPartitionOffset[];
+}
+
+export interface BroadcastSink {
+  /** Never blocks the shared consumer: a slow receiver buffers or drops on its own side. */
+  onRecord(record: ConsumedRecord): void;
+  onFatal?(error: GatewayError): void;
+}
+
+export interface BroadcastWatch {
+  /** Per partition, the first offset this watcher receives (records before it were produced before it joined). */
+  readonly positions: readonly TopicPartitionOffset[];
+  close(): void;
+}
+
+export interface ConsumersStats {
+  groupSessions: number;
+  assignSessions: number;
+  /** One shared consumer per topic, however many watchers. */
+  broadcastConsumers: { topic: string; watchers: number }[];
+}
+
+export interface Consumers {
+  /** Join Kafka consumer group `group` as one member; resolves after the first assignment (possibly empty). */
+  group(opts: { group: string; topics: string[]; from: GroupStart }, sink: RecordSink): Promise<GroupSession>;
+  /** Read exactly these partitions from `from`; no group balancing, no commits. */
+  assign(opts: { partitions: TopicPartition[]; from: StartPosition }, sink: RecordSink): Promise<AssignSession>;
+  /** Watch a topic's new records through the process's one shared consumer for that topic. */
+  broadcast(topic: string, sink: BroadcastSink): Promise<BroadcastWatch>;
+  stats(): ConsumersStats;
+  /** Close every session and shared consumer (shutdown). */
+  close(): Promise<void>;
+}

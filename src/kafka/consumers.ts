@@ -1,0 +1,90 @@
+/**
+ * The consumer side of the gateway's Kafka interface: group sessions (one real group member each), assign
+ * sessions (private readers) and broadcast watchers (one shared reader per topic). Tracks them all so a
+ * shutdown can close whatever its owners did not.
+ */
+import type { ConsumerContext } from './consumer-common.js';
+import type {
+  AssignSession,
+  BroadcastSink,
+  BroadcastWatch,
+  Consumers,
+  ConsumersStats,
+  GroupSession,
+  GroupStart,
+  RecordSink,
+  StartPosition,
+  TopicPartition,
+} from './consumer-types.js';
+import { TopicBroadcast } from './broadcast.js';
+import { startGroupSession } from './group-session.js';
+import { startPrivateConsumer } from './private-consumer.js';
+import { resolveStart } from './positions.js';
+import { errors } from '../errors.js';
+
+export type { ConsumerContext, ConsumerSettings } from './consumer-common.js';
+
+export function createConsumers(ctx: ConsumerContext): Consumers {
+  const groups = new Set<GroupSession>();
+  const assigns = new Set<AssignSession>();
+  const hubs = new Map<string, TopicBroadcast>();
+  let closed = false;
+
+  /** Forget a session when it closes, whoever closes it. */
+  function track<T extends { close(): Promise<void> }>(set: Set<T>, s: T): T {
+    set.add(s);
+    const close = s.close.bind(s);
+    s.close = () => {
+      set.delete(s);
+      return close();
+    };
+    return s;
+  }
+
+  function refuseWhenClosed(): void {
+    if (closed) throw errors.kafkaUnavailable('The gateway is shutting down.');
+  }
+
+  return {
+    async group(opts: { group: string; topics: string[]; from: GroupStart }, sink: RecordSink) {
+      refuseWhenClosed();
+      return track(groups, await startGroupSession(ctx, opts, sink));
+    },
+
+    async assign(opts: { partitions: TopicPartition[]; from: StartPosition }, sink: RecordSink) {
+      refuseWhenClosed();
+      const positions = await resolveStart(ctx.admin, opts.partitions, opts.from);
+      return track(assigns, await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink));
+    },
+
+    broadcast(topic: string, sink: BroadcastSink): Promise<BroadcastWatch> {
+      refuseWhenClosed();
+      let hub = hubs.get(topic);
+      if (!hub) {
+        const h: TopicBroadcast = new TopicBroadcast(ctx, topic, () => {
+          if (hubs.get(topic) === h) hubs.delete(topic);
+        });
+        hubs.set(topic, h);
+        hub = h;
+      }
+      return hub.watch(sink);
+    },
+
+    stats(): ConsumersStats {
+      return {
+        groupSessions: groups.size,
+        assignSessions: assigns.size,
+        broadcastConsumers: [...hubs.values()].map((h) => ({ topic: h.topic, watchers: h.size })),
+      };
+    },
+
+    async close() {
+      closed = true;
+      await Promise.allSettled([
+        ...[...groups].map((s) => s.close()),
+        ...[...assigns].map((s) => s.close()),
+        ...[...hubs.values()].map((h) => h.close()),
+      ]);
+    },
+  };
+}

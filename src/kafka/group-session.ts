@@ -1,0 +1,264 @@
+/**
+ * Group mode: one kafkajs consumer per session, a real member of the caller's consumer group, so sessions on
+ * any replica (and ordinary Kafka clients using kafkajs's round-robin protocol) share the partitions.
+ * At-least-once: auto-commit is off; the owner commits what its client processed, coalesced here.
+ */
+import type { Consumer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../observability/logger.js';
+import {
+  createConsumer,
+  diffPartitions,
+  feedBatch,
+  firstJoin,
+  flattenAssignment,
+  tpKey,
+  watermarks,
+  type ConsumerContext,
+} from './consumer-common.js';
+import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
+import { describeKafkaError, toGatewayError } from './errors.js';
+
+export interface GroupSessionOptions {
+  group: string;
+  topics: string[];
+  from: GroupStart;
+}
+
+/** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
+const COMMIT_RETRY_MS = 500;
+/** close() waits this long at most for outstanding commits before leaving the group. */
+const FLUSH_TIMEOUT_MS = 5_000;
+
+export async function startGroupSession(ctx: ConsumerContext, opts: GroupSessionOptions, sink: RecordSink): Promise<GroupSession> {
+  const session = new KafkaGroupSession(ctx, opts, sink);
+  try {
+    await session.start();
+  } catch (e) {
+    await session.close();
+    throw toGatewayError(e);
+  }
+  return session;
+}
+
+class KafkaGroupSession implements GroupSession {
+  private readonly consumer: Consumer;
+  private readonly log: Logger;
+  /** Latest assignment from Kafka. */
+  private current: TopicPartition[] = [];
+  /** What the sink was told (it lags `current` while new partitions are positioned). */
+  private announced: TopicPartition[] = [];
+  private generation = 0;
+  private userPaused = false;
+  private positioning = false;
+  private pausedInKafka = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly pending = new Map<string, TopicPartitionOffset>();
+  private readonly committed = new Map<string, number>();
+  private committing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private announcedOnce!: () => void;
+  private readonly firstAnnounce = new Promise<void>((r) => (this.announcedOnce = r));
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    private readonly opts: GroupSessionOptions,
+    private readonly sink: RecordSink,
+  ) {
+    this.consumer = createConsumer(ctx, opts.group);
+    this.log = ctx.logger.child({ component: 'group-session', group: opts.group });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.closed) return;
+      this.log.warn({ err: describeKafkaError(e.payload.error) }, 'group consumer stopped');
+      const err = toGatewayError(e.payload.error);
+      void this.close().then(() => this.sink.onFatal?.(err));
+    });
+  }
+
+  get assignment(): readonly TopicPartition[] {
+    return this.announced;
+  }
+
+  get paused(): boolean {
+    return this.userPaused;
+  }
+
+  async start(): Promise<void> {
+    const joined = firstJoin(this.consumer);
+    joined.catch(() => {});
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.from === 'earliest' });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) =>
+        feedBatch(
+          payload,
+          (r) => {
+            if (this.closed) return false;
+            const taken = this.sink.onRecord(r);
+            if (!taken) this.pause();
+            return taken;
+          },
+          () => this.closed || this.pausedInKafka,
+          this.log,
+        ),
+    });
+    await joined;
+    await this.firstAnnounce;
+  }
+
+  private onJoin(memberAssignment: Record<string, number[]>): void {
+    if (this.closed) return;
+    const gen = ++this.generation;
+    const next = flattenAssignment(memberAssignment);
+    this.current = next;
+    const mine = new Set(next.map(tpKey));
+    for (const k of [...this.pending.keys(), ...this.committed.keys()]) {
+      if (!mine.has(k)) {
+        this.pending.delete(k);
+        this.committed.delete(k);
+      }
+    }
+    // Hold fetching (kafkajs may have restarted with fresh pause state) until new partitions are positioned.
+    this.positioning = true;
+    this.setKafkaPaused(true, true);
+    void this.position(gen, next)
+      .catch((e: unknown) => this.log.warn({ err: describeKafkaError(e) }, 'could not fix start positions; using Kafka defaults'))
+      .finally(() => {
+        if (gen !== this.generation || this.closed) return;
+        this.positioning = false;
+        const change = { current: next, assigned: diffPartitions(next, this.announced), revoked: diffPartitions(this.announced, next) };
+        this.announced = next;
+        try {
+          this.sink.onAssignment?.(change);
+        } catch (e) {
+          this.log.error({ err: e }, 'assignment sink failed');
+        }
+        this.announcedOnce();
+        this.apply();
+        this.kickCommits();
+      });
+  }
+
+  /**
+   * Partitions the group never committed start at a position read now, so `latest` means "after the
+   * assignment was announced" rather than "wherever kafkajs's first fetch happens to land".
+   */
+  private async position(gen: number, next: TopicPartition[]): Promise<void> {
+    if (next.length === 0) return;
+    const topics = [...new Set(next.map((tp) => tp.topic))];
+    const committed = await this.ctx.admin.fetchOffsets({ groupId: this.opts.group, topics });
+    const fresh = next.filter((tp) => {
+      const o = committed.find((t) => t.topic === tp.topic)?.partitions.find((p) => p.partition === tp.partition)?.offset;
+      return o === undefined || Number(o) < 0;
+    });
+    if (fresh.length === 0) return;
+    const marks = new Map(
+      await Promise.all([...new Set(fresh.map((tp) => tp.topic))].map(async (t) => [t, await watermarks(this.ctx.admin, t)] as const)),
+    );
+    if (gen !== this.generation || this.closed) return;
+    for (const tp of fresh) {
+      const m = marks.get(tp.topic)?.get(tp.partition);
+      if (!m) continue;
+      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.opts.from === 'earliest' ? m.low : m.high) });
+    }
+  }
+
+  pause(): void {
+    this.userPaused = true;
+    this.apply();
+  }
+
+  resume(): void {
+    this.userPaused = false;
+    this.apply();
+  }
+
+  private apply(): void {
+    this.setKafkaPaused(this.userPaused || this.positioning);
+  }
+
+  private setKafkaPaused(want: boolean, force = false): void {
+    if (this.closed || (want === this.pausedInKafka && !force)) return;
+    const topics = this.opts.topics.map((topic) => ({ topic }));
+    try {
+      if (want) this.consumer.pause(topics);
+      else this.consumer.resume(topics);
+      this.pausedInKafka = want;
+    } catch {
+      // Not running (yet, or any more): the next join applies the state again.
+    }
+  }
+
+  commit({ topic, partition, offset }: TopicPartitionOffset): void {
+    if (this.closed) return;
+    const k = tpKey({ topic, partition });
+    if (!this.current.some((tp) => tpKey(tp) === k)) return;
+    if ((this.committed.get(k) ?? -1) >= offset) return;
+    if ((this.pending.get(k)?.offset ?? -1) >= offset) return;
+    this.pending.set(k, { topic, partition, offset });
+    this.kickCommits();
+  }
+
+  private kickCommits(): void {
+    if (this.committing || this.pending.size === 0 || this.retryTimer) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending.values()];
+      this.pending.clear();
+      try {
+        await this.consumer.commitOffsets(batch.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
+        for (const p of batch) {
+          const k = tpKey(p);
+          this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
+        }
+      } catch (e) {
+        // Typically a rebalance: keep what is still ours (and not superseded) and try again shortly.
+        const mine = new Set(this.current.map(tpKey));
+        for (const p of batch) {
+          const k = tpKey(p);
+          if (mine.has(k) && (this.pending.get(k)?.offset ?? -1) < p.offset) this.pending.set(k, p);
+        }
+        this.log.debug({ err: describeKafkaError(e) }, 'commit failed; will retry');
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kickCommits();
+        }, COMMIT_RETRY_MS);
+        this.retryTimer.unref();
+        return;
+      }
+    }
+  }
+
+  async flushCommits(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.pending.size > 0 || this.committing) && Date.now() < until) {
+      if (this.committing) await this.committing;
+      else if (this.retryTimer) await sleep(50);
+      else this.kickCommits();
+    }
+    if (this.pending.size > 0) this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.pause();
+      // Commit what was acknowledged while still a member (a commit needs the current generation)...
+      await this.flushCommits().catch(() => {});
+      this.closed = true;
+      clearTimeout(this.retryTimer);
+      this.pending.clear();
+      // ...then leave the group at once, so its partitions move to the other members without a timeout.
+      await this.consumer.disconnect().catch((e: unknown) => this.log.debug({ err: describeKafkaError(e) }, 'disconnect failed'));
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Assign mode: exactly the named partitions, from a start position (earliest, latest, an offset, a time).
+ * No group balancing and no commits; `ack`/`window` still bound what is in flight.
+ */
+import type { Principal } from '../../auth/principal.js';
+import { WsError } from '../close-codes.js';
+import { DEFAULTS, type SubscribeAssign } from '../protocol.js';
+import { PumpedSubscription } from './pump.js';
+import { checkTopics, type SessionDeps } from './types.js';
+
+export class AssignSubscription extends PumpedSubscription {
+  readonly mode = 'assign' as const;
+
+  constructor(
+    deps: SessionDeps,
+    private readonly frame: SubscribeAssign,
+  ) {
+    super(frame.id, deps, frame);
+  }
+
+  allowedFor(p: Principal): boolean {
+    return this.frame.partitions.every((tp) => p.can('consume', tp.topic));
+  }
+
+  async start(): Promise<void> {
+    const partitions = this.frame.partitions;
+    const keys = new Set(partitions.map((p) => `${p.partition}:${p.topic}`));
+    if (keys.size !== partitions.length) throw new WsError('BAD_MESSAGE', 'partitions lists a partition twice.');
+    const counts = await checkTopics(
+      this.deps,
+      partitions.map((p) => p.topic),
+    );
+    for (const p of partitions)
+      if (p.partition >= (counts.get(p.topic) ?? 0)) throw new WsError('UNKNOWN_PARTITION', `Partition ${p.partition} of topic '${p.topic}' not found.`);
+    const session = await this.deps.consumers.assign({ partitions, from: this.frame.from ?? DEFAULTS.from }, this.sink());
+    this.session = session;
+    if (this.closed || !this.deps.port.open) {
+      await session.close();
+      return;
+    }
+    this.deps.port.send(
+      JSON.stringify({
+        type: 'subscribed',
+        id: this.id,
+        mode: 'assign',
+        assignment: partitions.map(({ topic, partition }) => ({ topic, partition })),
+        positions: session.positions,
+      }),
+    );
+    this.markStarted();
+  }
+
+  protected acknowledged(): void {
+    // Nothing to commit: an assign reader keeps no group position.
+  }
+}

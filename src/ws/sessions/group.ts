@@ -1,0 +1,64 @@
+/**
+ * Group mode: this subscription is one member of Kafka consumer group `group`. Its partitions come and go with
+ * rebalances (each change → an `assignment` frame); offsets are committed only for acknowledged records
+ * (manual ack) or records written to the socket (auto): at-least-once.
+ */
+import type { Principal } from '../../auth/principal.js';
+import type { GroupSession, TopicPartition } from '../../kafka/index.js';
+import { WsError } from '../close-codes.js';
+import { DEFAULTS, type SubscribeGroup } from '../protocol.js';
+import { PumpedSubscription } from './pump.js';
+import { checkTopics, type SessionDeps } from './types.js';
+
+export class GroupSubscription extends PumpedSubscription {
+  readonly mode = 'group' as const;
+  private group: GroupSession | undefined;
+
+  constructor(
+    deps: SessionDeps,
+    private readonly frame: SubscribeGroup,
+  ) {
+    super(frame.id, deps, frame);
+  }
+
+  allowedFor(p: Principal): boolean {
+    return p.can('group', this.frame.group) && this.frame.topics.every((t) => p.can('consume', t));
+  }
+
+  async start(): Promise<void> {
+    const { group, topics } = this.frame;
+    if (!this.deps.principal().can('group', group)) throw new WsError('FORBIDDEN', `Not authorized to use consumer group '${group}'.`);
+    await checkTopics(this.deps, topics);
+    const sink = this.sink();
+    const session = await this.deps.consumers.group(
+      { group, topics: [...new Set(topics)], from: this.frame.from ?? DEFAULTS.from },
+      {
+        ...sink,
+        onAssignment: (change) => {
+          // Unacknowledged records of every partition are redelivered from the last commit after a rebalance.
+          this.window.reassign(change.current);
+          if (this.started && !this.closed)
+            this.deps.port.send(JSON.stringify({ type: 'assignment', id: this.id, ...change }));
+          this.flowChanged();
+        },
+      },
+    );
+    this.group = session;
+    this.session = session;
+    if (this.closed || !this.deps.port.open) {
+      await session.close();
+      return;
+    }
+    this.deps.port.send(JSON.stringify({ type: 'subscribed', id: this.id, mode: 'group', assignment: session.assignment }));
+    this.markStarted();
+  }
+
+  protected acknowledged(tp: TopicPartition, commit: number): void {
+    this.group?.commit({ ...tp, offset: commit });
+  }
+
+  override async drain(): Promise<void> {
+    await super.drain();
+    await this.group?.flushCommits();
+  }
+}

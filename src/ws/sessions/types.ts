@@ -1,0 +1,77 @@
+/**
+ * What a subscription (one `subscribe`, any mode) needs from its socket and gives back to it. Subscriptions
+ * never touch the WebSocket itself: the connection owns sending, the water marks and closing.
+ */
+import type { Principal } from '../../auth/principal.js';
+import type { Consumers, Metadata, TopicPartition } from '../../kafka/index.js';
+import type { Logger } from '../../observability/logger.js';
+import { WsError } from '../close-codes.js';
+import type { AckFrame, ErrorFrame, Mode } from '../protocol.js';
+
+export interface SocketPort {
+  /** Send a text frame; `onWritten` runs once the socket handed it to the OS (never for a dead socket). */
+  send(text: string, onWritten?: () => void): void;
+  /** Broadcast frames: sent now, or queued (bounded) while the socket is over high water; overflow → 4408. */
+  sendLossless(text: string): void;
+  /** The socket's send buffer is over its high water (with hysteresis). */
+  readonly over: boolean;
+  readonly open: boolean;
+  /** An error about this subscription that ended it (e.g. Kafka failure): send the frame, forget the subscription. */
+  failed(id: string, frame: ErrorFrame): void;
+  readonly logger: Logger;
+}
+
+export interface SessionDeps {
+  consumers: Consumers;
+  metadata: Pick<Metadata, 'topic'>;
+  /** Is Kafka reachable now (cheap, no I/O)? */
+  kafkaUp: () => boolean;
+  principal: () => Principal;
+  port: SocketPort;
+  /** Counts record frames sent (metrics). */
+  delivered?: ((mode: Mode, records: number) => void) | undefined;
+}
+
+export interface SubscriptionStats {
+  id: string;
+  mode: Mode;
+  delivered: number;
+  unacked: number;
+  /** Not reading from Kafka now (client pause, full window, or socket over high water). */
+  paused: boolean;
+  assignment: TopicPartition[];
+}
+
+export interface Subscription {
+  readonly id: string;
+  readonly mode: Mode;
+  /** Check rights, start reading, send `subscribed`. Rejects with a WsError/GatewayError (the caller sends the error frame). */
+  start(): Promise<void>;
+  ack(frame: AckFrame): void;
+  /** The client's `pause` / `resume`. */
+  pause(): void;
+  resume(): void;
+  /** The socket's send buffer crossed a water mark. */
+  flowChanged(): void;
+  /** After a reauth: does `p` still hold every right this subscription uses? */
+  allowedFor(p: Principal): boolean;
+  /** Stop delivering and commit what was acknowledged (shutdown, before the 1001 close). */
+  drain(): Promise<void>;
+  /** Stop for good: commit acknowledged offsets, leave the group, release the reader. Idempotent. */
+  close(): Promise<void>;
+  stats(): SubscriptionStats;
+}
+
+/** Rights first (so a forbidden caller learns nothing about existence), then existence. Returns partition counts. */
+export async function checkTopics(deps: SessionDeps, topics: string[]): Promise<Map<string, number>> {
+  const principal = deps.principal();
+  for (const t of topics) if (!principal.can('consume', t)) throw new WsError('FORBIDDEN', `Not authorized to consume from topic '${t}'.`);
+  if (!deps.kafkaUp()) throw new WsError('KAFKA_UNAVAILABLE', 'No Kafka broker is reachable.');
+  const out = new Map<string, number>();
+  for (const t of [...new Set(topics)]) {
+    const info = await deps.metadata.topic(t);
+    if (!info) throw new WsError('UNKNOWN_TOPIC', `Topic '${t}' not found.`);
+    out.set(t, info.partitions);
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { ConsumedRecord } from '../../../src/kafka/index.js';
+import { recordBody, recordFrame, sharedRecordBody } from '../../../src/ws/encode.js';
+import { keyMatcher } from '../../../src/ws/sessions/broadcast.js';
+import { recordFrameSchema } from '../../../src/ws/protocol.js';
+
+const rec = (key: string | null, value: string | Buffer | null): ConsumedRecord => ({
+  topic: 't',
+  partition: 1,
+  offset: 41,
+  timestamp: 1732550000000,
+  key: key === null ? null : Buffer.from(key),
+  value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
+  headers: [
+    { name: 'trace', value: Buffer.from('trace') },
+    { name: 'empty', value: null },
+  ],
+});
+
+const frame = (r: ConsumedRecord, f: 'json' | 'string' | 'base64') => JSON.parse(recordFrame('s1', recordBody(r, f)));
+
+describe('record frames', () => {
+  it('json: parsed JSON, else a string; nulls stay null', () => {
+    expect(frame(rec('k1', '{"total":12.5}'), 'json')).toEqual({
+      type: 'record',
+      id: 's1',
+      topic: 't',
+      partition: 1,
+      offset: 41,
+      timestamp: 1732550000000,
+      key: 'k1',
+      value: { total: 12.5 },
+      headers: [
+        { name: 'trace', value: 'dHJhY2U=' },
+        { name: 'empty', value: null },
+      ],
+    });
+    expect(frame(rec('"quoted"', '42'), 'json')).toMatchObject({ key: 'quoted', value: 42 });
+    expect(frame(rec(null, null), 'json')).toMatchObject({ key: null, value: null });
+    expect(frame(rec('x', 'not json {'), 'json')).toMatchObject({ value: 'not json {' });
+  });
+
+  it('json keeps big numbers exactly as produced', () => {
+    const text = recordFrame('s', recordBody(rec(null, '{"n":12345678901234567890}'), 'json'));
+    expect(text).toContain('"value":{"n":12345678901234567890}');
+  });
+
+  it('string and base64', () => {
+    expect(frame(rec('k', '{"a":1}'), 'string')).toMatchObject({ key: 'k', value: '{"a":1}' });
+    expect(frame(rec('k', Buffer.from([0, 255])), 'base64')).toMatchObject({ key: 'aw==', value: 'AP8=' });
+  });
+
+  it('matches the server frame schema', () => {
+    expect(recordFrameSchema.safeParse(frame(rec('k', 'v'), 'json')).success).toBe(true);
+  });
+
+  it('shared bodies are computed once per record and format', () => {
+    const r = rec('k', 'v');
+    expect(sharedRecordBody(r, 'json')).toBe(sharedRecordBody(r, 'json'));
+    expect(sharedRecordBody(r, 'base64')).not.toBe(sharedRecordBody(r, 'json'));
+  });
+});
+
+describe('broadcast key filter', () => {
+  it('exact key and prefix, on bytes; null keys never match a filter', () => {
+    const exact = keyMatcher({ key: 'EURUSD' });
+    expect(exact(Buffer.from('EURUSD'))).toBe(true);
+    expect(exact(Buffer.from('EURUSDX'))).toBe(false);
+    expect(exact(null)).toBe(false);
+    const prefix = keyMatcher({ keyPrefix: 'EUR' });
+    expect(prefix(Buffer.from('EURGBP'))).toBe(true);
+    expect(prefix(Buffer.from('EU'))).toBe(false);
+    expect(prefix(null)).toBe(false);
+    expect(keyMatcher(undefined)(null)).toBe(true);
+  });
+});
