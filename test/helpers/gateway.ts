@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
+import { startGateway, type Gateway, type StartOptions } from '../../src/server.js';
 import { kafkaClient } from './kafka.js';
 
 export const V2 = 'application/vnd.kafka.v2+json';
@@ -11,12 +11,15 @@ export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 export const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
 
 /** Starts a gateway on a free loopback port (AUTH_MODE=none, silent logs); `env` overrides any setting. */
-export async function startTestGateway(env: Record<string, string> = {}, { waitReady = true } = {}): Promise<Gateway> {
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  { waitReady = true, options = {} }: { waitReady?: boolean; options?: StartOptions } = {},
+): Promise<Gateway> {
   const config = loadConfig(
     { KAFKA_BROKERS: inject('kafkaBrokers'), PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent', ...env },
     'prod',
   );
-  const gw = await startGateway(config);
+  const gw = await startGateway(config, options);
   if (waitReady) await ready(gw);
   return gw;
 }
