@@ -1,0 +1,193 @@
+/**
+ * `npm run bench` — BENCHMARKS.md's scenarios side by side in one run, on one broker started here (free ports),
+ * with the gateway in a child process and each baseline in its own process. Several rounds, alternating which
+ * side goes first; medians and ratios; a table, the raw JSON and a chart under load/results/.
+ *
+ *   npm run bench -- [--duration 5] [--warmup 1.5] [--rounds 3] [--scenarios M1,P1,P2,P3,P4,P5,M2]
+ *                    [--p5-records 1000000] [--tsx] [--cpu-prof] [--no-baseline] [--update-docs]
+ *
+ * Durations are shorter than BENCHMARKS.md's 20 s so a full run stays near 5 minutes; raise --duration for
+ * steadier numbers. Never part of the test suite.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from './lib/args.js';
+import { createTopics, ROOT, startBroker, startGatewayProcess, type GatewayProcess } from './lib/env.js';
+import { machineLoad } from './lib/proc.js';
+import { markdownTable, svgChart, svgToPng, type ChartBar } from './lib/report.js';
+import { DEFAULT_SCENARIOS, scenarios } from './scenarios/index.js';
+import { med } from './scenarios/common.js';
+import type { BenchContext, RoundResult, Row } from './scenarios/types.js';
+import { summarizeProfile } from './profile-summary.js';
+
+const args = parseArgs(process.argv.slice(2));
+const durationS = args.num('duration', 5);
+const warmupS = args.num('warmup', 1.5);
+const rounds = args.num('rounds', 3);
+const selected = args.list('scenarios', DEFAULT_SCENARIOS).map((s) => s.toUpperCase());
+const registry = scenarios({ p5Records: args.num('p5-records', 1_000_000) });
+const outDir = path.resolve(ROOT, args.str('out', 'load/results'));
+const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+for (const id of selected) if (!registry.has(id)) throw new Error(`unknown scenario ${id} (known: ${[...registry.keys()].join(', ')})`);
+
+async function main(): Promise<void> {
+  const before = machineLoad();
+  log(`machine: ${before.cores} cores, load average ${before.load1} (other work on the machine skews absolute numbers; ratios hold up better)`);
+  if (before.load1 > before.cores) log('warning: the machine is busy; results will be noisy');
+  const started = Date.now();
+  const kafka = await startBroker();
+  const brokers = kafka.bootstrap.PLAINTEXT;
+  let gateway: GatewayProcess | undefined;
+  const stopAll = async () => {
+    await gateway?.stop().catch(() => {});
+    await kafka.stop().catch(() => {});
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+  const results = new Map<string, RoundResult[]>();
+  const failures: { id: string; round: number; error: string }[] = [];
+  const profileDir = args.bool('cpu-prof') ? path.join(outDir, 'profiles', stamp()) : undefined;
+  try {
+    const topics = Object.assign({}, ...selected.map((id) => registry.get(id)!.topics ?? {})) as Record<string, number>;
+    await createTopics(brokers, topics);
+    gateway = await startGatewayProcess({ brokers, tsx: args.bool('tsx'), ...(profileDir ? { cpuProfDir: profileDir } : {}) });
+    for (let round = 1; round <= rounds; round++) {
+      const ctx: BenchContext = {
+        brokers,
+        gatewayUrl: gateway.url,
+        pids: { gateway: gateway.pid, ...(kafka.nodes[0]?.pid ? { broker: kafka.nodes[0].pid } : {}) },
+        durationS,
+        warmupS,
+        gatewayFirst: round % 2 === 1,
+        baseline: !args.bool('no-baseline'),
+        round,
+        param: (name, def) => args.num(name, def),
+        log,
+      };
+      for (const id of selected) {
+        log(`round ${round}/${rounds}: ${id} (${ctx.gatewayFirst ? 'gateway first' : 'baseline first'})`);
+        try {
+          const r = await registry.get(id)!.round(ctx);
+          (results.get(id) ?? results.set(id, []).get(id)!).push(r);
+          const g = r.gateway?.recordsPerS;
+          const b = r.baseline?.recordsPerS;
+          if (g !== undefined || b !== undefined) log(`  ${id}: gateway ${g?.toFixed(0) ?? '—'} rec/s, baseline ${b?.toFixed(0) ?? '—'} rec/s`);
+        } catch (e) {
+          failures.push({ id, round, error: e instanceof Error ? e.message : String(e) });
+          log(`  ${id} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const rows: Row[] = selected.flatMap((id) => registry.get(id)!.summarize(results.get(id) ?? [], results));
+  const after = machineLoad();
+  const table = markdownTable(rows);
+  process.stdout.write(`\n${table}\n\n`);
+  const totalS = (Date.now() - started) / 1000;
+  log(`done in ${totalS.toFixed(0)} s; load average before ${before.load1}, after ${after.load1}`);
+
+  mkdirSync(outDir, { recursive: true });
+  const name = stamp();
+  const meta = {
+    date: new Date().toISOString(),
+    machine: { cores: before.cores, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), loadBefore: before.load1, loadAfter: after.load1 },
+    node: process.version,
+    kafka: kafkaVersion(),
+    settings: { durationS, warmupS, rounds, scenarios: selected, gateway: args.bool('tsx') ? 'tsx' : 'compiled build' },
+    totalS,
+  };
+  const json = { ...meta, rows, failures, rounds: Object.fromEntries(results) };
+  writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(path.join(outDir, `${name}.md`), `${table}\n`);
+  const svg = chart(results, rows, `${before.cores} cores (shared), Node ${process.version}, Kafka ${meta.kafka}, ${rounds} rounds × ${durationS} s, medians`);
+  const svgFile = path.join(outDir, `${name}.svg`);
+  writeFileSync(svgFile, svg);
+  const png = svgToPng(svgFile, svgFile.replace(/\.svg$/, '.png'));
+  log(`wrote ${path.relative(ROOT, path.join(outDir, name))}.{json,md,svg${png ? ',png' : ''}}`);
+  if (args.bool('update-docs')) updateDocs(table, meta, svgFile, png);
+  if (failures.length) log(`${failures.length} scenario run(s) failed: ${failures.map((f) => `${f.id}#${f.round}`).join(', ')}`);
+
+  if (profileDir) {
+    const files = (await import('node:fs')).readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    for (const f of files) process.stdout.write(`\nCPU profile ${path.relative(ROOT, path.join(profileDir, f))}:\n${summarizeProfile(path.join(profileDir, f), 25)}\n`);
+  }
+}
+
+function stamp(): string {
+  return new Date().toISOString().slice(0, 16).replace(':', '-');
+}
+
+function kafkaVersion(): string {
+  try {
+    const m = /<kafka\.version>([^<]+)</.exec(readFileSync(path.join(ROOT, 'deploy/local-kafka/pom.xml'), 'utf8'));
+    return m?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const GATEWAY = '#1f77b4';
+const BASELINE = '#ff7f0e';
+const CEILING = '#2ca02c';
+
+function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[], subtitle: string): string {
+  const bar = (group: string, label: string, value: number | undefined, color: string): ChartBar[] =>
+    value === undefined || !Number.isFinite(value) ? [] : [{ group, label, value, color }];
+  const get = (id: string, side: 'gateway' | 'baseline', pick: (m: NonNullable<RoundResult['gateway']>) => number | undefined) =>
+    med(results.get(id) ?? [], side, pick);
+  const rps = (m: NonNullable<RoundResult['gateway']>) => m.recordsPerS;
+  const p99 = (m: NonNullable<RoundResult['gateway']>) => m.latencyMs?.p99;
+  const throughput = [
+    ...bar('P1 100×100 B', 'gateway (HTTP)', get('P1', 'gateway', rps), GATEWAY),
+    ...bar('P1 100×100 B', 'kafkajs direct', get('P1', 'baseline', rps), BASELINE),
+    ...bar('P1 100×100 B', 'Java ProducerPerformance (P5)', get('P5', 'baseline', rps), CEILING),
+    ...bar('P2 100×1 KB', 'gateway (HTTP)', get('P2', 'gateway', rps), GATEWAY),
+    ...bar('P2 100×1 KB', 'kafkajs direct', get('P2', 'baseline', rps), BASELINE),
+    ...bar('P3 1×100 B', 'gateway (HTTP)', get('P3', 'gateway', rps), GATEWAY),
+    ...bar('P3 1×100 B', 'kafkajs direct', get('P3', 'baseline', rps), BASELINE),
+  ];
+  const latency = [
+    ...bar('P3 64 conns', 'gateway', get('P3', 'gateway', p99), GATEWAY),
+    ...bar('P3 64 conns', 'kafkajs', get('P3', 'baseline', p99), BASELINE),
+    ...bar('P4 200/s', 'gateway', get('P4', 'gateway', p99), GATEWAY),
+    ...bar('P4 200/s', 'kafkajs', get('P4', 'baseline', p99), BASELINE),
+  ];
+  const memory = [
+    ...bar('M1', 'idle after start', rows.find((r) => r.id === 'M1')?.gateway, GATEWAY),
+    ...bar('M2', 'peak during P1', rows.find((r) => r.id === 'M2')?.gateway, GATEWAY),
+  ];
+  const panels = [
+    { title: 'Produce throughput (records/s, higher is better)', unit: 'rec/s', bars: throughput },
+    { title: 'p99 latency per request / send (ms, lower is better)', unit: 'ms', bars: latency },
+    { title: 'Gateway RSS (MiB)', unit: 'MiB', bars: memory },
+  ].filter((p) => p.bars.length > 0);
+  return svgChart('kafka-gateway: HTTP produce vs direct kafkajs vs Kafka’s Java client', subtitle, panels);
+}
+
+/** Replaces the generated part of docs/PERFORMANCE.md (between the bench markers) with this run's table. */
+function updateDocs(table: string, meta: { date: string; settings: { durationS: number; rounds: number } }, svgFile: string, png: boolean): void {
+  const doc = path.join(ROOT, 'docs/PERFORMANCE.md');
+  if (!existsSync(doc)) return log('docs/PERFORMANCE.md not found; not updated');
+  const text = readFileSync(doc, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return log('docs/PERFORMANCE.md has no bench markers; not updated');
+  const image = png ? svgFile.replace(/\.svg$/, '.png') : svgFile;
+  const imageName = `performance${path.extname(image)}`;
+  writeFileSync(path.join(ROOT, 'docs', imageName), readFileSync(image));
+  const body = `${start}\n_Run ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.settings.rounds} rounds × ${meta.settings.durationS} s (medians)._\n\n${table}\n\n![benchmark chart](${imageName})\n${end}`;
+  writeFileSync(doc, text.slice(0, i) + body + text.slice(j + end.length));
+  log('updated docs/PERFORMANCE.md');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,154 @@
+/**
+ * What a benchmark runs against, started and stopped by the runner itself: one real broker on free ports (the
+ * local-kafka launcher), its topics, and the gateway as a separate Node process (its RSS and CPU are its own).
+ * The gateway runs from a fresh `tsc` build under load/.build (plain `node`, as in production); `--tsx` runs
+ * src/main.ts through tsx instead.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { startKafka, type LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
+
+const { Kafka, logLevel } = kafkajs;
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILD_DIR = path.join(ROOT, 'load/.build');
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+export async function startBroker(): Promise<LocalKafka> {
+  return startKafka({
+    log: (m) => log(`kafka: ${m}`),
+    heapMb: 1024,
+    // The launcher tunes the JVM for a fast start (C1 only); a benchmark wants the full JIT.
+    jvmOpts: ['-XX:TieredStopAtLevel=4'],
+    // Bench topics take GBs: let retention delete old segments while the run goes on.
+    brokerProps: { 'log.retention.check.interval.ms': 5000, 'log.segment.bytes': 64 * 1024 * 1024 },
+  });
+}
+
+export async function createTopics(brokers: string, topics: Record<string, number>): Promise<void> {
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = Object.entries(topics).filter(([t]) => !existing.has(t));
+    if (missing.length)
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map(([topic, numPartitions]) => ({
+          topic,
+          numPartitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.bytes', value: String(256 * 1024 * 1024) }],
+        })),
+      });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Compiles src/ to load/.build (seconds with TypeScript 7); false when the compiler failed to emit. */
+export function buildGateway(): boolean {
+  const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
+  const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
+  // Type errors still emit (noEmitOnError is off); only a missing main.js means the build is unusable.
+  const ok = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(BUILD_DIR, 'main.js'))})`]).status === 0;
+  if (r.status !== 0) log(`tsc reported problems (${ok ? 'output emitted anyway' : 'no output'}): ${(r.stdout + r.stderr).split('\n').slice(0, 3).join(' | ')}`);
+  return ok;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as net.AddressInfo).port;
+  srv.close();
+  return port;
+}
+
+export interface GatewayProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** SIGTERM (graceful: a --cpu-prof profile is written on the way out), SIGKILL after 15 s. */
+  stop(): Promise<void>;
+}
+
+export interface GatewayProcessOptions {
+  brokers: string;
+  /** Run src/main.ts through tsx instead of the compiled build. */
+  tsx?: boolean;
+  /** Write a V8 CPU profile of the whole run into this folder. */
+  cpuProfDir?: string;
+  env?: Record<string, string>;
+}
+
+export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
+  const port = await freePort();
+  const useBuild = !o.tsx && buildGateway();
+  const nodeArgs = [
+    ...(o.cpuProfDir ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]) : []),
+    ...(useBuild ? [path.join(BUILD_DIR, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
+  ];
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: o.brokers,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUTH_MODE: 'none',
+      LOG_LEVEL: 'info',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...o.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode} before it was ready`);
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('gateway not ready within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log(`gateway pid ${child.pid} ready at ${url} (${useBuild ? 'compiled build' : 'tsx'})`);
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Reads one number from the gateway's /metrics (sum over series matching the name and label filter). */
+export async function scrapeSum(url: string, name: string, labelFilter = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    if (labelFilter && !rest.includes(labelFilter)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

@@ -1,0 +1,73 @@
+/**
+ * CPU and memory of processes from /proc (Linux): each side of a benchmark is a separate process, so the
+ * gateway's, the broker's, the load generator's and the baseline's costs are reported apart.
+ */
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_S = 100; // getconf CLK_TCK on Linux
+
+/** user+system CPU seconds so far, or NaN when the process is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Resident set size in MiB, or NaN when the process is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface ProcUsage {
+  /** Average CPU over the window, in % of one core (200% = both cores of this machine). */
+  cpuPct: Record<string, number>;
+  /** Highest RSS seen in the window, MiB. */
+  rssMaxMb: Record<string, number>;
+  /** RSS at the end of the window, MiB. */
+  rssEndMb: Record<string, number>;
+}
+
+/** Samples RSS every `intervalMs` and CPU at both ends, for named pids, until stop(). */
+export function watchProcesses(pids: Record<string, number | undefined>, intervalMs = 250): { stop(): ProcUsage } {
+  const named = Object.entries(pids).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const t0 = performance.now();
+  const cpu0 = new Map(named.map(([n, pid]) => [n, cpuSeconds(pid)]));
+  const rssMax = new Map(named.map(([n, pid]) => [n, rssMb(pid)]));
+  const timer = setInterval(() => {
+    for (const [n, pid] of named) rssMax.set(n, Math.max(rssMax.get(n) ?? 0, rssMb(pid)));
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      const wall = (performance.now() - t0) / 1000;
+      const usage: ProcUsage = { cpuPct: {}, rssMaxMb: {}, rssEndMb: {} };
+      for (const [n, pid] of named) {
+        usage.cpuPct[n] = ((cpuSeconds(pid) - cpu0.get(n)!) / wall) * 100;
+        const end = rssMb(pid);
+        usage.rssEndMb[n] = end;
+        usage.rssMaxMb[n] = Math.max(rssMax.get(n) ?? 0, end);
+      }
+      return usage;
+    },
+  };
+}
+
+/** 1-minute load average and core count (context for noisy-machine results). */
+export function machineLoad(): { load1: number; cores: number } {
+  try {
+    return { load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]), cores: Number(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0) };
+  } catch {
+    return { load1: Number.NaN, cores: 0 };
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The scenario registry: bench.ts runs `DEFAULT_SCENARIOS` in this order each round; `--scenarios` picks others.
+ * The WebSocket engineer adds W1–W4 here (see ws-broadcast.ts for W1/W2, runnable today with `npm run load`).
+ */
+import { ceilingScenario } from './ceiling.js';
+import { M1, M2 } from './memory.js';
+import { P1, P2, P3, P4 } from './produce.js';
+import type { Scenario } from './types.js';
+import { W1, W2 } from './ws-broadcast.js';
+
+export function scenarios(opts: { p5Records?: number } = {}): Map<string, Scenario> {
+  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), M2, W1, W2];
+  return new Map(list.map((s) => [s.id, s]));
+}
+
+export const DEFAULT_SCENARIOS = ['M1', 'P1', 'P2', 'P3', 'P4', 'P5', 'M2'];

@@ -1,0 +1,57 @@
+/** M1 (idle RSS after start, connected) and M2 (RSS during P1 across rounds: flat, no growth). */
+import { rssMb } from '../lib/proc.js';
+import { median } from '../lib/stats.js';
+import type { Row, Scenario } from './types.js';
+
+const SETTLE_MS = 3000;
+
+export const M1: Scenario = {
+  id: 'M1',
+  title: 'idle gateway RSS (round 1: after start, before any load; later rounds: idle between rounds)',
+  async round(ctx) {
+    if (ctx.pids.gateway === undefined) return {};
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return { values: { idleRssMb: rssMb(ctx.pids.gateway) } };
+  },
+  summarize(rounds): Row[] {
+    const first = rounds[0]?.values?.idleRssMb;
+    const later = rounds.slice(1).map((r) => r.values?.idleRssMb).filter((x): x is number => x !== undefined);
+    const rows: Row[] = [];
+    if (first !== undefined) rows.push({ id: 'M1', metric: 'RSS idle after start, connected to the broker', unit: 'MiB', gateway: first, target: '≤ 80 MiB', ok: first <= 80 });
+    if (later.length)
+      rows.push({ id: 'M1', metric: 'RSS idle between rounds (after load)', unit: 'MiB', gateway: median(later), target: 'report', note: later.map((x) => x.toFixed(0)).join(', ') });
+    return rows;
+  },
+};
+
+/** Flat = the last round's peak within this much of the first round's. */
+const GROWTH_LIMIT = 0.1;
+
+export const M2: Scenario = {
+  id: 'M2',
+  title: 'gateway RSS during P1, per round (flat over time)',
+  round: async () => ({}),
+  summarize(_rounds, all): Row[] {
+    const peaks = (all.get('P1') ?? []).map((r) => r.gateway?.rssMaxMb?.gateway).filter((x): x is number => x !== undefined);
+    if (peaks.length === 0) return [];
+    const growth = (peaks[peaks.length - 1]! - peaks[0]!) / peaks[0]!;
+    return [
+      {
+        id: 'M2',
+        metric: 'peak RSS during P1 (median of rounds)',
+        unit: 'MiB',
+        gateway: median(peaks),
+        target: 'report',
+        note: `per round: ${peaks.map((x) => x.toFixed(0)).join(', ')}`,
+      },
+      {
+        id: 'M2',
+        metric: 'peak RSS growth, first → last round',
+        unit: '%',
+        gateway: growth * 100,
+        target: `flat (≤ ${GROWTH_LIMIT * 100}%)`,
+        ok: growth <= GROWTH_LIMIT,
+      },
+    ];
+  },
+};
