@@ -73,7 +73,9 @@ async function main(): Promise<void> {
           (results.get(id) ?? results.set(id, []).get(id)!).push(r);
           const g = r.gateway?.recordsPerS;
           const b = r.baseline?.recordsPerS;
-          if (g !== undefined || b !== undefined) log(`  ${id}: gateway ${g?.toFixed(0) ?? '—'} rec/s, baseline ${b?.toFixed(0) ?? '—'} rec/s`);
+          const perBatch = r.gateway?.extra?.recordsPerBatch;
+          if (g !== undefined || b !== undefined)
+            log(`  ${id}: gateway ${g?.toFixed(0) ?? '—'} rec/s${perBatch ? ` (${perBatch.toFixed(0)} records/batch)` : ''}, baseline ${b?.toFixed(0) ?? '—'} rec/s`);
         } catch (e) {
           failures.push({ id, round, error: e instanceof Error ? e.message : String(e) });
           log(`  ${id} failed: ${e instanceof Error ? e.message : String(e)}`);

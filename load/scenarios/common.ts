@@ -29,11 +29,16 @@ export async function gatewaySide(ctx: BenchContext, o: GatewayLoad): Promise<Me
     ...(o.rate ? { rate: o.rate } : {}),
   };
   if (ctx.warmupS > 0) await httpLoad({ ...load, durationS: ctx.warmupS });
-  const errorsBefore = await scrapeSum(ctx.gatewayUrl, 'kafka_gateway_produce_errors_total').catch(() => 0);
+  const scrape = (name: string) => scrapeSum(ctx.gatewayUrl, name).catch(() => Number.NaN);
+  const errorsBefore = await scrape('kafka_gateway_produce_errors_total');
+  const batchesBefore = await scrape('kafka_gateway_produce_batch_records_count');
+  const batchRecordsBefore = await scrape('kafka_gateway_produce_batch_records_sum');
   const watch = watchProcesses({ gateway: ctx.pids.gateway, broker: ctx.pids.broker, loadgen: process.pid });
   const r = await httpLoad({ ...load, durationS: ctx.durationS });
   const usage = watch.stop();
-  const recordErrors = (await scrapeSum(ctx.gatewayUrl, 'kafka_gateway_produce_errors_total').catch(() => 0)) - errorsBefore;
+  const recordErrors = (await scrape('kafka_gateway_produce_errors_total')) - errorsBefore;
+  const batches = (await scrape('kafka_gateway_produce_batch_records_count')) - batchesBefore;
+  const batchRecords = (await scrape('kafka_gateway_produce_batch_records_sum')) - batchRecordsBefore;
   const records = r.ok * o.recordsPerRequest;
   return {
     durationS: r.durationS,
@@ -41,9 +46,11 @@ export async function gatewaySide(ctx: BenchContext, o: GatewayLoad): Promise<Me
     recordsPerS: records / r.durationS,
     requestsPerS: r.requestsPerS,
     latencyMs: r.latencyMs,
-    errors: r.non2xx + r.errors + recordErrors,
+    errors: r.non2xx + r.errors + (Number.isFinite(recordErrors) ? recordErrors : 0),
     cpuPct: usage.cpuPct,
     rssMaxMb: usage.rssMaxMb,
+    // From the gateway's own /metrics: how many records each sendBatch carried (the batching effect).
+    ...(batches > 0 ? { extra: { batches, recordsPerBatch: batchRecords / batches } } : {}),
   };
 }
 

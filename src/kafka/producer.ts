@@ -152,6 +152,8 @@ export class BatchingProducer implements Producer {
 
   private drain(): void {
     if (this.inflight) return;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.inflight = true;
@@ -175,7 +177,8 @@ export class BatchingProducer implements Producer {
       released = true;
       clearTimeout(deadline);
       this.inflight = false;
-      if (this.pending() > 0) this.schedule();
+      // Records queued meanwhile have waited a whole round trip already: send them now, not after another linger.
+      if (this.pending() > 0) setImmediate(() => this.drain());
     };
     const deadline = setTimeout(release, this.opts.timeoutMs);
 
