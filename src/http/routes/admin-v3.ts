@@ -140,7 +140,11 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
           },
         },
       },
-      responses: { ...json(V3TopicSchema, 'Created (Location names it)', 201), ...errorResponses([400, 401, 403, 404, 406, 413, 415, 422, 503]) },
+      responses: {
+        ...json(V3TopicSchema, 'Created (Location names it)', 201),
+        ...json(V3TopicSchema, 'validate_only: Kafka accepted the request; nothing was created', 200),
+        ...errorResponses([400, 401, 403, 404, 406, 413, 415, 422, 503]),
+      },
     }),
     async (c) => {
       const principal = c.get('principal');
@@ -164,7 +168,8 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
         name: req.topic_name,
         partitions: req.partitions_count,
         replicationFactor: req.replication_factor,
-        configs: req.configs,
+        // A null value means the default, which is what leaving the entry out gives (kafkajs refuses nulls).
+        configs: req.configs?.filter((c) => c.value !== null),
         validateOnly: req.validate_only,
       });
       audit.info({ sub: principal.sub, topic: req.topic_name, validateOnly: req.validate_only ?? false }, 'topic created');
