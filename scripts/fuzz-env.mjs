@@ -16,9 +16,9 @@ async function baseVenv() {
   if (existsSync(shared)) {
     const mod = await import(pathToFileURL(shared).href);
     if (typeof mod.ensurePythonEnv === 'function') {
-      const r = await mod.ensurePythonEnv();
-      const dir = typeof r === 'string' ? r : r?.venv ?? r?.dir;
-      if (typeof dir === 'string' && existsSync(dir)) return dir;
+      // It returns the venv's python (<venv>/bin/python).
+      const python = await mod.ensurePythonEnv();
+      if (typeof python === 'string' && existsSync(python)) return dirname(dirname(python));
     }
   }
   const venv = join(root, '.venv');
