@@ -4,7 +4,7 @@
  * side goes first; medians and ratios; a table, the raw JSON and a chart under load/results/.
  *
  *   npm run bench -- [--duration 5] [--warmup 1.5] [--rounds 3] [--scenarios M1,P1,P2,P3,P4,P5,M2]
- *                    [--p5-records 1000000] [--tsx] [--cpu-prof] [--no-baseline] [--update-docs]
+ *                    [--p5-records 1000000] [--tsx | --no-build] [--cpu-prof] [--no-baseline] [--update-docs]
  *
  * Durations are shorter than BENCHMARKS.md's 20 s so a full run stays near 5 minutes; raise --duration for
  * steadier numbers. Never part of the test suite.
@@ -52,7 +52,12 @@ async function main(): Promise<void> {
   try {
     const topics = Object.assign({}, ...selected.map((id) => registry.get(id)!.topics ?? {})) as Record<string, number>;
     await createTopics(brokers, topics);
-    gateway = await startGatewayProcess({ brokers, tsx: args.bool('tsx'), ...(profileDir ? { cpuProfDir: profileDir } : {}) });
+    gateway = await startGatewayProcess({
+      brokers,
+      tsx: args.bool('tsx'),
+      noBuild: args.bool('no-build'),
+      ...(profileDir ? { cpuProfDir: profileDir } : {}),
+    });
     for (let round = 1; round <= rounds; round++) {
       const ctx: BenchContext = {
         brokers,

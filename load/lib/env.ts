@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,8 @@ export interface GatewayProcessOptions {
   brokers: string;
   /** Run src/main.ts through tsx instead of the compiled build. */
   tsx?: boolean;
+  /** Reuse load/.build as it is (experiments on the compiled output); default: compile src/ first. */
+  noBuild?: boolean;
   /** Write a V8 CPU profile of the whole run into this folder. */
   cpuProfDir?: string;
   env?: Record<string, string>;
@@ -89,7 +91,7 @@ export interface GatewayProcessOptions {
 
 export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const useBuild = !o.tsx && buildGateway();
+  const useBuild = !o.tsx && (o.noBuild ? existsSync(path.join(BUILD_DIR, 'main.js')) : buildGateway());
   const nodeArgs = [
     ...(o.cpuProfDir ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]) : []),
     ...(useBuild ? [path.join(BUILD_DIR, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
