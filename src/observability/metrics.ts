@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics, one registry per gateway (never prom-client's global one, so two gateways in one test
- * process do not clash). Everything else reports through the small typed `Metrics` object below and never
+ * process do not clash), plus one shared registry for the process and Node.js runtime metrics. Everything else reports through the small typed `Metrics` object below and never
  * imports prom-client; `GET /metrics` renders the registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -57,6 +57,7 @@ const HTTP_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 const BATCH_RECORD_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000];
 
 export interface Metrics {
+  /** This gateway's own series (the process metrics live in a shared registry; `render()` includes both). */
   readonly registry: Registry;
   /** Content-Type of `render()`'s output. */
   readonly contentType: string;
@@ -97,7 +98,7 @@ export function createMetrics({
     throw new TypeError('createMetrics: `eventLoopPrecisionMs` must be a whole number ≥ 1');
 
   const registry = new Registry();
-  if (defaultMetrics) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: eventLoopPrecisionMs });
+  const shared = defaultMetrics ? processRegistry(eventLoopPrecisionMs) : undefined;
   const registers = [registry];
 
   const httpRequests = new Counter({
@@ -206,7 +207,7 @@ export function createMetrics({
   return {
     registry,
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    render: async () => (shared ? (await shared.metrics()) + (await registry.metrics()) : registry.metrics()),
     httpRequest(method, route, status, seconds) {
       httpRequests.inc({ method, route, status: String(status) });
       httpDuration.observe({ method, route }, seconds);
@@ -232,6 +233,17 @@ export function createMetrics({
       lagProvider = provider;
     },
   };
+}
+
+// Process and runtime metrics describe the process, not a gateway: one registry for them per process, shared by
+// every gateway in it (their collectors, e.g. the event-loop delay monitor, cannot be stopped once started).
+let processMetrics: Registry | undefined;
+function processRegistry(eventLoopPrecisionMs: number): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, eventLoopMonitoringPrecision: eventLoopPrecisionMs });
+  }
+  return processMetrics;
 }
 
 /** The first `max` topics keep their name as the label value; the rest share OTHER_TOPIC. */
