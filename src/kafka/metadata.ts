@@ -26,6 +26,8 @@ export class AdminMetadata implements Metadata {
   private readonly cache = new Map<string, CachedTopic>();
   private readonly loading = new Map<string, Promise<CachedTopic | undefined>>();
   private clusterCache: { value: ClusterInfo; expires: number } | undefined;
+  /** Topics deleted through the gateway: Kafka may still list them for a moment, so lookups are not cached. */
+  private readonly deletedAt = new Map<string, number>();
 
   constructor(
     private readonly admin: Admin,
@@ -87,7 +89,11 @@ export class AdminMetadata implements Metadata {
       // Keep Kafka's default; the broker still enforces its own limit.
     }
     const entry = { info, maxMessageBytes, expires: this.now() + this.cacheMs };
-    this.cache.set(name, entry);
+    const deleted = this.deletedAt.get(name);
+    if (deleted === undefined || this.now() - deleted > this.cacheMs) {
+      this.deletedAt.delete(name);
+      this.cache.set(name, entry);
+    }
     return entry;
   }
 
@@ -174,6 +180,7 @@ export class AdminMetadata implements Metadata {
       throw toGatewayError(e);
     } finally {
       this.invalidate(req.name);
+      this.deletedAt.delete(req.name);
     }
     // kafkajs answers false for TOPIC_ALREADY_EXISTS, validate-only requests included.
     if (!created) {
@@ -184,6 +191,8 @@ export class AdminMetadata implements Metadata {
   async deleteTopic(name: string): Promise<void> {
     try {
       await this.admin.deleteTopics({ topics: [name] });
+      if (this.deletedAt.size > 10_000) this.deletedAt.clear();
+      this.deletedAt.set(name, this.now());
     } catch (e) {
       throw toGatewayError(e);
     } finally {

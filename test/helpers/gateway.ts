@@ -87,3 +87,16 @@ export function javaPartition(key: Buffer, numPartitions: number): number {
   const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
   return partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
 }
+
+/**
+ * Polls `fn` (every 50 ms) until `ok` holds or `timeoutMs` passed, and returns the last value: for state Kafka
+ * makes visible asynchronously (a deleted topic disappears from metadata a moment after DeleteTopics answered).
+ */
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -2,8 +2,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { call, post } from '../helpers/gateway.js';
-import { startTestGateway } from '../helpers/gateway.js';
+import { call, eventually, post, startTestGateway } from '../helpers/gateway.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
@@ -201,8 +200,8 @@ describe('topics', () => {
     const res = await call(gw, `${topicsPath}/${t}`, { method: 'DELETE' });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
-    expect(await kafkaHas(t)).toBe(false);
-    expect((await call(gw, `${topicsPath}/${t}`)).status).toBe(404);
+    expect(await eventually(() => kafkaHas(t), (has) => !has)).toBe(false);
+    expect((await eventually(() => call(gw, `${topicsPath}/${t}`), (r) => r.status === 404)).status).toBe(404);
   });
 
   it('answers 404 to deleting a topic that does not exist', async () => {

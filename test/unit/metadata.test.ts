@@ -1,0 +1,98 @@
+// AdminMetadata's cache against a fake kafkajs admin: cached lookups, the refresh before "unknown", and no stale
+// cache after a delete while Kafka still lists the topic.
+import type { Admin } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { AdminMetadata } from '../../src/kafka/metadata.js';
+
+function fakeAdmin() {
+  const topics = new Map<string, number>(); // name → partitions
+  const calls = { fetchTopicMetadata: 0 };
+  const unknown = () => Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+  const admin = {
+    fetchTopicMetadata: async ({ topics: names }: { topics: string[] }) => {
+      calls.fetchTopicMetadata++;
+      const name = names[0]!;
+      if (!topics.has(name)) throw unknown();
+      return {
+        topics: [{ name, partitions: Array.from({ length: topics.get(name)! }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 })) }],
+      };
+    },
+    describeConfigs: async () => ({ resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: '2048', isSensitive: false }] }] }),
+    createTopics: async ({ topics: specs }: { topics: { topic: string; numPartitions: number }[] }) => {
+      const s = specs[0]!;
+      if (topics.has(s.topic)) return false;
+      topics.set(s.topic, s.numPartitions);
+      return true;
+    },
+    deleteTopics: async () => {
+      // Kafka answers before its metadata drops the topic: leave it listed (the test removes it later).
+    },
+  } as unknown as Admin;
+  return { admin, topics, calls };
+}
+
+describe('AdminMetadata', () => {
+  it('caches a topic for METADATA_CACHE_MS, then looks again', async () => {
+    let now = 1000;
+    const { admin, topics, calls } = fakeAdmin();
+    topics.set('t', 3);
+    const md = new AdminMetadata(admin, 5000, () => now);
+    expect(await md.topic('t')).toEqual({ partitions: 3, maxMessageBytes: 2048 });
+    expect(md.maxMessageBytes('t')).toBe(2048);
+    topics.set('t', 6);
+    expect((await md.topic('t'))?.partitions).toBe(3);
+    expect(calls.fetchTopicMetadata).toBe(1);
+    now += 5001;
+    expect((await md.topic('t'))?.partitions).toBe(6);
+  });
+
+  it('answers unknown for a missing or illegal topic without caching the miss', async () => {
+    const { admin, topics } = fakeAdmin();
+    const md = new AdminMetadata(admin, 5000);
+    expect(await md.topic('late')).toBeUndefined();
+    expect(await md.topic('bad name!')).toBeUndefined();
+    topics.set('late', 1);
+    expect((await md.topic('late'))?.partitions).toBe(1);
+  });
+
+  it('shares one lookup between concurrent callers', async () => {
+    const { admin, topics, calls } = fakeAdmin();
+    topics.set('t', 2);
+    const md = new AdminMetadata(admin, 5000);
+    await Promise.all([md.topic('t'), md.topic('t'), md.topicInfo('t')]);
+    expect(calls.fetchTopicMetadata).toBe(1);
+  });
+
+  it('does not cache a deleted topic that Kafka still lists, so it is reported missing once Kafka drops it', async () => {
+    const now = 1000;
+    const { admin, topics } = fakeAdmin();
+    topics.set('t', 1);
+    const md = new AdminMetadata(admin, 5000, () => now);
+    expect(await md.topic('t')).toBeDefined();
+    await md.deleteTopic('t');
+    expect(await md.topic('t')).toBeDefined(); // Kafka still lists it
+    topics.delete('t'); // ...and now it does not: no cached entry may hide that
+    expect(await md.topic('t')).toBeUndefined();
+  });
+
+  it('caches a topic again once it is re-created', async () => {
+    const { admin, topics, calls } = fakeAdmin();
+    topics.set('t', 1);
+    const md = new AdminMetadata(admin, 5000);
+    await md.deleteTopic('t');
+    topics.delete('t');
+    await md.createTopic({ name: 't', partitions: 2 });
+    await md.topic('t');
+    const before = calls.fetchTopicMetadata;
+    expect((await md.topic('t'))?.partitions).toBe(2);
+    expect(calls.fetchTopicMetadata).toBe(before);
+  });
+
+  it('reports an existing topic as 400 40002, validate-only included', async () => {
+    const { admin, topics } = fakeAdmin();
+    topics.set('t', 1);
+    const md = new AdminMetadata(admin, 5000);
+    for (const validateOnly of [false, true])
+      await expect(md.createTopic({ name: 't', validateOnly })).rejects.toMatchObject({ status: 400, errorCode: 40002 });
+  });
+});
