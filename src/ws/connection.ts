@@ -49,6 +49,8 @@ export interface ConnectionStats {
   maxBufferedAmount: number;
   overHighWater: boolean;
   queuedBytes: number;
+  /** The code the gateway closed (or is closing) this socket with; null while open. */
+  closeCode: number | null;
   subscriptions: SubscriptionStats[];
 }
 
@@ -65,6 +67,7 @@ export class Connection {
   private readonly badFrames: number[] = [];
   private alive = true;
   private closing = false;
+  private closeCode: number | null = null;
   private maxBuffered = 0;
   private queue: string[] = [];
   private queueHead = 0;
@@ -144,6 +147,7 @@ export class Connection {
   closeWith(code: CloseCode): void {
     if (this.closing) return;
     this.closing = true;
+    this.closeCode = code;
     this.clearTimers();
     this.queue = [];
     this.queuedBytes = 0;
@@ -168,6 +172,7 @@ export class Connection {
       maxBufferedAmount: this.maxBuffered,
       overHighWater: this.water.over,
       queuedBytes: this.queuedBytes,
+      closeCode: this.closeCode,
       subscriptions: [...this.subs.values()].map((s) => s.stats()),
     };
   }
