@@ -126,6 +126,23 @@ export function ratioRow(
   };
 }
 
+/** CPU milliseconds a side's own process spent per 1,000 records (less sensitive to a busy machine than rates). */
+export function cpuPerRecordsRow(id: string, rounds: readonly RoundResult[]): Row {
+  const per = (proc: string) => (m: Measured) =>
+    m.cpuPct?.[proc] !== undefined && m.records ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records : undefined;
+  const gateway = med(rounds, 'gateway', per('gateway'));
+  const baseline = med(rounds, 'baseline', per('baseline'));
+  return {
+    id,
+    metric: 'CPU per 1,000 records: gateway process vs kafkajs process',
+    unit: 'ms',
+    ...(gateway !== undefined ? { gateway } : {}),
+    ...(baseline !== undefined ? { baseline } : {}),
+    ...(gateway !== undefined && baseline !== undefined ? { ratio: gateway / baseline } : {}),
+    target: 'report',
+  };
+}
+
 /** Context row: CPU of the gateway vs the baseline process (median % of one core). */
 export function cpuRow(id: string, rounds: readonly RoundResult[]): Row {
   const gateway = med(rounds, 'gateway', (m) => m.cpuPct?.gateway);

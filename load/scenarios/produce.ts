@@ -1,6 +1,6 @@
 /** P1–P4 (BENCHMARKS.md "Produce over HTTP"): the gateway against a direct kafkajs producer, same broker, same run. */
 import { produceBody } from '../lib/payload.js';
-import { baselineSide, bothSides, cpuRow, gatewaySide, ratioRow } from './common.js';
+import { baselineSide, bothSides, cpuPerRecordsRow, cpuRow, gatewaySide, ratioRow } from './common.js';
 import type { BenchContext, Measured, RoundResult, Row, Scenario } from './types.js';
 
 const PARTITIONS = 3;
@@ -46,6 +46,7 @@ export const P1 = throughput(
     ratioRow('P1', 'records/s (gateway ÷ kafkajs)', 'records/s', rounds, recordsPerS, '≥ 0.8×', (r) => r >= 0.8),
     ratioRow('P1', 'p99 latency per request/send', 'ms', rounds, p99, '—'),
     cpuRow('P1', rounds),
+    cpuPerRecordsRow('P1', rounds),
   ],
 );
 
@@ -55,6 +56,7 @@ export const P2 = throughput(
     ratioRow('P2', 'records/s (gateway ÷ kafkajs)', 'records/s', rounds, recordsPerS, '≥ 0.8×', (r) => r >= 0.8),
     ratioRow('P2', 'p99 latency per request/send', 'ms', rounds, p99, '—'),
     cpuRow('P2', rounds),
+    cpuPerRecordsRow('P2', rounds),
   ],
 );
 
@@ -64,6 +66,7 @@ export const P3 = throughput(
     ratioRow('P3', 'requests/s (gateway ÷ kafkajs sends/s)', 'req/s', rounds, (m) => m.requestsPerS, 'report'),
     ratioRow('P3', 'p99 latency', 'ms', rounds, p99, 'report'),
     cpuRow('P3', rounds),
+    cpuPerRecordsRow('P3', rounds),
   ],
 );
 

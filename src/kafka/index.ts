@@ -2,6 +2,8 @@
  * The gateway's Kafka side, assembled once per process: one kafkajs client, one shared batching producer,
  * one admin client for metadata, and the availability tracker. Everything outside src/kafka/ uses this.
  */
+// First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
+import './kafkajs-patches.js';
 import type { Kafka, Producer as KafkaJsProducer, Admin } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';

@@ -5,6 +5,8 @@
  * resolves each request with its own offsets. Each request resolves only when Kafka acknowledged (or refused,
  * or timed out on) every one of its records.
  */
+// First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
+import './kafkajs-patches.js';
 import type { Producer as KafkaJsProducer, Message, TopicMessages, CompressionTypes as CT } from 'kafkajs';
 import kafkajs from 'kafkajs';
 
