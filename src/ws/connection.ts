@@ -18,7 +18,7 @@ import {
   toErrorFrame,
   type CloseCode,
 } from './close-codes.js';
-import { SendWater } from './flow.js';
+import { SocketSender } from './sender.js';
 import { parseClientFrame, type ClientFrame, type ErrorFrame, type SubscribeFrame } from './protocol.js';
 import { AssignSubscription } from './sessions/assign.js';
 import { BroadcastSubscription } from './sessions/broadcast.js';
@@ -62,21 +62,15 @@ export class Connection {
   private readonly subs = new Map<string, Subscription>();
   /** Subscriptions that sent `subscribed` (counted in metrics until they end). */
   private readonly live = new Set<Subscription>();
-  private readonly water: SendWater;
+  private readonly out: SocketSender;
   private readonly log: Logger;
   private readonly badFrames: number[] = [];
   private alive = true;
   private closing = false;
   private closeCode: number | null = null;
-  private maxBuffered = 0;
-  private queue: string[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
-  private slowTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private subsClosed: Promise<void> | undefined;
   private readonly port: SocketPort;
-  private readonly written = () => this.afterWrite();
 
   constructor(
     readonly id: number,
@@ -85,17 +79,27 @@ export class Connection {
     private readonly deps: ConnectionDeps,
   ) {
     this.principal = principal;
-    this.water = new SendWater(deps.config.WS_SEND_HIGH_WATER_BYTES);
     this.log = deps.logger.child({ conn: id, sub: principal.sub });
-    const self = this;
+    this.out = new SocketSender(ws, {
+      highWaterBytes: deps.config.WS_SEND_HIGH_WATER_BYTES,
+      slowClientMs: deps.config.WS_SLOW_CLIENT_MS,
+      onFlip: () => {
+        for (const s of this.subs.values()) s.flowChanged();
+      },
+      onTooSlow: (reason, queuedBytes) => {
+        this.log.info({ reason, queuedBytes }, 'broadcast socket too slow');
+        this.closeWith(CloseCodes.TOO_SLOW);
+      },
+    });
+    const out = this.out;
     this.port = {
-      send: (text, onWritten) => this.send(text, onWritten),
-      sendLossless: (text) => this.sendLossless(text),
+      send: (text, onWritten) => out.send(text, onWritten),
+      sendLossless: (text) => out.sendLossless(text),
       get over() {
-        return self.water.over;
+        return out.over;
       },
       get open() {
-        return !self.closing && self.ws.readyState === self.ws.OPEN;
+        return out.open;
       },
       failed: (subId, frame) => {
         const sub = this.subs.get(subId);
@@ -149,8 +153,6 @@ export class Connection {
     this.closing = true;
     this.closeCode = code;
     this.clearTimers();
-    this.queue = [];
-    this.queuedBytes = 0;
     void this.closeSubscriptions();
     this.log.debug({ code }, 'closing socket');
     this.ws.close(code, CLOSE_REASONS[code]);
@@ -169,9 +171,9 @@ export class Connection {
       id: this.id,
       sub: this.principal.sub,
       bufferedAmount: this.ws.bufferedAmount,
-      maxBufferedAmount: this.maxBuffered,
-      overHighWater: this.water.over,
-      queuedBytes: this.queuedBytes,
+      maxBufferedAmount: this.out.maxBufferedAmount,
+      overHighWater: this.out.over,
+      queuedBytes: this.out.backlogBytes,
       closeCode: this.closeCode,
       subscriptions: [...this.subs.values()].map((s) => s.stats()),
     };
@@ -179,68 +181,8 @@ export class Connection {
 
   // ---- sending ---------------------------------------------------------------------------------------------
 
-  private send(text: string, onWritten?: () => void): void {
-    if (this.closing || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(
-      text,
-      onWritten
-        ? (err) => {
-            if (!err) onWritten();
-            this.afterWrite();
-          }
-        : this.written,
-    );
-    const b = this.ws.bufferedAmount;
-    if (b > this.maxBuffered) this.maxBuffered = b;
-    if (this.water.update(b)) this.flipped();
-  }
-
-  private afterWrite(): void {
-    if (this.water.over && this.water.update(this.ws.bufferedAmount)) this.flipped();
-  }
-
-  private flipped(): void {
-    if (!this.water.over) this.flushQueue();
-    for (const s of this.subs.values()) s.flowChanged();
-  }
-
-  private sendLossless(text: string): void {
-    if (this.closing) return;
-    if (!this.water.over && this.queueHead === this.queue.length) {
-      this.send(text);
-      return;
-    }
-    this.queue.push(text);
-    this.queuedBytes += Buffer.byteLength(text);
-    // The queue is bounded like the socket buffer: a socket this far behind will not catch up.
-    if (this.queuedBytes > this.deps.config.WS_SEND_HIGH_WATER_BYTES) {
-      this.log.info({ queuedBytes: this.queuedBytes }, 'broadcast socket too slow: queue overflow');
-      this.closeWith(CloseCodes.TOO_SLOW);
-      return;
-    }
-    this.slowTimer ??= setTimeout(() => {
-      this.slowTimer = undefined;
-      if (this.queueHead < this.queue.length) {
-        this.log.info({ queuedBytes: this.queuedBytes }, 'broadcast socket too slow: over its bound for WS_SLOW_CLIENT_MS');
-        this.closeWith(CloseCodes.TOO_SLOW);
-      }
-    }, this.deps.config.WS_SLOW_CLIENT_MS);
-  }
-
-  private flushQueue(): void {
-    while (this.queueHead < this.queue.length && !this.water.over && !this.closing) {
-      const text = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = '';
-      this.queuedBytes -= Buffer.byteLength(text);
-      this.send(text);
-    }
-    if (this.queueHead === this.queue.length) {
-      this.queue = [];
-      this.queueHead = 0;
-      this.queuedBytes = 0;
-      clearTimeout(this.slowTimer);
-      this.slowTimer = undefined;
-    }
+  private send(text: string): void {
+    this.out.send(text);
   }
 
   private sendError(frame: ErrorFrame): void {
@@ -402,9 +344,8 @@ export class Connection {
   // ---- teardown --------------------------------------------------------------------------------------------
 
   private clearTimers(): void {
-    clearTimeout(this.slowTimer);
+    this.out.stop();
     clearTimeout(this.expiryTimer);
-    this.slowTimer = undefined;
     this.expiryTimer = undefined;
   }
 

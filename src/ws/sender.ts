@@ -1,0 +1,124 @@
+/**
+ * A socket's outgoing side under a memory bound. `send` writes now and tracks the send buffer's water marks
+ * (ws's `send()` queues without limit, so every write is followed by a look at `bufferedAmount`, and every
+ * write callback by another); `sendLossless` (broadcast) queues at most WS_SEND_HIGH_WATER_BYTES more while the
+ * socket is over its high water, and reports a socket that overflows or stays behind for WS_SLOW_CLIENT_MS.
+ */
+import type { WebSocket } from 'ws';
+import { SendWater } from './flow.js';
+
+export interface SenderOptions {
+  highWaterBytes: number;
+  slowClientMs: number;
+  /** The socket crossed a water mark (subscriptions pause or resume Kafka). */
+  onFlip: (over: boolean) => void;
+  /** A broadcast backlog overflowed or outlived slowClientMs: close with 4408. */
+  onTooSlow: (reason: 'overflow' | 'timeout', queuedBytes: number) => void;
+}
+
+export class SocketSender {
+  private readonly water: SendWater;
+  private maxBuffered = 0;
+  private queue: string[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private slowTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly written = () => this.afterWrite();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: SenderOptions,
+  ) {
+    this.water = new SendWater(opts.highWaterBytes);
+  }
+
+  get over(): boolean {
+    return this.water.over;
+  }
+
+  get open(): boolean {
+    return !this.stopped && this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** Highest bufferedAmount seen right after a write: the bound is high water + one frame. */
+  get maxBufferedAmount(): number {
+    return this.maxBuffered;
+  }
+
+  get backlogBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Write a frame; `onWritten` runs once the socket handed it to the OS. */
+  send(text: string, onWritten?: () => void): void {
+    if (!this.open) return;
+    this.ws.send(
+      text,
+      onWritten
+        ? (err) => {
+            if (!err) onWritten();
+            this.afterWrite();
+          }
+        : this.written,
+    );
+    const b = this.ws.bufferedAmount;
+    if (b > this.maxBuffered) this.maxBuffered = b;
+    if (this.water.update(b)) this.flipped();
+  }
+
+  /** Broadcast: write now, or queue behind what waits already (bounded; overflow → onTooSlow). */
+  sendLossless(text: string): void {
+    if (!this.open) return;
+    if (!this.water.over && this.head === this.queue.length) {
+      this.send(text);
+      return;
+    }
+    this.queue.push(text);
+    this.queuedBytes += Buffer.byteLength(text);
+    // Bounded like the socket buffer: a socket this far behind will not catch up, and memory stays bounded.
+    if (this.queuedBytes > this.opts.highWaterBytes) {
+      this.opts.onTooSlow('overflow', this.queuedBytes);
+      return;
+    }
+    this.slowTimer ??= setTimeout(() => {
+      this.slowTimer = undefined;
+      if (this.head < this.queue.length) this.opts.onTooSlow('timeout', this.queuedBytes);
+    }, this.opts.slowClientMs);
+  }
+
+  /** No more writes; drop the backlog. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+  }
+
+  private afterWrite(): void {
+    if (this.water.over && this.water.update(this.ws.bufferedAmount)) this.flipped();
+  }
+
+  private flipped(): void {
+    if (!this.water.over) this.flush();
+    this.opts.onFlip(this.water.over);
+  }
+
+  private flush(): void {
+    while (this.head < this.queue.length && !this.water.over && this.open) {
+      const text = this.queue[this.head]!;
+      this.queue[this.head++] = '';
+      this.queuedBytes -= Buffer.byteLength(text);
+      this.send(text);
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.queuedBytes = 0;
+      clearTimeout(this.slowTimer);
+      this.slowTimer = undefined;
+    }
+  }
+}

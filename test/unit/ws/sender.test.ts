@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
+import { SocketSender } from '../../../src/ws/sender.js';
+
+/** A WebSocket stand-in: `bufferedAmount` grows on send and shrinks when the test "writes" frames out. */
+class FakeSocket {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  private pending: Array<{ bytes: number; cb?: (err?: Error) => void }> = [];
+  send(text: string, cb?: (err?: Error) => void) {
+    this.sent.push(text);
+    this.bufferedAmount += text.length;
+    this.pending.push({ bytes: text.length, ...(cb ? { cb } : {}) });
+  }
+  /** The OS took the oldest `n` frames. */
+  write(n = this.pending.length) {
+    for (const p of this.pending.splice(0, n)) {
+      this.bufferedAmount -= p.bytes;
+      p.cb?.();
+    }
+  }
+}
+
+function setup(high = 100, slowMs = 1000) {
+  const ws = new FakeSocket();
+  const flips: boolean[] = [];
+  const slow: string[] = [];
+  const s = new SocketSender(ws as unknown as WebSocket, {
+    highWaterBytes: high,
+    slowClientMs: slowMs,
+    onFlip: (over) => flips.push(over),
+    onTooSlow: (reason) => slow.push(reason),
+  });
+  return { ws, s, flips, slow };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('SocketSender', () => {
+  it('flips over above high water and back under below low water, on write callbacks', () => {
+    const { ws, s, flips } = setup(100);
+    s.send('x'.repeat(60));
+    s.send('x'.repeat(60));
+    expect(s.over).toBe(true);
+    expect(flips).toEqual([true]);
+    ws.write(1); // 60 left: above low water (50)
+    expect(s.over).toBe(true);
+    ws.write(1);
+    expect(s.over).toBe(false);
+    expect(flips).toEqual([true, false]);
+    expect(s.maxBufferedAmount).toBe(120);
+  });
+
+  it('runs onWritten once the frame was written', () => {
+    const { ws, s } = setup();
+    const done = vi.fn();
+    s.send('a', done);
+    expect(done).not.toHaveBeenCalled();
+    ws.write();
+    expect(done).toHaveBeenCalledOnce();
+  });
+
+  it('broadcast frames queue while over, in order, and flush when the socket drains', () => {
+    const { ws, s, slow } = setup(100);
+    s.send('x'.repeat(120));
+    s.sendLossless('a'.repeat(30));
+    s.sendLossless('b'.repeat(30));
+    expect(ws.sent).toHaveLength(1);
+    expect(s.backlogBytes).toBe(60);
+    ws.write();
+    expect(ws.sent.slice(1)).toEqual(['a'.repeat(30), 'b'.repeat(30)]);
+    expect(s.backlogBytes).toBe(0);
+    expect(slow).toEqual([]);
+  });
+
+  it('an overflowing backlog is too slow at once', () => {
+    const { s, slow } = setup(100);
+    s.send('x'.repeat(120));
+    s.sendLossless('a'.repeat(60));
+    expect(slow).toEqual([]);
+    s.sendLossless('b'.repeat(60));
+    expect(slow).toEqual(['overflow']);
+  });
+
+  it('a backlog that outlives slowClientMs is too slow; one that drains in time is not', () => {
+    vi.useFakeTimers();
+    const a = setup(100, 1000);
+    a.s.send('x'.repeat(120));
+    a.s.sendLossless('q');
+    vi.advanceTimersByTime(999);
+    expect(a.slow).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(a.slow).toEqual(['timeout']);
+
+    const b = setup(100, 1000);
+    b.s.send('x'.repeat(120));
+    b.s.sendLossless('q');
+    vi.advanceTimersByTime(500);
+    b.ws.write();
+    vi.advanceTimersByTime(1000);
+    expect(b.slow).toEqual([]);
+  });
+
+  it('writes nothing once stopped or closed', () => {
+    const { ws, s } = setup();
+    s.stop();
+    s.send('a');
+    s.sendLossless('b');
+    expect(ws.sent).toEqual([]);
+    const c = setup();
+    c.ws.readyState = 2;
+    c.s.send('a');
+    expect(c.ws.sent).toEqual([]);
+  });
+});
