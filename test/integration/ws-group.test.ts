@@ -208,6 +208,31 @@ describe('group mode', () => {
     expect(c.records('w').map((r) => r.offset)).toEqual([...Array(13).keys()]);
   }, 60_000);
 
+  it('a new group from latest (the default) starts after `subscribed`; the URL shortcut joins a group with no message sent', async () => {
+    const t1 = uniqueTopic('wsgroup-latest');
+    const t2 = uniqueTopic('wsgroup-latest');
+    await Promise.all([createTopic(brokers, t1, 2), createTopic(brokers, t2, 1)]);
+    await produceEach(t1, 2, 3, 'old-');
+    const c = await client();
+    const sub = await c.subscribe({ id: 'l', mode: 'group', topics: [t1, t2], group: uniqueTopic('g'), format: 'string' });
+    expect(sub.assignment).toEqual([
+      { topic: t1, partition: 0 },
+      { topic: t1, partition: 1 },
+      { topic: t2, partition: 0 },
+    ]);
+    await produceEach(t1, 2, 1, 'new-');
+    await producer.send({ topic: t2, acks: -1, messages: [{ value: 'new-t2' }] });
+    await c.until(() => c.records('l').length === 3, 30_000, '3 new records');
+    expect(c.records('l').map((r) => r.value).sort()).toEqual(['new-p0-0', 'new-p1-0', 'new-t2']);
+
+    const group = uniqueTopic('g');
+    const s = await WsClient.open(wsUrl(gw, `/ws?topic=${t1}&group=${group}&from=earliest&format=string`));
+    open.push(s);
+    expect(await s.waitFor((f) => f.type === 'subscribed')).toMatchObject({ id: '0', mode: 'group' });
+    await s.until(() => s.records('0').length === 8, 30_000, 'all 8 records of t1');
+    await expect.poll(() => committed(group, t1), { timeout: 15_000, interval: 100 }).toEqual({ 0: 4, 1: 4 });
+  }, 60_000);
+
   it('refuses a group socket for an unknown topic with an error frame and keeps the socket', async () => {
     const c = await client();
     c.send({ type: 'subscribe', id: 'x', mode: 'group', topics: [uniqueTopic('nope')], group: 'g' });
