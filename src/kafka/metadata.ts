@@ -166,7 +166,9 @@ export class AdminMetadata implements Metadata {
     try {
       created = await this.admin.createTopics({
         validateOnly: req.validateOnly ?? false,
-        waitForLeaders: !req.validateOnly,
+        // kafkajs's own wait retries only LEADER_NOT_AVAILABLE: a broker whose metadata lags answers
+        // UNKNOWN_TOPIC_OR_PARTITION and the created topic would be reported missing. We wait ourselves below.
+        waitForLeaders: false,
         topics: [
           {
             topic: req.name,
@@ -185,6 +187,23 @@ export class AdminMetadata implements Metadata {
     // kafkajs answers false for TOPIC_ALREADY_EXISTS, validate-only requests included.
     if (!created) {
       throw toGatewayError({ type: 'TOPIC_ALREADY_EXISTS', message: `Topic '${req.name}' already exists.` });
+    }
+    if (!req.validateOnly) await this.waitForLeaders(req.name);
+  }
+
+  /** Until every partition of a just-created topic has a leader (bounded: the topic exists either way). */
+  private async waitForLeaders(name: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const t = (await this.admin.fetchTopicMetadata({ topics: [name] })).topics[0];
+        if (t && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) return;
+      } catch (e) {
+        const type = protocolType(e);
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw toGatewayError(e);
+      }
+      if (Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 

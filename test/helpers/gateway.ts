@@ -74,8 +74,17 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    const res = await admin.fetchTopicOffsets(topic);
-    return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
+    // A partition created a moment ago may answer NOT_LEADER for a little while on a loaded broker.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const res = await admin.fetchTopicOffsets(topic);
+        return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
@@ -98,5 +107,41 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     const v = await fn();
     if (ok(v) || Date.now() > deadline) return v;
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Creates a topic straight in Kafka and waits until every partition has a leader. Unlike kafkajs's own
+ * waitForLeaders (which retries only LEADER_NOT_AVAILABLE), it also waits out a broker whose metadata still
+ * answers UNKNOWN_TOPIC_OR_PARTITION for the new topic, as a loaded broker does. Throws if it already exists.
+ */
+export async function createTopicReady(brokers: string, name: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const created = await admin.createTopics({
+      waitForLeaders: false,
+      timeout: 30_000,
+      topics: [{ topic: name, numPartitions: partitions, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }],
+    });
+    if (!created) throw new Error(`topic ${name} already exists`);
+    const ready = await eventually(
+      async () => {
+        try {
+          const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics[0];
+          return t !== undefined && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0);
+        } catch (e) {
+          const err = e as { type?: string; cause?: { type?: string } };
+          const type = err.type ?? err.cause?.type;
+          if (type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE') return false;
+          throw e;
+        }
+      },
+      (ok) => ok,
+      30_000,
+    );
+    if (!ready) throw new Error(`topic ${name}: no leaders after 30 s`);
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -4,19 +4,19 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { BINARY_V2, JSON_V2, call, endOffsets, post, startTestGateway, type Reply } from '../helpers/gateway.js';
-import { createTopic, uniqueTopic } from '../helpers/kafka.js';
+import { BINARY_V2, JSON_V2, call, endOffsets, eventually, post, startTestGateway, type Reply, createTopicReady } from '../helpers/gateway.js';
+import { uniqueTopic } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
 const MiB = 1024 * 1024;
 
 /** Default limits. */
 let gw: Gateway;
-/** Small limits: 4 KiB bodies, 3 records per request, 2 KiB in flight. */
+/** Small limits: 4 KiB bodies, 3 records per request. */
 let small: Gateway;
 /** Pointed at a port where no broker listens. */
 let dead: Gateway;
-/** Kafka behind a switchable fault (fail or hang every sendBatch). */
+/** Kafka behind a switchable fault (fail or hang every sendBatch); 300 ms produce timeout, 2 KiB in flight. */
 let faulty: Gateway;
 let fault: 'none' | 'retriable' | 'fatal' | 'hang' = 'none';
 
@@ -32,10 +32,10 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   [gw, small, dead, faulty] = await Promise.all([
     startTestGateway(),
-    startTestGateway({ MAX_BODY_BYTES: '4096', MAX_RECORDS_PER_REQUEST: '3', MAX_INFLIGHT_PRODUCE_BYTES: '2048' }),
+    startTestGateway({ MAX_BODY_BYTES: '4096', MAX_RECORDS_PER_REQUEST: '3' }),
     closedPort().then((port) => startTestGateway({ KAFKA_BROKERS: `127.0.0.1:${port}` }, { waitReady: false })),
     startTestGateway(
-      { PRODUCE_TIMEOUT_MS: '300' },
+      { PRODUCE_TIMEOUT_MS: '300', MAX_INFLIGHT_PRODUCE_BYTES: '2048' },
       {
         options: {
           kafka: {
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 async function topicWith(partitions = 1, configs?: Record<string, string>): Promise<string> {
   const t = uniqueTopic('errors');
-  await createTopic(brokers, t, partitions, configs ? { configs } : {});
+  await createTopicReady(brokers, t, partitions, configs);
   return t;
 }
 
@@ -367,9 +367,20 @@ describe('503', () => {
 
   it('answers 503 50301 with Retry-After when MAX_INFLIGHT_PRODUCE_BYTES would be passed, writing nothing', async () => {
     const t = await topicWith();
-    const res = await post(small, `/topics/${t}`, JSON_V2, { records: [{ value: 'q'.repeat(1500) }, { value: 'q'.repeat(1500) }] });
-    expectError(res, 503, 50301);
-    expect(res.headers.get('retry-after')).toBe('1');
+    fault = 'hang';
+    try {
+      // A first request that Kafka does not answer holds ~1 KiB of the 2 KiB window...
+      const first = post(faulty, `/topics/${t}`, JSON_V2, { records: [{ value: 'p'.repeat(1000) }] });
+      await eventually(async () => faulty.kafka.producer.inflightBytes, (n) => n > 0);
+      expect(faulty.kafka.producer.inflightBytes).toBeGreaterThan(1000);
+      // ...so the next one would pass it.
+      const res = await post(faulty, `/topics/${t}`, JSON_V2, { records: [{ value: 'q'.repeat(1500) }] });
+      expectError(res, 503, 50301);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await first).body.offsets[0].error_code).toBe(50003);
+    } finally {
+      fault = 'none';
+    }
     await expectNothingWritten(t);
   });
 });

@@ -2,8 +2,8 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { JSON_V2, V2, call, eventually, post, startTestGateway } from '../helpers/gateway.js';
-import { createTopic, kafkaClient, readAll, uniqueTopic } from '../helpers/kafka.js';
+import { JSON_V2, V2, call, eventually, post, startTestGateway, createTopicReady } from '../helpers/gateway.js';
+import { kafkaClient, readAll, uniqueTopic } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
 let gw: Gateway;
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 async function topicWith(partitions: number, configs?: Record<string, string>): Promise<string> {
   const t = uniqueTopic('meta');
-  await createTopic(brokers, t, partitions, configs ? { configs } : {});
+  await createTopicReady(brokers, t, partitions, configs);
   return t;
 }
 
@@ -171,7 +171,7 @@ describe('freshness', () => {
     const t = uniqueTopic('meta-late');
     expect((await get(`/topics/${t}`)).status).toBe(404);
     expect((await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] })).status).toBe(404);
-    await createTopic(brokers, t, 2);
+    await createTopicReady(brokers, t, 2);
     const res = await get(`/topics/${t}`);
     expect(res.status).toBe(200);
     expect(res.body.partitions).toHaveLength(2);

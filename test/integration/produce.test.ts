@@ -1,8 +1,8 @@
 // v2 produce through a real gateway into a real broker; every test reads back straight from Kafka what was written.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { BINARY_V2, JSON_V2, V2, javaPartition, post, startTestGateway, type ProduceReply } from '../helpers/gateway.js';
-import { createTopic, readAll, uniqueTopic, type ReadRecord } from '../helpers/kafka.js';
+import { BINARY_V2, JSON_V2, V2, javaPartition, post, startTestGateway, type ProduceReply, createTopicReady } from '../helpers/gateway.js';
+import { readAll, uniqueTopic, type ReadRecord } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
 let gw: Gateway;
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 async function topicWith(partitions: number, prefix = 'produce'): Promise<string> {
   const t = uniqueTopic(prefix);
-  await createTopic(brokers, t, partitions);
+  await createTopicReady(brokers, t, partitions);
   return t;
 }
 

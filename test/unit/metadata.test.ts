@@ -7,28 +7,43 @@ import { AdminMetadata } from '../../src/kafka/metadata.js';
 function fakeAdmin() {
   const topics = new Map<string, number>(); // name → partitions
   const calls = { fetchTopicMetadata: 0 };
+  /** Metadata lookups that still miss a just-created topic (a broker whose metadata lags). */
+  let lagging = 0;
   const unknown = () => Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
   const admin = {
     fetchTopicMetadata: async ({ topics: names }: { topics: string[] }) => {
       calls.fetchTopicMetadata++;
       const name = names[0]!;
+      if (lagging > 0) {
+        lagging--;
+        throw unknown();
+      }
       if (!topics.has(name)) throw unknown();
       return {
         topics: [{ name, partitions: Array.from({ length: topics.get(name)! }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 })) }],
       };
     },
     describeConfigs: async () => ({ resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: '2048', isSensitive: false }] }] }),
-    createTopics: async ({ topics: specs }: { topics: { topic: string; numPartitions: number }[] }) => {
+    createTopics: async ({ topics: specs, waitForLeaders }: { topics: { topic: string; numPartitions: number }[]; waitForLeaders?: boolean }) => {
       const s = specs[0]!;
       if (topics.has(s.topic)) return false;
       topics.set(s.topic, s.numPartitions);
+      // kafkajs's wait retries only LEADER_NOT_AVAILABLE: a lagging broker's UNKNOWN_TOPIC_OR_PARTITION escapes.
+      if (waitForLeaders && lagging > 0) throw unknown();
       return true;
     },
     deleteTopics: async () => {
       // Kafka answers before its metadata drops the topic: leave it listed (the test removes it later).
     },
   } as unknown as Admin;
-  return { admin, topics, calls };
+  return {
+    admin,
+    topics,
+    calls,
+    lag: (n: number) => {
+      lagging = n;
+    },
+  };
 }
 
 describe('AdminMetadata', () => {
@@ -94,5 +109,13 @@ describe('AdminMetadata', () => {
     const md = new AdminMetadata(admin, 5000);
     for (const validateOnly of [false, true])
       await expect(md.createTopic({ name: 't', validateOnly })).rejects.toMatchObject({ status: 400, errorCode: 40002 });
+  });
+
+  it('reports a topic as created even while the broker still answers UNKNOWN_TOPIC_OR_PARTITION for it', async () => {
+    const { admin, lag } = fakeAdmin();
+    const md = new AdminMetadata(admin, 5000);
+    lag(3);
+    await expect(md.createTopic({ name: 'fresh', partitions: 2 })).resolves.toBeUndefined();
+    expect((await md.topic('fresh'))?.partitions).toBe(2);
   });
 });
