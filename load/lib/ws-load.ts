@@ -91,20 +91,25 @@ export async function wsBroadcast(o: WsBroadcastOptions): Promise<WsBroadcastRes
   const perTick = o.ratePerS / (1000 / tickMs);
   let owed = 0;
   const end = performance.now() + o.durationS * 1000;
-  const sends: Promise<unknown>[] = [];
+  // One send in flight at a time; records owed meanwhile go together in the next one, stamped when sent, so a
+  // slow broker round trip never queues records inside the client (that wait is not the gateway's).
+  let inflight: Promise<unknown> | undefined;
   let next = performance.now();
   while (performance.now() < end) {
     owed += perTick;
     const n = Math.floor(owed);
-    if (n > 0) {
+    if (n > 0 && !inflight) {
       owed -= n;
-      const messages = Array.from({ length: n }, () => ({ value: `{"t":${now().toFixed(3)},"s":${produced++},"p":"${pad}"}` }));
-      sends.push(producer.send({ topic: o.topic, acks: -1, messages }));
+      const t = now().toFixed(3);
+      const messages = Array.from({ length: n }, () => ({ value: `{"t":${t},"s":${produced++},"p":"${pad}"}` }));
+      inflight = producer.send({ topic: o.topic, acks: -1, messages }).finally(() => {
+        inflight = undefined;
+      });
     }
     next += tickMs;
     await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
   }
-  await Promise.all(sends);
+  await inflight;
   const framesExpected = produced * sockets.length;
   const grace = performance.now() + 5000;
   while (framesReceived < framesExpected - dropped * produced && performance.now() < grace) await new Promise((r) => setTimeout(r, 50));
