@@ -2,7 +2,7 @@
  * Starts the gateway: config → logger → Kafka → hono app → node HTTP(S) server with deliberate limits, and
  * graceful shutdown. Used by main.ts (production) and by tests that want a real listening gateway.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -53,7 +53,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const rateLimiter = config.RATE_LIMIT_RECORDS_PER_S > 0 ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S }) : undefined;
   const app = buildApp({ config, kafka, logger, accepting: () => accepting, metrics, tracing, verifier, ...(rateLimiter ? { rateLimiter } : {}) });
 
-  const listener = getRequestListener(app.fetch);
+  // server.close() closes only idle keep-alive connections: a busy one would carry new requests until
+  // SHUTDOWN_TIMEOUT_MS and then be cut, maybe mid-request. So once closing, every response that has not started
+  // (those of requests in flight included) says `Connection: close`: each connection ends with the answer it owes.
+  const unanswered = new Set<ServerResponse>();
+  const handle = getRequestListener(app.fetch);
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (!accepting) res.shouldKeepAlive = false;
+    else {
+      unanswered.add(res);
+      res.once('close', () => unanswered.delete(res));
+    }
+    return handle(req, res);
+  };
   const server: Server =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE
       ? createHttpsServer({ cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, listener)
@@ -83,6 +95,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   async function close(): Promise<void> {
     closing ??= (async () => {
       accepting = false;
+      for (const res of unanswered) {
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        else {
+          // Already answering (headers out): end the connection once this answer is complete.
+          const socket = res.socket;
+          res.once('finish', () => socket?.end());
+        }
+      }
+      unanswered.clear();
       const deadline = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref());
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
