@@ -50,6 +50,8 @@ export const envSchema = z.object({
   TLS_CERT_FILE: optional,
   TLS_KEY_FILE: optional,
   MAX_BODY_BYTES: int(8 * MiB, 1024),
+  /** Request line + headers (Node's maxHeaderSize; over it → 431). Room for an 8 KiB token and the usual headers. */
+  MAX_HEADER_BYTES: int(16 * 1024, 1024, 1 * MiB),
   MAX_RECORDS_PER_REQUEST: int(10000, 1),
   REQUEST_TIMEOUT_MS: int(30000, 1000),
   HEADERS_TIMEOUT_MS: int(15000, 1000),

@@ -66,13 +66,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     return handle(req, res);
   };
+  // Limits set deliberately (SECURITY.md "HTTP server"): slow clients cannot hold the server.
+  const headersTimeout = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
+  const limits = {
+    maxHeaderSize: config.MAX_HEADER_BYTES,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    headersTimeout,
+    // Node checks both timeouts only this often (default 30 s, which would let a slow-loris client stay twice as long).
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  };
   const server: Server =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE
-      ? createHttpsServer({ cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, listener)
-      : createHttpServer(listener);
-  // Limits set deliberately (SECURITY.md "HTTP server"): slow clients cannot hold the server.
-  server.requestTimeout = config.REQUEST_TIMEOUT_MS;
-  server.headersTimeout = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
+      ? createHttpsServer({ cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE), ...limits }, listener)
+      : createHttpServer(limits, listener);
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
   server.maxHeadersCount = 100;
 

@@ -5,30 +5,109 @@
  * into a TCP reset, so a client that writes its whole body before reading (Python's urllib) would see EPIPE or
  * ECONNRESET instead of the 413. The rest is read and discarded instead (@hono/node-server's drain, bounded to
  * 64 MiB / 500 ms, then it closes).
+ *
+ * `Content-Encoding: gzip` (or deflate, br) bodies are decompressed while streaming, and the limit applies to the
+ * decompressed bytes too, so a small compression bomb is refused with 413 after at most MAX_BODY_BYTES of output.
+ * Any other coding → 415; bytes that are not what the coding says → 400.
  */
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Context } from 'hono';
-import { errors } from '../errors.js';
+import { errors, isGatewayError } from '../errors.js';
+
+/** Content codings we decode, as data: name → a fresh streaming decoder. */
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/** The coding of a body: undefined for none/identity; 415 for anything we cannot decode. */
+export function contentCoding(header: string | undefined): string | undefined {
+  const coding = header?.trim().toLowerCase();
+  if (!coding || coding === 'identity') return undefined;
+  if (Object.hasOwn(DECODERS, coding)) return coding;
+  throw errors.unsupportedMediaType(
+    `Unsupported Content-Encoding '${coding.slice(0, 100)}'; use gzip, deflate, br or none (one coding only).`,
+  );
+}
 
 export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
+  const coding = contentCoding(c.req.header('content-encoding'));
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(c, maxBytes);
   const stream = c.req.raw.body;
   if (!stream) return Buffer.alloc(0);
   const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) throw tooLarge(c, maxBytes);
-      chunks.push(value);
-    }
+    return coding === undefined ? await collect(received(reader, c, maxBytes), c, maxBytes) : await decode(reader, coding, c, maxBytes);
   } finally {
     reader.releaseLock();
   }
-  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks, total);
+}
+
+/** The body's chunks as they arrive, refused once more than `maxBytes` came (compressed or not). */
+async function* received(reader: ReadableStreamDefaultReader<Uint8Array>, c: Context, maxBytes: number): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    total += value.byteLength;
+    if (total > maxBytes) throw tooLarge(c, maxBytes);
+    yield value;
+  }
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>, c: Context, maxBytes: number): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw tooLarge(c, maxBytes);
+    out.push(chunk);
+  }
+  return out.length === 1 ? Buffer.from(out[0]!.buffer, out[0]!.byteOffset, out[0]!.byteLength) : Buffer.concat(out, total);
+}
+
+async function decode(reader: ReadableStreamDefaultReader<Uint8Array>, coding: string, c: Context, maxBytes: number): Promise<Buffer> {
+  let receivedAny = false;
+  // pipeline reports an AbortError rather than what the source or the sink threw, so remember our own refusal.
+  let refusal: unknown;
+  async function* tracked() {
+    try {
+      for await (const chunk of received(reader, c, maxBytes)) {
+        if (chunk.byteLength > 0) receivedAny = true;
+        yield chunk;
+      }
+    } catch (e) {
+      refusal ??= e;
+      throw e;
+    }
+  }
+  const decoder = DECODERS[coding]!();
+  let decoderFailed = false;
+  decoder.once('error', () => (decoderFailed = true));
+  let body: Buffer = Buffer.alloc(0);
+  try {
+    // pipeline tears down the decoder as soon as the sink throws (413), so a bomb costs at most maxBytes of output.
+    await pipeline(Readable.from(tracked()), decoder, async (decoded: AsyncIterable<Buffer>) => {
+      try {
+        body = await collect(decoded, c, maxBytes);
+      } catch (e) {
+        refusal ??= e;
+        throw e;
+      }
+    });
+  } catch (e) {
+    if (isGatewayError(refusal)) throw refusal;
+    if (isGatewayError(e)) throw e;
+    if (!receivedAny) return Buffer.alloc(0);
+    if (decoderFailed) throw errors.badRequest(`Request body is not valid ${coding} data (Content-Encoding: ${coding}).`);
+    throw refusal ?? e;
+  }
+  return body;
 }
 
 function tooLarge(_c: Context, maxBytes: number) {

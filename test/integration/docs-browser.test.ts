@@ -5,22 +5,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
+import type { Gateway } from '../../src/server.js';
+import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const brokers = inject('kafkaBrokers');
-
-async function waitReady(gw: Gateway): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if ((await fetch(`${gw.url}/readyz`)).ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('gateway not ready within 30 s');
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
   let gw: Gateway;
@@ -28,10 +19,8 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
   const topic = uniqueTopic('docs');
 
   beforeAll(async () => {
-    gw = await startGateway(
-      loadConfig({ KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent' }),
-    );
-    await Promise.all([waitReady(gw), createTopic(brokers, topic, 1)]);
+    gw = await startTestGateway();
+    await createTopic(brokers, topic, 1);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -1,8 +1,8 @@
 // What schemathesis (schemathesis.test.ts) found, each kept as a test against the live gateway and a real broker.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openApiDocument } from '../../scripts/openapi.js';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
+import type { Gateway } from '../../src/server.js';
+import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
@@ -15,12 +15,8 @@ describe('schemathesis findings', () => {
   const topic = uniqueTopic('fuzzreg');
 
   beforeAll(async () => {
-    gw = await startGateway(
-      loadConfig({ KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent' }),
-    );
+    gw = await startTestGateway();
     await createTopic(brokers, topic, 2);
-    const deadline = Date.now() + 30_000;
-    while (!(await fetch(`${gw.url}/readyz`)).ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     clusterId = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
   });
 

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without types
 import { ensureFuzzEnv } from '../../scripts/fuzz-env.mjs';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
+import type { Gateway } from '../../src/server.js';
+import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, uniqueTopic } from '../helpers/kafka.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -54,9 +54,7 @@ describe('schemathesis against the live gateway', () => {
 
   beforeAll(async () => {
     exe = (await ensureFuzzEnv()) as string;
-    gw = await startGateway(
-      loadConfig({ KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent' }),
-    );
+    gw = await startTestGateway();
     await createTopic(brokers, topic, 3);
   }, 300_000);
 

@@ -172,7 +172,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
         configs: req.configs?.filter((c) => c.value !== null),
         validateOnly: req.validate_only,
       });
-      audit.info({ sub: principal.sub, topic: req.topic_name, validateOnly: req.validate_only ?? false }, 'topic created');
+      audit.info({ reqId: c.get('requestId'), sub: principal.sub, topic: req.topic_name, validateOnly: req.validate_only ?? false }, 'topic created');
       const created = req.validate_only ? undefined : await md.topicInfo(req.topic_name);
       const t: TopicInfo = created ?? {
         name: req.topic_name,
@@ -221,7 +221,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
       const name = c.req.param('topic_name')!;
       if (!(await md.topicInfo(name))) throw errors.topicNotFound(name);
       await md.deleteTopic(name);
-      audit.info({ sub: principal.sub, topic: name }, 'topic deleted');
+      audit.info({ reqId: c.get('requestId'), sub: principal.sub, topic: name }, 'topic deleted');
       return c.body(null, 204);
     },
   );

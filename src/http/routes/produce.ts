@@ -107,7 +107,10 @@ export function produceRoutes(deps: AppDeps) {
       bytes += size;
       records[i] = rec;
     }
-    if (kafka.producer.inflightBytes + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
+    // An idle gateway takes any request that passed the body limit: a request bigger than the window alone would
+    // otherwise be refused forever.
+    const inflight = kafka.producer.inflightBytes;
+    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
       throw errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
 
     const results = await kafka.producer.send(topic, records);
