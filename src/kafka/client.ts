@@ -3,12 +3,12 @@
  * assembled once here. Nothing outside src/kafka/ imports kafkajs.
  */
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import kafkajs, { type KafkaConfig, type SASLOptions, type Kafka as KafkaClient } from 'kafkajs';
 
 // kafkajs is CommonJS: its runtime values come from the default export under ESM.
 const { Kafka, logLevel } = kafkajs;
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { createOAuthTokenProvider } from './oauth.js';
 
@@ -33,15 +33,41 @@ export type KafkaSettings = Pick<
   | 'KAFKA_REQUEST_TIMEOUT_MS'
 >;
 
+/**
+ * TLS to the brokers: on when KAFKA_SSL or any KAFKA_SSL_*_FILE is set. KAFKA_SSL_CA_FILE replaces the system CAs;
+ * cert + key = mTLS (the key may be encrypted: KAFKA_SSL_KEY_PASSWORD). Verification stays on unless
+ * KAFKA_SSL_REJECT_UNAUTHORIZED=false. Files are read once, here: an unreadable one stops the start-up.
+ */
 export function tlsOptions(c: KafkaSettings): ConnectionOptions | boolean | undefined {
   const anyFile = c.KAFKA_SSL_CA_FILE || c.KAFKA_SSL_CERT_FILE || c.KAFKA_SSL_KEY_FILE;
   if (!anyFile && !c.KAFKA_SSL) return undefined;
   const opts: ConnectionOptions = { rejectUnauthorized: c.KAFKA_SSL_REJECT_UNAUTHORIZED };
-  if (c.KAFKA_SSL_CA_FILE) opts.ca = [readFileSync(c.KAFKA_SSL_CA_FILE, 'utf8')];
-  if (c.KAFKA_SSL_CERT_FILE) opts.cert = readFileSync(c.KAFKA_SSL_CERT_FILE, 'utf8');
-  if (c.KAFKA_SSL_KEY_FILE) opts.key = readFileSync(c.KAFKA_SSL_KEY_FILE, 'utf8');
+  if (c.KAFKA_SSL_CA_FILE) opts.ca = [readPem('KAFKA_SSL_CA_FILE', c.KAFKA_SSL_CA_FILE)];
+  if (c.KAFKA_SSL_CERT_FILE) opts.cert = readPem('KAFKA_SSL_CERT_FILE', c.KAFKA_SSL_CERT_FILE);
+  if (c.KAFKA_SSL_KEY_FILE) opts.key = readPem('KAFKA_SSL_KEY_FILE', c.KAFKA_SSL_KEY_FILE);
   if (c.KAFKA_SSL_KEY_PASSWORD) opts.passphrase = c.KAFKA_SSL_KEY_PASSWORD;
+  if (opts.key !== undefined && /ENCRYPTED/.test(String(opts.key)) && !c.KAFKA_SSL_KEY_PASSWORD)
+    throw new ConfigError('KAFKA_SSL_KEY_FILE: the key is encrypted; set KAFKA_SSL_KEY_PASSWORD (or KAFKA_SSL_KEY_PASSWORD_FILE)');
+  if (opts.key !== undefined) {
+    // A wrong passphrase or a key that does not match the certificate would otherwise fail every connection later.
+    try {
+      createSecureContext({ cert: opts.cert, key: opts.key, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) });
+    } catch (e) {
+      throw new ConfigError(`KAFKA_SSL_KEY_FILE: cannot use the client key and certificate (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
   return opts;
+}
+
+function readPem(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${name}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new ConfigError(`${name}: '${file}' is not a PEM file`);
+  return text;
 }
 
 export function saslOptions(c: KafkaSettings): SASLOptions | undefined {
@@ -66,6 +92,13 @@ export function saslOptions(c: KafkaSettings): SASLOptions | undefined {
   }
 }
 
+/**
+ * kafkajs's errors while connecting (TLS, SASL, OAuth, refused or closed connections) repeat at every retry; the
+ * availability tracker says why the cluster is unreachable in one line instead, so these are debug lines.
+ */
+const CONNECT_FAILURE =
+  /^(Connection error|Connection timeout|Failed to connect|Closed connection|Connection closed by the server)|authentication failed|^OAuth token request failed|SASL state/;
+
 /** kafkajs log levels → pino; kafkajs is chatty at INFO, so only its warnings and errors are kept. */
 function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
   const log = logger.child({ component: 'kafkajs' });
@@ -77,7 +110,7 @@ function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
       // kafkajs logs every error *response* (unknown topic, coordinator loading...) at ERROR and then retries it;
       // what finally fails reaches us as an error value, so these are debug lines. Retries of the idempotent
       // producer are bounded on purpose: PRODUCE_TIMEOUT_MS and the availability tracker decide, not kafkajs.
-      if (message.startsWith('Response ') || message.startsWith('Limiting retries')) log.debug(rest, message);
+      if (message.startsWith('Response ') || message.startsWith('Limiting retries') || CONNECT_FAILURE.test(message)) log.debug(rest, message);
       else if (level === logLevel.ERROR) log.error(rest, message);
       else if (level === logLevel.WARN) log.warn(rest, message);
       else log.debug(rest, message);
