@@ -15,6 +15,8 @@ import { topicRoutes } from './http/routes/topics.js';
 import { adminRoutes } from './http/routes/admin-v3.js';
 import { healthRoutes } from './http/routes/health.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { uiRoutes } from './http/routes/ui.js';
+import { asyncapiRoutes } from './http/routes/asyncapi.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { metricsMiddleware } from './http/metrics-middleware.js';
 import { tracingMiddleware } from './http/tracing-middleware.js';
@@ -64,7 +66,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
       }) as unknown as MiddlewareHandler<AppEnv>),
   );
 
-  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) })];
+  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }), uiRoutes(deps), asyncapiRoutes({ version: OPENAPI_INFO.info.version })];
   if (deps.metrics) routers.push(metricsRoutes({ ...deps, metrics: deps.metrics }));
   for (const r of routers) app.route('/', r);
 
@@ -78,7 +80,8 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   );
   app.notFound((c) => {
     const allowed = known.filter((k) => k.pattern.test(c.req.path)).map((k) => k.method);
-    return allowed.length > 0 ? methodNotAllowed(c, [...new Set(allowed)]) : notFound(c);
+    // A method the path does allow landing here (e.g. a trailing slash) is a plain 404, never "405, Allow: <it>".
+    return allowed.length > 0 && !allowed.includes(c.req.method) ? methodNotAllowed(c, [...new Set(allowed)]) : notFound(c);
   });
   app.onError(createErrorHandler(deps.logger));
   return app;

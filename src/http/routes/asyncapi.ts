@@ -1,0 +1,20 @@
+/**
+ * `/asyncapi.yaml`: the AsyncAPI 3 document of the `/ws` protocol, built from the frame schemas at start-up (the
+ * same bytes as the checked-in openapi/asyncapi.yaml; test/unit/asyncapi.test.ts holds both in step). Public like
+ * /openapi.json.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../deps.js';
+import { asyncApiYaml, type AsyncApiOptions } from '../asyncapi.js';
+
+export function asyncapiRoutes(options: AsyncApiOptions) {
+  const app = new OpenAPIHono<AppEnv>();
+  let yaml: string | undefined;
+  app.get('/asyncapi.yaml', (c) => {
+    yaml ??= asyncApiYaml(options);
+    c.header('Content-Type', 'application/yaml; charset=utf-8');
+    c.header('Cache-Control', 'no-cache');
+    return c.body(yaml);
+  });
+  return app;
+}
