@@ -14,6 +14,9 @@ import { V2_JSON } from '../errors.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { BinaryProduceRequestSchema, JsonProduceRequestSchema, ProduceResponseSchema } from '../schemas.js';
 
+/** Internal topics, as GET /topics and v3 `is_internal` see them. */
+const INTERNAL_TOPIC_PREFIX = '__';
+
 const TopicParam = z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'test-topic1' });
 const PartitionParam = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
 const RawQuery = z.object({
@@ -73,6 +76,9 @@ export function produceRoutes(deps: AppDeps) {
 
   async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
     if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
+    // Kafka never takes client writes to its own topics (__consumer_offsets, __transaction_state, ...): refused for
+    // every caller, admins included, before anything is sent (other callers would get 403 from their rights anyway).
+    if (topic.startsWith(INTERNAL_TOPIC_PREFIX)) throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
     const format = produceFormat(c.req.header('content-type'));
     checkAccept(c.req.header('accept'));
     const principal = c.get('principal');
