@@ -11,6 +11,7 @@ import { buildApp, OPENAPI_INFO } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { KafkaGateway } from '../src/kafka/index.js';
 import { silentLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
 
 export const OPENAPI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'openapi');
 
@@ -24,10 +25,11 @@ function stubKafka(): KafkaGateway {
   });
 }
 
-/** The app as production builds it (AUTH_MODE=none), with no Kafka behind it: enough for the docs routes. */
+/** The app as startGateway builds it (its routes, /metrics included), with no Kafka behind it: enough for docs. */
 export function brokerlessApp() {
   const config = loadConfig({ KAFKA_BROKERS: 'stub:9092', AUTH_MODE: 'none', LOG_LEVEL: 'silent' });
-  return buildApp({ config, kafka: stubKafka(), logger: silentLogger });
+  const metrics = createMetrics({ logger: silentLogger, defaultMetrics: false });
+  return buildApp({ config, kafka: stubKafka(), logger: silentLogger, metrics });
 }
 
 export function openApiDocument() {

@@ -51,6 +51,7 @@ describe('the OpenAPI document', () => {
       [
         'GET /healthz',
         'GET /readyz',
+        'GET /metrics',
         'POST /topics/{topic}',
         'POST /topics/{topic}/partitions/{partition}',
         'GET /topics',
@@ -91,12 +92,14 @@ describe('the OpenAPI document', () => {
   it.each(operations)('$id answers with the right media type', ({ path, op }) => {
     for (const [status, r] of Object.entries(op.responses)) {
       if (Number(status) >= 400 || !r.content) continue;
-      expect(Object.keys(r.content), status).toEqual([isV2(path) ? V2_JSON : 'application/json']);
+      const expected = path === '/metrics' ? 'text/plain' : isV2(path) ? V2_JSON : 'application/json';
+      expect(Object.keys(r.content), status).toEqual([expected]);
     }
   });
 
-  it.each(operations)('$id: its security matches the auth middleware (health is open, the rest takes a bearer JWT)', ({ path, op }) => {
-    expect(op.security).toEqual(isHealth(path) ? [] : [{ bearerAuth: [] }]);
+  it.each(operations)('$id: its security matches the auth middleware (health open, metrics optional, the rest a bearer JWT)', ({ path, op }) => {
+    const expected = isHealth(path) ? [] : path === '/metrics' ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }];
+    expect(op.security).toEqual(expected);
   });
 
   it('declares the bearer JWT scheme', () => {
