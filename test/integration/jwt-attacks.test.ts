@@ -9,8 +9,8 @@ import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, call, endOffsets, post, ready, type Reply } from '../helpers/gateway.js';
-import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
+import { JSON_V2, call, createTopicReady, endOffsets, post, ready, type Reply } from '../helpers/gateway.js';
+import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { nowS, signToken, signingKey, startCountingServer, startJwksServer, type JwksServer, type SigningKey, type TokenOptions } from '../helpers/jwks-server.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   [k1, k2, attacker] = await Promise.all([signingKey('k1'), signingKey('k2'), signingKey('k1')]); // attacker reuses kid k1
   jwks = await startJwksServer([k1]);
   topic = uniqueTopic('attacks');
-  await createTopic(brokers, topic, 1);
+  await createTopicReady(brokers, topic, 1);
   log = captureLog('debug');
   const config = loadConfig(
     {

@@ -14,8 +14,8 @@ import type { KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, call, post, type ProduceReply } from '../helpers/gateway.js';
-import { clientConfigFor, createTopic, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
+import { JSON_V2, call, createTopicReady, post, type ProduceReply } from '../helpers/gateway.js';
+import { clientConfigFor, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog, type LogLine } from '../helpers/log-capture.js';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.js';
 
@@ -111,7 +111,7 @@ function oauthClient(): Partial<KafkaConfig> {
 /** Produces 3 records through the gateway and reads them back with kafkajs over `read` (the same kind of listener). */
 async function roundTrip(env: Record<string, string>, readBrokers: string, readClient: Partial<KafkaConfig>): Promise<Started> {
   const topic = uniqueTopic('sec');
-  await createTopic(kafka.bootstrap.PLAINTEXT, topic, 1);
+  await createTopicReady(kafka.bootstrap.PLAINTEXT, topic, 1);
   const s = await gateway(env);
   try {
     await waitReady(s.gw);
@@ -195,7 +195,7 @@ describe('good settings: produce through the gateway, read back with kafkajs ove
     // fresh tokens. 16 s is about the shortest lifetime kafkajs's re-authentication copes with (src/kafka/oauth.ts).
     oauth.setTokenTtl(16);
     const topic = uniqueTopic('sec-oauth');
-    await createTopic(kafka.bootstrap.PLAINTEXT, topic, 1);
+    await createTopicReady(kafka.bootstrap.PLAINTEXT, topic, 1);
     const s = await gateway({
       KAFKA_BROKERS: listener('OAUTHBEARER'),
       KAFKA_SASL_MECHANISM: 'oauthbearer',
