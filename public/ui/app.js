@@ -336,7 +336,7 @@ function describeSubscription(m, assignment, positions) {
   const byTopic = new Map();
   for (const a of assignment) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
   const parts = [...byTopic].map(([t, ps]) => `${t} [${ps.sort((x, y) => x - y).join(', ')}]`).join('; ');
-  const from = positions?.length ? ` from ${positions.map((p) => `${p.partition}@${p.offset}`).join(', ')}` : '';
+  const from = positions?.length ? ` from ${positions.map((p) => `p${p.partition}@${p.offset}`).join(', ')}` : '';
   return `${m}: ${parts}${from}`;
 }
 
@@ -406,8 +406,11 @@ function flush() {
   if (state.pending.length === 0) return;
   const batch = state.pending.splice(0).slice(-MAX_ROWS);
   const frag = document.createDocumentFragment();
-  for (let i = batch.length - 1; i >= 0; i--) frag.append(row(batch[i]));
+  const added = [];
+  for (let i = batch.length - 1; i >= 0; i--) added.push(frag.appendChild(row(batch[i])));
   ui.rows.prepend(frag);
+  // Mark clipped values (one layout pass per batch): they fade out at the bottom until clicked open.
+  for (const tr of added) for (const pre of tr.querySelectorAll('pre')) if (pre.scrollHeight > pre.clientHeight + 2) pre.classList.add('clipped');
   while (ui.rows.childElementCount > MAX_ROWS) ui.rows.lastElementChild.remove();
   ui.shown.textContent = String(ui.rows.childElementCount);
   ui.empty.hidden = ui.rows.childElementCount > 0;
@@ -419,6 +422,7 @@ function payloadCell(className, v) {
   if (text === null) td.append(el('span', 'null', 'null'));
   else {
     const pre = el('pre', typeof v === 'string' ? 'text' : 'json', text);
+    pre.title = 'Click to show all of it, or to clip it again';
     td.append(pre);
   }
   return td;
@@ -526,6 +530,11 @@ ui.refresh.addEventListener('click', () => void loadTopics());
 ui.topicSelect.addEventListener('change', syncTopicInput);
 ui.assignFrom.addEventListener('change', syncMode);
 for (const r of ui.form.querySelectorAll('input[name="mode"]')) r.addEventListener('change', syncMode);
+// A long value is clipped to a few lines: a click shows it whole (and clips it again).
+ui.rows.addEventListener('click', (e) => {
+  const pre = e.target instanceof Element ? e.target.closest('pre') : null;
+  if (pre && !window.getSelection()?.toString()) pre.classList.toggle('open');
+});
 ui.filter.addEventListener('input', () => {
   for (const tr of ui.rows.children) applyFilter(tr);
 });

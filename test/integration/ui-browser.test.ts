@@ -1,0 +1,241 @@
+// /ui in a real browser (Debian's chromium driven by playwright-core) against an in-process gateway and the test
+// broker: the page lists a fresh topic, watches it over /ws, and shows records produced through REST with the right
+// key, value, partition, offset and headers, as text (a markup payload stays text); pause stops new rows (the
+// protocol's pause frame: broadcast skips what arrives meanwhile), resume continues; assign and group modes read
+// from the beginning. No CSP violation, no request leaving the gateway's origin. Screenshot: test/artifacts/ui.png.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Gateway } from '../../src/server.js';
+import { JSON_V2, post, type ProduceReply } from '../helpers/gateway.js';
+import { createTopic, deleteTopics, uniqueTopic } from '../helpers/kafka.js';
+import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
+const brokers = inject('kafkaBrokers');
+const PARTITIONS = 3;
+
+interface Sent {
+  key: string;
+  value: unknown;
+  partition: number;
+  offset: number;
+  headers?: { name: string; value: string }[];
+}
+
+interface Row {
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+  headers: string;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
+  let gw: Gateway;
+  let context: BrowserContext;
+  let profile: string;
+  const topic = uniqueTopic('ui');
+  const problems: string[] = [];
+  const foreign: string[] = [];
+  const sent: Sent[] = [];
+  let seq = 0;
+
+  beforeAll(async () => {
+    // The topic exists before the page loads, so the dropdown lists it.
+    [gw] = await Promise.all([startWsGateway(), createTopic(brokers, topic, PARTITIONS)]);
+    profile = mkdtempSync(join(tmpdir(), 'ui-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1360, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await gw?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await deleteTopics(brokers, [topic]).catch(() => {});
+  });
+
+  /** Produces `n` records through the gateway's REST API, one per partition in turn; returns what Kafka assigned. */
+  async function produce(n: number, label: string): Promise<Sent[]> {
+    const records = Array.from({ length: n }, (_, i) => {
+      const k = seq++;
+      return {
+        key: `${label}-${k}`,
+        value: { n: k, label, nested: { ok: true, list: [1, 2] }, note: `<img src=x onerror="window.__pwned=1">${k}` },
+        partition: k % PARTITIONS,
+        headers: [{ name: 'trace', value: Buffer.from(`t-${k}`).toString('base64') }],
+      };
+    });
+    const res = await post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, { records });
+    expect(res.status, res.text).toBe(200);
+    const out = records.map((r, i) => {
+      const o = res.body.offsets[i]!;
+      expect(o.error_code).toBeNull();
+      return { key: r.key, value: r.value, partition: o.partition!, offset: o.offset!, headers: r.headers };
+    });
+    sent.push(...out);
+    return out;
+  }
+
+  async function openPage(): Promise<Page> {
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy|Trusted Type/i.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.host !== new URL(gw.url).host) foreign.push(r.url());
+    });
+    const res = await page.goto(`${gw.url}/ui`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("connect-src 'self' ws: wss:");
+    // The dropdown is filled from GET /topics.
+    await page.locator(`#topic-select option[value="${topic}"]`).waitFor({ state: 'attached', timeout: 30_000 });
+    await page.selectOption('#topic-select', topic);
+    return page;
+  }
+
+  const rows = (page: Page): Promise<Row[]> =>
+    page.$$eval('#rows tr', (trs) =>
+      trs.map((tr) => ({
+        partition: Number((tr as HTMLElement).dataset.partition),
+        offset: Number((tr as HTMLElement).dataset.offset),
+        key: tr.querySelector('.c-key')!.textContent ?? '',
+        value: tr.querySelector('.c-value')!.textContent ?? '',
+        headers: tr.querySelector('.c-headers')!.textContent ?? '',
+      })),
+    );
+
+  const rowCount = (page: Page) => page.locator('#rows tr').count();
+  const waitForRows = (page: Page, n: number) =>
+    page.waitForFunction((want) => document.querySelectorAll('#rows tr').length >= want, n, { timeout: 60_000 });
+  const waitForState = (page: Page, s: string) =>
+    page.waitForFunction((want) => document.getElementById('status')?.dataset.state === want, s, { timeout: 60_000 });
+
+  function expectShown(shown: Row[], records: Sent[]): void {
+    const byPos = new Map(shown.map((r) => [`${r.partition}/${r.offset}`, r]));
+    for (const s of records) {
+      const r = byPos.get(`${s.partition}/${s.offset}`);
+      expect(r, `row for ${s.key} at ${s.partition}/${s.offset}`).toBeDefined();
+      expect(r!.key).toBe(s.key);
+      // JSON values are pretty-printed, as text.
+      expect(r!.value).toBe(JSON.stringify(s.value, null, 2));
+      expect(r!.headers).toBe(s.headers!.map((h) => `${h.name}: ${Buffer.from(h.value, 'base64').toString()}`).join(''));
+    }
+  }
+
+  it('broadcast: shows produced records with key, value, partition, offset and headers; pause stops rows, resume continues', async () => {
+    const page = await openPage();
+    await page.click('#start');
+    await waitForState(page, 'live');
+    expect(await page.locator('#sub-info').textContent()).toContain(`broadcast: ${topic} [0, 1, 2]`);
+
+    const first = await produce(6, 'a');
+    await waitForRows(page, first.length);
+    expectShown(await rows(page), first);
+    expect(await page.locator('#count').textContent()).toBe(String(first.length));
+    // Newest first within a partition.
+    const shown = await rows(page);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const offsets = shown.filter((r) => r.partition === p).map((r) => r.offset);
+      expect(offsets).toEqual([...offsets].sort((a, b) => b - a));
+    }
+    // The markup in the payload stayed text.
+    expect(await page.locator('#rows img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+
+    // Pause: the page sends `pause` then `ping`, and shows "Paused" once the pong came (the gateway handled pause).
+    await page.click('#pause');
+    await waitForState(page, 'paused');
+    expect(await page.locator('#pause').textContent()).toBe('Resume');
+    // An independent socket proves the next records were broadcast while the page was paused.
+    const observer = await WsClient.open(wsUrl(gw, `/ws?topic=${topic}&format=string`));
+    try {
+      await observer.waitFor((f) => f.type === 'subscribed');
+      const skipped = await produce(4, 'paused');
+      await observer.until(() => observer.records('0').length >= skipped.length, 60_000, 'the observer to see the records produced during the pause');
+      // Resume: once its pong is back, every frame the gateway sent before handling `resume` has been received.
+      await page.click('#pause');
+      await waitForState(page, 'live');
+      expect(await rowCount(page)).toBe(first.length);
+      expect(await page.locator('#count').textContent()).toBe(String(first.length));
+
+      const after = await produce(5, 'c');
+      await waitForRows(page, first.length + after.length);
+      const all = await rows(page);
+      expect(all).toHaveLength(first.length + after.length);
+      expectShown(all, [...first, ...after]);
+      const skippedAt = new Set(skipped.map((s) => `${s.partition}/${s.offset}`));
+      expect(all.filter((r) => skippedAt.has(`${r.partition}/${r.offset}`))).toEqual([]);
+    } finally {
+      await observer.close();
+    }
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'ui.png') });
+
+    // A long value is clipped to a few lines; a click shows it whole.
+    const value = page.locator('#rows tr').first().locator('.c-value pre');
+    expect(await value.getAttribute('class')).toContain('clipped');
+    await value.click();
+    expect(await value.getAttribute('class')).toContain('open');
+
+    await page.click('#stop');
+    await waitForState(page, 'idle');
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('assign mode (all partitions, from earliest) shows every record of the topic', async () => {
+    const page = await openPage();
+    await page.click('.segmented input[value="assign"] + span');
+    await page.selectOption('#assign-from', 'earliest');
+    await page.click('#start');
+    await waitForState(page, 'live');
+    expect(await page.locator('#sub-info').textContent()).toMatch(/^assign: .* \[0, 1, 2\] from p0@0, p1@0, p2@0$/);
+    await waitForRows(page, sent.length);
+    const all = await rows(page);
+    expect(all).toHaveLength(sent.length);
+    expectShown(all, sent);
+    await page.click('#stop');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('group mode with a fresh group (new group starts at earliest) shows every record; the view is in the URL', async () => {
+    const page = await openPage();
+    const group = uniqueTopic('ui-group');
+    await page.click('.segmented input[value="group"] + span');
+    await page.fill('#group-id', group);
+    await page.selectOption('#group-from', 'earliest');
+    await page.click('#start');
+    await waitForState(page, 'live');
+    await waitForRows(page, sent.length);
+    expectShown(await rows(page), sent);
+    expect(new URL(page.url()).hash).toContain(`group=${group}`);
+    expect(new URL(page.url()).hash).not.toContain('token');
+    await page.click('#stop');
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+});
