@@ -88,7 +88,8 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
     expect(await op.locator('.request-url pre').innerText()).toBe(`${gw.url}/topics/${topic}`);
 
     // The page from its title down to the live response (the whole page is ~7000 px tall).
-    const bottom = Number(await live.evaluate('(el) => el.getBoundingClientRect().bottom + window.scrollY'));
+    const box = await live.boundingBox(); // relative to the viewport
+    const bottom = (box ? box.y + box.height : 1000) + Number(await page.evaluate('window.scrollY'));
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'docs.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom + 20) } });
 
