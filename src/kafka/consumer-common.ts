@@ -166,6 +166,40 @@ export function fixedAssigner(wanted: () => Record<string, number[]>): Partition
   });
 }
 
+/**
+ * kafkajs is in maintenance mode and has known races in its rebalance code (a TypeError such as "Cannot read
+ * properties of undefined (reading '0')", kafkajs#558 and #1366) that stop a consumer for good. Those are the
+ * client's bugs, not Kafka's answers: a session replaces its consumer (at-least-once: a group member resumes
+ * from its last commit, a reader from its own positions) this often per window before giving up.
+ */
+export const SELF_RESTARTS = 3;
+export const SELF_RESTART_WINDOW_MS = 60_000;
+
+/** JavaScript errors kafkajs itself treats as unrecoverable (it wraps them in KafkaJSNonRetriableError). */
+const CLIENT_BUGS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+/** A failure inside the client library (a TypeError & co. anywhere in the cause chain), not an answer from Kafka. */
+export function isClientBug(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let i = 0; i < 6 && typeof cur === 'object' && cur !== null; i++) {
+    const err = cur as { name?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof err.name === 'string' && CLIENT_BUGS.has(err.name)) return true;
+    cur = err.originalError ?? err.cause;
+  }
+  return false;
+}
+
+export class RestartBudget {
+  private times: number[] = [];
+
+  take(now = Date.now()): boolean {
+    this.times = this.times.filter((t) => t > now - SELF_RESTART_WINDOW_MS);
+    if (this.times.length >= SELF_RESTARTS) return false;
+    this.times.push(now);
+    return true;
+  }
+}
+
 /** Low/high watermarks of a topic's partitions, as numbers. */
 export async function watermarks(admin: Admin, topic: string): Promise<Map<number, { low: number; high: number }>> {
   try {

@@ -9,6 +9,8 @@ import type { Logger } from '../observability/logger.js';
 import {
   createConsumer,
   diffPartitions,
+  isClientBug,
+  RestartBudget,
   feedBatch,
   firstJoin,
   flattenAssignment,
@@ -27,6 +29,8 @@ export interface GroupSessionOptions {
 
 /** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
 const COMMIT_RETRY_MS = 500;
+/** Reading start positions after a join is tried this often before falling back to Kafka's reset policy. */
+const POSITION_ATTEMPTS = 3;
 /** close() waits this long at most for outstanding commits before leaving the group. */
 const FLUSH_TIMEOUT_MS = 5_000;
 
@@ -42,7 +46,9 @@ export async function startGroupSession(ctx: ConsumerContext, opts: GroupSession
 }
 
 class KafkaGroupSession implements GroupSession {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  private readonly restarts = new RestartBudget();
+  private started = false;
   private readonly log: Logger;
   /** Latest assignment from Kafka. */
   private current: TopicPartition[] = [];
@@ -66,15 +72,38 @@ class KafkaGroupSession implements GroupSession {
     private readonly opts: GroupSessionOptions,
     private readonly sink: RecordSink,
   ) {
-    this.consumer = createConsumer(ctx, opts.group);
     this.log = ctx.logger.child({ component: 'group-session', group: opts.group });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      if (e.payload.restart || this.closed) return;
-      this.log.warn({ err: describeKafkaError(e.payload.error) }, 'group consumer stopped');
-      const err = toGatewayError(e.payload.error);
-      void this.close().then(() => this.sink.onFatal?.(err));
+    this.consumer = this.spawn();
+  }
+
+  /** A kafkajs consumer wired to this session (events of a replaced one are ignored). */
+  private spawn(): Consumer {
+    const c = createConsumer(this.ctx, this.opts.group);
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (c === this.consumer) this.onJoin(e.payload.memberAssignment);
     });
+    c.on(c.events.CRASH, (e) => {
+      if (c === this.consumer && !e.payload.restart && !this.closed) this.onCrash(e.payload.error);
+    });
+    return c;
+  }
+
+  private onCrash(error: Error): void {
+    if (this.started && isClientBug(error) && this.restarts.take()) {
+      this.log.warn({ err: error.message, stack: error.stack }, 'kafkajs consumer failed internally; replacing it');
+      this.pausedInKafka = false;
+      this.consumer = this.spawn();
+      void this.run().catch((e: unknown) => this.fail(e));
+      return;
+    }
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, 'group consumer stopped');
+    const err = toGatewayError(error);
+    void this.close().then(() => this.sink.onFatal?.(err));
   }
 
   get assignment(): readonly TopicPartition[] {
@@ -88,6 +117,13 @@ class KafkaGroupSession implements GroupSession {
   async start(): Promise<void> {
     const joined = firstJoin(this.consumer);
     joined.catch(() => {});
+    await this.run();
+    await joined;
+    await this.firstAnnounce;
+    this.started = true;
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.from === 'earliest' });
     await this.consumer.run({
@@ -106,8 +142,6 @@ class KafkaGroupSession implements GroupSession {
           this.log,
         ),
     });
-    await joined;
-    await this.firstAnnounce;
   }
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
@@ -125,22 +159,34 @@ class KafkaGroupSession implements GroupSession {
     // Hold fetching (kafkajs may have restarted with fresh pause state) until new partitions are positioned.
     this.positioning = true;
     this.setKafkaPaused(true, true);
-    void this.position(gen, next)
-      .catch((e: unknown) => this.log.warn({ err: describeKafkaError(e) }, 'could not fix start positions; using Kafka defaults'))
-      .finally(() => {
-        if (gen !== this.generation || this.closed) return;
-        this.positioning = false;
-        const change = { current: next, assigned: diffPartitions(next, this.announced), revoked: diffPartitions(this.announced, next) };
-        this.announced = next;
-        try {
-          this.sink.onAssignment?.(change);
-        } catch (e) {
-          this.log.error({ err: e }, 'assignment sink failed');
+    void this.positionWithRetry(gen, next).finally(() => {
+      if (gen !== this.generation || this.closed) return;
+      this.positioning = false;
+      const change = { current: next, assigned: diffPartitions(next, this.announced), revoked: diffPartitions(this.announced, next) };
+      this.announced = next;
+      try {
+        this.sink.onAssignment?.(change);
+      } catch (e) {
+        this.log.error({ err: e }, 'assignment sink failed');
+      }
+      this.announcedOnce();
+      this.apply();
+      this.kickCommits();
+    });
+  }
+
+  private async positionWithRetry(gen: number, next: TopicPartition[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.position(gen, next);
+      } catch (e) {
+        if (attempt >= POSITION_ATTEMPTS || gen !== this.generation || this.closed) {
+          this.log.warn({ err: describeKafkaError(e) }, 'could not fix start positions; using Kafka defaults');
+          return;
         }
-        this.announcedOnce();
-        this.apply();
-        this.kickCommits();
-      });
+        await sleep(100 * attempt);
+      }
+    }
   }
 
   /**

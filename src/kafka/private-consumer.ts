@@ -12,7 +12,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import { createConsumer, feedBatch, firstJoin, fixedAssigner, flattenAssignment, tpKey, type ConsumerContext } from './consumer-common.js';
+import {
+  createConsumer,
+  feedBatch,
+  firstJoin,
+  fixedAssigner,
+  flattenAssignment,
+  isClientBug,
+  RestartBudget,
+  tpKey,
+  type ConsumerContext,
+} from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 
@@ -38,8 +48,11 @@ export class PrivateConsumer implements AssignSession {
   readonly groupId: string;
   /** The start offset of each partition, as resolved before reading. */
   readonly positions: readonly TopicPartitionOffset[];
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private readonly log: Logger;
+  private readonly restarts = new RestartBudget();
+  private readonly wanted: Record<string, number[]> = {};
+  private started = false;
   /** Next offset to hand to the sink, per partition. */
   private readonly next = new Map<string, TopicPartitionOffset>();
   private readonly topics: string[];
@@ -49,7 +62,7 @@ export class PrivateConsumer implements AssignSession {
   private closing: Promise<void> | undefined;
 
   constructor(
-    ctx: ConsumerContext,
+    private readonly ctx: ConsumerContext,
     opts: PrivateConsumerOptions,
     private readonly sink: RecordSink,
   ) {
@@ -57,17 +70,39 @@ export class PrivateConsumer implements AssignSession {
     this.positions = opts.positions.map((p) => ({ ...p }));
     for (const p of opts.positions) this.next.set(tpKey(p), { ...p });
     this.topics = [...new Set(opts.positions.map((p) => p.topic))];
-    const wanted: Record<string, number[]> = {};
-    for (const p of opts.positions) (wanted[p.topic] ??= []).push(p.partition);
-    this.consumer = createConsumer(ctx, this.groupId, [fixedAssigner(() => wanted)]);
+    for (const p of opts.positions) (this.wanted[p.topic] ??= []).push(p.partition);
     this.log = ctx.logger.child({ component: `${opts.kind}-consumer` });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      if (e.payload.restart || this.closed) return;
-      this.log.warn({ err: describeKafkaError(e.payload.error) }, 'reader stopped');
-      const err = toGatewayError(e.payload.error);
-      void this.close().then(() => this.sink.onFatal?.(err));
+    this.consumer = this.spawn();
+  }
+
+  /** A kafkajs consumer wired to this reader (events of a replaced one are ignored). */
+  private spawn(): Consumer {
+    const c = createConsumer(this.ctx, this.groupId, [fixedAssigner(() => this.wanted)]);
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (c === this.consumer) this.onJoin(e.payload.memberAssignment);
     });
+    c.on(c.events.CRASH, (e) => {
+      if (c === this.consumer && !e.payload.restart && !this.closed) this.onCrash(e.payload.error);
+    });
+    return c;
+  }
+
+  private onCrash(error: Error): void {
+    if (this.started && isClientBug(error) && this.restarts.take()) {
+      this.log.warn({ err: error.message, stack: error.stack }, 'kafkajs consumer failed internally; replacing it');
+      this.pausedInKafka = false;
+      this.consumer = this.spawn();
+      void this.run().catch((e: unknown) => this.fail(e));
+      return;
+    }
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, 'reader stopped');
+    const err = toGatewayError(error);
+    void this.close().then(() => this.sink.onFatal?.(err));
   }
 
   get assignment(): readonly TopicPartition[] {
@@ -82,6 +117,12 @@ export class PrivateConsumer implements AssignSession {
   async start(): Promise<void> {
     const joined = firstJoin(this.consumer);
     joined.catch(() => {});
+    await this.run();
+    await joined;
+    this.started = true;
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
     await this.consumer.run({
@@ -107,7 +148,6 @@ export class PrivateConsumer implements AssignSession {
           this.log,
         ),
     });
-    await joined;
   }
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
