@@ -17,7 +17,7 @@ beforeAll(async () => {
   admin = kafkaClient(brokers).admin();
   producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
   await Promise.all([admin.connect(), producer.connect()]);
-  gw = await startWsGateway(process.env.WSDEBUG ? { LOG_LEVEL: 'debug' } : {});
+  gw = await startWsGateway();
 });
 afterAll(async () => {
   await Promise.allSettled(open.map((c) => c.close()));

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { diffPartitions, flattenAssignment, flattenHeaders, isClientBug, RestartBudget, SELF_RESTART_WINDOW_MS, SELF_RESTARTS } from '../../../src/kafka/consumer-common.js';
+
+describe('consumer helpers', () => {
+  it('a TypeError anywhere in the cause chain is a client bug; Kafka errors are not', () => {
+    const wrapped = Object.assign(new Error("Cannot read properties of undefined (reading '0')"), {
+      name: 'KafkaJSNonRetriableError',
+      cause: new TypeError("Cannot read properties of undefined (reading '0')"),
+    });
+    expect(isClientBug(wrapped)).toBe(true);
+    expect(isClientBug(new TypeError('x'))).toBe(true);
+    expect(isClientBug(Object.assign(new Error('Not authorized'), { name: 'KafkaJSProtocolError', type: 'GROUP_AUTHORIZATION_FAILED' }))).toBe(false);
+    expect(isClientBug(Object.assign(new Error('Connection refused'), { name: 'KafkaJSConnectionError' }))).toBe(false);
+    expect(isClientBug(undefined)).toBe(false);
+  });
+
+  it('restarts are budgeted per window', () => {
+    const b = new RestartBudget();
+    for (let i = 0; i < SELF_RESTARTS; i++) expect(b.take(1000 + i)).toBe(true);
+    expect(b.take(1000 + SELF_RESTARTS)).toBe(false);
+    expect(b.take(1000 + SELF_RESTART_WINDOW_MS + SELF_RESTARTS)).toBe(true);
+  });
+
+  it('flattens assignments (sorted) and headers (repeated names kept, strings as bytes)', () => {
+    expect(flattenAssignment({ b: [1, 0], a: [2] })).toEqual([
+      { topic: 'a', partition: 2 },
+      { topic: 'b', partition: 0 },
+      { topic: 'b', partition: 1 },
+    ]);
+    expect(diffPartitions([{ topic: 'a', partition: 0 }, { topic: 'a', partition: 1 }], [{ topic: 'a', partition: 1 }])).toEqual([{ topic: 'a', partition: 0 }]);
+    expect(flattenHeaders({ t: [Buffer.from('1'), '2'], n: undefined })).toEqual([
+      { name: 't', value: Buffer.from('1') },
+      { name: 't', value: Buffer.from('2') },
+      { name: 'n', value: null },
+    ]);
+  });
+});
