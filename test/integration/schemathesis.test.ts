@@ -35,7 +35,8 @@ const CHECKS = [
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd in the (gitignored) artifacts folder: schemathesis and hypothesis leave their own folders behind.
+    const child = spawn(cmd, args, { cwd: ARTIFACTS, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
