@@ -74,7 +74,8 @@ async function main(): Promise<void> {
       for (const id of selected) {
         log(`round ${round}/${rounds}: ${id} (${ctx.gatewayFirst ? 'gateway first' : 'baseline first'})`);
         try {
-          const r = await registry.get(id)!.round(ctx);
+          const load1 = machineLoad().load1;
+          const r = { ...(await registry.get(id)!.round(ctx)), load1 };
           (results.get(id) ?? results.set(id, []).get(id)!).push(r);
           const g = r.gateway?.recordsPerS;
           const b = r.baseline?.recordsPerS;

@@ -25,6 +25,8 @@ export interface RoundResult {
   baseline?: Measured;
   /** Scenario-specific numbers (e.g. M1's idle RSS). */
   values?: Record<string, number>;
+  /** The machine's 1-minute load average when the round started (set by the runner; context for noise). */
+  load1?: number;
 }
 
 /** One line of the results table. */
