@@ -5,13 +5,14 @@
 // document lists for that operation (`status_code_conformance`), its Content-Type is the documented one
 // (`content_type_conformance`), its body matches the documented schema (`response_schema_conformance`), bodies
 // that break the schema are refused with a 4xx (`negative_data_rejection`), and undocumented methods get 405 with
-// `Allow` (`unsupported_method`). Not checked: `positive_data_acceptance` (a valid body for a topic that does not
-// exist is rightly a 404) and `ignored_auth` (AUTH_MODE=none here; auth has its own tests). Base64 validity is not in
-// the schema, so most generated binary-format records are refused with 400 — documented, so conforming.
+// `Allow` (`unsupported_method`). A second, shorter run with AUTH_MODE=jwt checks `ignored_auth` (missing or bad
+// tokens → 401 on every secured route). Not checked: `positive_data_acceptance` (a valid body for a topic that does
+// not exist is rightly a 404; random partitions are rightly 404 40402).
 // Findings are kept as regression tests in fuzz-regressions.test.ts.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without types
 import { ensureFuzzEnv } from '../../scripts/fuzz-env.mjs';
@@ -48,73 +49,130 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   });
 }
 
+const SECRET = 'schemathesis-fuzz-secret-at-least-32-bytes!!';
+
+interface FuzzRun {
+  name: string;
+  gw: Gateway;
+  checks: string[];
+  phases: string;
+  maxExamples: number;
+  timeBudgetS: number;
+  extraArgs?: string[];
+}
+
+/** Runs schemathesis against a gateway's own /openapi.json; the output goes to test/artifacts/<name>.txt. */
+async function fuzz(exe: string, topic: string, r: FuzzRun): Promise<void> {
+  const clusterId = ((await (await fetch(`${r.gw.url}/v3/clusters`, { headers: authHeader(r.extraArgs) })).json()) as {
+    data: { cluster_id: string }[];
+  }).data[0]!.cluster_id;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const { code, output } = await run(
+    exe,
+    [
+      '--config-file',
+      join(ROOT, 'test', 'python', 'schemathesis.toml'),
+      'run',
+      `${r.gw.url}/openapi.json`,
+      '--checks',
+      r.checks.join(','),
+      '--phases',
+      r.phases,
+      '--max-examples',
+      String(r.maxExamples),
+      '--max-time',
+      String(r.timeBudgetS),
+      '--workers',
+      '2',
+      '--request-timeout',
+      '20',
+      '--seed',
+      '1',
+      '--generation-database',
+      'none',
+      '--no-color',
+      '--output-sanitize',
+      'false',
+      '--report',
+      'junit',
+      '--report-junit-path',
+      join(ARTIFACTS, `${r.name}-junit.xml`),
+      ...(r.extraArgs ?? []),
+    ],
+    {
+      ...process.env,
+      FUZZ_TOPIC: topic,
+      FUZZ_CLUSTER_ID: clusterId,
+      FUZZ_HOOKS: join(ROOT, 'test', 'python', 'fuzz_hooks.py'),
+      SCHEMATHESIS_HOOKS: '',
+      PYTHONUNBUFFERED: '1',
+    },
+    (r.timeBudgetS + 50) * 1000,
+  );
+  writeFileSync(join(ARTIFACTS, `${r.name}.txt`), output);
+  expect(code, output.slice(-12_000)).toBe(0);
+  // The gateway is still healthy afterwards.
+  expect((await fetch(`${r.gw.url}/readyz`)).status).toBe(200);
+}
+
+function authHeader(args: string[] = []): Record<string, string> {
+  const i = args.indexOf('--header');
+  if (i < 0) return {};
+  const [name, ...rest] = args[i + 1]!.split(':');
+  return { [name!]: rest.join(':').trim() };
+}
+
 describe('schemathesis against the live gateway', () => {
-  let gw: Gateway;
   let exe: string;
   const topic = uniqueTopic('fuzz');
 
   beforeAll(async () => {
     exe = (await ensureFuzzEnv()) as string;
-    gw = await startTestGateway();
     await createTopic(brokers, topic, 3);
   }, 300_000);
 
   afterAll(async () => {
-    await gw?.close();
     await deleteTopics(brokers, [topic]).catch(() => {});
   });
 
-  it('finds no server errors and no responses outside the document', async () => {
-    const clusterId = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!
-      .cluster_id;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { code, output } = await run(
-      exe,
-      [
-        '--config-file',
-        join(ROOT, 'test', 'python', 'schemathesis.toml'),
-        'run',
-        `${gw.url}/openapi.json`,
-        '--checks',
-        CHECKS.join(','),
-        '--phases',
-        'examples,coverage,fuzzing',
-        '--max-examples',
-        '15',
-        '--max-time',
-        String(TIME_BUDGET_S),
-        '--workers',
-        '2',
-        '--request-timeout',
-        '20',
-        '--seed',
-        '1',
-        '--generation-database',
-        'none',
-        '--no-color',
-        // AUTH_MODE=none: a request without Authorization is fine here (auth has its own tests).
-        '--generation-with-security-parameters',
-        'false',
-        '--output-sanitize',
-        'false',
-        '--report',
-        'junit',
-        '--report-junit-path',
-        join(ARTIFACTS, 'schemathesis-junit.xml'),
-      ],
-      {
-        ...process.env,
-        FUZZ_TOPIC: topic,
-        FUZZ_CLUSTER_ID: clusterId,
-        FUZZ_HOOKS: join(ROOT, 'test', 'python', 'fuzz_hooks.py'),
-        SCHEMATHESIS_HOOKS: '',
-        PYTHONUNBUFFERED: '1',
-      },
-      (TIME_BUDGET_S + 50) * 1000,
-    );
-    writeFileSync(join(ARTIFACTS, 'schemathesis.txt'), output);
-    expect(code, output.slice(-12_000)).toBe(0);
-    // The gateway is still healthy afterwards.
-    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+  it('AUTH_MODE=none: no server errors and no responses outside the document', async () => {
+    const gw = await startTestGateway();
+    try {
+      await fuzz(exe, topic, {
+        name: 'schemathesis',
+        gw,
+        checks: CHECKS,
+        phases: 'examples,coverage,fuzzing',
+        maxExamples: 15,
+        timeBudgetS: TIME_BUDGET_S,
+        // A request without Authorization is fine here (AUTH_MODE=none); the JWT run below covers auth.
+        extraArgs: ['--generation-with-security-parameters', 'false'],
+      });
+    } finally {
+      await gw.close();
+    }
   }, 240_000);
+
+  // Short: every route the document marks as needing a bearer token refuses a request without one, or with a bad
+  // one, with 401 (`ignored_auth`), while the valid token gets through to documented answers.
+  it('AUTH_MODE=jwt: every secured route refuses missing and invalid tokens', async () => {
+    const gw = await startTestGateway({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET });
+    try {
+      const token = await new SignJWT({ sub: 'fuzz', scope: 'kafka:admin kafka:produce:* kafka:consume:*' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(SECRET));
+      await fuzz(exe, topic, {
+        name: 'schemathesis-jwt',
+        gw,
+        checks: ['ignored_auth', 'not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance'],
+        phases: 'examples,fuzzing',
+        maxExamples: 5,
+        timeBudgetS: 30,
+        extraArgs: ['--header', `Authorization: Bearer ${token}`],
+      });
+    } finally {
+      await gw.close();
+    }
+  }, 180_000);
 });
