@@ -93,7 +93,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const ws = attachWebSocket(server, { config, kafka, logger, metrics, ...upgradeAuth(verifier, config) });
+  const ws = attachWebSocket(server, { config, kafka, logger, metrics, httpFallback: listener, maxBodyBytes: config.MAX_BODY_BYTES, ...upgradeAuth(verifier, config) });
   // Connect in the background: the server answers /healthz at once and 503 until Kafka is reachable.
   void kafka.start();
 

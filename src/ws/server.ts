@@ -4,7 +4,8 @@
  * upgrade as plain HTTP with the Confluent error body: path (404), origin (403), subprotocol and malformed
  * shortcut (400), token (401), the shortcut's rights (403) and topic/partition (404), Kafka down (503).
  */
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
@@ -41,6 +42,10 @@ export interface WebSocketDeps {
   verifyToken?: ((token: string) => Promise<Principal>) | undefined;
   /** The gateway's WebSocket counters (sockets, subscriptions by mode, records delivered). */
   metrics?: WsMetrics | undefined;
+  /** The HTTP request listener, for upgrade requests that are not WebSocket (served as plain HTTP). */
+  httpFallback?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** MAX_BODY_BYTES, for bodies of those requests. */
+  maxBodyBytes?: number | undefined;
 }
 
 export interface WebSocketStats {
@@ -77,6 +82,46 @@ export function upgradeAuth(
   };
 }
 
+function serveAsHttp(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  maxBodyBytes: number,
+): void {
+  socket.on('error', () => socket.destroy());
+  const bare = (status: number) =>
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // Node's parser stops at an upgrade request's headers and ends the request stream, so its Content-Length body is
+  // collected here and handed over as `rawBody`, which @hono/node-server reads as the body.
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (req.headers['transfer-encoding'] || !Number.isSafeInteger(length) || length < 0) return void bare(400);
+  if (length > maxBodyBytes) return void bare(413);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const serve = () => {
+    socket.off('data', feed);
+    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, got).subarray(0, length);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    listener(req, res);
+  };
+  const feed = (chunk: Buffer) => {
+    chunks.push(chunk);
+    got += chunk.length;
+    if (got >= length) serve();
+  };
+  if (head.length > 0) chunks.push(head);
+  got = head.length;
+  if (got >= length) serve();
+  else socket.on('data', feed);
+}
+
 export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocketDeps): WebSocketGateway {
   const { config, kafka } = deps;
   const log = deps.logger.child({ component: 'ws' });
@@ -102,6 +147,9 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
   ping.unref();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Only `Upgrade: websocket` is ours. Other upgrades (Java's HttpClient offers h2c on every plain-http request)
+    // may be ignored (RFC 9110 §7.8): the request is served as ordinary HTTP/1.1, then the connection closes.
+    if (deps.httpFallback && req.headers.upgrade?.toLowerCase() !== 'websocket') return serveAsHttp(req, socket, head, deps.httpFallback, deps.maxBodyBytes ?? 8 * 1024 * 1024);
     handleUpgrade(req, socket, head).catch((e: unknown) => {
       log.error({ err: e }, 'upgrade failed');
       refuse(socket, e);
