@@ -42,17 +42,23 @@ export interface KafkaGatewayOptions {
   onBatch?: BatchingProducerOptions['onBatch'];
 }
 
+/** A replaced producer is disconnected once its last calls ended, or after this long. */
+const RETIRE_AFTER_MS = 60_000;
+
 export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
   const log = logger.child({ component: 'kafka' });
   const client = createKafka(config, logger);
   const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
-  const kProducer: KafkaJsProducer = client.producer({
+  const producerConfig = {
     idempotent,
     // With idempotence kafkajs allows one in-flight request per broker; our batching makes up for it.
     maxInFlightRequests: idempotent ? 1 : 5,
     allowAutoTopicCreation: false,
     retry: { retries: idempotent ? 5 : 3, initialRetryTime: 100, maxRetryTime: 2000 },
-  });
+  };
+  let kProducer: KafkaJsProducer = watch(client.producer(producerConfig));
+  /** Producers replaced after a failed send (idempotence), until kafkajs stopped retrying their last calls. */
+  const retired = new Set<KafkaJsProducer>();
   const admin: Admin = client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const consumers = createConsumers({ client, admin, settings: config, logger: log });
@@ -60,9 +66,36 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   let adminConnected = false;
   let closed = false;
 
-  kProducer.on(kProducer.events.DISCONNECT, () => {
-    producerConnected = false;
-  });
+  function watch(p: KafkaJsProducer): KafkaJsProducer {
+    p.on(p.events.DISCONNECT, () => {
+      if (p === kProducer) producerConnected = false;
+    });
+    return p;
+  }
+
+  /** See BatchingProducerOptions.renewProducer: a new producer id after a send failed or timed out. */
+  async function renewProducer(previousSettled: Promise<void>): Promise<KafkaJsProducer> {
+    if (closed) throw new Error('closed');
+    const fresh = watch(client.producer(producerConfig));
+    try {
+      await fresh.connect(); // InitProducerId: a new producer id, sequence numbers from 0
+    } catch (e) {
+      await fresh.disconnect().catch(() => {});
+      throw e;
+    }
+    const old = kProducer;
+    kProducer = fresh;
+    producerConnected = true;
+    retired.add(old);
+    log.info('new idempotent producer after a failed or timed-out send (its sequence numbers are no longer trusted)');
+    // Disconnecting at once would not stop kafkajs's retries (they reconnect); wait for them, bounded.
+    const bound = new Promise<void>((r) => setTimeout(r, RETIRE_AFTER_MS).unref());
+    void Promise.race([previousSettled, bound])
+      .then(() => old.disconnect())
+      .catch(() => {})
+      .finally(() => retired.delete(old));
+    return fresh;
+  }
 
   async function connectAll(): Promise<void> {
     if (!adminConnected) {
@@ -93,6 +126,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     acks,
     compression: config.KAFKA_PRODUCER_COMPRESSION,
     maxBatchBytes: (topic) => metadata.maxMessageBytes(topic),
+    ...(idempotent ? { renewProducer } : {}),
     onConnectivityError: (e) => availability.markDown(e instanceof Error ? e.message : 'send failed'),
     ...(options.sendBatch ? { sendBatch: options.sendBatch } : {}),
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
@@ -111,7 +145,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
       closed = true;
       availability.close();
       await Promise.all([producer.flush(), consumers.close()]);
-      await Promise.allSettled([kProducer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([kProducer.disconnect(), admin.disconnect(), ...[...retired].map((p) => p.disconnect())]);
     },
   };
 }

@@ -39,9 +39,24 @@ export interface BatchingProducerOptions {
   onConnectivityError?: (e: unknown) => void;
   /** Told of every sendBatch: how many records the batch gathered (metrics). */
   onBatch?: (records: number) => void;
+  /**
+   * Idempotence: called before the next send once a batch failed or passed its deadline, for a fresh producer.
+   * kafkajs rolls an idempotent producer's sequence numbers back after a failed request even when the broker wrote
+   * the batch (its answer was lost with the leader). The next batch then reuses those numbers, and a broker that
+   * holds the written batch takes it for a retry of that one: it answers with the written batch's offsets and drops
+   * the new records, which we would acknowledge (seen in test/integration/failover.test.ts). A new producer id,
+   * with sequences from 0, is the safe continuation. `previousSettled` resolves once the old producer's calls
+   * ended (kafkajs may retry them past our deadline), so it can be disconnected then.
+   */
+  renewProducer?: (previousSettled: Promise<void>) => Promise<KafkaJsProducer>;
   /** Fault-injection seam for tests: wraps every sendBatch call. */
   sendBatch?: (send: KafkaJsProducer['sendBatch'], batch: Parameters<KafkaJsProducer['sendBatch']>[0]) => ReturnType<KafkaJsProducer['sendBatch']>;
 }
+
+const UNANSWERED = 'Kafka did not answer for this partition; the outcome is unknown (a retry may duplicate the record).';
+
+/** After a failed renewal (cluster unreachable), the next attempt while records wait. */
+const RENEW_RETRY_MS = 500;
 
 interface Pending {
   results: RecordResult[];
@@ -69,9 +84,13 @@ export class BatchingProducer implements Producer {
   private readonly idle = new Set<() => void>();
   private readonly maxRequestBytes: number;
   private readonly compression: CT;
+  /** The current producer's sendBatch calls not answered yet. */
+  private calls = new Set<Promise<unknown>>();
+  /** A batch failed or timed out: with renewProducer, the next batch goes out on a new producer. */
+  private stale = false;
 
   constructor(
-    private readonly producer: KafkaJsProducer,
+    private producer: KafkaJsProducer,
     private readonly opts: BatchingProducerOptions,
   ) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 32 * 1024 * 1024;
@@ -156,6 +175,10 @@ export class BatchingProducer implements Producer {
     if (this.inflight) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+    if (this.stale && this.opts.renewProducer) {
+      if (this.hasQueued()) this.renew();
+      return;
+    }
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.inflight = true;
@@ -182,27 +205,46 @@ export class BatchingProducer implements Producer {
       // Records queued meanwhile have waited a whole round trip already: send them now, not after another linger.
       if (this.pending() > 0) setImmediate(() => this.drain());
     };
-    const deadline = setTimeout(release, this.opts.timeoutMs);
+    const deadline = setTimeout(() => {
+      this.markStale();
+      release();
+    }, this.opts.timeoutMs);
 
     const call = this.opts.sendBatch ? this.opts.sendBatch(send, request) : send(request);
+    const calls = this.calls;
+    calls.add(call);
+    const forget = () => calls.delete(call);
+    call.then(forget, forget);
     call.then(
       (metadata) => {
         const base = new Map<string, number>();
         for (const m of metadata) base.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
         const seen = new Map<string, number>();
+        let unanswered = false;
         for (const [topic, t] of byTopic) {
           for (const it of t.items) {
             const key = `${topic}\u0000${it.record.partition}`;
             const n = seen.get(key) ?? 0;
             seen.set(key, n + 1);
             const b = base.get(key);
+            if (this.opts.acks !== 0 && (b === undefined || b < 0)) {
+              // kafkajs 2.2.4 can resolve without some partitions: when a retry finds a partition's new leader among
+              // the brokers that already answered, it never re-sends those records. Never acknowledge them.
+              unanswered = true;
+              this.settle(it, { ok: false, partition: it.record.partition, errorCode: 50003, message: UNANSWERED });
+              continue;
+            }
             // acks=0: Kafka sends no answer, so there is no offset to report (-1, as the Java client does).
             this.settle(it, { ok: true, partition: it.record.partition, offset: b === undefined || b < 0 ? -1 : b + n });
           }
         }
+        // A try of those records may have been written: their sequence numbers are no longer trusted either.
+        if (unanswered && calls === this.calls) this.markStale();
         release();
       },
       (e: unknown) => {
+        // (A late failure of a producer already replaced says nothing about the current one.)
+        if (calls === this.calls) this.markStale();
         if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
         const code = isRetriable(e) ? 50003 : 50002;
         const message = `${describeKafkaError(e)}; the record may or may not have been written`;
@@ -210,6 +252,44 @@ export class BatchingProducer implements Producer {
         release();
       },
     );
+  }
+
+  private markStale(): void {
+    if (this.opts.renewProducer) this.stale = true;
+  }
+
+  /** Any record still waiting to be sent (skips the ones that expired meanwhile). */
+  private hasQueued(): boolean {
+    while (this.head < this.queue.length && this.queue[this.head]!.state !== 'queued') this.head++;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      return false;
+    }
+    return true;
+  }
+
+  /** Holds the send slot while a new producer connects; queued records wait (their own deadline still answers them). */
+  private renew(): void {
+    this.inflight = true;
+    const previousSettled = Promise.allSettled([...this.calls]).then(() => undefined);
+    this.opts.renewProducer!(previousSettled)
+      .then(
+        (p) => {
+          this.producer = p;
+          this.calls = new Set();
+          this.stale = false;
+        },
+        () => {
+          /* still unreachable: try again below while records wait */
+        },
+      )
+      .finally(() => {
+        this.inflight = false;
+        if (!this.hasQueued()) return;
+        if (this.stale) setTimeout(() => this.drain(), RENEW_RETRY_MS);
+        else this.drain();
+      });
   }
 
   private settle(it: Item, result: RecordResult): void {

@@ -1,0 +1,168 @@
+// Jepsen-style failover on a real 3-node KRaft cluster (RF 3, min.insync.replicas 2): clients send sequenced,
+// unique values per key through an in-process gateway while the test SIGKILLs the leader of a partition and
+// later restarts it. Then every partition is read straight from Kafka and the history is checked: every
+// acknowledged record present at its reported offset, per-key order of acknowledged values = ack order; duplicates
+// and unknown outcomes (50003) are counted and reported (console + task.meta.failover), not hidden.
+// Heavy (its own cluster, ~0.5 GB): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type Gateway } from '../../src/server.js';
+import { ready } from '../helpers/gateway.js';
+import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
+import { createTopic, kafkaClient, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
+import { check, clusterLock, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    failover?: Record<string, unknown>;
+  }
+}
+
+const PARTITIONS = 3;
+// Below the ~6 s a SIGKILLed leader takes to be replaced (broker.session.timeout.ms 3 s + kafkajs retries): some
+// sends pass it and report 50003, so unknown outcomes and the producer's recovery from them are exercised.
+const PRODUCE_TIMEOUT_MS = 3000;
+
+let release: (() => void) | undefined;
+let cluster: LocalKafka | undefined;
+let gw: Gateway | undefined;
+let load: Workload | undefined;
+let logs: CapturedLog | undefined;
+const topic = uniqueTopic('failover');
+
+async function isr(brokers: string, t: string): Promise<number[][]> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [t] });
+    return md.topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.isr);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function highWatermarks(brokers: string, t: string): Promise<number> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 3, min ISR 2)', () => {
+  beforeAll(async () => {
+    release = await clusterLock();
+    cluster = await startKafka({ nodes: 3, log: () => {} });
+    await createTopic(cluster.bootstrap.PLAINTEXT, topic, PARTITIONS, { replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+    gw = await startGateway(
+      loadConfig(
+        {
+          KAFKA_BROKERS: cluster.bootstrap.PLAINTEXT,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          AUTH_MODE: 'none',
+          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
+        },
+        'prod',
+      ),
+      { logger: (logs = captureLog('info')).logger },
+    );
+    await ready(gw, 60_000);
+  }, 420_000);
+
+  afterAll(async () => {
+    await load?.stop().catch(() => {});
+    await gw?.close().catch(() => {});
+    await cluster?.stop().catch(() => {});
+    release?.();
+  }, 60_000);
+
+  it('SIGKILL of a partition leader, then its restart: no acknowledged record lost or reordered', { timeout: 170_000 }, async ({ task }) => {
+    const c = cluster!;
+    const brokers = c.bootstrap.PLAINTEXT;
+    const run = Math.random().toString(36).slice(2, 8);
+    const w = (load = startWorkload({ url: gw!.url, topic, clients: 6, keysPerClient: 2, requestDeadlineMs: PRODUCE_TIMEOUT_MS + 15_000, run }));
+    const detail = () => JSON.stringify(phases(w.history));
+    const t0 = performance.now();
+    const timeline: Record<string, number> = {};
+    const mark = (name: string) => (timeline[name] = Math.round(performance.now() - t0));
+
+    w.phase = 'before';
+    await until('100 acks before the first kill', () => w.count('ok', 'before') >= 100, 60_000, detail);
+
+    // Two rounds: kill -9 the leader of partition 0, keep producing, restart it. The second round's victim is the
+    // leader then (a node that took over during round 1, or the restarted one).
+    const victims: number[] = [];
+    for (const round of [1, 2]) {
+      const victim = await c.leaderOf(topic, 0);
+      expect([1, 2, 3]).toContain(victim);
+      victims.push(victim);
+      w.phase = `r${round}-leader-down`;
+      mark(`r${round}-kill`);
+      await c.killNode(victim, 'SIGKILL');
+      await until('a new leader for partition 0', async () => ![victim, -1].includes(await c.leaderOf(topic, 0)), 60_000);
+      mark(`r${round}-new-leader`);
+      await until(`100 acks with node ${victim} down`, () => w.count('ok', w.phase) >= 100, 90_000, detail);
+      w.phase = `r${round}-restarting`;
+      mark(`r${round}-restart`);
+      await c.startNode(victim);
+      mark(`r${round}-node-started`);
+      // Before the next kill the node must be a full replica again (else the next kill leaves one in-sync replica).
+      if (round === 1) {
+        await until('ISR back to 3 everywhere', async () => (await isr(brokers, topic)).every((s) => s.length === 3), 60_000);
+        mark(`r${round}-isr-3`);
+      }
+      w.phase = `r${round}-restarted`;
+      await until(`100 acks after node ${victim} is back`, () => w.count('ok', w.phase) >= 100, 60_000, detail);
+      mark(`r${round}-acks-after`);
+    }
+    await w.stop();
+    mark('stopped');
+    const total = await highWatermarks(brokers, topic);
+    const records = await readAll(brokers, topic, total, 60_000, { settleMs: 500 });
+    const result = check(w.history, records);
+    // How long partition 0 acknowledged nothing after each kill (sent after the kill → first ack).
+    const unavailableMs = [1, 2].map((round) => {
+      const kill = timeline[`r${round}-kill`]!;
+      const first = w.history
+        .filter((a) => a.outcome === 'ok' && a.partition === 0 && a.sentAt - t0 >= kill)
+        .reduce((m, a) => Math.min(m, a.answeredAt - t0), Infinity);
+      return Number.isFinite(first) ? Math.round(first - kill) : null;
+    });
+    const summary = {
+      victims,
+      produceTimeoutMs: PRODUCE_TIMEOUT_MS,
+      timelineMs: timeline,
+      partition0UnavailableMs: unavailableMs,
+      phases: phases(w.history),
+      producerRenewals: logs!.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
+      acked: result.acked,
+      lost: result.lost.length,
+      lostDetail: result.lostDetail,
+      wrongOffset: result.wrongOffset.length,
+      orderViolations: result.orderViolations.length,
+      duplicates: result.duplicates,
+      unknown: result.unknown,
+      byOutcome: result.byOutcome,
+      refusedButWritten: result.refusedButWritten.length,
+      foreign: result.foreign,
+      recordsInKafka: result.recordsInKafka,
+      highWatermarks: total,
+    };
+    task.meta.failover = summary;
+    console.log(`[failover] ${JSON.stringify(summary, null, 1)}`);
+    const errors = w.history.filter((a) => a.outcome === 'error' || a.outcome === 'failed').slice(0, 5);
+    if (errors.length) console.log('[failover] first errors:', errors.map((a) => `${a.outcome} ${a.message}`));
+
+    expect(records.length).toBe(total);
+    expect(result.lost).toEqual([]);
+    expect(result.wrongOffset).toEqual([]);
+    expect(result.orderViolations).toEqual([]);
+    expect(result.refusedButWritten).toEqual([]);
+    expect(result.foreign).toBe(0);
+    // Every request was answered (no hang past its deadline).
+    expect(w.history.filter((a) => a.message?.startsWith('HANG'))).toEqual([]);
+  });
+});
