@@ -11,6 +11,7 @@ import { createKafka } from './client.js';
 import { Availability } from './availability.js';
 import { BatchingProducer, type BatchingProducerOptions } from './producer.js';
 import { AdminMetadata } from './metadata.js';
+import { renewingAdmin } from './renewing-admin.js';
 import type { Metadata, Producer } from './types.js';
 import type { Consumers } from './consumer-types.js';
 import { createConsumers } from './consumers.js';
@@ -59,7 +60,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   let kProducer: KafkaJsProducer = watch(client.producer(producerConfig));
   /** Producers replaced after a failed send (idempotence), until kafkajs stopped retrying their last calls. */
   const retired = new Set<KafkaJsProducer>();
-  const admin: Admin = client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const admin: Admin = renewingAdmin(() => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }), log);
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const consumers = createConsumers({ client, admin, settings: config, logger: log });
   let producerConnected = false;

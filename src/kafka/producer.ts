@@ -13,7 +13,7 @@ import kafkajs from 'kafkajs';
 // kafkajs is CommonJS: its runtime values come from the default export under ESM.
 const { CompressionTypes } = kafkajs;
 import type { ProduceRecord, Producer, RecordResult } from './types.js';
-import { describeKafkaError, isConnectivityError, isRetriable } from './errors.js';
+import { describeKafkaError, isConnectivityError, isRetriable, protocolType } from './errors.js';
 
 /** What a record costs in a batch beyond its key, value and headers (varints, attributes; generous). */
 export const RECORD_OVERHEAD_BYTES = 32;
@@ -73,6 +73,8 @@ interface Item {
   req: Pending;
   index: number;
   state: 'queued' | 'sent' | 'done';
+  /** Already sent once and put back after a poisoned-metadata failure (see the send's failure handler). */
+  retried?: boolean;
 }
 
 export class BatchingProducer implements Producer {
@@ -245,6 +247,19 @@ export class BatchingProducer implements Producer {
       (e: unknown) => {
         // (A late failure of a producer already replaced says nothing about the current one.)
         if (calls === this.calls) this.markStale();
+        // kafkajs refreshes the metadata of every topic a producer ever sent to; once one of them is deleted, each
+        // refresh fails with UNKNOWN_TOPIC_OR_PARTITION, whatever this batch's topics are. The routes checked that
+        // this batch's topics exist, so the batch goes once more, first in line, on the fresh producer.
+        if (this.opts.renewProducer && protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION' && batch.every((it) => !it.retried)) {
+          const again = batch.filter((it) => it.state === 'sent');
+          for (const it of again) {
+            it.state = 'queued';
+            it.retried = true;
+          }
+          this.queue.splice(this.head, 0, ...again);
+          release();
+          return;
+        }
         if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
         const code = isRetriable(e) ? 50003 : 50002;
         const message = `${describeKafkaError(e)}; the record may or may not have been written`;

@@ -1,9 +1,8 @@
-// KNOWN BUGS (found by bad-input.test.ts, not fixed: they live in src/kafka/). kafkajs keeps every topic a producer has
-// sent to in its metadata targets and refreshes them all together; once one of them is deleted, each refresh fails
-// with UNKNOWN_TOPIC_OR_PARTITION, so the gateway's sends to any topic it has not sent to before fail (per-record
-// 50003) until the process restarts. kafkajs has no public way to drop a target topic (admin.deleteTopics does it for
-// the admin client only). A fix could replace the kafkajs producer when a send fails with UNKNOWN_TOPIC_OR_PARTITION
-// for a topic the admin metadata says exists. `it.fails` passes while the bug is there: make it `it` once fixed.
+// Regression: kafkajs keeps every topic a producer (or an admin client reading offsets) has used in its metadata
+// targets and refreshes them all together; once one of them is deleted, each refresh fails with
+// UNKNOWN_TOPIC_OR_PARTITION and every later call fails, whatever its topic. Fixed in src/kafka/: the batching
+// producer renews its kafkajs producer and sends the batch once more (producer.ts), and the admin client is replaced
+// and the call retried when the topic does exist (renewing-admin.ts).
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { JSON_V2, call, post, startTestGateway, type ProduceReply } from '../helpers/gateway.js';
@@ -24,7 +23,7 @@ afterAll(async () => {
   await deleteTopics(brokers, [a, b, c, d]).catch(() => {});
 });
 
-it.fails('after a topic the gateway produced to is deleted, producing to a new topic still works', async () => {
+it('after a topic the gateway produced to is deleted, producing to a new topic still works', async () => {
   await createTopic(brokers, a, 1);
   const first = await post<ProduceReply>(gw, `/topics/${a}`, JSON_V2, { records: [{ value: 1 }] });
   expect(first.body.offsets[0]!.error_code).toBeNull();
@@ -35,10 +34,8 @@ it.fails('after a topic the gateway produced to is deleted, producing to a new t
   expect(second.body.offsets[0]).toMatchObject({ error_code: null, offset: 0 });
 });
 
-// The same for the admin client behind metadata (fetchTopicOffsets keeps its own targets): once a topic the gateway
-// looked at is deleted by another client, offsets of a new topic answer 404 40401 "UNKNOWN_TOPIC_OR_PARTITION"
-// (seen as a 500 in metadata.test.ts under load). Separate gateway: the first test already poisoned the producer.
-it.fails('after a topic the gateway described is deleted elsewhere, offsets of a new topic still work', async () => {
+// The admin client behind metadata (fetchTopicOffsets keeps its own targets). A separate gateway, with a fresh admin.
+it('after a topic the gateway described is deleted elsewhere, offsets of a new topic still work', async () => {
   const fresh = await startTestGateway();
   try {
     await createTopic(brokers, c, 1);
