@@ -6,10 +6,12 @@ import { ceilingScenario } from './ceiling.js';
 import { M1, M2 } from './memory.js';
 import { P1, P2, P3, P4 } from './produce.js';
 import type { Scenario } from './types.js';
-import { W1, W2 } from './ws-broadcast.js';
+import { W1, W2 } from './ws-delivery.js';
+import { W3 } from './ws-group.js';
+import { W4 } from './ws-slow.js';
 
 export function scenarios(opts: { p5Records?: number } = {}): Map<string, Scenario> {
-  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), M2, W1, W2];
+  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), M2, W1, W2, W3, W4];
   return new Map(list.map((s) => [s.id, s]));
 }
 

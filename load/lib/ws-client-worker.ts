@@ -1,0 +1,263 @@
+/**
+ * WebSocket clients for W1–W4, in a process of their own (their CPU is measured apart from the gateway's, and a
+ * run can spread 10,000 sockets over several processes). Driven over stdin/stdout, one JSON object per line:
+ *
+ *   node --import tsx load/lib/ws-client-worker.ts '<WsClientJob JSON>'
+ *   → {"type":"ready",...}                          every socket is open and subscribed
+ *   ← {"cmd":"measure","from":<epoch ms>}           count frames of records produced at/after `from` (latency mode)
+ *   ← {"cmd":"until","t":<epoch ms>}                ... and before `t`
+ *   ← {"cmd":"report"}  → {"type":"report",...}     counters and the latency histogram so far
+ *   ← {"cmd":"stop"}    → {"type":"report",...}     then closes every socket and exits
+ *   → {"type":"done",...}                           group mode: every expected record arrived
+ *
+ * latency mode: records carry their produce time as `"t":<epoch ms>` in a string value (format=string); frames
+ * are not fully parsed (the client looks for that field only) so the load generator stays cheap.
+ * group mode: frames are parsed (as a real client would), each (partition, offset) is counted once, and the
+ * client acks cumulatively per partition every `ackEvery` records.
+ */
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+import { Histogram } from './histogram.js';
+
+export interface WsClientJob {
+  /** ws://host:port/ws[?shortcut] */
+  url: string;
+  sockets: number;
+  /** Sockets opening at once. */
+  connectConcurrency?: number;
+  /** Frames each socket sends once open (ids made unique per socket by the caller's choice); none = the URL's shortcut. */
+  subscribe?: Record<string, unknown>[];
+  mode: 'latency' | 'group';
+  /** group: ack every this many records per partition (cumulative). */
+  ackEvery?: number;
+  /** group: partition → [low, high) of the records to expect. */
+  expect?: Record<string, [number, number]>;
+  /**
+   * group: pause every subscription at once (a `pause` right behind the `subscribe`), and resume them all together
+   * when the sockets' assignments cover this many partitions, every socket holding some: the measured window then
+   * starts on a settled group, not in the middle of its first rebalances.
+   */
+  holdUntilPartitions?: number;
+}
+
+export interface WsClientReport {
+  type: 'report';
+  sockets: number;
+  /** Sockets closed by the other side after they were ready. */
+  dropped: number;
+  closeCodes: Record<string, number>;
+  frames: number;
+  errors: number;
+  latency: ReturnType<Histogram['toSparse']>;
+  /** From the record's Kafka timestamp (broker append time with LogAppendTime topics) to receipt. */
+  appendLatency: ReturnType<Histogram['toSparse']>;
+  unique?: number;
+  duplicates?: number;
+  acks?: number;
+  firstAt?: number;
+  lastAt?: number;
+  /** holdUntilPartitions: when the subscriptions were resumed, and the records first seen after that. */
+  startAt?: number;
+  uniqueAfterStart?: number;
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as WsClientJob;
+const now = () => performance.timeOrigin + performance.now();
+const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const hist = new Histogram();
+const appendHist = new Histogram();
+const sockets: WebSocket[] = [];
+let frames = 0;
+let errors = 0;
+let dropped = 0;
+let stopping = false;
+let measureFrom = Number.POSITIVE_INFINITY;
+let measureUntil = Number.POSITIVE_INFINITY;
+const closeCodes: Record<string, number> = {};
+
+// group mode
+const seen = new Map<number, { low: number; bits: Uint8Array }>();
+let expected = 0;
+let unique = 0;
+let duplicates = 0;
+let acks = 0;
+let firstAt: number | undefined;
+let lastAt: number | undefined;
+let startAt: number | undefined;
+let uniqueAfterStart = 0;
+let done = false;
+/** holdUntilPartitions: each held socket's current partition count, and how to resume it. */
+const held = new Map<WebSocket, { partitions: number; resume: () => void }>();
+
+function maybeStart(): void {
+  if (startAt !== undefined || job.holdUntilPartitions === undefined || held.size < job.sockets) return;
+  const counts = [...held.values()].map((h) => h.partitions);
+  if (counts.some((c) => c === 0) || counts.reduce((a, b) => a + b, 0) !== job.holdUntilPartitions) return;
+  startAt = now();
+  for (const h of held.values()) h.resume();
+  out({ type: 'started', startAt });
+}
+for (const [p, [low, high]] of Object.entries(job.expect ?? {})) {
+  seen.set(Number(p), { low, bits: new Uint8Array(Math.max(0, high - low)) });
+  expected += Math.max(0, high - low);
+}
+
+function onLatencyFrame(s: string): void {
+  // The value is a JSON string holding {"t":<ms>,...}: its quotes are escaped inside the frame.
+  const i = s.indexOf('t\\":');
+  if (i < 0) return;
+  const t = parseFloat(s.slice(i + 4, i + 24));
+  if (!(t >= measureFrom && t < measureUntil)) return;
+  const received = now();
+  frames++;
+  hist.record(received - t);
+  // The record's Kafka timestamp (the broker's append time when the topic says LogAppendTime; whole ms).
+  const j = s.indexOf('"timestamp":');
+  if (j >= 0) appendHist.record(received - parseInt(s.slice(j + 12, j + 28), 10));
+}
+
+type Frame = { type: string; id?: string; partition?: number; offset?: number; topic?: string; assignment?: unknown[]; current?: unknown[] };
+
+function groupClient(ws: WebSocket): (frame: Frame) => void {
+  const sinceAck = new Map<number, number>();
+  return (f) => {
+    if (f.type === 'subscribed' || f.type === 'assignment') {
+      const h = held.get(ws);
+      if (h) {
+        h.partitions = (f.type === 'subscribed' ? f.assignment : f.current)?.length ?? 0;
+        maybeStart();
+      }
+      return;
+    }
+    if (f.type !== 'record') return;
+    const t = now();
+    firstAt ??= t;
+    frames++;
+    const p = f.partition!;
+    const o = f.offset!;
+    const part = seen.get(p);
+    if (part && o >= part.low && o - part.low < part.bits.length) {
+      if (part.bits[o - part.low]) duplicates++;
+      else {
+        part.bits[o - part.low] = 1;
+        unique++;
+        if (startAt !== undefined) uniqueAfterStart++;
+        lastAt = t;
+      }
+    }
+    const n = (sinceAck.get(p) ?? 0) + 1;
+    if (n >= (job.ackEvery ?? 1)) {
+      ws.send(`{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${o}}`);
+      acks++;
+      sinceAck.set(p, 0);
+    } else sinceAck.set(p, n);
+    if (!done && expected > 0 && unique >= expected) {
+      done = true;
+      out({ type: 'done', unique, duplicates, firstAt, lastAt, acks, startAt, uniqueAfterStart });
+    }
+  };
+}
+
+function open(): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(job.url, 'kgw.v1', { perMessageDeflate: false });
+    const want = job.subscribe?.length ?? 1;
+    let subscribed = 0;
+    const group = job.mode === 'group' ? groupClient(ws) : undefined;
+    ws.on('open', () => {
+      for (const f of job.subscribe ?? []) {
+        ws.send(JSON.stringify(f));
+        if (job.holdUntilPartitions !== undefined) {
+          ws.send(JSON.stringify({ type: 'pause', id: f.id }));
+          held.set(ws, { partitions: 0, resume: () => ws.send(JSON.stringify({ type: 'resume', id: f.id })) });
+        }
+      }
+    });
+    ws.on('message', (data: Buffer) => {
+      if (subscribed < want) {
+        const s = data.toString('utf8');
+        if (s.includes('"type":"subscribed"')) {
+          group?.(JSON.parse(s) as Frame);
+          if (++subscribed === want) resolve(ws);
+        } else if (s.includes('"type":"error"')) reject(new Error(`subscribe refused: ${s.slice(0, 300)}`));
+        else if (group) group(JSON.parse(s) as Frame);
+        return;
+      }
+      if (group) {
+        const s = data.toString('utf8');
+        if (s.includes('"type":"error"')) errors++;
+        else group(JSON.parse(s) as Frame);
+        return;
+      }
+      onLatencyFrame(data.toString('latin1'));
+    });
+    ws.on('error', (e) => {
+      if (subscribed < want) reject(e);
+    });
+    ws.on('close', (code) => {
+      closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+      if (subscribed >= want && !stopping) dropped++;
+    });
+  });
+}
+
+function report(): WsClientReport {
+  return {
+    type: 'report',
+    sockets: sockets.length,
+    dropped,
+    closeCodes,
+    frames,
+    errors,
+    latency: hist.toSparse(),
+    appendLatency: appendHist.toSparse(),
+    ...(job.mode === 'group'
+      ? {
+          unique,
+          duplicates,
+          acks,
+          uniqueAfterStart,
+          ...(firstAt !== undefined ? { firstAt } : {}),
+          ...(lastAt !== undefined ? { lastAt } : {}),
+          ...(startAt !== undefined ? { startAt } : {}),
+        }
+      : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const batch = job.connectConcurrency ?? 200;
+  for (let i = 0; i < job.sockets; i += batch) {
+    const n = Math.min(batch, job.sockets - i);
+    sockets.push(...(await Promise.all(Array.from({ length: n }, open))));
+  }
+  out({ type: 'ready', sockets: sockets.length, connectS: (performance.now() - t0) / 1000 });
+
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue;
+    const cmd = JSON.parse(line) as { cmd: string; from?: number; t?: number };
+    if (cmd.cmd === 'measure') {
+      measureFrom = cmd.from ?? now();
+      measureUntil = Number.POSITIVE_INFINITY;
+      frames = 0;
+      hist.reset();
+      appendHist.reset();
+    } else if (cmd.cmd === 'until') measureUntil = cmd.t ?? now();
+    else if (cmd.cmd === 'report') out(report());
+    else if (cmd.cmd === 'stop') break;
+  }
+  stopping = true;
+  for (const ws of sockets) ws.terminate();
+  // Exit only once the report is written (a pipe may take a large line in several writes).
+  await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(report())}\n`, () => resolve()));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`ws clients failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,144 @@
+/**
+ * W3 (BENCHMARKS.md): group mode as fast as possible. A topic of 3 partitions is prefilled once; each round, 3
+ * sockets (one client process) join a fresh consumer group through the gateway from the earliest offset with manual
+ * acks (cumulative, every `--w3-ack-every` records per partition; window `--w3-window`), and a direct kafkajs
+ * consumer group of 3 members (its own process, the gateway's consumer settings) reads the same records. Both sides
+ * hold their members paused until the group has settled (every member owns a partition), then resume together:
+ * rate = unique records received after the resume ÷ (last receipt − resume), so joins and rebalances are not counted.
+ *
+ *   npm run bench -- --scenarios W3 [--w3-records 300000 --w3-ack-every 100 --w3-window 5000]
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from '../lib/env.js';
+import { watchProcesses } from '../lib/proc.js';
+import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
+import { WsClients } from '../lib/ws-clients.js';
+import { bothSides, med, ratioRow } from './common.js';
+import type { BenchContext, Measured, Row, Scenario } from './types.js';
+import { prefill, watchAll, wsBase } from './ws-common.js';
+
+const TOPIC = 'bench-w3';
+const PARTITIONS = 3;
+const MEMBERS = 3;
+/** The gateway's consumer defaults (CONFIG.md), used by the baseline too. */
+const CONSUMER = { maxBytes: 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 };
+const TIMEOUT_MS = 180_000;
+
+async function gatewaySide(ctx: BenchContext, expect: Record<number, [number, number]>, total: number): Promise<Measured> {
+  const group = `bench-w3-gw-${ctx.round}-${Date.now()}`;
+  const ackEvery = ctx.param('w3-ack-every', 100);
+  const window = ctx.param('w3-window', 5000);
+  const clients = await WsClients.start(
+    {
+      url: `${wsBase(ctx)}/ws`,
+      mode: 'group',
+      ackEvery,
+      expect: Object.fromEntries(Object.entries(expect)),
+      subscribe: [{ type: 'subscribe', id: 'w3', mode: 'group', topics: [TOPIC], group, from: 'earliest', ack: 'manual', window, format: 'string' }],
+      connectConcurrency: MEMBERS,
+      holdUntilPartitions: PARTITIONS,
+    },
+    MEMBERS,
+    1,
+    ctx.log,
+  );
+  let watch: ReturnType<typeof watchAll> | undefined;
+  try {
+    await clients.started(TIMEOUT_MS);
+    watch = watchAll(ctx, clients.pids);
+    await clients.done(TIMEOUT_MS);
+    const usage = watch.stop();
+    const r = await clients.report();
+    const seconds = (r.lastAt! - r.startAt!) / 1000;
+    return {
+      durationS: seconds,
+      records: r.uniqueAfterStart,
+      recordsPerS: r.uniqueAfterStart / seconds,
+      errors: r.errors + (total - r.unique),
+      cpuPct: usage.cpuPct,
+      rssMaxMb: usage.rssMaxMb,
+      extra: { duplicates: r.duplicates, acks: r.acks, ackEvery, window, beforeStart: r.unique - r.uniqueAfterStart },
+    };
+  } finally {
+    watch?.stop();
+    await clients.stop().catch(() => clients.kill());
+  }
+}
+
+async function baselineSide(ctx: BenchContext, expect: Record<number, [number, number]>): Promise<Measured> {
+  const job: GroupBaselineJob = {
+    brokers: ctx.brokers,
+    topic: TOPIC,
+    group: `bench-w3-base-${ctx.round}-${Date.now()}`,
+    members: MEMBERS,
+    expect: Object.fromEntries(Object.entries(expect)),
+    ...CONSUMER,
+    timeoutMs: TIMEOUT_MS,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/lib/group-baseline-worker.ts'), JSON.stringify(job)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let watch: ReturnType<typeof watchProcesses> | undefined;
+  let result: GroupBaselineResult | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line === 'started') watch = watchProcesses({ baseline: child.pid, broker: ctx.pids.broker, gateway: ctx.pids.gateway });
+    else if (line.startsWith('{')) result = JSON.parse(line) as GroupBaselineResult;
+  }
+  const usage = watch?.stop() ?? { cpuPct: {}, rssMaxMb: {} };
+  if (!result) throw new Error('the W3 baseline failed (see its stderr above)');
+  const seconds = (result.lastAt - result.startAt) / 1000;
+  return {
+    durationS: seconds,
+    records: result.uniqueAfterStart,
+    recordsPerS: result.recordsPerS,
+    errors: 0,
+    cpuPct: usage.cpuPct,
+    rssMaxMb: usage.rssMaxMb,
+    extra: { duplicates: result.duplicates, beforeStart: result.unique - result.uniqueAfterStart },
+  };
+}
+
+export const W3: Scenario = {
+  id: 'W3',
+  title: 'group mode: 3 sockets on 3 partitions, manual acks, as fast as possible, vs a direct kafkajs consumer group',
+  topics: { [TOPIC]: PARTITIONS },
+  async round(ctx) {
+    const records = ctx.param('w3-records', 300_000);
+    const expect = await prefill(ctx.brokers, TOPIC, records, 100, ctx.log);
+    const total = Object.values(expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
+    const r = await bothSides(
+      ctx,
+      () => gatewaySide(ctx, expect, total),
+      () => baselineSide(ctx, expect),
+    );
+    ctx.log(`  W3: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`);
+    return r;
+  },
+  summarize(rounds): Row[] {
+    const cpuG = med(rounds, 'gateway', (m) => m.cpuPct?.gateway);
+    const cpuC = med(rounds, 'gateway', (m) => m.cpuPct?.clients);
+    const cpuB = med(rounds, 'baseline', (m) => m.cpuPct?.baseline);
+    const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
+    const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
+    return [
+      {
+        ...ratioRow('W3', 'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3', 'rec/s', rounds, (m) => m.recordsPerS, '≥ 0.8× baseline', (x) => x >= 0.8),
+        ...(dup !== undefined ? { note: `duplicates (rebalance redelivery): ${dup.toFixed(0)}` } : {}),
+      },
+      {
+        id: 'W3',
+        metric: 'CPU: gateway process vs kafkajs process',
+        unit: '% of a core',
+        ...(cpuG !== undefined ? { gateway: cpuG } : {}),
+        ...(cpuB !== undefined ? { baseline: cpuB } : {}),
+        target: 'report',
+        note: [cpuC !== undefined ? `WebSocket client process ${cpuC.toFixed(0)}%` : '', machine !== undefined ? `whole machine ${machine.toFixed(0)}% of 200%` : '']
+          .filter(Boolean)
+          .join(', '),
+      },
+    ];
+  },
+};
