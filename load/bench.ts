@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--duration 5] [--warmup 1.5] [--rounds 3] [--scenarios M1,P1,P2,P3,P4,P5,M2]
  *                    [--p5-records 1000000] [--tsx | --no-build] [--cpu-prof] [--no-baseline] [--update-docs]
+ *                    [--gateway-env NAME=value,...]
  *
  * Durations are shorter than BENCHMARKS.md's 20 s so a full run stays near 5 minutes; raise --duration for
  * steadier numbers. Never part of the test suite.
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       brokers,
       tsx: args.bool('tsx'),
       noBuild: args.bool('no-build'),
+      env: gatewayEnv(args.str('gateway-env', '')),
       ...(profileDir ? { cpuProfDir: profileDir } : {}),
     });
     for (let round = 1; round <= rounds; round++) {
@@ -106,7 +108,14 @@ async function main(): Promise<void> {
     machine: { cores: before.cores, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), loadBefore: before.load1, loadAfter: after.load1 },
     node: process.version,
     kafka: kafkaVersion(),
-    settings: { durationS, warmupS, rounds, scenarios: selected, gateway: args.bool('tsx') ? 'tsx' : 'compiled build' },
+    settings: {
+      durationS,
+      warmupS,
+      rounds,
+      scenarios: selected,
+      gateway: args.bool('tsx') ? 'tsx' : 'compiled build',
+      gatewayEnv: gatewayEnv(args.str('gateway-env', '')),
+    },
     totalS,
   };
   const json = { ...meta, rows, failures, rounds: Object.fromEntries(results) };
@@ -124,6 +133,20 @@ async function main(): Promise<void> {
     const files = (await import('node:fs')).readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
     for (const f of files) process.stdout.write(`\nCPU profile ${path.relative(ROOT, path.join(profileDir, f))}:\n${summarizeProfile(path.join(profileDir, f), 25)}\n`);
   }
+}
+
+/** `--gateway-env KAFKA_PRODUCER_LINGER_MS=0,LOG_LEVEL=warn`: settings for the gateway process. */
+function gatewayEnv(spec: string): Record<string, string> {
+  return Object.fromEntries(
+    spec
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        if (i < 1) throw new Error(`--gateway-env: expected NAME=value, got '${kv}'`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  );
 }
 
 function stamp(): string {
@@ -153,7 +176,7 @@ function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[]
   const throughput = [
     ...bar('P1 100×100 B', 'gateway (HTTP)', get('P1', 'gateway', rps), GATEWAY),
     ...bar('P1 100×100 B', 'kafkajs direct', get('P1', 'baseline', rps), BASELINE),
-    ...bar('P1 100×100 B', 'Java ProducerPerformance (P5)', get('P5', 'baseline', rps), CEILING),
+    ...bar('P1 100×100 B', 'Java client (P5 ProducerPerformance)', get('P5', 'baseline', rps), CEILING),
     ...bar('P2 100×1 KB', 'gateway (HTTP)', get('P2', 'gateway', rps), GATEWAY),
     ...bar('P2 100×1 KB', 'kafkajs direct', get('P2', 'baseline', rps), BASELINE),
     ...bar('P3 1×100 B', 'gateway (HTTP)', get('P3', 'gateway', rps), GATEWAY),

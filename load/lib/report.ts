@@ -35,10 +35,10 @@ export interface ChartBar {
  */
 export function svgChart(title: string, subtitle: string, panels: { title: string; unit: string; bars: ChartBar[] }[]): string {
   const width = 900;
-  const labelW = 250;
+  const labelW = 330;
   const barH = 18;
   const gap = 6;
-  const plotW = width - labelW - 120;
+  const plotW = width - labelW - 130;
   let y = 70;
   const parts: string[] = [];
   for (const panel of panels) {

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { BaselineJob, BaselineResult } from '../lib/baseline-worker.js';
 import { ROOT, scrapeSum } from '../lib/env.js';
 import { httpLoad } from '../lib/http-load.js';
+import { openLoopHttp } from '../lib/http-open-loop.js';
 import { JSON_V2 } from '../lib/payload.js';
 import { watchProcesses } from '../lib/proc.js';
 import { median } from '../lib/stats.js';
@@ -26,15 +27,17 @@ export async function gatewaySide(ctx: BenchContext, o: GatewayLoad): Promise<Me
     headers: { 'content-type': JSON_V2, accept: 'application/vnd.kafka.v2+json' },
     body: o.body,
     connections: o.connections,
-    ...(o.rate ? { rate: o.rate } : {}),
   };
-  if (ctx.warmupS > 0) await httpLoad({ ...load, durationS: ctx.warmupS });
+  // A steady rate needs our own open-loop client (autocannon's rate limit sends in bursts, see http-open-loop.ts).
+  const run = (durationS: number) =>
+    o.rate ? openLoopHttp({ ...load, rate: o.rate, durationS }) : httpLoad({ ...load, durationS });
+  if (ctx.warmupS > 0) await run(ctx.warmupS);
   const scrape = (name: string) => scrapeSum(ctx.gatewayUrl, name).catch(() => Number.NaN);
   const errorsBefore = await scrape('kafka_gateway_produce_errors_total');
   const batchesBefore = await scrape('kafka_gateway_produce_batch_records_count');
   const batchRecordsBefore = await scrape('kafka_gateway_produce_batch_records_sum');
   const watch = watchProcesses({ gateway: ctx.pids.gateway, broker: ctx.pids.broker, loadgen: process.pid });
-  const r = await httpLoad({ ...load, durationS: ctx.durationS });
+  const r = await run(ctx.durationS);
   const usage = watch.stop();
   const recordErrors = (await scrape('kafka_gateway_produce_errors_total')) - errorsBefore;
   const batches = (await scrape('kafka_gateway_produce_batch_records_count')) - batchesBefore;
