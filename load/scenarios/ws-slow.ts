@@ -5,13 +5,15 @@
  *   B  plus one socket that stops reading right after subscribing in **assign** mode from the earliest offset of a
  *      prefilled backlog: the gateway fills its send buffer to the high water and then pauses that subscription's
  *      Kafka reads; the socket stays open, so memory must stay bounded for as long as it lives;
- *   C  plus one socket with 16 **broadcast** subscriptions to the same topic that stops reading: broadcast never
- *      waits for one socket, so the gateway queues (bounded) and closes it with 4408 (time to close reported).
+ *   C  plus one socket with 15 **broadcast** subscriptions to the same topic (and an assign subscription replaying the
+ *      backlog, so the loopback buffers fill in seconds rather than minutes) that stops reading: broadcast never waits
+ *      for one socket, so the gateway queues (bounded) and closes it with 4408 (time to close reported).
  * Healthy p99 in B and C vs A, and the gateway's RSS from start to end of each window (flat = bounded).
  *
- *   npm run bench -- --scenarios W4 [--w4-sockets 1000 --w4-rate 10 --w4-value-bytes 1200 --w4-backlog 30000]
+ *   npm run bench -- --scenarios W4 [--w4-sockets 1000 --w4-rate 10 --w4-value-bytes 1000 --w4-backlog 30000]
  */
 import WebSocket from 'ws';
+import { scrapeSum } from '../lib/env.js';
 import { ensureOpenFiles, WsClients } from '../lib/ws-clients.js';
 import { median } from '../lib/stats.js';
 import type { BenchContext, RoundResult, Row, Scenario } from './types.js';
@@ -74,6 +76,25 @@ function openStalledOnce(url: string, frames: object[]): Promise<Stalled> {
   });
 }
 
+/** Broadcast subscriptions the gateway holds now (its /metrics gauge). */
+async function broadcastSubscriptions(url: string): Promise<number> {
+  return scrapeSum(url, 'kafka_gateway_ws_subscriptions', 'mode="broadcast"');
+}
+
+/**
+ * Seconds from `openedAt` until the gateway ended the stalled socket's broadcast subscriptions (its gauge is back
+ * to `before`), polled from /metrics; undefined when that did not happen within CLOSE_WAIT_MS. The stalled client
+ * cannot tell by itself: the close frame waits behind everything it does not read.
+ */
+async function gatewayEnded(url: string, before: number, openedAt: number): Promise<number | undefined> {
+  while (epochNow() - openedAt < CLOSE_WAIT_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await broadcastSubscriptions(url).catch(() => Number.NaN);
+    if (now <= before) return (epochNow() - openedAt) / 1000;
+  }
+  return undefined;
+}
+
 export const W4: Scenario = {
   id: 'W4',
   title: 'one never-reading socket among 1,000 healthy broadcast sockets (assign stall, then broadcast stall)',
@@ -86,9 +107,7 @@ export const W4: Scenario = {
     if (ctx.pids.gateway !== undefined) ensureOpenFiles(ctx.pids.gateway, n + 2048, ctx.log);
     const base = wsBase(ctx);
     const clients = await WsClients.start({ url: `${base}/ws?topic=${TOPIC}&format=string`, mode: 'latency', connectConcurrency: 200 }, n, 1, ctx.log);
-    // 1.2 KB values: enough bytes that the stalled broadcast socket (16 subscriptions) outgrows the loopback socket
-    // buffers (several MB) and the gateway's bounds within a minute, at a frame rate this machine sustains.
-    const producer = new PacedProducer(ctx.brokers, TOPIC, rate, ctx.param('w4-value-bytes', 1200));
+    const producer = new PacedProducer(ctx.brokers, TOPIC, rate, ctx.param('w4-value-bytes', 1000));
     const stalled: Stalled[] = [];
     const say = (phase: string, w: BroadcastWindow) =>
       ctx.log(
@@ -118,15 +137,29 @@ export const W4: Scenario = {
       say(`B (assign socket not reading, ${assignOpen ? 'still open' : 'closed'})`, b);
       assign.ws.terminate();
 
+      const before = await broadcastSubscriptions(ctx.gatewayUrl);
+      // The assign subscription replays the backlog as fast as the gateway sends it, so the loopback buffers (tens of
+      // MB with Linux's receive-buffer autotuning) are full within seconds; then the broadcast frames back up.
       const bc = await openStalled(
         `${base}/ws`,
-        Array.from({ length: 16 }, (_, i) => ({ type: 'subscribe', id: `b${i}`, mode: 'broadcast', topics: [TOPIC], format: 'string' })),
+        [
+          { type: 'subscribe', id: 'fill', mode: 'assign', partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })), from: 'earliest' },
+          ...Array.from({ length: 15 }, (_, i) => ({ type: 'subscribe', id: `b${i}`, mode: 'broadcast', topics: [TOPIC], format: 'string' })),
+        ],
         ctx.log,
       );
       stalled.push(bc);
+      const ended = gatewayEnded(ctx.gatewayUrl, before, bc.openedAt);
       const c = await measureWindow(ctx, clients, producer, ctx.durationS, n);
-      const close = await Promise.race([bc.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(0, CLOSE_WAIT_MS - (epochNow() - bc.openedAt))))]);
-      say(`C (broadcast socket not reading: ${close ? `closed ${close.code} after ${close.afterS.toFixed(1)} s` : 'not closed'})`, c);
+      const endedAfterS = await ended;
+      // The client never reads, so it learns of the close only by reading what was buffered before the close frame.
+      bc.ws.resume();
+      const close = await Promise.race([bc.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+      say(
+        `C (broadcast socket not reading: ${endedAfterS !== undefined ? `the gateway ended it after ${endedAfterS.toFixed(1)} s` : 'not ended'}; ` +
+          `the client, reading again, saw close ${close ? close.code : 'nothing'})`,
+        c,
+      );
       const stall = (w: BroadcastWindow) => ({ healthyP99Ms: w.report.latency.percentile(99), rssStartMb: w.rss.startMb, rssEndMb: w.rss.endMb, rssMaxMb: w.rss.maxMb });
       return {
         gateway: windowMeasured(a, { phase: 0 }),
@@ -143,7 +176,7 @@ export const W4: Scenario = {
           droppedHealthy: c.report.dropped,
           assignStalledOpen: assignOpen ? 1 : 0,
           broadcastStalledCloseCode: close?.code ?? 0,
-          broadcastStalledCloseAfterS: close?.afterS ?? Number.NaN,
+          broadcastStalledCloseAfterS: endedAfterS ?? Number.NaN,
           ...Object.fromEntries(Object.entries(stall(a)).map(([k, v]) => [`A_${k}`, v])),
           ...Object.fromEntries(Object.entries(stall(b)).map(([k, v]) => [`B_${k}`, v])),
           ...Object.fromEntries(Object.entries(stall(c)).map(([k, v]) => [`C_${k}`, v])),
@@ -214,7 +247,7 @@ export const W4: Scenario = {
     const after = v('broadcastStalledCloseAfterS');
     rows.push({
       id: 'W4',
-      metric: 'stalled broadcast socket: closed with, after',
+      metric: 'stalled broadcast socket: ended by the gateway after (close code the client then read)',
       unit: 's',
       ...(after !== undefined ? { gateway: after } : {}),
       target: '4408',
