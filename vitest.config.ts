@@ -10,6 +10,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Pure logic first and fast; projects with different worker counts need their own group.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +24,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // 2 cores and one shared broker: a couple of files at once is the sweet spot.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
