@@ -43,8 +43,14 @@ export function watchProcesses(pids: Record<string, number | undefined>, interva
   const t0 = performance.now();
   const cpu0 = new Map(named.map(([n, pid]) => [n, cpuSeconds(pid)]));
   const rssMax = new Map(named.map(([n, pid]) => [n, rssMb(pid)]));
+  // A process that exits before stop() (e.g. ProducerPerformance) keeps its last CPU reading.
+  const cpuLast = new Map(cpu0);
   const timer = setInterval(() => {
-    for (const [n, pid] of named) rssMax.set(n, Math.max(rssMax.get(n) ?? 0, rssMb(pid)));
+    for (const [n, pid] of named) {
+      rssMax.set(n, Math.max(rssMax.get(n) ?? 0, rssMb(pid)));
+      const c = cpuSeconds(pid);
+      if (Number.isFinite(c)) cpuLast.set(n, c);
+    }
   }, intervalMs);
   timer.unref();
   return {
@@ -53,7 +59,8 @@ export function watchProcesses(pids: Record<string, number | undefined>, interva
       const wall = (performance.now() - t0) / 1000;
       const usage: ProcUsage = { cpuPct: {}, rssMaxMb: {}, rssEndMb: {} };
       for (const [n, pid] of named) {
-        usage.cpuPct[n] = ((cpuSeconds(pid) - cpu0.get(n)!) / wall) * 100;
+        const c = cpuSeconds(pid);
+        usage.cpuPct[n] = (((Number.isFinite(c) ? c : cpuLast.get(n)!) - cpu0.get(n)!) / wall) * 100;
         const end = rssMb(pid);
         usage.rssEndMb[n] = end;
         usage.rssMaxMb[n] = Math.max(rssMax.get(n) ?? 0, end);

@@ -3,9 +3,9 @@
  *
  * kafkajs groups every send's messages by partition with `[...current, message]` per message: O(n²) in the records
  * per partition (tulios/kafkajs PR #1576, open). The gateway's batching hands it hundreds to thousands of records per
- * partition, where that copy dominates: 1,000 records to one partition cost ~14 ms of event-loop time per send,
- * 10,000 cost ~570 ms (measured on the benchmark machine). The replacement below returns the same object (partition
- * → messages in their original order) in O(n).
+ * partition: 1,000 records to one partition cost ~3 ms of event-loop time per send, 10,000 ~190 ms (warm, on the
+ * benchmark machine; ours: ~0.1 ms for both). The replacement below returns the same object (partition → messages
+ * in their original order) in O(n).
  *
  * It works by seeding Node's CommonJS cache with our module under kafkajs's own file name, so kafkajs's
  * `require('./groupMessagesPerPartition')` gets it. Import this module before anything imports kafkajs at run time;
