@@ -113,22 +113,30 @@ describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
     return page;
   }
 
+  // Page-side code runs in the browser: functions (a string would need 'unsafe-eval', which the page's CSP refuses),
+  // typed by hand because this project's TypeScript has no DOM library.
+  type El = { dataset: Record<string, string | undefined>; textContent: string | null; querySelector(s: string): El | null };
+  type Doc = { querySelectorAll(s: string): ArrayLike<El>; getElementById(id: string): El | null };
   const rows = (page: Page): Promise<Row[]> =>
-    page.$$eval('#rows tr', (trs) =>
-      trs.map((tr) => ({
-        partition: Number((tr as HTMLElement).dataset.partition),
-        offset: Number((tr as HTMLElement).dataset.offset),
-        key: tr.querySelector('.c-key')!.textContent ?? '',
-        value: tr.querySelector('.c-value')!.textContent ?? '',
-        headers: tr.querySelector('.c-headers')!.textContent ?? '',
+    page.evaluate(() =>
+      Array.from((globalThis as unknown as { document: Doc }).document.querySelectorAll('#rows tr'), (tr) => ({
+        partition: Number(tr.dataset.partition),
+        offset: Number(tr.dataset.offset),
+        key: tr.querySelector('.c-key')?.textContent ?? '',
+        value: tr.querySelector('.c-value')?.textContent ?? '',
+        headers: tr.querySelector('.c-headers')?.textContent ?? '',
       })),
     );
 
   const rowCount = (page: Page) => page.locator('#rows tr').count();
   const waitForRows = (page: Page, n: number) =>
-    page.waitForFunction((want) => document.querySelectorAll('#rows tr').length >= want, n, { timeout: 60_000 });
+    page.waitForFunction((want) => (globalThis as unknown as { document: Doc }).document.querySelectorAll('#rows tr').length >= want, n, {
+      timeout: 60_000,
+    });
   const waitForState = (page: Page, s: string) =>
-    page.waitForFunction((want) => document.getElementById('status')?.dataset.state === want, s, { timeout: 60_000 });
+    page.waitForFunction((want) => (globalThis as unknown as { document: Doc }).document.getElementById('status')?.dataset.state === want, s, {
+      timeout: 60_000,
+    });
 
   function expectShown(shown: Row[], records: Sent[]): void {
     const byPos = new Map(shown.map((r) => [`${r.partition}/${r.offset}`, r]));
@@ -160,7 +168,7 @@ describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
     }
     // The markup in the payload stayed text.
     expect(await page.locator('#rows img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
 
     // Pause: the page sends `pause` then `ping`, and shows "Paused" once the pong came (the gateway handled pause).
     await page.click('#pause');
