@@ -106,8 +106,10 @@ export async function createTopic(
   const admin = kafkaClient(brokers, opts.client).admin();
   await admin.connect();
   try {
+    // kafkajs's own waitForLeaders fails with "does not host this topic-partition" when a loaded broker's metadata
+    // lags the controller; wait for leaders ourselves, tolerating exactly those answers.
     const created = await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       timeout: 30_000,
       topics: [
         {
@@ -119,6 +121,19 @@ export async function createTopic(
       ],
     });
     if (!created) throw new Error(`topic ${name} already exists`);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics[0];
+        if (t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0)) return;
+      } catch (e) {
+        const err = e as { type?: string; cause?: { type?: string } };
+        const type = err.type ?? err.cause?.type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${name}: no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await admin.disconnect();
   }
