@@ -3,6 +3,7 @@
 // ~25 s on 2 cores. KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopic, kafkaClient, produce, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
+import { clusterLock } from '../helpers/produce-history.js';
 
 const SLOW = { timeout: 120_000 };
 
@@ -37,14 +38,18 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => bool
 
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('3-node cluster', () => {
   let kafka: LocalKafka;
+  let release: (() => void) | undefined;
   const topic = uniqueTopic('cluster');
 
+  // One extra cluster at a time on 2 cores (shared with failover/broker-restart tests).
   beforeAll(async () => {
+    release = await clusterLock();
     kafka = await startKafka({ nodes: 3, log: () => {} });
-  }, 120_000);
+  }, 420_000);
 
   afterAll(async () => {
     await kafka?.stop();
+    release?.();
   }, 60_000);
 
   it('registers three brokers and replicates new topics three ways', SLOW, async () => {
