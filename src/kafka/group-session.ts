@@ -5,12 +5,9 @@
  */
 import type { Consumer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../observability/logger.js';
 import {
   createConsumer,
   diffPartitions,
-  isClientBug,
-  RestartBudget,
   feedBatch,
   firstJoin,
   flattenAssignment,
@@ -20,6 +17,7 @@ import {
 } from './consumer-common.js';
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
+import { SelfHealingConsumer } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
   group: string;
@@ -45,11 +43,7 @@ export async function startGroupSession(ctx: ConsumerContext, opts: GroupSession
   return session;
 }
 
-class KafkaGroupSession implements GroupSession {
-  private consumer: Consumer;
-  private readonly restarts = new RestartBudget();
-  private started = false;
-  private readonly log: Logger;
+class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   /** Latest assignment from Kafka. */
   private current: TopicPartition[] = [];
   /** What the sink was told (it lags `current` while new partitions are positioned). */
@@ -57,8 +51,6 @@ class KafkaGroupSession implements GroupSession {
   private generation = 0;
   private userPaused = false;
   private positioning = false;
-  private pausedInKafka = false;
-  private closed = false;
   private closing: Promise<void> | undefined;
   private readonly pending = new Map<string, TopicPartitionOffset>();
   private readonly committed = new Map<string, number>();
@@ -68,42 +60,16 @@ class KafkaGroupSession implements GroupSession {
   private readonly firstAnnounce = new Promise<void>((r) => (this.announcedOnce = r));
 
   constructor(
-    private readonly ctx: ConsumerContext,
+    ctx: ConsumerContext,
     private readonly opts: GroupSessionOptions,
-    private readonly sink: RecordSink,
+    sink: RecordSink,
   ) {
-    this.log = ctx.logger.child({ component: 'group-session', group: opts.group });
+    super(ctx, sink, ctx.logger.child({ component: 'group-session', group: opts.group }), opts.topics, 'group consumer stopped');
     this.consumer = this.spawn();
   }
 
-  /** A kafkajs consumer wired to this session (events of a replaced one are ignored). */
-  private spawn(): Consumer {
-    const c = createConsumer(this.ctx, this.opts.group);
-    c.on(c.events.GROUP_JOIN, (e) => {
-      if (c === this.consumer) this.onJoin(e.payload.memberAssignment);
-    });
-    c.on(c.events.CRASH, (e) => {
-      if (c === this.consumer && !e.payload.restart && !this.closed) this.onCrash(e.payload.error);
-    });
-    return c;
-  }
-
-  private onCrash(error: Error): void {
-    if (this.started && isClientBug(error) && this.restarts.take()) {
-      this.log.warn({ err: error.message, stack: error.stack }, 'kafkajs consumer failed internally; replacing it');
-      this.pausedInKafka = false;
-      this.consumer = this.spawn();
-      void this.run().catch((e: unknown) => this.fail(e));
-      return;
-    }
-    this.fail(error);
-  }
-
-  private fail(error: unknown): void {
-    if (this.closed) return;
-    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, 'group consumer stopped');
-    const err = toGatewayError(error);
-    void this.close().then(() => this.sink.onFatal?.(err));
+  protected newConsumer(): Consumer {
+    return createConsumer(this.ctx, this.opts.group);
   }
 
   get assignment(): readonly TopicPartition[] {
@@ -123,7 +89,7 @@ class KafkaGroupSession implements GroupSession {
     this.started = true;
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.from === 'earliest' });
     await this.consumer.run({
@@ -144,7 +110,7 @@ class KafkaGroupSession implements GroupSession {
     });
   }
 
-  private onJoin(memberAssignment: Record<string, number[]>): void {
+  protected onJoin(memberAssignment: Record<string, number[]>): void {
     if (this.closed) return;
     const gen = ++this.generation;
     const next = flattenAssignment(memberAssignment);
@@ -225,18 +191,6 @@ class KafkaGroupSession implements GroupSession {
 
   private apply(): void {
     this.setKafkaPaused(this.userPaused || this.positioning);
-  }
-
-  private setKafkaPaused(want: boolean, force = false): void {
-    if (this.closed || (want === this.pausedInKafka && !force)) return;
-    const topics = this.opts.topics.map((topic) => ({ topic }));
-    try {
-      if (want) this.consumer.pause(topics);
-      else this.consumer.resume(topics);
-      this.pausedInKafka = want;
-    } catch {
-      // Not running (yet, or any more): the next join applies the state again.
-    }
   }
 
   commit({ topic, partition, offset }: TopicPartitionOffset): void {

@@ -11,20 +11,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import type { Logger } from '../observability/logger.js';
 import {
   createConsumer,
   feedBatch,
   firstJoin,
   fixedAssigner,
   flattenAssignment,
-  isClientBug,
-  RestartBudget,
   tpKey,
   type ConsumerContext,
 } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
+import { SelfHealingConsumer } from './self-healing-consumer.js';
 
 export interface PrivateConsumerOptions {
   /** Names the private group (`<client id>.<kind>.<uuid>`), so operators can tell them apart and grant ACLs by prefix. */
@@ -44,65 +42,30 @@ export async function startPrivateConsumer(ctx: ConsumerContext, opts: PrivateCo
   return c;
 }
 
-export class PrivateConsumer implements AssignSession {
+export class PrivateConsumer extends SelfHealingConsumer implements AssignSession {
   readonly groupId: string;
   /** The start offset of each partition, as resolved before reading. */
   readonly positions: readonly TopicPartitionOffset[];
-  private consumer: Consumer;
-  private readonly log: Logger;
-  private readonly restarts = new RestartBudget();
   private readonly wanted: Record<string, number[]> = {};
-  private started = false;
   /** Next offset to hand to the sink, per partition. */
   private readonly next = new Map<string, TopicPartitionOffset>();
   private readonly topics: string[];
   private userPaused = false;
-  private pausedInKafka = false;
-  private closed = false;
   private closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly ctx: ConsumerContext,
-    opts: PrivateConsumerOptions,
-    private readonly sink: RecordSink,
-  ) {
+  constructor(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink) {
+    const topics = [...new Set(opts.positions.map((p) => p.topic))];
+    super(ctx, sink, ctx.logger.child({ component: `${opts.kind}-consumer` }), topics, 'reader stopped');
+    this.topics = topics;
     this.groupId = `${ctx.settings.KAFKA_CLIENT_ID}.${opts.kind}.${randomUUID()}`;
     this.positions = opts.positions.map((p) => ({ ...p }));
     for (const p of opts.positions) this.next.set(tpKey(p), { ...p });
-    this.topics = [...new Set(opts.positions.map((p) => p.topic))];
     for (const p of opts.positions) (this.wanted[p.topic] ??= []).push(p.partition);
-    this.log = ctx.logger.child({ component: `${opts.kind}-consumer` });
     this.consumer = this.spawn();
   }
 
-  /** A kafkajs consumer wired to this reader (events of a replaced one are ignored). */
-  private spawn(): Consumer {
-    const c = createConsumer(this.ctx, this.groupId, [fixedAssigner(() => this.wanted)]);
-    c.on(c.events.GROUP_JOIN, (e) => {
-      if (c === this.consumer) this.onJoin(e.payload.memberAssignment);
-    });
-    c.on(c.events.CRASH, (e) => {
-      if (c === this.consumer && !e.payload.restart && !this.closed) this.onCrash(e.payload.error);
-    });
-    return c;
-  }
-
-  private onCrash(error: Error): void {
-    if (this.started && isClientBug(error) && this.restarts.take()) {
-      this.log.warn({ err: error.message, stack: error.stack }, 'kafkajs consumer failed internally; replacing it');
-      this.pausedInKafka = false;
-      this.consumer = this.spawn();
-      void this.run().catch((e: unknown) => this.fail(e));
-      return;
-    }
-    this.fail(error);
-  }
-
-  private fail(error: unknown): void {
-    if (this.closed) return;
-    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, 'reader stopped');
-    const err = toGatewayError(error);
-    void this.close().then(() => this.sink.onFatal?.(err));
+  protected newConsumer(): Consumer {
+    return createConsumer(this.ctx, this.groupId, [fixedAssigner(() => this.wanted)]);
   }
 
   get assignment(): readonly TopicPartition[] {
@@ -122,7 +85,7 @@ export class PrivateConsumer implements AssignSession {
     this.started = true;
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
     await this.consumer.run({
@@ -150,7 +113,7 @@ export class PrivateConsumer implements AssignSession {
     });
   }
 
-  private onJoin(memberAssignment: Record<string, number[]>): void {
+  protected onJoin(memberAssignment: Record<string, number[]>): void {
     if (this.closed) return;
     // A join resets kafkajs's positions to the (never written) committed offsets: put ours back first.
     for (const tp of flattenAssignment(memberAssignment)) {
@@ -168,18 +131,6 @@ export class PrivateConsumer implements AssignSession {
   resume(): void {
     this.userPaused = false;
     this.setKafkaPaused(false);
-  }
-
-  private setKafkaPaused(want: boolean, force = false): void {
-    if (this.closed || (want === this.pausedInKafka && !force)) return;
-    const topics = this.topics.map((topic) => ({ topic }));
-    try {
-      if (want) this.consumer.pause(topics);
-      else this.consumer.resume(topics);
-      this.pausedInKafka = want;
-    } catch {
-      // Not running (yet, or any more): the next join applies the state again.
-    }
   }
 
   close(): Promise<void> {

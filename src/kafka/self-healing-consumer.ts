@@ -1,0 +1,78 @@
+/**
+ * What a group session and a private reader share around their one kafkajs consumer: wiring its events,
+ * replacing it when kafkajs fails internally (see SELF_RESTARTS), failing for good otherwise, and keeping
+ * its paused state in step with the session's.
+ */
+import type { Consumer } from 'kafkajs';
+import type { Logger } from '../observability/logger.js';
+import { isClientBug, RestartBudget, type ConsumerContext } from './consumer-common.js';
+import type { RecordSink } from './consumer-types.js';
+import { describeKafkaError, toGatewayError } from './errors.js';
+
+export abstract class SelfHealingConsumer {
+  /** Set by the subclass's constructor (`this.consumer = this.spawn()`) once what `newConsumer` needs is there. */
+  protected consumer!: Consumer;
+  protected started = false;
+  protected pausedInKafka = false;
+  protected closed = false;
+  private readonly restarts = new RestartBudget();
+
+  protected constructor(
+    protected readonly ctx: ConsumerContext,
+    protected readonly sink: RecordSink,
+    protected readonly log: Logger,
+    /** What `pause`/`resume` apply to in kafkajs. */
+    private readonly pauseTopics: readonly string[],
+    /** The log message when the consumer stops for good. */
+    private readonly stoppedMessage: string,
+  ) {}
+
+  /** A new kafkajs consumer (group id, assigners) for `spawn`. */
+  protected abstract newConsumer(): Consumer;
+  protected abstract onJoin(memberAssignment: Record<string, number[]>): void;
+  /** Connects, subscribes and runs `this.consumer`. */
+  protected abstract run(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  /** A kafkajs consumer wired to this session (events of a replaced one are ignored). */
+  protected spawn(): Consumer {
+    const c = this.newConsumer();
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (c === this.consumer) this.onJoin(e.payload.memberAssignment);
+    });
+    c.on(c.events.CRASH, (e) => {
+      if (c === this.consumer && !e.payload.restart && !this.closed) this.onCrash(e.payload.error);
+    });
+    return c;
+  }
+
+  private onCrash(error: Error): void {
+    if (this.started && isClientBug(error) && this.restarts.take()) {
+      this.log.warn({ err: error.message, stack: error.stack }, 'kafkajs consumer failed internally; replacing it');
+      this.pausedInKafka = false;
+      this.consumer = this.spawn();
+      void this.run().catch((e: unknown) => this.fail(e));
+      return;
+    }
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, this.stoppedMessage);
+    const err = toGatewayError(error);
+    void this.close().then(() => this.sink.onFatal?.(err));
+  }
+
+  protected setKafkaPaused(want: boolean, force = false): void {
+    if (this.closed || (want === this.pausedInKafka && !force)) return;
+    const topics = this.pauseTopics.map((topic) => ({ topic }));
+    try {
+      if (want) this.consumer.pause(topics);
+      else this.consumer.resume(topics);
+      this.pausedInKafka = want;
+    } catch {
+      // Not running (yet, or any more): the next join applies the state again.
+    }
+  }
+}
