@@ -243,7 +243,7 @@ export async function produce(
   messages: Array<{ key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number }>,
   client?: Partial<KafkaConfig>,
 ) {
-  const producer = kafkaClient(brokers, client).producer({ allowAutoTopicCreation: false });
+  const producer = kafkaClient(brokers, client).producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     return await producer.send({ topic, acks: -1, messages });

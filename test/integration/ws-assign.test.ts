@@ -16,7 +16,7 @@ let topic: string;
 const T0 = Date.now() - 3_600_000;
 
 beforeAll(async () => {
-  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   gw = await startWsGateway();
 });

@@ -13,7 +13,7 @@ let producer: Producer;
 const open: WsClient[] = [];
 
 beforeAll(async () => {
-  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   gw = await startWsGateway();
 });

@@ -15,7 +15,7 @@ const open: WsClient[] = [];
 
 beforeAll(async () => {
   admin = kafkaClient(brokers).admin();
-  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+  producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await Promise.all([admin.connect(), producer.connect()]);
   gw = await startWsGateway();
 });
