@@ -151,10 +151,13 @@ function el(tag, className, text) {
 
 // ---- topics ----------------------------------------------------------------------------------------------
 
+let topicsToken;
+
+/** Fills the dropdown from GET /topics. The layout stays put while it loads (a click in flight must land). */
 async function loadTopics() {
-  ui.topicHint.textContent = '';
+  topicsToken = token();
   const previous = topic();
-  ui.topicSelect.replaceChildren(new Option('Loading topics…', ''));
+  ui.topicHint.textContent = 'Loading topics…';
   let names;
   try {
     const res = await fetch('topics', { headers: { Accept: V2, ...authHeaders() }, cache: 'no-store' });
@@ -540,7 +543,7 @@ ui.filter.addEventListener('input', () => {
 });
 ui.token.addEventListener('change', () => {
   saveToken();
-  void loadTopics();
+  if (token() !== topicsToken) void loadTopics();
 });
 ui.forgetToken.addEventListener('click', () => {
   ui.token.value = '';

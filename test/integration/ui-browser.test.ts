@@ -2,10 +2,13 @@
 // broker: the page lists a fresh topic, watches it over /ws, and shows records produced through REST with the right
 // key, value, partition, offset and headers, as text (a markup payload stays text); pause stops new rows (the
 // protocol's pause frame: broadcast skips what arrives meanwhile), resume continues; assign and group modes read
-// from the beginning. No CSP violation, no request leaving the gateway's origin. Screenshot: test/artifacts/ui.png.
+// from the beginning; with AUTH_MODE=jwt the token typed into the page authorizes both REST and the socket. No CSP
+// violation, no request leaving the gateway's origin. Screenshot: test/artifacts/ui.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
@@ -245,5 +248,55 @@ describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
     await page.close();
+  });
+
+  it('with AUTH_MODE=jwt: the token typed into the page lists topics (Authorization: Bearer) and opens the socket (bearer.<jwt> subprotocol)', async () => {
+    const secret = randomBytes(32).toString('hex');
+    const authed = await startWsGateway({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: secret });
+    try {
+      const token = await new SignJWT({ kafka: { produce: [topic], consume: [topic] } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('ui-tester')
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(secret));
+      const page = await context.newPage();
+      page.on('pageerror', (e) => problems.push(e.message));
+      // The page itself is public; without a token the topic list is refused and the page asks for a name.
+      expect((await page.goto(`${authed.url}/ui`))?.status()).toBe(200);
+      await page.waitForFunction(
+        () => !!(globalThis as unknown as { document: Doc }).document.getElementById('topic-hint')?.textContent?.includes('token'),
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await page.locator('#topic-hint').textContent()).toContain('a token is needed');
+      expect(await page.locator('#topic-input').isVisible()).toBe(true);
+
+      await page.click('#auth summary');
+      await page.fill('#token', token);
+      await page.locator('#token').dispatchEvent('change');
+      // Listings show only permitted topics: this one.
+      await page.locator(`#topic-select option[value="${topic}"]`).waitFor({ state: 'attached', timeout: 30_000 });
+      await page.selectOption('#topic-select', topic);
+      await page.click('#start');
+      await waitForState(page, 'live');
+
+      const res = await post<ProduceReply>(authed, `/topics/${topic}`, JSON_V2, { records: [{ key: 'authed', value: { ok: 1 } }] }, { Authorization: `Bearer ${token}` });
+      expect(res.status, res.text).toBe(200);
+      await waitForRows(page, 1);
+      const [row] = await rows(page);
+      expect(row).toMatchObject({ key: 'authed', value: JSON.stringify({ ok: 1 }, null, 2), partition: res.body.offsets[0]!.partition, offset: res.body.offsets[0]!.offset });
+
+      // The token stays in this tab's sessionStorage, never in localStorage or the URL.
+      const stored = await page.evaluate(() => {
+        const g = globalThis as unknown as { sessionStorage: { getItem(k: string): string | null }; localStorage: { length: number }; location: { href: string } };
+        return { session: g.sessionStorage.getItem('kgw.ui.token'), local: g.localStorage.length, url: g.location.href };
+      });
+      expect(stored).toEqual({ session: token, local: 0, url: expect.not.stringContaining(token.slice(-20)) as unknown as string });
+      await page.click('#stop');
+      await page.close();
+      expect(problems).toEqual([]);
+    } finally {
+      await authed.close();
+    }
   });
 });
