@@ -200,22 +200,22 @@ function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[]
   return svgChart('kafka-gateway: HTTP produce vs direct kafkajs vs Kafka’s Java client', subtitle, panels);
 }
 
-/** Replaces the generated part of docs/PERFORMANCE.md (between the bench markers) with this run's table. */
+/** Replaces the generated part of the README's Performance section (between the bench markers) with this run's table. */
 function updateDocs(table: string, meta: { date: string; settings: { durationS: number; rounds: number } }, svgFile: string, png: boolean): void {
-  const doc = path.join(ROOT, 'docs/PERFORMANCE.md');
-  if (!existsSync(doc)) return log('docs/PERFORMANCE.md not found; not updated');
+  const doc = path.join(ROOT, 'README.md');
+  if (!existsSync(doc)) return log('README.md not found; not updated');
   const text = readFileSync(doc, 'utf8');
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
   const i = text.indexOf(start);
   const j = text.indexOf(end);
-  if (i < 0 || j < i) return log('docs/PERFORMANCE.md has no bench markers; not updated');
+  if (i < 0 || j < i) return log('README.md has no bench markers; not updated');
   const image = png ? svgFile.replace(/\.svg$/, '.png') : svgFile;
   const imageName = `performance${path.extname(image)}`;
   writeFileSync(path.join(ROOT, 'docs', imageName), readFileSync(image));
-  const body = `${start}\n_Run ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.settings.rounds} rounds × ${meta.settings.durationS} s (medians)._\n\n${table}\n\n![benchmark chart](${imageName})\n${end}`;
+  const body = `${start}\n_Run ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.settings.rounds} rounds × ${meta.settings.durationS} s (medians)._\n\n${table}\n\n![benchmark chart](docs/${imageName})\n${end}`;
   writeFileSync(doc, text.slice(0, i) + body + text.slice(j + end.length));
-  log('updated docs/PERFORMANCE.md');
+  log('updated the Performance section of README.md');
 }
 
 main().catch((e: unknown) => {
