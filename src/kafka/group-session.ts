@@ -54,6 +54,8 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   private closing: Promise<void> | undefined;
   private readonly pending = new Map<string, TopicPartitionOffset>();
   private readonly committed = new Map<string, number>();
+  /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
+  private readonly delivered = new Map<string, number>();
   private committing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private announcedOnce!: () => void;
@@ -102,6 +104,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
             if (this.closed) return false;
             const taken = this.sink.onRecord(r);
             if (!taken) this.pause();
+            else this.delivered.set(tpKey(r), r.offset + 1);
             return taken;
           },
           () => this.closed || this.pausedInKafka,
@@ -116,10 +119,11 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     const next = flattenAssignment(memberAssignment);
     this.current = next;
     const mine = new Set(next.map(tpKey));
-    for (const k of [...this.pending.keys(), ...this.committed.keys()]) {
+    for (const k of [...this.pending.keys(), ...this.committed.keys(), ...this.delivered.keys()]) {
       if (!mine.has(k)) {
         this.pending.delete(k);
         this.committed.delete(k);
+        this.delivered.delete(k);
       }
     }
     // Hold fetching (kafkajs may have restarted with fresh pause state) until new partitions are positioned.
@@ -160,6 +164,13 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
    * assignment was announced" rather than "wherever kafkajs's first fetch happens to land".
    */
   private async position(gen: number, next: TopicPartition[]): Promise<void> {
+    if (next.length === 0) return;
+    // A partition this member keeps across a rebalance goes on after what its socket already got: kafkajs would
+    // restart it at the last commit and hand the unacknowledged records to the same socket a second time. (They are
+    // still redelivered from the commit to whoever owns the partition next if this socket never acknowledges them.)
+    const kept = next.filter((tp) => this.delivered.has(tpKey(tp)));
+    for (const tp of kept) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.delivered.get(tpKey(tp))) });
+    next = next.filter((tp) => !this.delivered.has(tpKey(tp)));
     if (next.length === 0) return;
     const topics = [...new Set(next.map((tp) => tp.topic))];
     const committed = await this.ctx.admin.fetchOffsets({ groupId: this.opts.group, topics });

@@ -237,7 +237,7 @@ describe('group mode', () => {
     await expect.poll(() => committed(group, t1), { timeout: 15_000, interval: 100 }).toEqual({ 0: 4, 1: 4 });
   }, 60_000);
 
-  it('survives a kafkajs-internal crash: the member is replaced and resumes after its last commit', async () => {
+  it('survives a kafkajs-internal crash: the member is replaced and goes on after what the socket already got', async () => {
     const topic = uniqueTopic('wsgroup-crash');
     const group = uniqueTopic('g');
     await createTopic(brokers, topic, 1);
@@ -265,11 +265,15 @@ describe('group mode', () => {
       Runner.prototype.fetch = original;
     }
     await produceEach(topic, 1, 2, 'after-');
-    // The replacement member reads from the last commit: 3 and 4 again (unacknowledged), then the new ones.
+    // The replacement member goes on after what this socket already got: 3 and 4 were delivered and are still the
+    // client's to acknowledge, so they are not sent to it a second time; then the new ones.
     await c.until(() => c.records('c').some((r) => r.value === 'after-p0-1'), 30_000, 'records after the crash');
     const after = c.records('c').slice(5).map((r) => r.offset);
-    expect(after).toEqual([3, 4, 5, 6]);
+    expect(after).toEqual([5, 6]);
     expect(c.errors()).toEqual([]);
+    // Acknowledging still commits through the replaced member.
+    c.ack('c', c.records('c').at(-1)!);
+    await expect.poll(() => committed(group, topic), { timeout: 15_000, interval: 100 }).toEqual({ 0: 7 });
     expect(gw.kafka.consumers.stats().groupSessions).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
