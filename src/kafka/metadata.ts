@@ -9,6 +9,10 @@ import kafkajs, { type Admin } from 'kafkajs';
 const { ConfigResourceTypes } = kafkajs;
 import type { ClusterInfo, CreateTopicRequest, Metadata, PartitionOffsets, TopicDescription, TopicInfo } from './types.js';
 import { protocolType, toGatewayError } from './errors.js';
+import { ErrorCodes, GatewayError } from '../errors.js';
+
+/** kafkajs client-bug retries for offset lookups (see offsets()). */
+const OFFSETS_ATTEMPTS = 3;
 
 /** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -137,11 +141,23 @@ export class AdminMetadata implements Metadata {
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
-    try {
-      const res = await this.admin.fetchTopicOffsets(topic);
-      return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
-    } catch (e) {
-      throw toGatewayError(e);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.admin.fetchTopicOffsets(topic);
+        return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+      } catch (e) {
+        // kafkajs 2.2.4's fetchTopicOffsets races with concurrent metadata refreshes and can throw a TypeError
+        // ("Cannot destructure property 'partitions' of 'low.pop(...)'", seen under schemathesis): a client bug, not
+        // an answer from Kafka, so it is retried; if it persists it is reported as retriable.
+        if (e instanceof TypeError) {
+          if (attempt < OFFSETS_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 50 * attempt));
+            continue;
+          }
+          throw new GatewayError(500, ErrorCodes.KAFKA_RETRIABLE, 'Could not read the partition offsets; retry.', { cause: e, retriable: true });
+        }
+        throw toGatewayError(e);
+      }
     }
   }
 

@@ -119,3 +119,30 @@ describe('AdminMetadata', () => {
     expect((await md.topic('fresh'))?.partitions).toBe(2);
   });
 });
+
+describe('AdminMetadata.offsets', () => {
+  const offsetsAdmin = (failures: number) => {
+    let calls = 0;
+    const admin = {
+      fetchTopicOffsets: async () => {
+        calls++;
+        // What kafkajs 2.2.4 throws when a concurrent metadata refresh dropped the topic mid-call.
+        if (calls <= failures) throw new TypeError("Cannot destructure property 'partitions' of 'low.pop(...)' as it is undefined.");
+        return [{ partition: 0, offset: '7', high: '7', low: '2' }];
+      },
+    } as unknown as Admin;
+    return { admin, calls: () => calls };
+  };
+
+  it('retries the kafkajs TypeError race and answers the offsets', async () => {
+    const f = offsetsAdmin(2);
+    await expect(new AdminMetadata(f.admin, 5000).offsets('t')).resolves.toEqual([{ partition: 0, low: 2, high: 7 }]);
+    expect(f.calls()).toBe(3);
+  });
+
+  it('reports a persisting client failure as retriable 50003, never a bare 50002', async () => {
+    const f = offsetsAdmin(99);
+    await expect(new AdminMetadata(f.admin, 5000).offsets('t')).rejects.toMatchObject({ status: 500, errorCode: 50003, retriable: true });
+    expect(f.calls()).toBe(3);
+  });
+});
