@@ -1,13 +1,13 @@
 // The Python security suite (test/python/test_security.py, requests + websocket-client + kafka-python from the
 // repo's .venv): a service with a token produces and subscribes; without one it gets 401. This file starts the
 // gateway (AUTH_MODE=jwt, one RSA public key) and mints the tokens the Python side uses.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { ROOT, ensurePythonEnv } from '../../scripts/python-env.mjs';
+import { ensurePythonEnv } from '../../scripts/python-env.mjs';
+import { runPytest } from '../helpers/pytest.js';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { createTopicReady, ready } from '../helpers/gateway.js';
@@ -59,22 +59,10 @@ function join(...parts: string[]): string {
   return path.join(...parts);
 }
 
-/** Runs pytest without blocking this process's event loop (the gateway under test lives in it). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 it('passes the Python security suite: with a token it produces and subscribes, without one it gets 401', async () => {
   const now = Math.floor(Date.now() / 1000);
-  const { code, output } = await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('test', 'python', 'test_security.py')], {
-    ...process.env,
+  const { code, output } = await runPytest(python, ['test_security.py'], {
     KGW_SECURITY: '1',
     GATEWAY_URL: gw.url,
     KAFKA_BROKERS: brokers,
@@ -83,7 +71,6 @@ it('passes the Python security suite: with a token it produces and subscribes, w
     KGW_TOKEN: await sign(key, {}, '10m'),
     KGW_TOKEN_EXPIRED: await sign(key, { iat: now - 7200 }, now - 3600),
     KGW_TOKEN_OTHER_KEY: await sign(otherKey, {}, '10m'),
-    PYTHONDONTWRITEBYTECODE: '1',
   });
   if (code !== 0) console.error(output);
   expect(code, 'pytest exit code (output above)').toBe(0);
