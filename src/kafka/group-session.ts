@@ -30,7 +30,7 @@ const COMMIT_RETRY_MS = 500;
 /** Reading start positions after a join is tried this often before falling back to Kafka's reset policy. */
 const POSITION_ATTEMPTS = 3;
 /** close() waits this long at most for outstanding commits before leaving the group. */
-const FLUSH_TIMEOUT_MS = 5_000;
+const FLUSH_TIMEOUT_MS = 10_000;
 
 export async function startGroupSession(ctx: ConsumerContext, opts: GroupSessionOptions, sink: RecordSink): Promise<GroupSession> {
   const session = new KafkaGroupSession(ctx, opts, sink);
