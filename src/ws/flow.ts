@@ -104,12 +104,17 @@ export class AckWindow {
     return { kind: 'ok', released: n, commit: offset + 1 };
   }
 
-  /** A new assignment: forget revoked partitions entirely; kept ones are redelivered from their last commit. */
+  /**
+   * A new assignment: forget revoked partitions entirely. Kept ones keep their unacknowledged records: the group
+   * session goes on after what this socket already got (no redelivery to it), so those records still await its acks.
+   * (If a kept partition is redelivered anyway, `delivered` below the queue replaces it.)
+   */
   reassign(current: readonly TopicPartition[]): void {
     const keep = new Set(current.map(key));
     for (const [k, p] of this.parts) {
+      if (keep.has(k)) continue;
       this.reset(p);
-      if (!keep.has(k)) this.parts.delete(k);
+      this.parts.delete(k);
     }
   }
 

@@ -35,7 +35,7 @@ export class GroupSubscription extends PumpedSubscription {
       {
         ...sink,
         onAssignment: (change) => {
-          // Unacknowledged records of every partition are redelivered from the last commit after a rebalance.
+          // Revoked partitions go to other members (redelivered there from the last commit); kept ones go on.
           this.window.reassign(change.current);
           if (this.started && !this.closed)
             this.deps.port.send(JSON.stringify({ type: 'assignment', id: this.id, ...change }));
