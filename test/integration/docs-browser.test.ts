@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
@@ -67,7 +67,17 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
 
     await op.locator('.opblock-summary').click();
     await op.locator('.try-out__btn').click();
-    await op.locator('tr[data-param-name="topic"] input').fill(topic);
+    // On a loaded machine Swagger UI may re-render the parameter row right after "Try it out" and drop a value typed
+    // too early: type it until the input holds it.
+    const topicInput = op.locator('tr[data-param-name="topic"] input');
+    await vi.waitFor(
+      async () => {
+        if ((await topicInput.inputValue()) === topic) return;
+        await topicInput.fill(topic);
+        throw new Error('the topic is not in the input yet');
+      },
+      { timeout: 15_000, interval: 250 },
+    );
     // The first request content type is the Confluent JSON format, prefilled with the documented example.
     expect(await op.locator('.body-param-content-type select').inputValue()).toBe('application/vnd.kafka.json.v2+json');
     const body = JSON.parse(await op.locator('textarea.body-param__text').inputValue()) as { records: unknown[] };
@@ -77,7 +87,9 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
     const live = op.locator('.live-responses-table');
     const status = live.locator('tr.response .response-col_status');
     await status.waitFor({ timeout: 30_000 });
-    expect((await status.innerText()).trim()).toBe('200');
+    const requestUrl = await op.locator('.request-url pre').innerText();
+    const shownFirst = await live.locator('tr.response .response-col_description').first().innerText();
+    expect((await status.innerText()).trim(), `${requestUrl} → ${shownFirst.slice(0, 300)}`).toBe('200');
     const shown = await live.locator('tr.response .response-col_description .highlight-code pre').first().innerText();
     const answer = JSON.parse(shown) as { offsets: { partition: number; offset: number; error_code: number | null }[] };
     expect(answer.offsets).toEqual([
