@@ -1,19 +1,19 @@
 // /docs in a real browser (Debian's chromium driven by playwright-core): the Swagger UI page renders under its CSP
 // with no violations and no request leaving the gateway's origin, and its "try it out" on the produce route writes
 // the example records to Kafka through the running gateway. Leaves a screenshot in test/artifacts/docs.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
+import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const brokers = inject('kafkaBrokers');
 
-describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
+describe.skipIf(noChromium)('/docs in chromium', () => {
   let gw: Gateway;
   let browser: Browser;
   const topic = uniqueTopic('docs');
@@ -25,16 +25,7 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       // playwright-core gives each launch a fresh temporary profile (user-data-dir).
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
   });
 

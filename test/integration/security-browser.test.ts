@@ -3,7 +3,7 @@
 // to the real gateway. The allowed origin subscribes and receives a record; another origin is refused before the
 // upgrade; a short-lived token's socket closes with 4401.
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,8 @@ import { startGateway, type Gateway } from '../../src/server.js';
 import { JSON_V2, createTopicReady, post, ready } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
 import { captureLog } from '../helpers/log-capture.js';
+import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const brokers = inject('kafkaBrokers');
 const SECRET = 'browser-test-secret-0123456789abcdef-012345';
 
@@ -61,7 +61,7 @@ interface WsState {
   error: boolean;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('WebSocket security in chromium', () => {
+describe.skipIf(noChromium)('WebSocket security in chromium', () => {
   let gw: Gateway;
   let allowed: PageServer;
   let foreign: PageServer;
@@ -100,16 +100,7 @@ describe.skipIf(!existsSync(CHROMIUM))('WebSocket security in chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
   }, 120_000);
 

@@ -4,7 +4,7 @@
 // protocol's pause frame: broadcast skips what arrives meanwhile), resume continues; assign and group modes read
 // from the beginning; with AUTH_MODE=jwt the token typed into the page authorizes both REST and the socket. No CSP
 // violation, no request leaving the gateway's origin. Screenshot: test/artifacts/ui.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +15,8 @@ import type { Gateway } from '../../src/server.js';
 import { JSON_V2, post, type ProduceReply } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
+import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const brokers = inject('kafkaBrokers');
 const PARTITIONS = 3;
@@ -37,7 +37,7 @@ interface Row {
   headers: string;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
+describe.skipIf(noChromium)('/ui in chromium', () => {
   let gw: Gateway;
   let context: BrowserContext;
   let profile: string;
@@ -55,16 +55,7 @@ describe.skipIf(!existsSync(CHROMIUM))('/ui in chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1360, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
   });
 
