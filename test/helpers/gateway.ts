@@ -4,7 +4,7 @@ import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway, type StartOptions } from '../../src/server.js';
-import { kafkaClient } from './kafka.js';
+import { kafkaClient, kafkaErrorType } from './kafka.js';
 
 export const V2 = 'application/vnd.kafka.v2+json';
 export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
@@ -81,7 +81,9 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
         const res = await admin.fetchTopicOffsets(topic);
         return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
       } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || Date.now() > deadline) throw e;
+        // Also a broker whose metadata still lags the topic's creation (kafkajs wraps it in a retries-exceeded error).
+        const lagging = kafkaErrorType(e) === 'UNKNOWN_TOPIC_OR_PARTITION';
+        if ((!(e as { retriable?: boolean }).retriable && !lagging) || Date.now() > deadline) throw e;
         await new Promise((r) => setTimeout(r, 100));
       }
     }

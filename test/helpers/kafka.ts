@@ -127,8 +127,7 @@ export async function createTopic(
         const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics[0];
         if (t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0)) return;
       } catch (e) {
-        const err = e as { type?: string; cause?: { type?: string } };
-        const type = err.type ?? err.cause?.type;
+        const type = kafkaErrorType(e);
         if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw e;
       }
       if (Date.now() > deadline) throw new Error(`topic ${name}: no leaders after 30 s`);
@@ -137,6 +136,16 @@ export async function createTopic(
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The Kafka error name behind a kafkajs error, looking through its wrappers (`originalError`, `cause`). */
+export function kafkaErrorType(e: unknown): string | undefined {
+  let cur = e as { type?: string; originalError?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; i < 5 && cur; i++) {
+    if (typeof cur.type === 'string') return cur.type;
+    cur = (cur.originalError ?? cur.cause) as typeof cur;
+  }
+  return undefined;
 }
 
 /** Deletes topics (missing ones are ignored). */
