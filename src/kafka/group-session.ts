@@ -54,6 +54,8 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   private closing: Promise<void> | undefined;
   private readonly pending = new Map<string, TopicPartitionOffset>();
   private readonly committed = new Map<string, number>();
+  /** Offset commits Kafka confirmed (kafkajs's COMMIT_OFFSETS event) for the current consumer. */
+  private commitsSeen = 0;
   /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
   private readonly delivered = new Map<string, number>();
   private committing: Promise<void> | undefined;
@@ -71,7 +73,11 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   }
 
   protected newConsumer(): Consumer {
-    return createConsumer(this.ctx, this.opts.group);
+    const c = createConsumer(this.ctx, this.opts.group);
+    c.on(c.events.COMMIT_OFFSETS, () => {
+      if (c === this.consumer) this.commitsSeen++;
+    });
+    return c;
   }
 
   get assignment(): readonly TopicPartition[] {
@@ -226,7 +232,11 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       const batch = [...this.pending.values()];
       this.pending.clear();
       try {
+        const seen = this.commitsSeen;
         await this.consumer.commitOffsets(batch.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
+        // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a
+        // rejoin, or a replaced consumer's start): only Kafka's confirmation counts, else this is tried again.
+        if (this.commitsSeen === seen) throw new Error('kafkajs skipped the commit (its consumer was not running)');
         for (const p of batch) {
           const k = tpKey(p);
           this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
