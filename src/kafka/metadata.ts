@@ -1,7 +1,9 @@
 /**
  * Cluster and topic metadata through the kafkajs admin client, cached for METADATA_CACHE_MS. Writes through
- * the gateway (create/delete) invalidate the cache; an unknown topic is looked up once more before it is
- * reported missing, so a topic made a moment ago by any client is found.
+ * the gateway (create/delete) invalidate the cache. A topic Kafka calls unknown is looked up again, twice, within
+ * about 0.4 s before it is reported missing: brokers learn of a new topic one by one (kafkajs asks a random one), so
+ * a topic just made through another replica or client may not be known yet to the broker asked. Misses are never
+ * cached.
  */
 import kafkajs, { type Admin } from 'kafkajs';
 
@@ -13,6 +15,9 @@ import { ErrorCodes, GatewayError } from '../errors.js';
 
 /** kafkajs client-bug retries for offset lookups (see offsets()). */
 const OFFSETS_ATTEMPTS = 3;
+
+/** Pauses before the lookups that follow an "unknown topic" answer. */
+const UNKNOWN_RECHECK_MS = [100, 300];
 
 /** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -37,6 +42,7 @@ export class AdminMetadata implements Metadata {
     private readonly admin: Admin,
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
+    private readonly recheckMs: readonly number[] = UNKNOWN_RECHECK_MS,
   ) {}
 
   invalidate(topic?: string): void {
@@ -71,18 +77,14 @@ export class AdminMetadata implements Metadata {
   }
 
   private async load(name: string): Promise<CachedTopic | undefined> {
-    let info: TopicInfo;
-    try {
-      const md = await this.admin.fetchTopicMetadata({ topics: [name] });
-      const t = md.topics[0];
-      if (!t) return undefined;
-      info = toTopicInfo(t);
-    } catch (e) {
-      if (protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') {
-        this.cache.delete(name);
-        return undefined;
-      }
-      throw toGatewayError(e);
+    let info = await this.fetchInfo(name);
+    for (let i = 0; !info && i < this.recheckMs.length; i++) {
+      await new Promise((r) => setTimeout(r, this.recheckMs[i]));
+      info = await this.fetchInfo(name);
+    }
+    if (!info) {
+      this.cache.delete(name);
+      return undefined;
     }
     let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
     try {
@@ -99,6 +101,18 @@ export class AdminMetadata implements Metadata {
       this.cache.set(name, entry);
     }
     return entry;
+  }
+
+  /** One metadata lookup: the topic, or undefined when Kafka says it does not know it. */
+  private async fetchInfo(name: string): Promise<TopicInfo | undefined> {
+    try {
+      const md = await this.admin.fetchTopicMetadata({ topics: [name] });
+      const t = md.topics.find((x) => x.name === name);
+      return t && toTopicInfo(t);
+    } catch (e) {
+      if (protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
+      throw toGatewayError(e);
+    }
   }
 
   private async describeConfigs(name: string, keys?: string[]): Promise<Record<string, string | null>> {

@@ -138,6 +138,20 @@ export async function createTopic(
   }
 }
 
+/** What a fresh client hears from Kafka about a topic right now (for failure messages). */
+export async function describeTopicState(brokers: Brokers, name: string): Promise<string> {
+  const admin = kafkaClient(brokers).admin();
+  try {
+    await admin.connect();
+    const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics.find((x) => x.name === name);
+    return t ? `Kafka has ${name}: leaders ${JSON.stringify(t.partitions.map((p) => p.leader))}` : `Kafka does not list ${name}`;
+  } catch (e) {
+    return `Kafka metadata for ${name}: ${kafkaErrorType(e) ?? (e as Error).message}`;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 /** The Kafka error name behind a kafkajs error, looking through its wrappers (`originalError`, `cause`). */
 export function kafkaErrorType(e: unknown): string | undefined {
   let cur = e as { type?: string; originalError?: unknown; cause?: unknown } | undefined;

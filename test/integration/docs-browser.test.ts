@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { startTestGateway } from '../helpers/gateway.js';
-import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
+import { createTopic, deleteTopics, describeTopicState, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
@@ -80,7 +80,9 @@ describe.skipIf(noChromium)('/docs in chromium', () => {
     await status.waitFor({ timeout: 30_000 });
     const requestUrl = await op.locator('.request-url pre').innerText();
     const shownFirst = await live.locator('tr.response .response-col_description').first().innerText();
-    expect((await status.innerText()).trim(), `${requestUrl} → ${shownFirst.slice(0, 300)}`).toBe('200');
+    const statusText = (await status.innerText()).trim();
+    const kafkaSays = statusText === '200' ? '' : ` (${await describeTopicState(brokers, topic)})`;
+    expect(statusText, `${requestUrl} → ${shownFirst.slice(0, 300)}${kafkaSays}`).toBe('200');
     const shown = await live.locator('tr.response .response-col_description .highlight-code pre').first().innerText();
     const answer = JSON.parse(shown) as { offsets: { partition: number; offset: number; error_code: number | null }[] };
     expect(answer.offsets).toEqual([

@@ -70,6 +70,21 @@ describe('AdminMetadata', () => {
     expect((await md.topic('late'))?.partitions).toBe(1);
   });
 
+  it('looks twice more before it reports a topic missing (a broker that has not heard of a new topic yet)', async () => {
+    const { admin, topics, calls, lag } = fakeAdmin();
+    topics.set('fresh', 2);
+    const md = new AdminMetadata(admin, 5000, Date.now, [1, 1]);
+    lag(2);
+    expect((await md.topic('fresh'))?.partitions).toBe(2);
+    expect(calls.fetchTopicMetadata).toBe(3);
+    // Three "unknown" answers in a row: missing (and the miss is not cached).
+    topics.set('other', 1);
+    lag(3);
+    expect(await md.topic('other')).toBeUndefined();
+    expect(calls.fetchTopicMetadata).toBe(6);
+    expect((await md.topic('other'))?.partitions).toBe(1);
+  });
+
   it('shares one lookup between concurrent callers', async () => {
     const { admin, topics, calls } = fakeAdmin();
     topics.set('t', 2);
