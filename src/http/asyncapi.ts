@@ -10,6 +10,7 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { CLOSE_REASONS, CloseCodes, type CloseCode } from '../ws/close-codes.js';
+import { CONTROL_FRAME_LIMIT, CONTROL_FRAME_WINDOW_MS, SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW_MS } from '../ws/frame-rate.js';
 import {
   DEFAULTS,
   LIMITS,
@@ -423,7 +424,10 @@ export const CLOSE_CODE_DOCS: Readonly<Record<CloseCode, { when: string; example
     when: "Too slow: the socket's send buffer stayed over its bound (WS_SEND_HIGH_WATER_BYTES) for WS_SLOW_CLIENT_MS, or a broadcast queue overflowed.",
     example: 'A broadcast client stops reading while the topic keeps producing.',
   },
-  4429: { when: 'Rate limited.', example: 'The caller exceeded its configured record rate.' },
+  4429: {
+    when: `Rate limited: more than ${SUBSCRIBE_LIMIT} \`subscribe\` frames within ${SUBSCRIBE_WINDOW_MS / 1000} s (the URL shortcut counts as one), or more than ${CONTROL_FRAME_LIMIT} other control frames (any but \`ack\`) within ${CONTROL_FRAME_WINDOW_MS / 1000} s.`,
+    example: 'A client unsubscribes and subscribes again in a tight loop.',
+  },
 };
 
 function closeCodes(): Array<{ code: number; name: string; reason: string; when: string; example: { code: number; reason: string; scenario: string } }> {

@@ -1,5 +1,6 @@
 /**
- * One WebSocket: frame dispatch, bad-frame counting (→ 4400), the send buffer's water marks (→ pause or 4408),
+ * One WebSocket: frame dispatch, bad-frame counting (→ 4400), frame budgets (→ 4429, see frame-rate.ts), the send
+ * buffer's water marks (→ pause or 4408),
  * the token's expiry (→ 4401 unless a `reauth` came), liveness (ping/pong), and its subscriptions' lifecycle.
  */
 import type { WebSocket, RawData } from 'ws';
@@ -18,6 +19,7 @@ import {
   toErrorFrame,
   type CloseCode,
 } from './close-codes.js';
+import { FrameRate } from './frame-rate.js';
 import { SocketSender } from './sender.js';
 import { parseClientFrame, type ClientFrame, type ErrorFrame, type SubscribeFrame } from './protocol.js';
 import { AssignSubscription } from './sessions/assign.js';
@@ -65,6 +67,7 @@ export class Connection {
   private readonly out: SocketSender;
   private readonly log: Logger;
   private readonly badFrames: number[] = [];
+  private readonly rate = new FrameRate();
   private alive = true;
   private closing = false;
   private closeCode: number | null = null;
@@ -124,7 +127,7 @@ export class Connection {
       void this.closeSubscriptions();
     });
     this.armExpiry();
-    if (shortcut) this.subscribe(shortcut);
+    if (shortcut) this.dispatch(shortcut);
   }
 
   /** Called every WS_PING_INTERVAL_MS by the server: a peer that missed the last ping is dead. */
@@ -222,6 +225,11 @@ export class Connection {
   }
 
   private dispatch(frame: ClientFrame): void {
+    if (this.rate.over(frame.type === 'subscribe' || frame.type === 'ack' ? frame.type : 'control')) {
+      this.log.info({ frame: frame.type }, 'frame rate over its budget');
+      this.closeWith(CloseCodes.RATE_LIMITED);
+      return;
+    }
     switch (frame.type) {
       case 'subscribe':
         return this.subscribe(frame);

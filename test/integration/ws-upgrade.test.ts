@@ -1,11 +1,13 @@
 // The WebSocket door against the real broker: refusals before the upgrade (path, origin / CSWSH, subprotocol,
 // malformed or forbidden shortcut, missing token), the token never echoed as a subprotocol, bad frames (→ 4400),
+// frame budgets (→ 4429),
 // frame and subscription limits, liveness (ping/pong, dead peer), and token expiry (→ 4401) with `reauth`.
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { createTopic, uniqueTopic } from '../helpers/kafka.js';
+import { SUBSCRIBE_LIMIT } from '../../src/ws/frame-rate.js';
 import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
 
 const brokers = inject('kafkaBrokers');
@@ -92,6 +94,22 @@ describe('frames', () => {
     await c.waitFor((f) => f.type === 'pong');
     c.send('{"type":"ping","x":1}');
     expect((await c.closed).code).toBe(4400);
+  });
+
+  it('a subscribe storm closes with 4429; acks are never rate limited', async () => {
+    const c = await client(gw);
+    // Acks (here for an unknown subscription: each answered) do not count toward any budget.
+    for (let i = 0; i < 2000; i++) c.send({ type: 'ack', id: 'none', topic, partition: 0, offset: i });
+    await c.until(() => c.errors().length === 2000);
+    expect(new Set(c.errors().map((e) => e.code))).toEqual(new Set(['UNKNOWN_SUBSCRIPTION']));
+    // SUBSCRIBE_LIMIT subscribe frames within a minute are answered (one subscription, then DUPLICATE_ID)...
+    for (let i = 0; i < SUBSCRIBE_LIMIT; i++) c.send({ type: 'subscribe', id: 'x', mode: 'broadcast', topics: [topic] });
+    await c.until(() => c.errors().filter((e) => e.code === 'DUPLICATE_ID').length === SUBSCRIBE_LIMIT - 1);
+    c.send({ type: 'ping' });
+    await c.waitFor((f) => f.type === 'pong');
+    // ...the next one closes the socket.
+    c.send({ type: 'subscribe', id: 'y', mode: 'broadcast', topics: [topic] });
+    expect((await c.closed).code).toBe(4429);
   });
 
   it('a frame over WS_MAX_FRAME_BYTES closes with 1009', async () => {
