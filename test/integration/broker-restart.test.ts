@@ -5,12 +5,9 @@
 // is then read back from Kafka; duplicates and unknown outcomes are reported (console + task.meta.brokerRestart).
 // Own broker (not the shared one): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
-import { ready } from '../helpers/gateway.js';
-import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
-import { createTopic, kafkaClient, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
-import { check, clusterLock, latency, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+import { recordsIn, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
+import { readAll, uniqueTopic } from '../helpers/kafka.js';
+import { check, latency, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -23,54 +20,23 @@ const PRODUCE_TIMEOUT_MS = 3000;
 /** "Quickly": every answer during the outage within this (PRODUCE_TIMEOUT_MS + scheduling slack on 2 busy cores). */
 const ANSWER_BOUND_MS = PRODUCE_TIMEOUT_MS + 2000;
 
-let release: (() => void) | undefined;
-let broker: LocalKafka | undefined;
-let gw: Gateway | undefined;
+let bed: FailureBed | undefined;
 let load: Workload | undefined;
-let logs: CapturedLog | undefined;
 const topic = uniqueTopic('restart');
-
-async function total(brokers: string, t: string): Promise<number> {
-  const admin = kafkaClient(brokers).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only broker', () => {
   beforeAll(async () => {
-    release = await clusterLock();
-    broker = await startKafka({ nodes: 1, log: () => {} });
-    await createTopic(broker.bootstrap.PLAINTEXT, topic, PARTITIONS);
-    gw = await startGateway(
-      loadConfig(
-        {
-          KAFKA_BROKERS: broker.bootstrap.PLAINTEXT,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          AUTH_MODE: 'none',
-          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-        },
-        'prod',
-      ),
-      { logger: (logs = captureLog('info')).logger },
-    );
-    await ready(gw, 60_000);
+    bed = await startFailureBed({ nodes: 1, topic, partitions: PARTITIONS, produceTimeoutMs: PRODUCE_TIMEOUT_MS });
   }, 420_000);
 
   afterAll(async () => {
     await load?.stop().catch(() => {});
-    await gw?.close().catch(() => {});
-    await broker?.stop().catch(() => {});
-    release?.();
+    await bed?.close();
   }, 60_000);
 
   it('answers 503 quickly while the broker is down, recovers by itself, loses no acknowledged record', { timeout: 170_000 }, async ({ task }) => {
-    const b = broker!;
-    const g = gw!;
+    const b = bed!.kafka;
+    const g = bed!.gw;
     const run = Math.random().toString(36).slice(2, 8);
     const w = (load = startWorkload({ url: g.url, topic, clients: 4, keysPerClient: 2, requestDeadlineMs: 30_000, run }));
     const detail = () => JSON.stringify(phases(w.history));
@@ -109,7 +75,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     await w.stop();
     mark('stopped');
 
-    const expected = await total(b.bootstrap.PLAINTEXT, topic);
+    const expected = await recordsIn(b.bootstrap.PLAINTEXT, topic);
     const records = await readAll(b.bootstrap.PLAINTEXT, topic, expected, 60_000, { settleMs: 500 });
     const result = check(w.history, records);
 
@@ -128,7 +94,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
       afterMarkedDown: latency(afterMarkedDown),
       afterMarkedDownWithin1s: afterMarkedDown.filter((a) => a.answeredAt - a.sentAt <= 1000).length,
       phases: phases(w.history),
-      producerRenewals: logs!.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
+      producerRenewals: bed!.logs.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
       acked: result.acked,
       lost: result.lost.length,
       lostDetail: result.lostDetail,

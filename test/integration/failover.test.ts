@@ -5,12 +5,9 @@
 // and unknown outcomes (50003) are counted and reported (console + task.meta.failover), not hidden.
 // Heavy (its own cluster, ~0.5 GB): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
-import { ready } from '../helpers/gateway.js';
-import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
-import { createTopic, kafkaClient, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
-import { check, clusterLock, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+import { recordsIn, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
+import { kafkaClient, readAll, uniqueTopic } from '../helpers/kafka.js';
+import { check, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -23,11 +20,8 @@ const PARTITIONS = 3;
 // sends pass it and report 50003, so unknown outcomes and the producer's recovery from them are exercised.
 const PRODUCE_TIMEOUT_MS = 3000;
 
-let release: (() => void) | undefined;
-let cluster: LocalKafka | undefined;
-let gw: Gateway | undefined;
+let bed: FailureBed | undefined;
 let load: Workload | undefined;
-let logs: CapturedLog | undefined;
 const topic = uniqueTopic('failover');
 
 async function isr(brokers: string, t: string): Promise<number[][]> {
@@ -41,49 +35,27 @@ async function isr(brokers: string, t: string): Promise<number[][]> {
   }
 }
 
-async function highWatermarks(brokers: string, t: string): Promise<number> {
-  const admin = kafkaClient(brokers).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 3, min ISR 2)', () => {
   beforeAll(async () => {
-    release = await clusterLock();
-    cluster = await startKafka({ nodes: 3, log: () => {} });
-    await createTopic(cluster.bootstrap.PLAINTEXT, topic, PARTITIONS, { replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
-    gw = await startGateway(
-      loadConfig(
-        {
-          KAFKA_BROKERS: cluster.bootstrap.PLAINTEXT,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          AUTH_MODE: 'none',
-          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-        },
-        'prod',
-      ),
-      { logger: (logs = captureLog('info')).logger },
-    );
-    await ready(gw, 60_000);
+    bed = await startFailureBed({
+      nodes: 3,
+      topic,
+      partitions: PARTITIONS,
+      topicOptions: { replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+      produceTimeoutMs: PRODUCE_TIMEOUT_MS,
+    });
   }, 420_000);
 
   afterAll(async () => {
     await load?.stop().catch(() => {});
-    await gw?.close().catch(() => {});
-    await cluster?.stop().catch(() => {});
-    release?.();
+    await bed?.close();
   }, 60_000);
 
   it('SIGKILL of a partition leader, then its restart: no acknowledged record lost or reordered', { timeout: 170_000 }, async ({ task }) => {
-    const c = cluster!;
+    const c = bed!.kafka;
     const brokers = c.bootstrap.PLAINTEXT;
     const run = Math.random().toString(36).slice(2, 8);
-    const w = (load = startWorkload({ url: gw!.url, topic, clients: 6, keysPerClient: 2, requestDeadlineMs: PRODUCE_TIMEOUT_MS + 15_000, run }));
+    const w = (load = startWorkload({ url: bed!.gw.url, topic, clients: 6, keysPerClient: 2, requestDeadlineMs: PRODUCE_TIMEOUT_MS + 15_000, run }));
     const detail = () => JSON.stringify(phases(w.history));
     const t0 = performance.now();
     const timeline: Record<string, number> = {};
@@ -120,7 +92,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
     }
     await w.stop();
     mark('stopped');
-    const total = await highWatermarks(brokers, topic);
+    const total = await recordsIn(brokers, topic);
     const records = await readAll(brokers, topic, total, 60_000, { settleMs: 500 });
     const result = check(w.history, records);
     // How long partition 0 acknowledged nothing after each kill (sent after the kill → first ack).
@@ -137,7 +109,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       timelineMs: timeline,
       partition0UnavailableMs: unavailableMs,
       phases: phases(w.history),
-      producerRenewals: logs!.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
+      producerRenewals: bed!.logs.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
       acked: result.acked,
       lost: result.lost.length,
       lostDetail: result.lostDetail,

@@ -10,11 +10,9 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, createTopicReady, post, ready } from '../helpers/gateway.js';
+import type { Gateway } from '../../src/server.js';
+import { JSON_V2, createTopicReady, post, startTestGateway } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
-import { captureLog } from '../helpers/log-capture.js';
 import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
 
 const brokers = inject('kafkaBrokers');
@@ -81,21 +79,13 @@ describe.skipIf(noChromium)('WebSocket security in chromium', () => {
     [allowed, foreign] = await Promise.all([pageServer(), pageServer()]);
     topic = uniqueTopic('browser-sec');
     await createTopicReady(brokers, topic, 1);
-    const config = loadConfig(
-      {
-        KAFKA_BROKERS: brokers,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        AUTH_MODE: 'jwt',
-        AUTH_HS256_SECRET: SECRET,
-        AUTH_CLOCK_TOLERANCE_S: '0',
-        WS_ALLOWED_ORIGINS: allowed.origin,
-        KAFKA_CONSUMER_MAX_WAIT_MS: '100',
-      },
-      'prod',
-    );
-    gw = await startGateway(config, { logger: captureLog('silent').logger });
-    await ready(gw);
+    gw = await startTestGateway({
+      AUTH_MODE: 'jwt',
+      AUTH_HS256_SECRET: SECRET,
+      AUTH_CLOCK_TOLERANCE_S: '0',
+      WS_ALLOWED_ORIGINS: allowed.origin,
+      KAFKA_CONSUMER_MAX_WAIT_MS: '100',
+    });
     profile = mkdtempSync(join(tmpdir(), 'kgw-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, createTopicReady, ready } from '../helpers/gateway.js';
+import type { Gateway } from '../../src/server.js';
+import { JSON_V2, createTopicReady, startTestGateway } from '../helpers/gateway.js';
 import { readAll, uniqueTopic } from '../helpers/kafka.js';
-import { captureLog } from '../helpers/log-capture.js';
 
 const brokers = inject('kafkaBrokers');
 const SECRET = 'tls-test-secret-0123456789abcdef-0123456789';
@@ -62,21 +60,13 @@ beforeAll(async () => {
   ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
   topic = uniqueTopic('tls');
   await createTopicReady(brokers, topic, 1);
-  const config = loadConfig(
-    {
-      KAFKA_BROKERS: brokers,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AUTH_MODE: 'jwt',
-      AUTH_HS256_SECRET: SECRET,
-      TLS_CERT_FILE: join(dir, 'server.pem'),
-      TLS_KEY_FILE: join(dir, 'server.key'),
-      KAFKA_CONSUMER_MAX_WAIT_MS: '100',
-    },
-    'prod',
-  );
-  gw = await startGateway(config, { logger: captureLog('silent').logger });
-  await ready(gw);
+  gw = await startTestGateway({
+    AUTH_MODE: 'jwt',
+    AUTH_HS256_SECRET: SECRET,
+    TLS_CERT_FILE: join(dir, 'server.pem'),
+    TLS_KEY_FILE: join(dir, 'server.key'),
+    KAFKA_CONSUMER_MAX_WAIT_MS: '100',
+  });
 }, 120_000);
 
 afterAll(async () => {
