@@ -9,7 +9,6 @@ import {
   createConsumer,
   diffPartitions,
   feedBatch,
-  firstJoin,
   flattenAssignment,
   tpKey,
   watermarks,
@@ -17,7 +16,7 @@ import {
 } from './consumer-common.js';
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
-import { SelfHealingConsumer } from './self-healing-consumer.js';
+import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
   group: string;
@@ -33,14 +32,7 @@ const POSITION_ATTEMPTS = 3;
 const FLUSH_TIMEOUT_MS = 10_000;
 
 export async function startGroupSession(ctx: ConsumerContext, opts: GroupSessionOptions, sink: RecordSink): Promise<GroupSession> {
-  const session = new KafkaGroupSession(ctx, opts, sink);
-  try {
-    await session.start();
-  } catch (e) {
-    await session.close();
-    throw toGatewayError(e);
-  }
-  return session;
+  return startOrClose(new KafkaGroupSession(ctx, opts, sink));
 }
 
 class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
@@ -88,13 +80,8 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     return this.userPaused;
   }
 
-  async start(): Promise<void> {
-    const joined = firstJoin(this.consumer);
-    joined.catch(() => {});
-    await this.run();
-    await joined;
-    await this.firstAnnounce;
-    this.started = true;
+  protected override afterFirstJoin(): Promise<void> {
+    return this.firstAnnounce;
   }
 
   protected async run(): Promise<void> {

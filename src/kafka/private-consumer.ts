@@ -14,7 +14,6 @@ import type { Consumer } from 'kafkajs';
 import {
   createConsumer,
   feedBatch,
-  firstJoin,
   fixedAssigner,
   flattenAssignment,
   tpKey,
@@ -22,7 +21,7 @@ import {
 } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
-import { SelfHealingConsumer } from './self-healing-consumer.js';
+import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface PrivateConsumerOptions {
   /** Names the private group (`<client id>.<kind>.<uuid>`), so operators can tell them apart and grant ACLs by prefix. */
@@ -32,14 +31,7 @@ export interface PrivateConsumerOptions {
 }
 
 export async function startPrivateConsumer(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink): Promise<PrivateConsumer> {
-  const c = new PrivateConsumer(ctx, opts, sink);
-  try {
-    await c.start();
-  } catch (e) {
-    await c.close();
-    throw toGatewayError(e);
-  }
-  return c;
+  return startOrClose(new PrivateConsumer(ctx, opts, sink));
 }
 
 export class PrivateConsumer extends SelfHealingConsumer implements AssignSession {
@@ -75,14 +67,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
 
   get paused(): boolean {
     return this.userPaused;
-  }
-
-  async start(): Promise<void> {
-    const joined = firstJoin(this.consumer);
-    joined.catch(() => {});
-    await this.run();
-    await joined;
-    this.started = true;
   }
 
   protected async run(): Promise<void> {

@@ -5,9 +5,20 @@
  */
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import { isClientBug, RestartBudget, type ConsumerContext } from './consumer-common.js';
+import { firstJoin, isClientBug, RestartBudget, type ConsumerContext } from './consumer-common.js';
 import type { RecordSink } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
+
+/** Starts a session or reader; one that fails to start is closed, and the error comes out as a GatewayError. */
+export async function startOrClose<T extends { start(): Promise<void>; close(): Promise<void> }>(c: T): Promise<T> {
+  try {
+    await c.start();
+  } catch (e) {
+    await c.close();
+    throw toGatewayError(e);
+  }
+  return c;
+}
 
 export abstract class SelfHealingConsumer {
   /** Set by the subclass's constructor (`this.consumer = this.spawn()`) once what `newConsumer` needs is there. */
@@ -33,6 +44,21 @@ export abstract class SelfHealingConsumer {
   /** Connects, subscribes and runs `this.consumer`. */
   protected abstract run(): Promise<void>;
   abstract close(): Promise<void>;
+
+  /** Runs the consumer and resolves once it joined (and `afterFirstJoin` resolved). */
+  async start(): Promise<void> {
+    const joined = firstJoin(this.consumer);
+    joined.catch(() => {});
+    await this.run();
+    await joined;
+    await this.afterFirstJoin();
+    this.started = true;
+  }
+
+  /** What else `start` waits for after the first join (a group session: its first assignment announced). */
+  protected afterFirstJoin(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** A kafkajs consumer wired to this session (events of a replaced one are ignored). */
   protected spawn(): Consumer {
