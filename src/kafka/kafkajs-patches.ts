@@ -1,5 +1,7 @@
 /**
- * A fix for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream), applied before kafkajs loads.
+ * Two fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream).
+ *
+ * 1. O(n) record grouping, applied before kafkajs loads.
  *
  * kafkajs groups every send's messages by partition with `[...current, message]` per message: O(n²) in the records
  * per partition (tulios/kafkajs PR #1576, open). The gateway's batching hands it hundreds to thousands of records per
@@ -53,3 +55,99 @@ function install(): boolean {
 }
 
 export const kafkajsPatched: boolean = install();
+
+/**
+ * 2. A paused consumer wakes up on resume.
+ *
+ * When every partition a kafkajs consumer reads from a broker is paused, its fetch loop sleeps `maxWaitTime`
+ * (KAFKA_CONSUMER_MAX_WAIT_MS, 500 ms) before it looks again (`consumerGroup.js`: `if (!requests.length) await
+ * sleep(this.maxWaitTime)`), so a `resume` waits up to that long. WebSocket subscriptions pause whenever a socket's
+ * window of unacknowledged records or its send buffer is full and resume as soon as the client catches up: with
+ * the sleep, a group socket read at most one window per 500 ms per partition. Here the same wait ends early when
+ * `resume` is called on that consumer. It works on ConsumerGroup's prototype, so it applies whenever this module
+ * loads. The bookkeeping kafkajs does before its sleep (metadata refresh, stale-assignment check, pending seeks,
+ * its error recovery) is kept.
+ */
+interface ConsumerGroupLike {
+  maxWaitTime: number;
+  cluster: { refreshMetadataIfNecessary(): Promise<void> };
+  subscriptionState: { assigned(): TopicPartitions[] };
+  filterPartitionsByNode(nodeId: number, tps: TopicPartitions[]): TopicPartitions[];
+  getActiveTopicPartitions(): Record<string, Set<number>>;
+  checkForStaleAssignment(): void;
+  seekOffsets(tps: TopicPartitions[]): Promise<void>;
+  recoverFromFetch(e: unknown): Promise<void>;
+  fetch(nodeId: number): Promise<unknown[]>;
+  resume(tps: unknown): unknown;
+}
+interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+const wakers = new WeakMap<object, Set<() => void>>();
+
+/** Sleeps `ms`, or less if `resume` is called on `group` meanwhile. */
+function sleepUntilResumed(group: object, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let set = wakers.get(group);
+    if (!set) wakers.set(group, (set = new Set()));
+    const wake = () => {
+      clearTimeout(timer);
+      set.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    set.add(wake);
+  });
+}
+
+/** Whether `group` has nothing to fetch from broker `nodeId` because all it reads there is paused. */
+export function nothingActive(group: Pick<ConsumerGroupLike, 'subscriptionState' | 'filterPartitionsByNode' | 'getActiveTopicPartitions'>, nodeId: number): boolean {
+  const active = group.getActiveTopicPartitions();
+  return group
+    .filterPartitionsByNode(nodeId, group.subscriptionState.assigned())
+    .every(({ topic, partitions }) => partitions.every((p) => !active[topic]?.has(p)));
+}
+
+function installWakeOnResume(): boolean {
+  let proto: ConsumerGroupLike;
+  try {
+    proto = (require('kafkajs/src/consumer/consumerGroup') as { prototype: ConsumerGroupLike }).prototype;
+  } catch {
+    return false; // another kafkajs layout: leave it alone
+  }
+  const needed = ['fetch', 'resume', 'filterPartitionsByNode', 'getActiveTopicPartitions', 'checkForStaleAssignment', 'seekOffsets', 'recoverFromFetch'] as const;
+  if (needed.some((m) => typeof proto[m] !== 'function')) return false;
+  if ((proto.fetch as { wakesOnResume?: boolean }).wakesOnResume) return true;
+  const fetch = proto.fetch;
+  const resume = proto.resume;
+  const patchedFetch = async function (this: ConsumerGroupLike, nodeId: number): Promise<unknown[]> {
+    let idle: boolean;
+    try {
+      idle = nothingActive(this, nodeId);
+    } catch {
+      idle = false;
+    }
+    if (!idle) return fetch.call(this, nodeId);
+    try {
+      await this.cluster.refreshMetadataIfNecessary();
+      this.checkForStaleAssignment();
+      await this.seekOffsets(this.filterPartitionsByNode(nodeId, this.subscriptionState.assigned()));
+    } catch (e) {
+      await this.recoverFromFetch(e);
+      return [];
+    }
+    await sleepUntilResumed(this, this.maxWaitTime);
+    return [];
+  };
+  proto.fetch = Object.assign(patchedFetch, { wakesOnResume: true });
+  proto.resume = function (this: ConsumerGroupLike, tps: unknown) {
+    const out = resume.call(this, tps);
+    for (const wake of [...(wakers.get(this) ?? [])]) wake();
+    return out;
+  };
+  return true;
+}
+
+export const kafkajsWakesOnResume: boolean = installWakeOnResume();

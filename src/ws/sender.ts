@@ -3,6 +3,11 @@
  * (ws's `send()` queues without limit, so every write is followed by a look at `bufferedAmount`, and every
  * write callback by another); `sendLossless` (broadcast) queues at most WS_SEND_HIGH_WATER_BYTES more while the
  * socket is over its high water, and reports a socket that overflows or stays behind for WS_SLOW_CLIENT_MS.
+ * Frames written in one go (a fetched batch fanned out synchronously) leave in few `writev`s per socket: the TCP
+ * socket is corked at the first frame and uncorked on process.nextTick, i.e. as soon as the synchronous work that
+ * wrote them returns (no timer, no added wait), or at once when the corked frames reach CORK_BYTES (a quarter of
+ * the high water, at most 64 KiB), so that corked bytes alone never look like a slow reader. ws itself writes each
+ * frame as its own syscall.
  */
 import type { WebSocket } from 'ws';
 import { SendWater } from './flow.js';
@@ -16,6 +21,9 @@ export interface SenderOptions {
   onTooSlow: (reason: 'overflow' | 'timeout', queuedBytes: number) => void;
 }
 
+/** Most bytes held corked before they are written out (also at most a quarter of the high water). */
+const MAX_CORK_BYTES = 64 * 1024;
+
 export class SocketSender {
   private readonly water: SendWater;
   private maxBuffered = 0;
@@ -25,12 +33,17 @@ export class SocketSender {
   private slowTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly written = () => this.afterWrite();
+  /** The TCP socket while it is corked by us, and how many bytes went into it since. */
+  private corkedSocket: { uncork: () => void } | undefined;
+  private corkedBytes = 0;
+  private readonly corkBytes: number;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly opts: SenderOptions,
   ) {
     this.water = new SendWater(opts.highWaterBytes);
+    this.corkBytes = Math.min(MAX_CORK_BYTES, Math.floor(opts.highWaterBytes / 4));
   }
 
   get over(): boolean {
@@ -53,6 +66,7 @@ export class SocketSender {
   /** Write a frame; `onWritten` runs once the socket handed it to the OS. */
   send(text: string, onWritten?: () => void): void {
     if (!this.open) return;
+    this.cork();
     this.ws.send(
       text,
       onWritten
@@ -62,6 +76,10 @@ export class SocketSender {
           }
         : this.written,
     );
+    if (this.corkedSocket) {
+      this.corkedBytes += text.length;
+      if (this.corkedBytes >= this.corkBytes) this.uncork();
+    }
     const b = this.ws.bufferedAmount;
     if (b > this.maxBuffered) this.maxBuffered = b;
     if (this.water.update(b)) this.flipped();
@@ -85,6 +103,26 @@ export class SocketSender {
       this.slowTimer = undefined;
       if (this.head < this.queue.length) this.opts.onTooSlow('timeout', this.queuedBytes);
     }, this.opts.slowClientMs);
+  }
+
+  /** Cork the TCP socket under the WebSocket (ws keeps it as `_socket`) until the current synchronous work ends. */
+  private cork(): void {
+    if (this.corkedSocket) return;
+    const socket = (this.ws as unknown as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
+    if (!socket || typeof socket.cork !== 'function' || typeof socket.uncork !== 'function') return;
+    socket.cork();
+    const corked = { uncork: () => socket.uncork!() };
+    this.corkedSocket = corked;
+    this.corkedBytes = 0;
+    process.nextTick(() => {
+      if (this.corkedSocket === corked) this.uncork();
+    });
+  }
+
+  private uncork(): void {
+    const corked = this.corkedSocket;
+    this.corkedSocket = undefined;
+    corked?.uncork();
   }
 
   /** No more writes; drop the backlog. */

@@ -2,8 +2,8 @@
 // it returns exactly what kafkajs's own returns, and it stays linear where the original is quadratic.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { expect, it } from 'vitest';
-import { groupMessagesPerPartition, kafkajsPatched } from '../../src/kafka/kafkajs-patches.js';
+import { describe, expect, it } from 'vitest';
+import { groupMessagesPerPartition, kafkajsPatched, kafkajsWakesOnResume, nothingActive } from '../../src/kafka/kafkajs-patches.js';
 import '../../src/kafka/index.js';
 
 const require = createRequire(import.meta.url);
@@ -44,4 +44,51 @@ it('stays linear: 4,000 records to one partition take a fraction of the original
   const ours = Math.min(time(groupMessagesPerPartition), time(groupMessagesPerPartition));
   const theirs = time(original());
   expect(ours * 10).toBeLessThan(theirs);
+});
+
+describe('wake on resume', () => {
+  const proto = (require('kafkajs/src/consumer/consumerGroup') as { prototype: Record<string, unknown> }).prototype;
+
+  /** A ConsumerGroup with kafkajs's own fetch/resume (patched) around stand-ins for its state. */
+  function group(active: Record<string, Set<number>>) {
+    const calls: string[] = [];
+    const g = Object.create(proto) as Record<string, unknown> & { fetch(n: number): Promise<unknown[]>; resume(tps: unknown): void };
+    Object.assign(g, {
+      maxWaitTime: 30_000,
+      logger: { info: () => {} },
+      cluster: { refreshMetadataIfNecessary: async () => void calls.push('metadata') },
+      subscriptionState: { assigned: () => [{ topic: 't', partitions: [0, 1] }], resume: () => void calls.push('resume') },
+      filterPartitionsByNode: (_n: number, tps: unknown) => tps,
+      getActiveTopicPartitions: () => active,
+      checkForStaleAssignment: () => void calls.push('stale-check'),
+      seekOffsets: async () => void calls.push('seeks'),
+      recoverFromFetch: async () => {},
+      // With these, kafkajs's own fetch finds nothing active and sleeps maxWaitTime (30 s).
+      offsetManager: { committedOffsets: () => ({ t: { 0: '0', 1: '0' } }) },
+    });
+    return { g, calls };
+  }
+
+  it('is installed on kafkajs ConsumerGroup', () => {
+    expect(kafkajsWakesOnResume).toBe(true);
+  });
+
+  it('a fetch with every partition paused waits until resume, not maxWaitTime, after kafkajs bookkeeping', async () => {
+    const { g, calls } = group({ t: new Set() });
+    const t0 = performance.now();
+    let done = false;
+    const fetched = g.fetch(1).finally(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    expect(calls).toEqual(['metadata', 'stale-check', 'seeks']);
+    g.resume([{ topic: 't', partitions: [0] }]);
+    await expect(fetched).resolves.toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(calls).toContain('resume');
+  });
+
+  it('knows when a broker has something to fetch', () => {
+    expect(nothingActive(group({ t: new Set([1]) }).g as never, 1)).toBe(false);
+    expect(nothingActive(group({}).g as never, 1)).toBe(true);
+  });
 });

@@ -117,3 +117,36 @@ describe('SocketSender', () => {
     expect(c.ws.sent).toEqual([]);
   });
 });
+
+describe('SocketSender corking', () => {
+  it('corks the TCP socket at the first frame and uncorks once the synchronous writes are done', async () => {
+    const { ws, s } = setup(1_000_000);
+    const calls: string[] = [];
+    (ws as unknown as { _socket: unknown })._socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    s.send('a');
+    s.send('b');
+    s.send('c');
+    expect(calls).toEqual(['cork']);
+    expect(ws.sent).toEqual(['a', 'b', 'c']);
+    await new Promise((r) => process.nextTick(r));
+    expect(calls).toEqual(['cork', 'uncork']);
+    s.send('d');
+    await new Promise((r) => process.nextTick(r));
+    expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
+  });
+
+  it('writes out at once when the corked bytes reach a quarter of the high water, so they never look like a slow reader', async () => {
+    const { ws, s, flips } = setup(4000); // corks at most 1000 bytes
+    const calls: string[] = [];
+    (ws as unknown as { _socket: unknown })._socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    s.send('x'.repeat(600));
+    expect(calls).toEqual(['cork']);
+    s.send('x'.repeat(600)); // 1200 corked: out now
+    expect(calls).toEqual(['cork', 'uncork']);
+    s.send('x'.repeat(600)); // a new cork
+    expect(calls).toEqual(['cork', 'uncork', 'cork']);
+    await new Promise((r) => process.nextTick(r));
+    expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
+    expect(flips).toEqual([]);
+  });
+});
