@@ -97,7 +97,7 @@ export class Connection {
     const out = this.out;
     this.port = {
       send: (text, onWritten) => out.send(text, onWritten),
-      sendLossless: (text) => out.sendLossless(text),
+      sendLossless: (frame) => out.sendLossless(frame),
       get over() {
         return out.over;
       },

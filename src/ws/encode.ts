@@ -1,7 +1,8 @@
 /**
  * Record → `record` frame text, per format. The frame is assembled as text: a JSON key/value that parses is
  * embedded as the producer wrote it (big numbers keep every digit), anything else becomes a JSON string.
- * Broadcast encodes each record once per format and reuses the text for every socket (only the id differs).
+ * Broadcast encodes each record once per format and subscription id, as UTF-8 bytes, and hands the same bytes to
+ * every socket (sockets that subscribed through the URL shortcut all use id "0").
  */
 import type { ConsumedRecord } from '../kafka/index.js';
 import type { Format } from './protocol.js';
@@ -49,4 +50,16 @@ export function sharedRecordBody(r: ConsumedRecord, format: Format): string {
 
 export function recordFrame(id: string, body: string): string {
   return `{"type":"record","id":${JSON.stringify(id)},${body}`;
+}
+
+const frames = new WeakMap<ConsumedRecord, Map<string, Buffer>>();
+
+/** The `record` frame of a broadcast record as UTF-8 bytes, remembered per record object, format and id. */
+export function sharedRecordFrame(r: ConsumedRecord, id: string, format: Format): Buffer {
+  let m = frames.get(r);
+  if (!m) frames.set(r, (m = new Map()));
+  const key = `${format}\u0000${id}`;
+  let b = m.get(key);
+  if (!b) m.set(key, (b = Buffer.from(recordFrame(id, sharedRecordBody(r, format)))));
+  return b;
 }

@@ -23,11 +23,13 @@ export interface SenderOptions {
 
 /** Most bytes held corked before they are written out (also at most a quarter of the high water). */
 const MAX_CORK_BYTES = 64 * 1024;
+/** Buffers are sent as text frames too (they hold a frame's UTF-8 bytes). */
+const TEXT = { binary: false } as const;
 
 export class SocketSender {
   private readonly water: SendWater;
   private maxBuffered = 0;
-  private queue: string[] = [];
+  private queue: (string | Buffer)[] = [];
   private head = 0;
   private queuedBytes = 0;
   private slowTimer: NodeJS.Timeout | undefined;
@@ -63,12 +65,13 @@ export class SocketSender {
     return this.queuedBytes;
   }
 
-  /** Write a frame; `onWritten` runs once the socket handed it to the OS. */
-  send(text: string, onWritten?: () => void): void {
+  /** Write a text frame (a string, or its UTF-8 bytes); `onWritten` runs once the socket handed it to the OS. */
+  send(text: string | Buffer, onWritten?: () => void): void {
     if (!this.open) return;
     this.cork();
     this.ws.send(
       text,
+      TEXT,
       onWritten
         ? (err) => {
             if (!err) onWritten();
@@ -86,7 +89,7 @@ export class SocketSender {
   }
 
   /** Broadcast: write now, or queue behind what waits already (bounded; overflow → onTooSlow). */
-  sendLossless(text: string): void {
+  sendLossless(text: string | Buffer): void {
     if (!this.open) return;
     if (!this.water.over && this.head === this.queue.length) {
       this.send(text);

@@ -8,7 +8,7 @@
 import type { Principal } from '../../auth/principal.js';
 import type { BroadcastWatch, ConsumedRecord, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame } from '../close-codes.js';
-import { recordFrame, sharedRecordBody } from '../encode.js';
+import { sharedRecordFrame } from '../encode.js';
 import { DEFAULTS, type Format, type SubscribeBroadcast } from '../protocol.js';
 import { checkTopics, type SessionDeps, type Subscription, type SubscriptionStats } from './types.js';
 
@@ -77,7 +77,7 @@ export class BroadcastSubscription implements Subscription {
     if (this.clientPaused || !this.match(r.key) || !this.deps.port.open) return;
     this.delivered++;
     this.deps.delivered?.(this.mode, 1);
-    this.deps.port.sendLossless(recordFrame(this.id, sharedRecordBody(r, this.format)));
+    this.deps.port.sendLossless(sharedRecordFrame(r, this.id, this.format));
   }
 
   ack(): void {

@@ -11,8 +11,9 @@ import type { AckFrame, ErrorFrame, Mode } from '../protocol.js';
 export interface SocketPort {
   /** Send a text frame; `onWritten` runs once the socket handed it to the OS (never for a dead socket). */
   send(text: string, onWritten?: () => void): void;
-  /** Broadcast frames: sent now, or queued (bounded) while the socket is over high water; overflow → 4408. */
-  sendLossless(text: string): void;
+  /** Broadcast frames (text, or its UTF-8 bytes shared by many sockets): sent now, or queued (bounded) while the
+   * socket is over high water; overflow → 4408. */
+  sendLossless(frame: string | Buffer): void;
   /** The socket's send buffer is over its high water (with hysteresis). */
   readonly over: boolean;
   readonly open: boolean;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../../src/kafka/index.js';
-import { recordBody, recordFrame, sharedRecordBody } from '../../../src/ws/encode.js';
+import { recordBody, recordFrame, sharedRecordBody, sharedRecordFrame } from '../../../src/ws/encode.js';
 import { keyMatcher } from '../../../src/ws/sessions/broadcast.js';
 import { recordFrameSchema } from '../../../src/ws/protocol.js';
 
@@ -58,6 +58,16 @@ describe('record frames', () => {
     const r = rec('k', 'v');
     expect(sharedRecordBody(r, 'json')).toBe(sharedRecordBody(r, 'json'));
     expect(sharedRecordBody(r, 'base64')).not.toBe(sharedRecordBody(r, 'json'));
+  });
+
+  it('shared frame bytes: the frame text as UTF-8, one Buffer per record, format and id', () => {
+    const r = rec('k', '{"é":"ü"}');
+    const b = sharedRecordFrame(r, '0', 'json');
+    expect(b.toString('utf8')).toBe(recordFrame('0', recordBody(r, 'json')));
+    expect(sharedRecordFrame(r, '0', 'json')).toBe(b);
+    expect(sharedRecordFrame(r, 's1', 'json')).not.toBe(b);
+    expect(JSON.parse(sharedRecordFrame(r, 's1', 'json').toString())).toMatchObject({ id: 's1', value: { é: 'ü' } });
+    expect(JSON.parse(sharedRecordFrame(r, '0', 'base64').toString()).value).toBe(Buffer.from('{"é":"ü"}').toString('base64'));
   });
 });
 

@@ -9,10 +9,12 @@ class FakeSocket {
   bufferedAmount = 0;
   sent: string[] = [];
   private pending: Array<{ bytes: number; cb?: (err?: Error) => void }> = [];
-  send(text: string, cb?: (err?: Error) => void) {
-    this.sent.push(text);
-    this.bufferedAmount += text.length;
-    this.pending.push({ bytes: text.length, ...(cb ? { cb } : {}) });
+  send(data: string | Buffer, opts: { binary?: boolean }, cb?: (err?: Error) => void) {
+    // Every frame goes out as text, Buffers (shared UTF-8 bytes) included.
+    expect(opts.binary).toBe(false);
+    this.sent.push(data.toString());
+    this.bufferedAmount += data.length;
+    this.pending.push({ bytes: data.length, ...(cb ? { cb } : {}) });
   }
   /** The OS took the oldest `n` frames. */
   write(n = this.pending.length) {
