@@ -1,6 +1,7 @@
 /**
- * Reads a request body under MAX_BODY_BYTES, counting while it streams: a declared Content-Length over the
- * limit is refused before reading, a chunked body as soon as it passes the limit. No `Connection: close` on the
+ * Reads a request body under MAX_BODY_BYTES: a declared Content-Length over the limit is refused before reading
+ * (an uncompressed body within it is then read in one go), a chunked body is counted while it streams and refused as
+ * soon as it passes the limit. No `Connection: close` on the
  * 413: Node would destroy the socket as soon as the answer is flushed, and the unread rest of the body turns that
  * into a TCP reset, so a client that writes its whole body before reading (Python's urllib) would see EPIPE or
  * ECONNRESET instead of the 413. The rest is read and discarded instead (@hono/node-server's drain, bounded to
@@ -38,11 +39,26 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
   const coding = contentCoding(c.req.header('content-encoding'));
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(c, maxBytes);
+  // A plain body of a declared length (checked above; Node's parser holds the body to it) is read in one go:
+  // @hono/node-server then collects the socket's chunks directly, without a web stream in between.
+  if (coding === undefined && declared !== undefined) {
+    try {
+      return Buffer.from(await c.req.raw.arrayBuffer());
+    } catch {
+      throw hungUp();
+    }
+  }
   const stream = c.req.raw.body;
   if (!stream) return Buffer.alloc(0);
   const reader = stream.getReader();
   try {
-    return coding === undefined ? await collect(received(reader, c, maxBytes), c, maxBytes) : await decode(reader, coding, c, maxBytes);
+    if (coding !== undefined) return await decode(reader, coding, c, maxBytes);
+    try {
+      return await collect(received(reader, c, maxBytes), c, maxBytes);
+    } catch (e) {
+      if (isGatewayError(e)) throw e;
+      throw hungUp();
+    }
   } finally {
     reader.releaseLock();
   }
@@ -108,6 +124,11 @@ async function decode(reader: ReadableStreamDefaultReader<Uint8Array>, coding: s
     throw refusal ?? e;
   }
   return body;
+}
+
+/** The client went away (or the server's requestTimeout cut it off) mid-body: nobody is left to answer. */
+function hungUp() {
+  return errors.badRequest('The request body ended early: the connection closed.');
 }
 
 function tooLarge(_c: Context, maxBytes: number) {

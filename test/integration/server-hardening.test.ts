@@ -92,6 +92,38 @@ describe('slow clients (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000)', () =
   });
 });
 
+describe('a client that hangs up mid-body', () => {
+  const log = captureLog('info');
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ LOG_LEVEL: 'info' }, { options: { logger: log.logger } });
+  });
+  afterAll(() => gw?.close());
+
+  it('is not an internal error: nothing is produced, no error log line, and the server keeps serving', async () => {
+    const topic = await newTopic();
+    const body = JSON.stringify({ records: [{ value: 'never-complete' }] });
+    const head = `POST /topics/${topic} HTTP/1.1\r\nHost: x\r\nContent-Type: ${JSON_V2}\r\n`;
+    // A declared length that never arrives, and a chunked body without its last chunk.
+    for (const request of [
+      `${head}Content-Length: ${body.length + 50}\r\n\r\n${body}`,
+      `${head}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`,
+    ]) {
+      const c = rawClient(gw);
+      c.sock.write(request);
+      await delay(200);
+      c.sock.destroy();
+      await c.closed;
+    }
+    await delay(300);
+    expect(log.lines.filter((l) => l.level >= 50)).toEqual([]);
+    const ok = await post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, { records: [{ value: 'after' }] });
+    expect(ok.status).toBe(200);
+    const records = await readAll(brokers, topic, 1, 15_000, { settleMs: 500 });
+    expect(records.map((r) => r.value?.toString())).toEqual(['"after"']);
+  });
+});
+
 describe('header size (MAX_HEADER_BYTES=4096)', () => {
   let gw: Gateway;
   beforeAll(async () => {
