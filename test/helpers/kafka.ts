@@ -231,7 +231,18 @@ export async function readAll(
   });
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    // A loaded broker can answer UNKNOWN_TOPIC_OR_PARTITION for a topic that exists (seen seconds after the topic
+    // was created and written to): ask again for a while before giving up, and then say what Kafka says now.
+    for (const deadline = Date.now() + 15_000; ; ) {
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        break;
+      } catch (e) {
+        if (kafkaErrorType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+        if (Date.now() > deadline) throw new Error(`readAll(${topic}): ${await describeTopicState(brokers, topic)}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
         records.push({
