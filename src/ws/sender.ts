@@ -5,7 +5,7 @@
  * socket is over its high water, and reports a socket that overflows or stays behind for WS_SLOW_CLIENT_MS.
  * Frames written in one go (a fetched batch fanned out synchronously) leave in few `writev`s per socket: the TCP
  * socket is corked at the first frame and uncorked on process.nextTick, i.e. as soon as the synchronous work that
- * wrote them returns (no timer, no added wait), or at once when the corked frames reach CORK_BYTES (a quarter of
+ * wrote them returns (no timer, no added wait), or at once when the corked frames reach `corkBytes` (a quarter of
  * the high water, at most 64 KiB), so that corked bytes alone never look like a slow reader. ws itself writes each
  * frame as its own syscall.
  */

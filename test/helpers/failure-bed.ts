@@ -4,8 +4,8 @@ import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { ready } from './gateway.js';
 import { captureLog, type CapturedLog } from './log-capture.js';
-import { createTopic, kafkaClient, startKafka, type CreateTopicOptions, type LocalKafka } from './kafka.js';
-import { clusterLock } from './produce-history.js';
+import { createTopic, kafkaClient, readAll, startKafka, type CreateTopicOptions, type LocalKafka, type ReadRecord } from './kafka.js';
+import { check, clusterLock, phases, type Attempt, type Check } from './produce-history.js';
 
 export interface FailureBed {
   kafka: LocalKafka;
@@ -66,4 +66,30 @@ export async function recordsIn(brokers: string, topic: string): Promise<number>
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Reads the whole topic back from Kafka and checks the workload's history against it. */
+export async function readBack(brokers: string, topic: string, history: Attempt[]): Promise<{ total: number; records: ReadRecord[]; result: Check }> {
+  const total = await recordsIn(brokers, topic);
+  const records = await readAll(brokers, topic, total, 60_000, { settleMs: 500 });
+  return { total, records, result: check(history, records) };
+}
+
+/** What both failure tests report of a run: phases, producer renewals and the history check's counts. */
+export function historyReport(bed: FailureBed, history: Attempt[], result: Check): Record<string, unknown> {
+  return {
+    phases: phases(history),
+    producerRenewals: bed.logs.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
+    acked: result.acked,
+    lost: result.lost.length,
+    lostDetail: result.lostDetail,
+    wrongOffset: result.wrongOffset.length,
+    orderViolations: result.orderViolations.length,
+    duplicates: result.duplicates,
+    unknown: result.unknown,
+    byOutcome: result.byOutcome,
+    refusedButWritten: result.refusedButWritten.length,
+    foreign: result.foreign,
+    recordsInKafka: result.recordsInKafka,
+  };
 }

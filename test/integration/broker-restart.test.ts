@@ -5,9 +5,9 @@
 // is then read back from Kafka; duplicates and unknown outcomes are reported (console + task.meta.brokerRestart).
 // Own broker (not the shared one): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordsIn, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
-import { readAll, uniqueTopic } from '../helpers/kafka.js';
-import { check, latency, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+import { historyReport, readBack, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
+import { uniqueTopic } from '../helpers/kafka.js';
+import { latency, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -75,9 +75,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     await w.stop();
     mark('stopped');
 
-    const expected = await recordsIn(b.bootstrap.PLAINTEXT, topic);
-    const records = await readAll(b.bootstrap.PLAINTEXT, topic, expected, 60_000, { settleMs: 500 });
-    const result = check(w.history, records);
+    const { total: expected, records, result } = await readBack(b.bootstrap.PLAINTEXT, topic, w.history);
 
     // Answers to requests sent while the broker was down (or restarting).
     const during = w.history.filter((a) => a.phase === 'outage' || a.phase === 'restarting');
@@ -93,18 +91,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
       duringOutage: latency(during),
       afterMarkedDown: latency(afterMarkedDown),
       afterMarkedDownWithin1s: afterMarkedDown.filter((a) => a.answeredAt - a.sentAt <= 1000).length,
-      phases: phases(w.history),
-      producerRenewals: bed!.logs.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
-      acked: result.acked,
-      lost: result.lost.length,
-      lostDetail: result.lostDetail,
-      wrongOffset: result.wrongOffset.length,
-      orderViolations: result.orderViolations.length,
-      duplicates: result.duplicates,
-      unknown: result.unknown,
-      byOutcome: result.byOutcome,
-      refusedButWritten: result.refusedButWritten.length,
-      recordsInKafka: result.recordsInKafka,
+      ...historyReport(bed!, w.history, result),
     };
     task.meta.brokerRestart = summary;
     console.log(`[broker-restart] ${JSON.stringify(summary)}`);

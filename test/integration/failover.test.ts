@@ -5,9 +5,9 @@
 // and unknown outcomes (50003) are counted and reported (console + task.meta.failover), not hidden.
 // Heavy (its own cluster, ~0.5 GB): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordsIn, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
-import { kafkaClient, readAll, uniqueTopic } from '../helpers/kafka.js';
-import { check, phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+import { historyReport, readBack, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
+import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
+import { phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -92,9 +92,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
     }
     await w.stop();
     mark('stopped');
-    const total = await recordsIn(brokers, topic);
-    const records = await readAll(brokers, topic, total, 60_000, { settleMs: 500 });
-    const result = check(w.history, records);
+    const { total, records, result } = await readBack(brokers, topic, w.history);
     // How long partition 0 acknowledged nothing after each kill (sent after the kill → first ack).
     const unavailableMs = [1, 2].map((round) => {
       const kill = timeline[`r${round}-kill`]!;
@@ -108,19 +106,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       produceTimeoutMs: PRODUCE_TIMEOUT_MS,
       timelineMs: timeline,
       partition0UnavailableMs: unavailableMs,
-      phases: phases(w.history),
-      producerRenewals: bed!.logs.lines.filter((l) => l.msg.startsWith('new idempotent producer')).length,
-      acked: result.acked,
-      lost: result.lost.length,
-      lostDetail: result.lostDetail,
-      wrongOffset: result.wrongOffset.length,
-      orderViolations: result.orderViolations.length,
-      duplicates: result.duplicates,
-      unknown: result.unknown,
-      byOutcome: result.byOutcome,
-      refusedButWritten: result.refusedButWritten.length,
-      foreign: result.foreign,
-      recordsInKafka: result.recordsInKafka,
+      ...historyReport(bed!, w.history, result),
       highWatermarks: total,
     };
     task.meta.failover = summary;

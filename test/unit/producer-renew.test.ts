@@ -41,6 +41,18 @@ function make(first: KafkaJsProducer, renewProducer: BatchingProducerOptions['re
   });
 }
 
+/** Producer `a` in use; a renewal hands out producer `b` and keeps what it was told about `a`'s last calls. */
+function renewingToB() {
+  const a = fakeProducer('a');
+  const b = fakeProducer('b');
+  let settled: Promise<void> | undefined;
+  const renew = vi.fn(async (previousSettled: Promise<void>) => {
+    settled = previousSettled;
+    return b.producer;
+  });
+  return { a, b, renew, p: make(a.producer, renew), settled: () => settled };
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -49,14 +61,7 @@ afterEach(() => {
 });
 
 it('a failed batch: the next batch goes out on a new producer, told when the old one has no call left', async () => {
-  const a = fakeProducer('a');
-  const b = fakeProducer('b');
-  let settled: Promise<void> | undefined;
-  const renew = vi.fn(async (previousSettled: Promise<void>) => {
-    settled = previousSettled;
-    return b.producer;
-  });
-  const p = make(a.producer, renew);
+  const { a, b, renew, p, settled } = renewingToB();
 
   const r1 = p.send('t', [rec('1')]);
   await vi.advanceTimersByTimeAsync(0);
@@ -66,7 +71,7 @@ it('a failed batch: the next batch goes out on a new producer, told when the old
   const r2 = p.send('t', [rec('2')]);
   await vi.advanceTimersByTimeAsync(0);
   expect(renew).toHaveBeenCalledTimes(1);
-  await expect(settled).resolves.toBeUndefined();
+  await expect(settled()).resolves.toBeUndefined();
   expect(a.calls).toHaveLength(1);
   expect(b.calls).toHaveLength(1);
   b.ack(0, 7);
@@ -81,14 +86,7 @@ it('a failed batch: the next batch goes out on a new producer, told when the old
 });
 
 it('a batch past its deadline: 50003, and the next batch is not sent on the producer kafkajs may still retry with', async () => {
-  const a = fakeProducer('a');
-  const b = fakeProducer('b');
-  let settled: Promise<void> | undefined;
-  const renew = vi.fn(async (previousSettled: Promise<void>) => {
-    settled = previousSettled;
-    return b.producer;
-  });
-  const p = make(a.producer, renew);
+  const { a, b, renew, p, settled } = renewingToB();
 
   const r1 = p.send('t', [rec('1')]);
   await vi.advanceTimersByTimeAsync(1000);
@@ -101,7 +99,7 @@ it('a batch past its deadline: 50003, and the next batch is not sent on the prod
   expect(b.calls).toHaveLength(1);
   // The old call is still pending in kafkajs: the old producer must not be disconnected yet.
   let done = false;
-  void settled!.then(() => (done = true));
+  void settled()!.then(() => (done = true));
   await vi.advanceTimersByTimeAsync(0);
   expect(done).toBe(false);
   a.calls[0]!.reject(connectionError); // kafkajs gave up at last
