@@ -31,11 +31,14 @@ const registry = scenarios({ p5Records: args.num('p5-records', 1_000_000) });
 const outDir = path.resolve(ROOT, args.str('out', 'load/results'));
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
-for (const id of selected) if (!registry.has(id)) throw new Error(`unknown scenario ${id} (known: ${[...registry.keys()].join(', ')})`);
+for (const id of selected)
+  if (!registry.has(id)) throw new Error(`unknown scenario ${id} (known: ${[...registry.keys()].join(', ')})`);
 
 async function main(): Promise<void> {
   const before = machineLoad();
-  log(`machine: ${before.cores} cores, load average ${before.load1} (other work on the machine skews absolute numbers; ratios hold up better)`);
+  log(
+    `machine: ${before.cores} cores, load average ${before.load1} (other work on the machine skews absolute numbers; ratios hold up better)`,
+  );
   if (before.load1 > before.cores) log('warning: the machine is busy; results will be noisy');
   const started = Date.now();
   const kafka = await startBroker();
@@ -83,7 +86,9 @@ async function main(): Promise<void> {
           const b = r.baseline?.recordsPerS;
           const perBatch = r.gateway?.extra?.recordsPerBatch;
           if (g !== undefined || b !== undefined)
-            log(`  ${id}: gateway ${g?.toFixed(0) ?? '—'} rec/s${perBatch ? ` (${perBatch.toFixed(0)} records/batch)` : ''}, baseline ${b?.toFixed(0) ?? '—'} rec/s`);
+            log(
+              `  ${id}: gateway ${g?.toFixed(0) ?? '—'} rec/s${perBatch ? ` (${perBatch.toFixed(0)} records/batch)` : ''}, baseline ${b?.toFixed(0) ?? '—'} rec/s`,
+            );
         } catch (e) {
           failures.push({ id, round, error: e instanceof Error ? e.message : String(e) });
           log(`  ${id} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -105,7 +110,13 @@ async function main(): Promise<void> {
   const name = stamp();
   const meta = {
     date: new Date().toISOString(),
-    machine: { cores: before.cores, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), loadBefore: before.load1, loadAfter: after.load1 },
+    machine: {
+      cores: before.cores,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadBefore: before.load1,
+      loadAfter: after.load1,
+    },
     node: process.version,
     kafka: kafkaVersion(),
     settings: {
@@ -121,17 +132,25 @@ async function main(): Promise<void> {
   const json = { ...meta, rows, failures, rounds: Object.fromEntries(results) };
   writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(path.join(outDir, `${name}.md`), `${table}\n`);
-  const svg = chart(results, rows, `${before.cores} cores (shared), Node ${process.version}, Kafka ${meta.kafka}, ${rounds} rounds × ${durationS} s, medians`);
+  const svg = chart(
+    results,
+    rows,
+    `${before.cores} cores (shared), Node ${process.version}, Kafka ${meta.kafka}, ${rounds} rounds × ${durationS} s, medians`,
+  );
   const svgFile = path.join(outDir, `${name}.svg`);
   writeFileSync(svgFile, svg);
   const png = svgToPng(svgFile, svgFile.replace(/\.svg$/, '.png'));
   log(`wrote ${path.relative(ROOT, path.join(outDir, name))}.{json,md,svg${png ? ',png' : ''}}`);
   if (args.bool('update-docs')) updateDocs(table, meta, svgFile, png);
-  if (failures.length) log(`${failures.length} scenario run(s) failed: ${failures.map((f) => `${f.id}#${f.round}`).join(', ')}`);
+  if (failures.length)
+    log(`${failures.length} scenario run(s) failed: ${failures.map((f) => `${f.id}#${f.round}`).join(', ')}`);
 
   if (profileDir) {
     const files = (await import('node:fs')).readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
-    for (const f of files) process.stdout.write(`\nCPU profile ${path.relative(ROOT, path.join(profileDir, f))}:\n${summarizeProfile(path.join(profileDir, f), 25)}\n`);
+    for (const f of files)
+      process.stdout.write(
+        `\nCPU profile ${path.relative(ROOT, path.join(profileDir, f))}:\n${summarizeProfile(path.join(profileDir, f), 25)}\n`,
+      );
   }
 }
 
@@ -169,8 +188,11 @@ const CEILING = '#2ca02c';
 function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[], subtitle: string): string {
   const bar = (group: string, label: string, value: number | undefined, color: string): ChartBar[] =>
     value === undefined || !Number.isFinite(value) ? [] : [{ group, label, value, color }];
-  const get = (id: string, side: 'gateway' | 'baseline', pick: (m: NonNullable<RoundResult['gateway']>) => number | undefined) =>
-    med(results.get(id) ?? [], side, pick);
+  const get = (
+    id: string,
+    side: 'gateway' | 'baseline',
+    pick: (m: NonNullable<RoundResult['gateway']>) => number | undefined,
+  ) => med(results.get(id) ?? [], side, pick);
   const rps = (m: NonNullable<RoundResult['gateway']>) => m.recordsPerS;
   const p99 = (m: NonNullable<RoundResult['gateway']>) => m.latencyMs?.p99;
   const throughput = [
@@ -201,7 +223,12 @@ function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[]
 }
 
 /** Replaces the generated part of the README's Performance section (between the bench markers) with this run's table. */
-function updateDocs(table: string, meta: { date: string; settings: { durationS: number; rounds: number } }, svgFile: string, png: boolean): void {
+function updateDocs(
+  table: string,
+  meta: { date: string; settings: { durationS: number; rounds: number } },
+  svgFile: string,
+  png: boolean,
+): void {
   const doc = path.join(ROOT, 'README.md');
   if (!existsSync(doc)) return log('README.md not found; not updated');
   const text = readFileSync(doc, 'utf8');

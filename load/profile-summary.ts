@@ -34,9 +34,12 @@ export function summarizeProfile(file: string, top = 30): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-  const idle = [...selfUs].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
+  const idle = [...selfUs]
+    .filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)')
+    .reduce((a, [, us]) => a + us, 0);
   const busy = total - idle;
 
   const fns = new Map<string, number>();
@@ -55,10 +58,16 @@ export function summarizeProfile(file: string, top = 30): string {
     `busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s sampled (idle ${((idle / total) * 100).toFixed(0)}%); shares below are of busy time`,
     '',
     'by area:',
-    ...[...areas].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([a, us]) => `  ${pct(us)}  ${a}`),
+    ...[...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([a, us]) => `  ${pct(us)}  ${a}`),
     '',
     `top ${top} functions by self time:`,
-    ...[...fns].sort((a, b) => b[1] - a[1]).slice(0, top).map(([f, us]) => `  ${pct(us)}  ${f}`),
+    ...[...fns]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([f, us]) => `  ${pct(us)}  ${f}`),
   ];
   return lines.join('\n');
 }

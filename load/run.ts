@@ -23,7 +23,9 @@ const log = (msg: string): void => void process.stderr.write(`[load] ${msg}\n`);
 async function main(): Promise<void> {
   const scenario = registry.get(id);
   if (!scenario) {
-    process.stderr.write(`usage: npm run load -- <${[...registry.keys()].join('|')}> [--duration s] [--url u --brokers b] [--no-baseline]\n`);
+    process.stderr.write(
+      `usage: npm run load -- <${[...registry.keys()].join('|')}> [--duration s] [--url u --brokers b] [--no-baseline]\n`,
+    );
     process.exit(2);
   }
   const external = args.str('url', '');
@@ -58,9 +60,13 @@ async function main(): Promise<void> {
       param: (name, def) => args.num(name, def),
       log,
     };
-    log(`${scenario.id}: ${scenario.title}; ${ctx.durationS} s against ${gatewayUrl}${ctx.baseline ? ', with baseline' : ''}`);
+    log(
+      `${scenario.id}: ${scenario.title}; ${ctx.durationS} s against ${gatewayUrl}${ctx.baseline ? ', with baseline' : ''}`,
+    );
     const result = await scenario.round(ctx);
-    process.stdout.write(`${markdownTable(scenario.summarize([result], new Map([[scenario.id, [result]]])))}\n\n${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(
+      `${markdownTable(scenario.summarize([result], new Map([[scenario.id, [result]]])))}\n\n${JSON.stringify(result, null, 2)}\n`,
+    );
   } finally {
     for (const f of cleanup) await f().catch(() => {});
   }

@@ -64,13 +64,21 @@ async function main() {
       keepDir: false,
       log: (m) => log(`kafka: ${m}`),
     });
-    log(`Kafka is up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${Object.entries(kafka.bootstrap).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(
+      `Kafka is up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${Object.entries(kafka.bootstrap)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     if (kafka.ssl) log(`TLS material for the SSL listeners: ${path.dirname(kafka.ssl.caFile)}`);
     env.KAFKA_BROKERS = kafka.bootstrap.PLAINTEXT;
     await ensureTopic([env.KAFKA_BROKERS], 'test-topic1', 3);
   }
   log('starting the gateway...');
-  gateway = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { env, stdio: 'inherit', cwd: ROOT });
+  gateway = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    env,
+    stdio: 'inherit',
+    cwd: ROOT,
+  });
   gateway.on('exit', (code, signal) => {
     if (!stopping) {
       log(`gateway exited (${signal ?? code}); stopping`);
@@ -78,7 +86,9 @@ async function main() {
     }
   });
   const port = env.PORT ?? '8080';
-  log(`try: curl -X POST -H 'Content-Type: application/vnd.kafka.json.v2+json' --data '{"records":[{"value":{"hello":"kafka"}}]}' localhost:${port}/topics/test-topic1`);
+  log(
+    `try: curl -X POST -H 'Content-Type: application/vnd.kafka.json.v2+json' --data '{"records":[{"value":{"hello":"kafka"}}]}' localhost:${port}/topics/test-topic1`,
+  );
 }
 
 main().catch((e) => {

@@ -34,9 +34,13 @@ export async function ensureFuzzEnv({ log = (m) => process.stderr.write(`[fuzz-e
   const exe = join(venv, 'bin', 'schemathesis');
   if (!(existsSync(marker) && readFileSync(marker, 'utf8').trim() === hash && existsSync(exe))) {
     log(`installing ${REQUIREMENTS} into ${venv}`);
-    execFileSync(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    execFileSync(
+      join(venv, 'bin', 'python'),
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     writeFileSync(marker, `${hash}\n`);
   }
   return exe;

@@ -46,7 +46,10 @@ function helmVersion(bin) {
  */
 function kubeVersionFor(go, env) {
   const info = JSON.parse(
-    execFileSync(go, ['mod', 'download', '-json', `helm.sh/helm/v3@${HELM_VERSION}`], { cwd: repoRoot, env }).toString(),
+    execFileSync(go, ['mod', 'download', '-json', `helm.sh/helm/v3@${HELM_VERSION}`], {
+      cwd: repoRoot,
+      env,
+    }).toString(),
   );
   const gomod = readFileSync(info.GoMod, 'utf8');
   const m = /k8s\.io\/client-go v0\.(\d+)\./.exec(gomod);

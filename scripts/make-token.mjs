@@ -42,7 +42,12 @@ function fail(message) {
 }
 
 if (o.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).join('\n') + '\n');
+  process.stdout.write(
+    `${readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .join('\n')}\n`,
+  );
   process.exit(0);
 }
 if (Boolean(o.secret) === Boolean(o.key)) fail('give exactly one of --secret or --key');
@@ -57,7 +62,8 @@ if (o.secret) {
   key = createPrivateKey(readFileSync(o.key));
   const type = key.asymmetricKeyType;
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const inferred = { rsa: 'RS256', 'rsa-pss': 'PS256', ed25519: 'EdDSA' }[type] ??
+  const inferred =
+    { rsa: 'RS256', 'rsa-pss': 'PS256', ed25519: 'EdDSA' }[type] ??
     (type === 'ec' ? { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }[curve] : undefined);
   alg ??= inferred;
   if (!alg) fail(`cannot infer an algorithm for a ${type} key; pass --alg`);

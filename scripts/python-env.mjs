@@ -39,7 +39,12 @@ function run(cmd, args, { log, quiet }) {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})${out ? `:\n${out.slice(-4000)}` : ''}`));
+      else
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})${out ? `:\n${out.slice(-4000)}` : ''}`,
+          ),
+        );
     });
   });
 }

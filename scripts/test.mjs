@@ -35,11 +35,22 @@ async function main() {
   const report = path.join(ROOT, 'test/artifacts/vitest-report.json');
   fs.mkdirSync(path.dirname(report), { recursive: true });
   fs.rmSync(report, { force: true });
-  const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
-  const code = await stage('vitest', () => new Promise((resolve) => {
-    const child = spawn('npx', args, { stdio: 'inherit', cwd: ROOT, env: process.env });
-    child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
-  }));
+  const args = [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ];
+  const code = await stage(
+    'vitest',
+    () =>
+      new Promise((resolve) => {
+        const child = spawn('npx', args, { stdio: 'inherit', cwd: ROOT, env: process.env });
+        child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
+      }),
+  );
   let summary = 'tests: 0 passed, 0 failed';
   try {
     const r = JSON.parse(fs.readFileSync(report, 'utf8'));

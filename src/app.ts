@@ -66,7 +66,15 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
       }) as unknown as MiddlewareHandler<AppEnv>),
   );
 
-  const routers = [healthRoutes(deps), produceRoutes(deps), topicRoutes(deps), adminRoutes(deps), docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }), uiRoutes(deps), asyncapiRoutes({ version: OPENAPI_INFO.info.version })];
+  const routers = [
+    healthRoutes(deps),
+    produceRoutes(deps),
+    topicRoutes(deps),
+    adminRoutes(deps),
+    docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }),
+    uiRoutes(deps),
+    asyncapiRoutes({ version: OPENAPI_INFO.info.version }),
+  ];
   if (deps.metrics) routers.push(metricsRoutes({ ...deps, metrics: deps.metrics }));
   for (const r of routers) app.route('/', r);
 
@@ -81,13 +89,18 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   app.notFound((c) => {
     const allowed = known.filter((k) => k.pattern.test(c.req.path)).map((k) => k.method);
     // A method the path does allow landing here (e.g. a trailing slash) is a plain 404, never "405, Allow: <it>".
-    return allowed.length > 0 && !allowed.includes(c.req.method) ? methodNotAllowed(c, [...new Set(allowed)]) : notFound(c);
+    return allowed.length > 0 && !allowed.includes(c.req.method)
+      ? methodNotAllowed(c, [...new Set(allowed)])
+      : notFound(c);
   });
   app.onError(createErrorHandler(deps.logger));
   return app;
 }
 
 function templateToRegExp(path: string): RegExp {
-  const src = path.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+');
+  const src = path
+    .split(/\{[^}]+\}/)
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^/]+');
   return new RegExp(`^${src}/?$`);
 }

@@ -187,13 +187,17 @@ export function loadConfig(
 
 function checkCombinations(c: Config): void {
   if (c.KAFKA_PRODUCER_IDEMPOTENT && c.KAFKA_PRODUCER_ACKS !== 'all' && c.KAFKA_PRODUCER_ACKS !== '-1')
-    throw new ConfigError('KAFKA_PRODUCER_ACKS: an idempotent producer needs acks=all (or set KAFKA_PRODUCER_IDEMPOTENT=false)');
+    throw new ConfigError(
+      'KAFKA_PRODUCER_ACKS: an idempotent producer needs acks=all (or set KAFKA_PRODUCER_IDEMPOTENT=false)',
+    );
   if (Boolean(c.TLS_CERT_FILE) !== Boolean(c.TLS_KEY_FILE))
     throw new ConfigError('TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together');
   if (Boolean(c.KAFKA_SSL_CERT_FILE) !== Boolean(c.KAFKA_SSL_KEY_FILE))
     throw new ConfigError('KAFKA_SSL_CERT_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (mTLS)');
   if (c.KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS >= c.KAFKA_CONSUMER_SESSION_TIMEOUT_MS)
-    throw new ConfigError('KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: must be below KAFKA_CONSUMER_SESSION_TIMEOUT_MS (about a third of it)');
+    throw new ConfigError(
+      'KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: must be below KAFKA_CONSUMER_SESSION_TIMEOUT_MS (about a third of it)',
+    );
   const m = c.KAFKA_SASL_MECHANISM;
   if (m && m !== 'oauthbearer' && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD))
     throw new ConfigError(`KAFKA_SASL_USERNAME: ${m} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);

@@ -66,7 +66,11 @@ export const errors = {
   topicNotFound: (topic: string) =>
     new GatewayError(404, ErrorCodes.TOPIC_NOT_FOUND, `Topic '${truncate(topic)}' not found.`),
   partitionNotFound: (topic: string, partition: number | string) =>
-    new GatewayError(404, ErrorCodes.PARTITION_NOT_FOUND, `Partition ${truncate(String(partition), 20)} of topic '${truncate(topic)}' not found.`),
+    new GatewayError(
+      404,
+      ErrorCodes.PARTITION_NOT_FOUND,
+      `Partition ${truncate(String(partition), 20)} of topic '${truncate(topic)}' not found.`,
+    ),
   tooLarge: (message: string) => new GatewayError(413, ErrorCodes.TOO_LARGE, message),
   unsupportedMediaType: (message: string) => new GatewayError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message),
   notAcceptable: (message: string) => new GatewayError(406, ErrorCodes.NOT_ACCEPTABLE, message),

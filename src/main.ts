@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './server.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (e) {

@@ -41,17 +41,35 @@ export interface StartOptions {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config);
   if (config.AUTH_MODE === 'none')
-    logger.warn('AUTH_MODE=none: every caller may produce, read and administer every topic. Use AUTH_MODE=jwt in production.');
+    logger.warn(
+      'AUTH_MODE=none: every caller may produce, read and administer every topic. Use AUTH_MODE=jwt in production.',
+    );
   const metrics = createMetrics({ logger });
   // Tracing follows the standard OTEL_* variables (off unless an OTLP endpoint is set).
   const tracing = await startTracing(tracingSettings(process.env), logger);
-  const kafka = instrumentKafka(createKafkaGateway(config, logger, { ...options.kafka, onBatch: metrics.produceBatch }), metrics, tracing);
+  const kafka = instrumentKafka(
+    createKafkaGateway(config, logger, { ...options.kafka, onBatch: metrics.produceBatch }),
+    metrics,
+    tracing,
+  );
   metrics.watchKafka({ up: () => kafka.ready(), inflightBytes: () => kafka.producer.inflightBytes });
   let accepting = true;
   // Built once at start-up: a bad key or secret stops the process here, never at the first request.
   const verifier = config.AUTH_MODE === 'jwt' ? createTokenVerifier(config, logger) : null;
-  const rateLimiter = config.RATE_LIMIT_RECORDS_PER_S > 0 ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S }) : undefined;
-  const app = buildApp({ config, kafka, logger, accepting: () => accepting, metrics, tracing, verifier, ...(rateLimiter ? { rateLimiter } : {}) });
+  const rateLimiter =
+    config.RATE_LIMIT_RECORDS_PER_S > 0
+      ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })
+      : undefined;
+  const app = buildApp({
+    config,
+    kafka,
+    logger,
+    accepting: () => accepting,
+    metrics,
+    tracing,
+    verifier,
+    ...(rateLimiter ? { rateLimiter } : {}),
+  });
 
   // server.close() closes only idle keep-alive connections: a busy one would carry new requests until
   // SHUTDOWN_TIMEOUT_MS and then be cut, maybe mid-request. So once closing, every response that has not started
@@ -77,7 +95,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
   const server: Server =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE
-      ? createHttpsServer({ cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE), ...limits }, listener)
+      ? createHttpsServer(
+          { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE), ...limits },
+          listener,
+        )
       : createHttpServer(limits, listener);
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
   server.maxHeadersCount = 100;
@@ -93,7 +114,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const ws = attachWebSocket(server, { config, kafka, logger, metrics, httpFallback: listener, maxBodyBytes: config.MAX_BODY_BYTES, ...upgradeAuth(verifier, config) });
+  const ws = attachWebSocket(server, {
+    config,
+    kafka,
+    logger,
+    metrics,
+    httpFallback: listener,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ...upgradeAuth(verifier, config),
+  });
   // Connect in the background: the server answers /healthz at once and 503 until Kafka is reachable.
   void kafka.start();
 
@@ -127,6 +156,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
 /** The same gateway with its producer counted (and traced when tracing is on); everything else delegates. */
 function instrumentKafka(kafka: KafkaGateway, metrics: Metrics, tracing: Tracing): KafkaGateway {
-  const producer = instrumentProducer(kafka.producer, { metrics, tracer: tracing.enabled ? tracing.tracer : undefined });
+  const producer = instrumentProducer(kafka.producer, {
+    metrics,
+    tracer: tracing.enabled ? tracing.tracer : undefined,
+  });
   return Object.create(kafka, { producer: { value: producer, enumerable: true } }) as KafkaGateway;
 }

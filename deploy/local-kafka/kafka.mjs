@@ -76,7 +76,10 @@ function pomHash() {
 
 function jarsComplete() {
   try {
-    return fs.readFileSync(MARKER, 'utf8').trim() === pomHash() && fs.readdirSync(LIBS_DIR).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+    return (
+      fs.readFileSync(MARKER, 'utf8').trim() === pomHash() &&
+      fs.readdirSync(LIBS_DIR).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))
+    );
   } catch {
     return false;
   }
@@ -141,7 +144,9 @@ async function withLock(log, fn) {
       if (Date.now() - t0 > 15 * 60_000) throw new Error(`timed out waiting for ${LOCK_FILE} (held by pid ${holder})`);
       if (Date.now() - lastSay > 10_000) {
         lastSay = Date.now();
-        log(`waiting for another process (pid ${holder}) fetching the Kafka jars... ${Math.round((Date.now() - t0) / 1000)} s`);
+        log(
+          `waiting for another process (pid ${holder}) fetching the Kafka jars... ${Math.round((Date.now() - t0) / 1000)} s`,
+        );
       }
       await sleep(500);
     }
@@ -166,18 +171,25 @@ function runMaven(log) {
       reject(e);
       return;
     }
-    const ticker = setInterval(() => log(`still fetching Kafka jars... ${Math.round((Date.now() - t0) / 1000)} s`), 10_000);
+    const ticker = setInterval(
+      () => log(`still fetching Kafka jars... ${Math.round((Date.now() - t0) / 1000)} s`),
+      10_000,
+    );
     let buf = '';
     const onData = (/** @type {Buffer} */ chunk) => {
       buf += chunk.toString();
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).replace(/\x1b\[[0-9;]*m/g, '').trimEnd();
+        const line = buf
+          .slice(0, i)
+          .replace(/\x1b\[[0-9;]*m/g, '')
+          .trimEnd();
         buf = buf.slice(i + 1);
         tail.push(line);
         if (tail.length > 80) tail.shift();
         // Maven's own progress, minus the per-jar copy chatter.
-        if (/Building |BUILD|ERROR|Downloading from|Total time/.test(line)) log(`mvn: ${line.replace(/^\[INFO\] /, '')}`);
+        if (/Building |BUILD|ERROR|Downloading from|Total time/.test(line))
+          log(`mvn: ${line.replace(/^\[INFO\] /, '')}`);
       }
     };
     child.stdout.on('data', onData);
@@ -391,7 +403,8 @@ export async function cleanupStale(baseDir = os.tmpdir(), opts = {}) {
         }
       }
     }
-    for (let i = 0; i < 50 && mine.some((p) => fs.existsSync(`/proc/${p}`) && isOurKafka(String(p), dir)); i++) await sleep(100);
+    for (let i = 0; i < 50 && mine.some((p) => fs.existsSync(`/proc/${p}`) && isOurKafka(String(p), dir)); i++)
+      await sleep(100);
     killed.push(...mine);
     if (mine.length) log(`killed stale broker pid(s) ${mine.join(', ')} from ${dir}`);
     if (data.created && path.dirname(dir) === path.resolve(os.tmpdir()) && path.basename(dir).startsWith(TMP_PREFIX)) {
@@ -418,18 +431,44 @@ async function generateTls(sslDir) {
   const days = '30';
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await run('openssl', [
-    'req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', days,
-    '-subj', '/CN=local-kafka test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    days,
+    '-subj',
+    '/CN=local-kafka test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   /** @param {string} name @param {string} subj @param {string} ext */
   const leaf = async (name, subj, ext) => {
     fs.writeFileSync(f(`${name}.ext`), ext);
     await run('openssl', ['req', '-new', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj]);
     await run('openssl', [
-      'x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
-      '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', days, '-sha256',
-      '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`),
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-set_serial',
+      `0x${crypto.randomBytes(8).toString('hex')}`,
+      '-days',
+      days,
+      '-sha256',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
     ]);
   };
   await Promise.all([
@@ -439,16 +478,30 @@ async function generateTls(sslDir) {
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' +
         'subjectAltName=DNS:localhost,IP:127.0.0.1\n',
     ),
-    leaf('client', '/CN=alice', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n'),
+    leaf(
+      'client',
+      '/CN=alice',
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
+    ),
   ]);
   await run('openssl', [
-    'pkcs8', '-topk8', '-in', f('client.key'), '-out', f('client.enc.key'), '-v2', 'aes-256-cbc',
-    '-passout', `pass:${CLIENT_KEY_PASSWORD}`,
+    'pkcs8',
+    '-topk8',
+    '-in',
+    f('client.key'),
+    '-out',
+    f('client.enc.key'),
+    '-v2',
+    'aes-256-cbc',
+    '-passout',
+    `pass:${CLIENT_KEY_PASSWORD}`,
   ]);
   // Kafka's PEM keystore: PKCS#8 key + certificate chain in one file, no keystore password.
   fs.writeFileSync(
     f('broker-keystore.pem'),
-    fs.readFileSync(f('broker.key'), 'utf8') + fs.readFileSync(f('broker.pem'), 'utf8') + fs.readFileSync(f('ca.pem'), 'utf8'),
+    fs.readFileSync(f('broker.key'), 'utf8') +
+      fs.readFileSync(f('broker.pem'), 'utf8') +
+      fs.readFileSync(f('ca.pem'), 'utf8'),
   );
   for (const n of ['broker.csr', 'client.csr', 'broker.ext', 'client.ext']) fs.rmSync(f(n), { force: true });
   return {
@@ -512,7 +565,11 @@ function cdsArchivePath() {
  * @param {NodeState[]} nodes @param {string} clusterId @param {string} dir @param {boolean} useCache
  */
 async function formatNodes(nodes, clusterId, dir, useCache) {
-  const key = crypto.createHash('sha256').update(`${pomHash()}|${JSON.stringify(USERS)}|v1`).digest('hex').slice(0, 16);
+  const key = crypto
+    .createHash('sha256')
+    .update(`${pomHash()}|${JSON.stringify(USERS)}|v1`)
+    .digest('hex')
+    .slice(0, 16);
   const template = path.join(CACHE_DIR, `bootstrap-${key}.checkpoint`);
   if (useCache && fs.existsSync(template)) {
     for (const n of nodes) {
@@ -524,7 +581,10 @@ async function formatNodes(nodes, clusterId, dir, useCache) {
     return;
   }
   const scram = [USERS.scram, USERS.admin].flatMap((u) =>
-    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${u.username},password=${u.password}]`]),
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+      '--add-scram',
+      `${m}=[name=${u.username},password=${u.password}]`,
+    ]),
   );
   const quietLog4j = path.join(dir, 'log4j2-tools.properties');
   fs.writeFileSync(
@@ -535,9 +595,21 @@ async function formatNodes(nodes, clusterId, dir, useCache) {
   await Promise.all(
     nodes.map((n) =>
       run('java', [
-        '-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto',
+        '-Xms64m',
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-Xshare:auto',
         `-Dlog4j2.configurationFile=${quietLog4j}`,
-        '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile, ...scram,
+        '-cp',
+        classpath(),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        n.propsFile,
+        ...scram,
       ]),
     ),
   );
@@ -637,8 +709,10 @@ function serverProperties({ node, all, listeners, tls, oauth, extra }) {
     Object.assign(p, {
       [`listener.name.${ln}.sasl.enabled.mechanisms`]: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
       [`listener.name.${ln}.plain.sasl.jaas.config`]: `org.apache.kafka.common.security.plain.PlainLoginModule required username="${USERS.admin.username}" password="${USERS.admin.password}" ${users};`,
-      [`listener.name.${ln}.scram-sha-256.sasl.jaas.config`]: 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
-      [`listener.name.${ln}.scram-sha-512.sasl.jaas.config`]: 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      [`listener.name.${ln}.scram-sha-256.sasl.jaas.config`]:
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      [`listener.name.${ln}.scram-sha-512.sasl.jaas.config`]:
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
     });
     mechanisms.push('PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512');
   }
@@ -710,11 +784,15 @@ export async function startKafka(opts = {}) {
   const log = opts.log ?? defaultLog;
   const nodeCount = opts.nodes ?? 1;
   if (nodeCount !== 1 && nodeCount !== 3) throw new Error(`nodes must be 1 or 3, got ${nodeCount}`);
-  const asked = (opts.listeners ?? ['PLAINTEXT']).map((l) => /** @type {ListenerName} */ (String(l).trim().toUpperCase()));
-  for (const l of asked) if (!LISTENERS.includes(l)) throw new Error(`unknown listener ${l} (known: ${LISTENERS.join(', ')})`);
+  const asked = (opts.listeners ?? ['PLAINTEXT']).map(
+    (l) => /** @type {ListenerName} */ (String(l).trim().toUpperCase()),
+  );
+  for (const l of asked)
+    if (!LISTENERS.includes(l)) throw new Error(`unknown listener ${l} (known: ${LISTENERS.join(', ')})`);
   /** @type {ListenerName[]} */
   const listeners = LISTENERS.filter((l) => l === 'PLAINTEXT' || asked.includes(l));
-  if (listeners.includes('OAUTHBEARER') && !opts.oauth?.jwksUrl) throw new Error('the OAUTHBEARER listener needs opts.oauth.jwksUrl');
+  if (listeners.includes('OAUTHBEARER') && !opts.oauth?.jwksUrl)
+    throw new Error('the OAUTHBEARER listener needs opts.oauth.jwksUrl');
   await ensureJars({ log });
   installExitHook();
 
@@ -772,9 +850,13 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
       nodePorts.push(Object.fromEntries(portNames.map((l) => [l, (nodeCount > 1 ? n * 10000 : 0) + base[l]])));
     }
     const busy = [];
-    for (const ports of nodePorts) for (const [l, p] of Object.entries(ports)) if (await portInUse(/** @type {number} */ (p))) busy.push(`${l} ${p}`);
+    for (const ports of nodePorts)
+      for (const [l, p] of Object.entries(ports))
+        if (await portInUse(/** @type {number} */ (p))) busy.push(`${l} ${p}`);
     if (busy.length) {
-      throw new Error(`fixed port(s) already in use: ${busy.join(', ')} — is another dev broker running? (pgrep -af kafka.Kafka)`);
+      throw new Error(
+        `fixed port(s) already in use: ${busy.join(', ')} — is another dev broker running? (pgrep -af kafka.Kafka)`,
+      );
     }
   }
 
@@ -847,8 +929,10 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
   }
   /** JVM flags for one node: the class-data archive when present, or node 1 records it (written at its exit). */
   const jvmFor = (/** @type {NodeState} */ node) => {
-    if (cdsCreate && node.id === 1) return [...jvm, `-XX:ArchiveClassesAtExit=${cdsCreate.tmp}`, ...(opts.jvmOpts ?? [])];
-    if (cdsArchive && fs.existsSync(cdsArchive)) return [...jvm, `-XX:SharedArchiveFile=${cdsArchive}`, ...(opts.jvmOpts ?? [])];
+    if (cdsCreate && node.id === 1)
+      return [...jvm, `-XX:ArchiveClassesAtExit=${cdsCreate.tmp}`, ...(opts.jvmOpts ?? [])];
+    if (cdsArchive && fs.existsSync(cdsArchive))
+      return [...jvm, `-XX:SharedArchiveFile=${cdsArchive}`, ...(opts.jvmOpts ?? [])];
     return [...jvm, ...(opts.jvmOpts ?? [])];
   };
   /** Called when a node exits: keeps the archive node 1 just wrote (once). */
@@ -861,7 +945,8 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
         fs.renameSync(c.tmp, c.archive);
         // Archives for other jar sets or java builds are dead weight (50 MB each); a JVM using one keeps its mapping.
         for (const f of fs.readdirSync(CACHE_DIR)) {
-          if (/^kafka-[0-9a-f]+\.jsa$/.test(f) && path.join(CACHE_DIR, f) !== c.archive) fs.rmSync(path.join(CACHE_DIR, f), { force: true });
+          if (/^kafka-[0-9a-f]+\.jsa$/.test(f) && path.join(CACHE_DIR, f) !== c.archive)
+            fs.rmSync(path.join(CACHE_DIR, f), { force: true });
         }
       }
     } catch {
@@ -872,7 +957,14 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
   };
 
   for (const node of nodes) {
-    const props = serverProperties({ node, all: nodes, listeners, tls, oauth: opts.oauth, extra: opts.brokerProps ?? {} });
+    const props = serverProperties({
+      node,
+      all: nodes,
+      listeners,
+      tls,
+      oauth: opts.oauth,
+      extra: opts.brokerProps ?? {},
+    });
     fs.writeFileSync(node.propsFile, propsText(props));
     fs.writeFileSync(node.log4jFile, log4jProperties(node.logFile, opts.logLevels));
   }
@@ -889,9 +981,19 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
   /** @param {NodeState} node */
   const spawnNode = (node) => {
     const out = fs.openSync(node.stdoutFile, 'a');
-    const javaArgs = [...jvmFor(node), `-Dlog4j2.configurationFile=${node.log4jFile}`, '-cp', classpath(), 'kafka.Kafka', node.propsFile];
+    const javaArgs = [
+      ...jvmFor(node),
+      `-Dlog4j2.configurationFile=${node.log4jFile}`,
+      '-cp',
+      classpath(),
+      'kafka.Kafka',
+      node.propsFile,
+    ];
     // setpriv --pdeathsig: the kernel kills the broker if this Node process dies without stopping it.
-    const [cmd, args] = dieWithParent && hasSetpriv() ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', 'java', ...javaArgs]] : ['java', javaArgs];
+    const [cmd, args] =
+      dieWithParent && hasSetpriv()
+        ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', 'java', ...javaArgs]]
+        : ['java', javaArgs];
     const proc = spawn(cmd, args, { cwd: node.dir, stdio: ['ignore', out, out], detached: false });
     fs.closeSync(out);
     node.proc = proc;
@@ -1010,12 +1112,24 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
     listeners,
     bootstrap,
     ssl: tls
-      ? { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile, encryptedKeyFile: tls.encryptedKeyFile, keyPassword: tls.keyPassword }
+      ? {
+          caFile: tls.caFile,
+          certFile: tls.certFile,
+          keyFile: tls.keyFile,
+          encryptedKeyFile: tls.encryptedKeyFile,
+          keyPassword: tls.keyPassword,
+        }
       : null,
     users: { plain: { ...USERS.plain }, admin: { ...USERS.admin }, scram: { ...USERS.scram } },
     oauth: opts.oauth ? { ...opts.oauth } : null,
     get nodes() {
-      return nodes.map((n) => ({ id: n.id, pid: n.exited ? null : n.pid, ports: { ...n.ports }, running: !!n.proc && !n.exited, logFile: n.logFile }));
+      return nodes.map((n) => ({
+        id: n.id,
+        pid: n.exited ? null : n.pid,
+        ports: { ...n.ports },
+        running: !!n.proc && !n.exited,
+        logFile: n.logFile,
+      }));
     },
     /**
      * Stops every node (SIGTERM, then SIGKILL after graceMs) and removes the folder unless keepDir. Idempotent.
@@ -1074,7 +1188,11 @@ async function startOnce({ opts, log, dir, keepDir, listeners, nodeCount, portsM
      */
     async leaderOf(topic, partition = 0) {
       const { Kafka, logLevel } = await import('kafkajs');
-      const admin = new Kafka({ clientId: 'local-kafka-leader', brokers: liveBootstrap(nodes), logLevel: logLevel.NOTHING }).admin();
+      const admin = new Kafka({
+        clientId: 'local-kafka-leader',
+        brokers: liveBootstrap(nodes),
+        logLevel: logLevel.NOTHING,
+      }).admin();
       await admin.connect();
       try {
         const md = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -1103,7 +1221,8 @@ async function waitClusterReady(bootstrap, nodeCount, deadline, nodes) {
   let lastErr = /** @type {unknown} */ (null);
   while (Date.now() < deadline) {
     const dead = nodes.find((n) => n.exited);
-    if (dead) throw new Error(`Kafka node ${dead.id} exited during the readiness check:\n${tailFile(dead.logFile, 40)}`);
+    if (dead)
+      throw new Error(`Kafka node ${dead.id} exited during the readiness check:\n${tailFile(dead.logFile, 40)}`);
     const admin = new Kafka({
       clientId: 'local-kafka-ready',
       brokers: bootstrap.split(','),
@@ -1145,7 +1264,11 @@ function parseArgs(argv) {
       const [k, v] = a.slice(2).split('=', 2);
       const key = /** @type {string} */ (k);
       if (v !== undefined) out[key] = v;
-      else if (i + 1 < argv.length && !String(argv[i + 1]).startsWith('--') && !['fixed-ports', 'persist', 'keep-dir', 'help'].includes(key)) {
+      else if (
+        i + 1 < argv.length &&
+        !String(argv[i + 1]).startsWith('--') &&
+        !['fixed-ports', 'persist', 'keep-dir', 'help'].includes(key)
+      ) {
         out[key] = /** @type {string} */ (argv[++i]);
       } else out[key] = true;
     } else rest.push(a);
@@ -1184,7 +1307,8 @@ async function main() {
   if (dir) await cleanupStale(path.dirname(dir));
   const handle = await startKafka({
     nodes: flags.nodes === '3' ? 3 : 1,
-    listeners: typeof flags.listeners === 'string' ? /** @type {ListenerName[]} */ (flags.listeners.split(',')) : undefined,
+    listeners:
+      typeof flags.listeners === 'string' ? /** @type {ListenerName[]} */ (flags.listeners.split(',')) : undefined,
     dir,
     ports: flags['fixed-ports'] ? 'fixed' : 'free',
     persist: !!flags.persist,
@@ -1200,7 +1324,12 @@ async function main() {
   });
   const lines = [`cluster ${handle.clusterId} in ${handle.dir} (started in ${(handle.startMs / 1000).toFixed(1)} s)`];
   for (const [l, b] of Object.entries(handle.bootstrap)) lines.push(`  ${l.padEnd(15)} ${b}`);
-  if (handle.ssl) lines.push(`  CA ${handle.ssl.caFile}`, `  client cert ${handle.ssl.certFile}`, `  client key ${handle.ssl.keyFile}`);
+  if (handle.ssl)
+    lines.push(
+      `  CA ${handle.ssl.caFile}`,
+      `  client cert ${handle.ssl.certFile}`,
+      `  client key ${handle.ssl.keyFile}`,
+    );
   if (handle.listeners.some((l) => l.startsWith('SASL'))) {
     lines.push(`  SASL PLAIN/SCRAM user ${handle.users.plain.username} / ${handle.users.plain.password}`);
   }

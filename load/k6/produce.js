@@ -26,7 +26,7 @@ const duration = __ENV.DURATION || '20s';
 /** A compact JSON object whose text is exactly `bytes` long: {"i":0,"p":"xxxx"}. */
 function jsonValue(bytes, seed) {
   const head = `{"i":${seed},"p":"`;
-  return head + 'x'.repeat(bytes - head.length - 2) + '"}';
+  return `${head + 'x'.repeat(bytes - head.length - 2)}"}`;
 }
 const values = [];
 for (let i = 0; i < spec.records; i++) values.push(`{"value":${jsonValue(spec.valueBytes, i % 10)}}`);
@@ -42,7 +42,14 @@ const records = new Counter('records_produced');
 export const options = {
   scenarios: {
     [id]: spec.rate
-      ? { executor: 'constant-arrival-rate', rate: spec.rate, timeUnit: '1s', duration, preAllocatedVUs: 16, maxVUs: 64 }
+      ? {
+          executor: 'constant-arrival-rate',
+          rate: spec.rate,
+          timeUnit: '1s',
+          duration,
+          preAllocatedVUs: 16,
+          maxVUs: 64,
+        }
       : { executor: 'constant-vus', vus: spec.vus, duration },
   },
   summaryTrendStats: ['avg', 'med', 'p(90)', 'p(99)', 'max'],

@@ -35,7 +35,13 @@ const dropped = new Counter('ws_sockets_dropped');
 
 export const options = {
   scenarios: {
-    sockets: { executor: 'per-vu-iterations', vus: sockets, iterations: 1, maxDuration: `${durationMs / 1000 + 60}s`, exec: 'subscriber' },
+    sockets: {
+      executor: 'per-vu-iterations',
+      vus: sockets,
+      iterations: 1,
+      maxDuration: `${durationMs / 1000 + 60}s`,
+      exec: 'subscriber',
+    },
     producer: {
       executor: 'constant-arrival-rate',
       rate: requestsPerS,
@@ -54,9 +60,12 @@ export function producer() {
   const records = [];
   for (let i = 0; i < perRequest; i++) records.push(`{"value":{"t":${Date.now()}}}`);
   const res = http.post(`${baseUrl}/topics/${topic}`, `{"records":[${records.join(',')}]}`, {
-    headers: { 'Content-Type': 'application/vnd.kafka.json.v2+json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'Content-Type': 'application/vnd.kafka.json.v2+json',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
   });
-  check(res, { 'produced': (r) => r.status === 200 });
+  check(res, { produced: (r) => r.status === 200 });
 }
 
 export function subscriber() {

@@ -35,13 +35,19 @@ export function parseArgs(argv: readonly string[]): Args {
       const v = flags.get(name);
       if (v === undefined) return def;
       const n = Number(v);
-      if (typeof v !== 'string' || !Number.isFinite(n)) throw new Error(`--${name}: expected a number, got '${String(v)}'`);
+      if (typeof v !== 'string' || !Number.isFinite(n))
+        throw new Error(`--${name}: expected a number, got '${String(v)}'`);
       return n;
     },
     bool: (name) => flags.has(name) && flags.get(name) !== 'false',
     list: (name, def) => {
       const v = flags.get(name);
-      return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : def;
+      return typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : def;
     },
   };
 }

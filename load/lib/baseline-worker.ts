@@ -41,7 +41,8 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const value = Buffer.from(jsonValue(job.valueBytes));
-  const messages = (partition: number) => Array.from({ length: job.recordsPerSend }, () => ({ key: null, value, partition }));
+  const messages = (partition: number) =>
+    Array.from({ length: job.recordsPerSend }, () => ({ key: null, value, partition }));
   let next = 0;
   const send = () => producer.send({ topic: job.topic, acks: -1, messages: messages(next++ % job.partitions) });
 

@@ -54,10 +54,18 @@ export async function createTopics(brokers: string, topics: Record<string, numbe
 /** Compiles src/ to load/.build (seconds with TypeScript 7); false when the compiler failed to emit. */
 export function buildGateway(): boolean {
   const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
-  const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--sourceMap', 'false'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   // Type errors still emit (noEmitOnError is off); only a missing main.js means the build is unusable.
-  const ok = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(BUILD_DIR, 'main.js'))})`]).status === 0;
-  if (r.status !== 0) log(`tsc reported problems (${ok ? 'output emitted anyway' : 'no output'}): ${(r.stdout + r.stderr).split('\n').slice(0, 3).join(' | ')}`);
+  const ok =
+    spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(BUILD_DIR, 'main.js'))})`])
+      .status === 0;
+  if (r.status !== 0)
+    log(
+      `tsc reported problems (${ok ? 'output emitted anyway' : 'no output'}): ${(r.stdout + r.stderr).split('\n').slice(0, 3).join(' | ')}`,
+    );
   return ok;
 }
 
@@ -93,7 +101,9 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
   const port = await freePort();
   const useBuild = !o.tsx && (o.noBuild ? existsSync(path.join(BUILD_DIR, 'main.js')) : buildGateway());
   const nodeArgs = [
-    ...(o.cpuProfDir ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]) : []),
+    ...(o.cpuProfDir
+      ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])
+      : []),
     ...(useBuild ? [path.join(BUILD_DIR, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
   ];
   const child = spawn(process.execPath, nodeArgs, {

@@ -37,7 +37,11 @@ export interface GroupBaselineResult {
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
-  const kafka = new Kafka({ clientId: 'bench-group-baseline', brokers: job.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'bench-group-baseline',
+    brokers: job.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const seen = new Map<number, { low: number; bits: Uint8Array }>();
   let expected = 0;
   for (const [p, [low, high]] of Object.entries(job.expect)) {
@@ -71,9 +75,13 @@ async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
   const isSettled = new Promise<void>((r) => (settled = r));
   consumers.forEach((c, i) =>
     c.on(c.events.GROUP_JOIN, (e) => {
-      owned.set(i, Object.values(e.payload.memberAssignment).reduce((a, ps) => a + ps.length, 0));
+      owned.set(
+        i,
+        Object.values(e.payload.memberAssignment).reduce((a, ps) => a + ps.length, 0),
+      );
       const counts = [...owned.values()];
-      if (owned.size === job.members && counts.every((n) => n > 0) && counts.reduce((a, b) => a + b, 0) === seen.size) settled();
+      if (owned.size === job.members && counts.every((n) => n > 0) && counts.reduce((a, b) => a + b, 0) === seen.size)
+        settled();
     }),
   );
   await Promise.all(

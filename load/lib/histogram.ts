@@ -17,7 +17,7 @@ export class Histogram {
   private max = 0;
 
   record(ms: number): void {
-    const v = ms < 0 ? 0 : ms;
+    const v = Math.max(ms, 0);
     const b = Math.min(BUCKETS - 1, Math.floor(v / RESOLUTION_MS));
     this.counts[b]!++;
     this.count++;
@@ -57,7 +57,15 @@ export class Histogram {
   }
 
   summary(): LatencySummary {
-    if (this.count === 0) return { count: 0, mean: Number.NaN, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
-    return { count: this.count, mean: this.sum / this.count, p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.max };
+    if (this.count === 0)
+      return { count: 0, mean: Number.NaN, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
+    return {
+      count: this.count,
+      mean: this.sum / this.count,
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p99: this.percentile(99),
+      max: this.max,
+    };
   }
 }

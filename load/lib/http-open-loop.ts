@@ -31,16 +31,19 @@ export async function openLoopHttp(o: OpenLoopOptions): Promise<HttpLoadResult> 
   const one = () =>
     new Promise<void>((resolve) => {
       const t = performance.now();
-      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers, agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode! >= 200 && res.statusCode! < 300) {
-            ok++;
-            latencies.push(performance.now() - t);
-          } else non2xx++;
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode! >= 200 && res.statusCode! < 300) {
+              ok++;
+              latencies.push(performance.now() - t);
+            } else non2xx++;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         errors++;
         resolve();

@@ -73,7 +73,10 @@ export function watchProcesses(pids: Record<string, number | undefined>, interva
 /** 1-minute load average and core count (context for noisy-machine results). */
 export function machineLoad(): { load1: number; cores: number } {
   try {
-    return { load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]), cores: Number(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0) };
+    return {
+      load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+      cores: Number(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0),
+    };
   } catch {
     return { load1: Number.NaN, cores: 0 };
   }

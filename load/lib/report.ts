@@ -12,7 +12,8 @@ function fmt(x: number | undefined, unit: string): string {
 }
 
 export function markdownTable(rows: readonly Row[]): string {
-  const head = '| id | metric | unit | gateway | baseline | ratio | target | result | note |\n|---|---|---|---:|---:|---:|---|---|---|';
+  const head =
+    '| id | metric | unit | gateway | baseline | ratio | target | result | note |\n|---|---|---|---:|---:|---:|---|---|---|';
   const lines = rows.map((r) => {
     const verdict = r.ok === undefined ? '' : r.ok ? 'met' : '**missed**';
     return `| ${r.id} | ${r.metric} | ${r.unit} | ${fmt(r.gateway, r.unit)} | ${fmt(r.baseline, r.unit)} | ${r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`} | ${r.target} | ${verdict} | ${r.note ?? ''} |`;
@@ -33,7 +34,11 @@ export interface ChartBar {
  * Horizontal grouped bars, one panel per entry (each with its own scale), plain SVG 1.1 with system fonts so
  * ImageMagick's built-in renderer can convert it.
  */
-export function svgChart(title: string, subtitle: string, panels: { title: string; unit: string; bars: ChartBar[] }[]): string {
+export function svgChart(
+  title: string,
+  subtitle: string,
+  panels: { title: string; unit: string; bars: ChartBar[] }[],
+): string {
   const width = 900;
   const labelW = 330;
   const barH = 18;
@@ -52,9 +57,13 @@ export function svgChart(title: string, subtitle: string, panels: { title: strin
         lastGroup = b.group;
       }
       const w = Math.max(1, (b.value / max) * plotW);
-      parts.push(`<text x="${labelW - 8}" y="${y + barH - 5}" font-size="12" text-anchor="end">${esc(`${b.group} · ${b.label}`)}</text>`);
+      parts.push(
+        `<text x="${labelW - 8}" y="${y + barH - 5}" font-size="12" text-anchor="end">${esc(`${b.group} · ${b.label}`)}</text>`,
+      );
       parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${b.color}"/>`);
-      parts.push(`<text x="${labelW + w + 6}" y="${y + barH - 5}" font-size="12">${esc(`${fmt(b.value, panel.unit)} ${panel.unit}`)}</text>`);
+      parts.push(
+        `<text x="${labelW + w + 6}" y="${y + barH - 5}" font-size="12">${esc(`${fmt(b.value, panel.unit)} ${panel.unit}`)}</text>`,
+      );
       y += barH + gap;
     }
     y += 30;

@@ -117,7 +117,15 @@ function onLatencyFrame(s: string): void {
   if (j >= 0) appendHist.record(received - parseInt(s.slice(j + 12, j + 28), 10));
 }
 
-type Frame = { type: string; id?: string; partition?: number; offset?: number; topic?: string; assignment?: unknown[]; current?: unknown[] };
+type Frame = {
+  type: string;
+  id?: string;
+  partition?: number;
+  offset?: number;
+  topic?: string;
+  assignment?: unknown[];
+  current?: unknown[];
+};
 
 function groupClient(ws: WebSocket): (frame: Frame) => void {
   const sinceAck = new Map<number, number>();
@@ -148,7 +156,9 @@ function groupClient(ws: WebSocket): (frame: Frame) => void {
     }
     const n = (sinceAck.get(p) ?? 0) + 1;
     if (n >= (job.ackEvery ?? 1)) {
-      ws.send(`{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${o}}`);
+      ws.send(
+        `{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${o}}`,
+      );
       acks++;
       sinceAck.set(p, 0);
     } else sinceAck.set(p, n);

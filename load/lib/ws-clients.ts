@@ -51,7 +51,12 @@ export class WsClients {
   }
 
   /** Starts `processes` workers sharing `sockets` sockets; resolves once every socket is open and subscribed. */
-  static async start(job: Omit<WsClientJob, 'sockets'>, sockets: number, processes: number, log?: (m: string) => void): Promise<WsClients> {
+  static async start(
+    job: Omit<WsClientJob, 'sockets'>,
+    sockets: number,
+    processes: number,
+    log?: (m: string) => void,
+  ): Promise<WsClients> {
     const n = Math.max(1, Math.min(processes, sockets));
     const per = Array.from({ length: n }, (_, i) => Math.floor(sockets / n) + (i < sockets % n ? 1 : 0));
     const t0 = performance.now();
@@ -59,7 +64,9 @@ export class WsClients {
     try {
       const ready = await Promise.all(workers.map((w) => w.ready));
       const connectS = (performance.now() - t0) / 1000;
-      log?.(`ws clients: ${ready.reduce((a, r) => a + r.sockets, 0)} sockets in ${n} process(es) ready in ${connectS.toFixed(1)} s`);
+      log?.(
+        `ws clients: ${ready.reduce((a, r) => a + r.sockets, 0)} sockets in ${n} process(es) ready in ${connectS.toFixed(1)} s`,
+      );
       return new WsClients(workers, connectS);
     } catch (e) {
       for (const w of workers) w.child.kill('SIGKILL');
@@ -81,12 +88,20 @@ export class WsClients {
 
   /** group mode: resolves when every worker saw all of its expected records (rejects after `timeoutMs`). */
   done(timeoutMs: number): Promise<void> {
-    return within(Promise.all(this.workers.map((w) => w.done)).then(() => {}), timeoutMs, 'not every expected record arrived');
+    return within(
+      Promise.all(this.workers.map((w) => w.done)).then(() => {}),
+      timeoutMs,
+      'not every expected record arrived',
+    );
   }
 
   /** group mode with holdUntilPartitions: resolves when every worker resumed its settled subscriptions. */
   started(timeoutMs: number): Promise<void> {
-    return within(Promise.all(this.workers.map((w) => w.started)).then(() => {}), timeoutMs, 'the group did not settle');
+    return within(
+      Promise.all(this.workers.map((w) => w.started)).then(() => {}),
+      timeoutMs,
+      'the group did not settle',
+    );
   }
 
   async stop(): Promise<MergedReport> {
@@ -118,10 +133,14 @@ async function within(p: Promise<void>, timeoutMs: number, what: string): Promis
 }
 
 function spawnWorker(job: WsClientJob): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/lib/ws-client-worker.ts'), JSON.stringify(job)], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'load/lib/ws-client-worker.ts'), JSON.stringify(job)],
+    {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const w: Partial<Worker> & { waiters: Worker['waiters'] } = { child, waiters: [] };
   let resolveReady!: (v: { sockets: number; connectS: number }) => void;
   let rejectReady!: (e: Error) => void;
@@ -131,7 +150,9 @@ function spawnWorker(job: WsClientJob): Worker {
   w.ready = new Promise((res, rej) => ((resolveReady = res), (rejectReady = rej)));
   w.done = new Promise((res) => (resolveDone = res));
   w.exited = new Promise((res) => child.once('exit', () => res()));
-  void w.exited.then(() => rejectReady(new Error(`ws client process exited with ${child.exitCode} before it was ready`)));
+  void w.exited.then(() =>
+    rejectReady(new Error(`ws client process exited with ${child.exitCode} before it was ready`)),
+  );
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (!line.startsWith('{')) return;
     let msg: Record<string, unknown>;
@@ -160,7 +181,19 @@ function ask(w: Worker, cmd: object): Promise<WsClientReport> {
 function merge(reports: WsClientReport[]): MergedReport {
   const latency = new Histogram();
   const appendLatency = new Histogram();
-  const m: MergedReport = { sockets: 0, dropped: 0, closeCodes: {}, frames: 0, errors: 0, latency, appendLatency, unique: 0, duplicates: 0, acks: 0, uniqueAfterStart: 0 };
+  const m: MergedReport = {
+    sockets: 0,
+    dropped: 0,
+    closeCodes: {},
+    frames: 0,
+    errors: 0,
+    latency,
+    appendLatency,
+    unique: 0,
+    duplicates: 0,
+    acks: 0,
+    uniqueAfterStart: 0,
+  };
   for (const r of reports) {
     m.sockets += r.sockets;
     m.dropped += r.dropped;
@@ -196,12 +229,17 @@ export function ensureOpenFiles(pid: number, need: number, log: (m: string) => v
   if (!(have < need)) return;
   const r = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${need}:${need}`], { encoding: 'utf8' });
   const after = openFileLimit(pid);
-  log(`open-file limit of pid ${pid}: ${have} → ${after}${r.status === 0 ? '' : ` (prlimit: ${(r.stderr || r.error?.message || '').trim()})`}`);
+  log(
+    `open-file limit of pid ${pid}: ${have} → ${after}${r.status === 0 ? '' : ` (prlimit: ${(r.stderr || r.error?.message || '').trim()})`}`,
+  );
   if (!(after >= need)) throw new Error(`pid ${pid} may open only ${after} files, ${need} needed (raise ulimit -n)`);
 }
 
 /** Samples a process's RSS every `intervalMs` until stop(): first, last, peak, and the series. */
-export function rssSeries(pid: number | undefined, intervalMs = 500): { stop(): { startMb: number; endMb: number; maxMb: number; samples: number[] } } {
+export function rssSeries(
+  pid: number | undefined,
+  intervalMs = 500,
+): { stop(): { startMb: number; endMb: number; maxMb: number; samples: number[] } } {
   const samples: number[] = pid === undefined ? [] : [rssMb(pid)];
   const timer = pid === undefined ? undefined : setInterval(() => samples.push(rssMb(pid)), intervalMs);
   timer?.unref();
@@ -210,7 +248,12 @@ export function rssSeries(pid: number | undefined, intervalMs = 500): { stop(): 
       if (timer) clearInterval(timer);
       if (pid !== undefined) samples.push(rssMb(pid));
       const ok = samples.filter(Number.isFinite);
-      return { startMb: ok[0] ?? Number.NaN, endMb: ok.at(-1) ?? Number.NaN, maxMb: ok.length ? Math.max(...ok) : Number.NaN, samples: ok };
+      return {
+        startMb: ok[0] ?? Number.NaN,
+        endMb: ok.at(-1) ?? Number.NaN,
+        maxMb: ok.length ? Math.max(...ok) : Number.NaN,
+        samples: ok,
+      };
     },
   };
 }

@@ -28,7 +28,14 @@ export function parsePerfSummary(out: string): PerfResult | undefined {
       out,
     );
   if (!m) return undefined;
-  return { records: Number(m[1]), recordsPerS: Number(m[2]), avgMs: Number(m[3]), maxMs: Number(m[4]), p50: Number(m[5]), p99: Number(m[7]) };
+  return {
+    records: Number(m[1]),
+    recordsPerS: Number(m[2]),
+    avgMs: Number(m[3]),
+    maxMs: Number(m[4]),
+    p50: Number(m[5]),
+    p99: Number(m[7]),
+  };
 }
 
 export function producerPerformance(ctx: BenchContext, records: number): Promise<Measured> {
@@ -82,7 +89,13 @@ export function ceilingScenario(records = 1_000_000): Scenario {
     summarize(rounds, all): Row[] {
       const ceiling = med(rounds, 'baseline', (m) => m.recordsPerS);
       const rows: Row[] = [
-        { id: 'P5', metric: 'ProducerPerformance records/s (Java client)', unit: 'records/s', ...(ceiling !== undefined ? { baseline: ceiling } : {}), target: 'ceiling' },
+        {
+          id: 'P5',
+          metric: 'ProducerPerformance records/s (Java client)',
+          unit: 'records/s',
+          ...(ceiling !== undefined ? { baseline: ceiling } : {}),
+          target: 'ceiling',
+        },
       ];
       const p1 = all.get('P1');
       if (p1 && ceiling) {
@@ -96,9 +109,22 @@ export function ceilingScenario(records = 1_000_000): Scenario {
         const g = frac('gateway');
         const b = frac('baseline');
         if (g !== undefined)
-          rows.push({ id: 'P5', metric: 'P1 gateway ÷ ProducerPerformance', unit: '×', ratio: g, target: '≥ 0.5×', ok: g >= 0.5 });
+          rows.push({
+            id: 'P5',
+            metric: 'P1 gateway ÷ ProducerPerformance',
+            unit: '×',
+            ratio: g,
+            target: '≥ 0.5×',
+            ok: g >= 0.5,
+          });
         if (b !== undefined)
-          rows.push({ id: 'P5', metric: 'P1 kafkajs baseline ÷ ProducerPerformance', unit: '×', ratio: b, target: 'context: the client ceiling' });
+          rows.push({
+            id: 'P5',
+            metric: 'P1 kafkajs baseline ÷ ProducerPerformance',
+            unit: '×',
+            ratio: b,
+            target: 'context: the client ceiling',
+          });
       }
       return rows;
     },

@@ -58,17 +58,30 @@ export async function gatewaySide(ctx: BenchContext, o: GatewayLoad): Promise<Me
 }
 
 /** The same load straight from kafkajs, in a child process of its own. */
-export async function baselineSide(ctx: BenchContext, job: Omit<BaselineJob, 'brokers' | 'durationS' | 'warmupS'>): Promise<Measured> {
+export async function baselineSide(
+  ctx: BenchContext,
+  job: Omit<BaselineJob, 'brokers' | 'durationS' | 'warmupS'>,
+): Promise<Measured> {
   const full: BaselineJob = { ...job, brokers: ctx.brokers, durationS: ctx.durationS, warmupS: ctx.warmupS };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/lib/baseline-worker.ts'), JSON.stringify(full)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'load/lib/baseline-worker.ts'), JSON.stringify(full)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    },
+  );
   let watch: ReturnType<typeof watchProcesses> | undefined;
   let result: BaselineResult | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
-    if (line === 'measuring') watch = watchProcesses({ baseline: child.pid, broker: ctx.pids.broker, loadgen: process.pid, gateway: ctx.pids.gateway });
+    if (line === 'measuring')
+      watch = watchProcesses({
+        baseline: child.pid,
+        broker: ctx.pids.broker,
+        loadgen: process.pid,
+        gateway: ctx.pids.gateway,
+      });
     else if (line.startsWith('{')) result = JSON.parse(line) as BaselineResult;
   }
   const usage = watch?.stop();
@@ -85,7 +98,11 @@ export async function baselineSide(ctx: BenchContext, job: Omit<BaselineJob, 'br
 }
 
 /** Runs both sides in this round's order; the baseline only when asked. */
-export async function bothSides(ctx: BenchContext, gw: () => Promise<Measured>, base: () => Promise<Measured>): Promise<RoundResult> {
+export async function bothSides(
+  ctx: BenchContext,
+  gw: () => Promise<Measured>,
+  base: () => Promise<Measured>,
+): Promise<RoundResult> {
   if (!ctx.baseline) return { gateway: await gw() };
   if (ctx.gatewayFirst) {
     const gateway = await gw();
@@ -96,8 +113,14 @@ export async function bothSides(ctx: BenchContext, gw: () => Promise<Measured>, 
 }
 
 /** Median over rounds of one number picked from a side. */
-export function med(rounds: readonly RoundResult[], side: 'gateway' | 'baseline', pick: (m: Measured) => number | undefined): number | undefined {
-  const xs = rounds.map((r) => (r[side] ? pick(r[side]) : undefined)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+export function med(
+  rounds: readonly RoundResult[],
+  side: 'gateway' | 'baseline',
+  pick: (m: Measured) => number | undefined,
+): number | undefined {
+  const xs = rounds
+    .map((r) => (r[side] ? pick(r[side]) : undefined))
+    .filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return xs.length ? median(xs) : undefined;
 }
 
@@ -114,7 +137,9 @@ export function ratioRow(
   const gateway = med(rounds, 'gateway', pick);
   const baseline = med(rounds, 'baseline', pick);
   const perRound = rounds
-    .map((r) => (r.gateway && r.baseline ? (pick(r.gateway) ?? Number.NaN) / (pick(r.baseline) ?? Number.NaN) : Number.NaN))
+    .map((r) =>
+      r.gateway && r.baseline ? (pick(r.gateway) ?? Number.NaN) / (pick(r.baseline) ?? Number.NaN) : Number.NaN,
+    )
     .filter(Number.isFinite);
   const ratio = perRound.length ? median(perRound) : undefined;
   return {

@@ -15,11 +15,29 @@ export const M1: Scenario = {
   },
   summarize(rounds): Row[] {
     const first = rounds[0]?.values?.idleRssMb;
-    const later = rounds.slice(1).map((r) => r.values?.idleRssMb).filter((x): x is number => x !== undefined);
+    const later = rounds
+      .slice(1)
+      .map((r) => r.values?.idleRssMb)
+      .filter((x): x is number => x !== undefined);
     const rows: Row[] = [];
-    if (first !== undefined) rows.push({ id: 'M1', metric: 'RSS idle after start, connected to the broker', unit: 'MiB', gateway: first, target: '≤ 80 MiB', ok: first <= 80 });
+    if (first !== undefined)
+      rows.push({
+        id: 'M1',
+        metric: 'RSS idle after start, connected to the broker',
+        unit: 'MiB',
+        gateway: first,
+        target: '≤ 80 MiB',
+        ok: first <= 80,
+      });
     if (later.length)
-      rows.push({ id: 'M1', metric: 'RSS idle between rounds (after load)', unit: 'MiB', gateway: median(later), target: 'report', note: later.map((x) => x.toFixed(0)).join(', ') });
+      rows.push({
+        id: 'M1',
+        metric: 'RSS idle between rounds (after load)',
+        unit: 'MiB',
+        gateway: median(later),
+        target: 'report',
+        note: later.map((x) => x.toFixed(0)).join(', '),
+      });
     return rows;
   },
 };
@@ -32,7 +50,9 @@ export const M2: Scenario = {
   title: 'gateway RSS during P1, per round (flat over time)',
   round: async () => ({}),
   summarize(_rounds, all): Row[] {
-    const peaks = (all.get('P1') ?? []).map((r) => r.gateway?.rssMaxMb?.gateway).filter((x): x is number => x !== undefined);
+    const peaks = (all.get('P1') ?? [])
+      .map((r) => r.gateway?.rssMaxMb?.gateway)
+      .filter((x): x is number => x !== undefined);
     if (peaks.length === 0) return [];
     // Round 1 includes the heap's warm-up (V8 grows it to its working size): flat is judged from round 2 on.
     const from = peaks.length >= 3 ? 1 : 0;

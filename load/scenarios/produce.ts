@@ -23,7 +23,8 @@ function throughput(spec: ThroughputSpec, rows: (rounds: RoundResult[]) => Row[]
     round: (ctx: BenchContext) =>
       bothSides(
         ctx,
-        () => gatewaySide(ctx, { topic, body, recordsPerRequest: spec.recordsPerRequest, connections: spec.connections }),
+        () =>
+          gatewaySide(ctx, { topic, body, recordsPerRequest: spec.recordsPerRequest, connections: spec.connections }),
         () =>
           baselineSide(ctx, {
             topic,
@@ -41,7 +42,13 @@ const recordsPerS = (m: Measured) => m.recordsPerS;
 const p99 = (m: Measured) => m.latencyMs?.p99;
 
 export const P1 = throughput(
-  { id: 'P1', title: '100 records/request, 100 B JSON values, 16 connections', recordsPerRequest: 100, valueBytes: 100, connections: 16 },
+  {
+    id: 'P1',
+    title: '100 records/request, 100 B JSON values, 16 connections',
+    recordsPerRequest: 100,
+    valueBytes: 100,
+    connections: 16,
+  },
   (rounds) => [
     ratioRow('P1', 'records/s (gateway ÷ kafkajs)', 'records/s', rounds, recordsPerS, '≥ 0.8×', (r) => r >= 0.8),
     ratioRow('P1', 'p99 latency per request/send', 'ms', rounds, p99, '—'),
@@ -51,7 +58,13 @@ export const P1 = throughput(
 );
 
 export const P2 = throughput(
-  { id: 'P2', title: '100 records/request, 1 KB JSON values, 16 connections', recordsPerRequest: 100, valueBytes: 1024, connections: 16 },
+  {
+    id: 'P2',
+    title: '100 records/request, 1 KB JSON values, 16 connections',
+    recordsPerRequest: 100,
+    valueBytes: 1024,
+    connections: 16,
+  },
   (rounds) => [
     ratioRow('P2', 'records/s (gateway ÷ kafkajs)', 'records/s', rounds, recordsPerS, '≥ 0.8×', (r) => r >= 0.8),
     ratioRow('P2', 'p99 latency per request/send', 'ms', rounds, p99, '—'),
@@ -61,7 +74,13 @@ export const P2 = throughput(
 );
 
 export const P3 = throughput(
-  { id: 'P3', title: '1 record/request, 100 B, 64 connections', recordsPerRequest: 1, valueBytes: 100, connections: 64 },
+  {
+    id: 'P3',
+    title: '1 record/request, 100 B, 64 connections',
+    recordsPerRequest: 1,
+    valueBytes: 100,
+    connections: 64,
+  },
   (rounds) => [
     ratioRow('P3', 'requests/s (gateway ÷ kafkajs sends/s)', 'req/s', rounds, (m) => m.requestsPerS, 'report'),
     ratioRow('P3', 'p99 latency', 'ms', rounds, p99, 'report'),
@@ -79,13 +98,30 @@ export const P4: Scenario = {
   round: (ctx) =>
     bothSides(
       ctx,
-      () => gatewaySide(ctx, { topic: p4Topic, body: produceBody(1, 100), recordsPerRequest: 1, connections: 16, rate: P4_RATE }),
-      () => baselineSide(ctx, { topic: p4Topic, partitions: PARTITIONS, recordsPerSend: 1, valueBytes: 100, concurrency: 1, rate: P4_RATE }),
+      () =>
+        gatewaySide(ctx, {
+          topic: p4Topic,
+          body: produceBody(1, 100),
+          recordsPerRequest: 1,
+          connections: 16,
+          rate: P4_RATE,
+        }),
+      () =>
+        baselineSide(ctx, {
+          topic: p4Topic,
+          partitions: PARTITIONS,
+          recordsPerSend: 1,
+          valueBytes: 100,
+          concurrency: 1,
+          rate: P4_RATE,
+        }),
     ),
   summarize(rounds) {
     const overhead = (pick: (m: Measured) => number | undefined) => {
       const xs = rounds
-        .map((r) => (r.gateway && r.baseline ? (pick(r.gateway) ?? Number.NaN) - (pick(r.baseline) ?? Number.NaN) : Number.NaN))
+        .map((r) =>
+          r.gateway && r.baseline ? (pick(r.gateway) ?? Number.NaN) - (pick(r.baseline) ?? Number.NaN) : Number.NaN,
+        )
         .filter(Number.isFinite)
         .sort((a, b) => a - b);
       return xs.length ? xs[Math.floor((xs.length - 1) / 2)] : undefined;

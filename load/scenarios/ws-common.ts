@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import kafkajs, { type Producer } from 'kafkajs';
 import { watchProcesses, type ProcUsage } from '../lib/proc.js';
-import { rssSeries, WsClients, type MergedReport } from '../lib/ws-clients.js';
+import { rssSeries, type WsClients, type MergedReport } from '../lib/ws-clients.js';
 import type { BenchContext, Measured } from './types.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
@@ -134,12 +134,24 @@ export async function useAppendTime(brokers: string, topic: string): Promise<voi
 }
 
 /** Fills `topic` up to `records` records (value `valueBytes`), as fast as kafkajs goes; skips what is there already. */
-export async function prefill(brokers: string, topic: string, records: number, valueBytes: number, log: (m: string) => void): Promise<Record<number, [number, number]>> {
+export async function prefill(
+  brokers: string,
+  topic: string,
+  records: number,
+  valueBytes: number,
+  log: (m: string) => void,
+): Promise<Record<number, [number, number]>> {
   const kafka = new Kafka({ clientId: 'bench-prefill', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ranges = async () => Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, [Number(p.low), Number(p.high)] as [number, number]]));
+    const ranges = async () =>
+      Object.fromEntries(
+        (await admin.fetchTopicOffsets(topic)).map((p) => [
+          p.partition,
+          [Number(p.low), Number(p.high)] as [number, number],
+        ]),
+      );
     let have = Object.values(await ranges()).reduce((a, [lo, hi]) => a + hi - lo, 0);
     if (have < records) {
       const t0 = performance.now();
@@ -153,13 +165,19 @@ export async function prefill(brokers: string, topic: string, records: number, v
         const n = Math.min(batch, records - have);
         await Promise.all(
           Array.from({ length: 4 }, () =>
-            producer.send({ topic, acks: -1, messages: Array.from({ length: Math.ceil(n / 4) }, () => ({ value, partition: p++ % partitions })) }),
+            producer.send({
+              topic,
+              acks: -1,
+              messages: Array.from({ length: Math.ceil(n / 4) }, () => ({ value, partition: p++ % partitions })),
+            }),
           ),
         );
         have += 4 * Math.ceil(n / 4);
       }
       await producer.disconnect();
-      log(`prefilled ${topic} to ${have.toLocaleString('en')} records in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `prefilled ${topic} to ${have.toLocaleString('en')} records in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
     return await ranges();
   } finally {
@@ -227,7 +245,13 @@ export interface BroadcastWindow {
  * One measured window on already-open latency clients while `producer` runs: counts the frames of records produced
  * inside the window, waits (bounded) for the stragglers, and returns counters, latency, CPU and RSS.
  */
-export async function measureWindow(ctx: BenchContext, clients: WsClients, producer: PacedProducer, durationS: number, sockets: number): Promise<BroadcastWindow> {
+export async function measureWindow(
+  ctx: BenchContext,
+  clients: WsClients,
+  producer: PacedProducer,
+  durationS: number,
+  sockets: number,
+): Promise<BroadcastWindow> {
   const from = epochNow();
   const sends0 = producer.sends;
   clients.measure(from);

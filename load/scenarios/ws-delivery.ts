@@ -39,7 +39,14 @@ function broadcast(id: 'W1' | 'W2', sockets: number, rate: number): Scenario {
             `CPU gateway ${w.usage.cpuPct.gateway?.toFixed(0)}% clients ${w.usage.cpuPct.clients?.toFixed(0)}% broker ${w.usage.cpuPct.broker?.toFixed(0)}% producer ${w.usage.cpuPct.producer?.toFixed(0)}% machine ${w.usage.cpuPct.machine?.toFixed(0)}%, ` +
             `RSS ${w.rss.startMb.toFixed(0)}→${w.rss.endMb.toFixed(0)} MiB, ${w.produced} records in ${w.sends} sends`,
         );
-        return { gateway: windowMeasured(w, { sockets: n, ratePerS: r, clientProcesses: processes, connectS: clients.connectS }) };
+        return {
+          gateway: windowMeasured(w, {
+            sockets: n,
+            ratePerS: r,
+            clientProcesses: processes,
+            connectS: clients.connectS,
+          }),
+        };
       } finally {
         await producer.stop().catch(() => {});
         await clients.stop().catch(() => clients.kill());
@@ -65,19 +72,55 @@ function broadcast(id: 'W1' | 'W2', sockets: number, rate: number): Scenario {
       const r = g((m) => m.extra?.ratePerS) ?? rate;
       const v = <T extends number | undefined>(x: T) => (x === undefined ? {} : { gateway: x });
       return [
-        { id, metric: `frames/s delivered (${n.toLocaleString('en')} sockets × ${r.toLocaleString('en')} rec/s)`, unit: 'frames/s', ...v(fps), target: `${(n * r).toLocaleString('en')}/s` },
+        {
+          id,
+          metric: `frames/s delivered (${n.toLocaleString('en')} sockets × ${r.toLocaleString('en')} rec/s)`,
+          unit: 'frames/s',
+          ...v(fps),
+          target: `${(n * r).toLocaleString('en')}/s`,
+        },
         { id, metric: 'produce → socket p50', unit: 'ms', ...v(p50), target: 'report' },
-        { id, metric: 'produce → socket p99', unit: 'ms', ...v(p99), target: '≤ 100 ms', ...(p99 !== undefined ? { ok: p99 <= 100 } : {}) },
-        { id, metric: 'broker append → socket p50 / p99 (LogAppendTime, whole ms)', unit: 'ms', ...v(appendP99), target: 'context', ...(appendP50 !== undefined ? { note: `p50 ${appendP50.toFixed(1)} ms` } : {}) },
-        { id, metric: 'frames lost or later than 10 s', unit: 'frames', ...v(lost), target: '0', ...(lost !== undefined ? { ok: lost === 0 } : {}) },
-        { id, metric: 'sockets dropped', unit: 'sockets', ...v(dropped), target: '0', ...(dropped !== undefined ? { ok: dropped === 0 } : {}) },
+        {
+          id,
+          metric: 'produce → socket p99',
+          unit: 'ms',
+          ...v(p99),
+          target: '≤ 100 ms',
+          ...(p99 !== undefined ? { ok: p99 <= 100 } : {}),
+        },
+        {
+          id,
+          metric: 'broker append → socket p50 / p99 (LogAppendTime, whole ms)',
+          unit: 'ms',
+          ...v(appendP99),
+          target: 'context',
+          ...(appendP50 !== undefined ? { note: `p50 ${appendP50.toFixed(1)} ms` } : {}),
+        },
+        {
+          id,
+          metric: 'frames lost or later than 10 s',
+          unit: 'frames',
+          ...v(lost),
+          target: '0',
+          ...(lost !== undefined ? { ok: lost === 0 } : {}),
+        },
+        {
+          id,
+          metric: 'sockets dropped',
+          unit: 'sockets',
+          ...v(dropped),
+          target: '0',
+          ...(dropped !== undefined ? { ok: dropped === 0 } : {}),
+        },
         {
           id,
           metric: 'gateway RSS: peak (start → end of the window)',
           unit: 'MiB',
           ...v(rss),
           target: 'report',
-          ...(rssStart !== undefined && rssEnd !== undefined ? { note: `${rssStart.toFixed(0)} → ${rssEnd.toFixed(0)} MiB` } : {}),
+          ...(rssStart !== undefined && rssEnd !== undefined
+            ? { note: `${rssStart.toFixed(0)} → ${rssEnd.toFixed(0)} MiB` }
+            : {}),
         },
         {
           id,

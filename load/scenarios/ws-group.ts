@@ -26,7 +26,11 @@ const MEMBERS = 3;
 const CONSUMER = { maxBytes: 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 };
 const TIMEOUT_MS = 180_000;
 
-async function gatewaySide(ctx: BenchContext, expect: Record<number, [number, number]>, total: number): Promise<Measured> {
+async function gatewaySide(
+  ctx: BenchContext,
+  expect: Record<number, [number, number]>,
+  total: number,
+): Promise<Measured> {
   const group = `bench-w3-gw-${ctx.round}-${Date.now()}`;
   const ackEvery = ctx.param('w3-ack-every', 100);
   const window = ctx.param('w3-window', 5000);
@@ -36,7 +40,19 @@ async function gatewaySide(ctx: BenchContext, expect: Record<number, [number, nu
       mode: 'group',
       ackEvery,
       expect: Object.fromEntries(Object.entries(expect)),
-      subscribe: [{ type: 'subscribe', id: 'w3', mode: 'group', topics: [TOPIC], group, from: 'earliest', ack: 'manual', window, format: 'string' }],
+      subscribe: [
+        {
+          type: 'subscribe',
+          id: 'w3',
+          mode: 'group',
+          topics: [TOPIC],
+          group,
+          from: 'earliest',
+          ack: 'manual',
+          window,
+          format: 'string',
+        },
+      ],
       connectConcurrency: MEMBERS,
       holdUntilPartitions: PARTITIONS,
     },
@@ -77,14 +93,19 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
     ...CONSUMER,
     timeoutMs: TIMEOUT_MS,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/lib/group-baseline-worker.ts'), JSON.stringify(job)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'load/lib/group-baseline-worker.ts'), JSON.stringify(job)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let watch: ReturnType<typeof watchProcesses> | undefined;
   let result: GroupBaselineResult | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
-    if (line === 'started') watch = watchProcesses({ baseline: child.pid, broker: ctx.pids.broker, gateway: ctx.pids.gateway });
+    if (line === 'started')
+      watch = watchProcesses({ baseline: child.pid, broker: ctx.pids.broker, gateway: ctx.pids.gateway });
     else if (line.startsWith('{')) result = JSON.parse(line) as GroupBaselineResult;
   }
   const usage = watch?.stop() ?? { cpuPct: {}, rssMaxMb: {} };
@@ -114,7 +135,9 @@ export const W3: Scenario = {
       () => gatewaySide(ctx, expect, total),
       () => baselineSide(ctx, expect),
     );
-    ctx.log(`  W3: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`);
+    ctx.log(
+      `  W3: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
+    );
     return r;
   },
   summarize(rounds): Row[] {
@@ -125,7 +148,15 @@ export const W3: Scenario = {
     const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
     return [
       {
-        ...ratioRow('W3', 'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3', 'rec/s', rounds, (m) => m.recordsPerS, '≥ 0.8× baseline', (x) => x >= 0.8),
+        ...ratioRow(
+          'W3',
+          'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3',
+          'rec/s',
+          rounds,
+          (m) => m.recordsPerS,
+          '≥ 0.8× baseline',
+          (x) => x >= 0.8,
+        ),
         ...(dup !== undefined ? { note: `duplicates (rebalance redelivery): ${dup.toFixed(0)}` } : {}),
       },
       {
@@ -135,7 +166,10 @@ export const W3: Scenario = {
         ...(cpuG !== undefined ? { gateway: cpuG } : {}),
         ...(cpuB !== undefined ? { baseline: cpuB } : {}),
         target: 'report',
-        note: [cpuC !== undefined ? `WebSocket client process ${cpuC.toFixed(0)}%` : '', machine !== undefined ? `whole machine ${machine.toFixed(0)}% of 200%` : '']
+        note: [
+          cpuC !== undefined ? `WebSocket client process ${cpuC.toFixed(0)}%` : '',
+          machine !== undefined ? `whole machine ${machine.toFixed(0)}% of 200%` : '',
+        ]
           .filter(Boolean)
           .join(', '),
       },

@@ -17,7 +17,16 @@ import { scrapeSum } from '../lib/env.js';
 import { ensureOpenFiles, WsClients } from '../lib/ws-clients.js';
 import { median } from '../lib/stats.js';
 import type { BenchContext, RoundResult, Row, Scenario } from './types.js';
-import { epochNow, measureWindow, PacedProducer, prefill, useAppendTime, windowMeasured, wsBase, type BroadcastWindow } from './ws-common.js';
+import {
+  epochNow,
+  measureWindow,
+  PacedProducer,
+  prefill,
+  useAppendTime,
+  windowMeasured,
+  wsBase,
+  type BroadcastWindow,
+} from './ws-common.js';
 
 const TOPIC = 'bench-w4';
 const PARTITIONS = 3;
@@ -106,7 +115,12 @@ export const W4: Scenario = {
     await useAppendTime(ctx.brokers, TOPIC);
     if (ctx.pids.gateway !== undefined) ensureOpenFiles(ctx.pids.gateway, n + 2048, ctx.log);
     const base = wsBase(ctx);
-    const clients = await WsClients.start({ url: `${base}/ws?topic=${TOPIC}&format=string`, mode: 'latency', connectConcurrency: 200 }, n, 1, ctx.log);
+    const clients = await WsClients.start(
+      { url: `${base}/ws?topic=${TOPIC}&format=string`, mode: 'latency', connectConcurrency: 200 },
+      n,
+      1,
+      ctx.log,
+    );
     const producer = new PacedProducer(ctx.brokers, TOPIC, rate, ctx.param('w4-value-bytes', 1000));
     const stalled: Stalled[] = [];
     const say = (phase: string, w: BroadcastWindow) =>
@@ -121,16 +135,20 @@ export const W4: Scenario = {
       const a = await measureWindow(ctx, clients, producer, ctx.durationS, n);
       say('A (no stalled socket)', a);
 
-      const assign = await openStalled(`${base}/ws`, [
-        {
-          type: 'subscribe',
-          id: 'stall',
-          mode: 'assign',
-          partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })),
-          from: 'earliest',
-          format: 'base64',
-        },
-      ], ctx.log);
+      const assign = await openStalled(
+        `${base}/ws`,
+        [
+          {
+            type: 'subscribe',
+            id: 'stall',
+            mode: 'assign',
+            partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })),
+            from: 'earliest',
+            format: 'base64',
+          },
+        ],
+        ctx.log,
+      );
       stalled.push(assign);
       const b = await measureWindow(ctx, clients, producer, ctx.durationS, n);
       const assignOpen = assign.isOpen();
@@ -143,8 +161,20 @@ export const W4: Scenario = {
       const bc = await openStalled(
         `${base}/ws`,
         [
-          { type: 'subscribe', id: 'fill', mode: 'assign', partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })), from: 'earliest' },
-          ...Array.from({ length: 15 }, (_, i) => ({ type: 'subscribe', id: `b${i}`, mode: 'broadcast', topics: [TOPIC], format: 'string' })),
+          {
+            type: 'subscribe',
+            id: 'fill',
+            mode: 'assign',
+            partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })),
+            from: 'earliest',
+          },
+          ...Array.from({ length: 15 }, (_, i) => ({
+            type: 'subscribe',
+            id: `b${i}`,
+            mode: 'broadcast',
+            topics: [TOPIC],
+            format: 'string',
+          })),
         ],
         ctx.log,
       );
@@ -154,13 +184,21 @@ export const W4: Scenario = {
       const endedAfterS = await ended;
       // The client never reads, so it learns of the close only by reading what was buffered before the close frame.
       bc.ws.resume();
-      const close = await Promise.race([bc.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+      const close = await Promise.race([
+        bc.closed,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
+      ]);
       say(
         `C (broadcast socket not reading: ${endedAfterS !== undefined ? `the gateway ended it after ${endedAfterS.toFixed(1)} s` : 'not ended'}; ` +
           `the client, reading again, saw close ${close ? close.code : 'nothing'})`,
         c,
       );
-      const stall = (w: BroadcastWindow) => ({ healthyP99Ms: w.report.latency.percentile(99), rssStartMb: w.rss.startMb, rssEndMb: w.rss.endMb, rssMaxMb: w.rss.maxMb });
+      const stall = (w: BroadcastWindow) => ({
+        healthyP99Ms: w.report.latency.percentile(99),
+        rssStartMb: w.rss.startMb,
+        rssEndMb: w.rss.endMb,
+        rssMaxMb: w.rss.maxMb,
+      });
       return {
         gateway: windowMeasured(a, { phase: 0 }),
         values: {
@@ -197,7 +235,9 @@ export const W4: Scenario = {
   },
   summarize(rounds): Row[] {
     const v = (k: string) => {
-      const xs = rounds.map((r) => r.values?.[k]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      const xs = rounds
+        .map((r) => r.values?.[k])
+        .filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
       return xs.length ? median(xs) : undefined;
     };
     const p99A = v('p99A');
@@ -251,7 +291,12 @@ export const W4: Scenario = {
       unit: 's',
       ...(after !== undefined ? { gateway: after } : {}),
       target: '4408',
-      ...(code !== undefined ? { ok: code === 4408, note: `close code ${code === 0 ? 'none' : code}; the assign socket stayed open: ${v('assignStalledOpen') === 1 ? 'yes' : 'no'}` } : {}),
+      ...(code !== undefined
+        ? {
+            ok: code === 4408,
+            note: `close code ${code === 0 ? 'none' : code}; the assign socket stayed open: ${v('assignStalledOpen') === 1 ? 'yes' : 'no'}`,
+          }
+        : {}),
     });
     return rows;
   },

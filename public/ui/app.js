@@ -1,7 +1,6 @@
 // Kafka live tail: one WebSocket (kgw.v1) to this gateway, one subscription, records rendered as text.
 // Kafka payloads are untrusted: they only ever reach the page through textContent (the page's CSP requires
 // Trusted Types with no policy, so an HTML sink fed a string would throw).
-'use strict';
 
 const SUBPROTOCOL = 'kgw.v1';
 const TOKEN_KEY = 'kgw.ui.token';
@@ -195,7 +194,10 @@ function syncTopicInput() {
 
 function parsePartitions(text) {
   const out = new Set();
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
     if (!m) throw new Error(`'${part}' is not a partition number or range`);
     const a = Number(m[1]);
@@ -207,7 +209,10 @@ function parsePartitions(text) {
 }
 
 async function allPartitions(name) {
-  const res = await fetch(`topics/${encodeURIComponent(name)}/partitions`, { headers: { Accept: V2, ...authHeaders() }, cache: 'no-store' });
+  const res = await fetch(`topics/${encodeURIComponent(name)}/partitions`, {
+    headers: { Accept: V2, ...authHeaders() },
+    cache: 'no-store',
+  });
   if (res.status === 404) throw new Error(`topic '${name}' not found`);
   if (!res.ok) throw new Error(`listing partitions failed (HTTP ${res.status})`);
   const list = await res.json();
@@ -235,7 +240,8 @@ async function subscribeFrame(id) {
     const from = ui.assignFrom.value;
     if (from === 'offset') {
       const n = Number(ui.fromOffset.value);
-      if (ui.fromOffset.value === '' || !Number.isSafeInteger(n) || n < 0) throw new Error('Type a start offset (0 or more).');
+      if (ui.fromOffset.value === '' || !Number.isSafeInteger(n) || n < 0)
+        throw new Error('Type a start offset (0 or more).');
       frame.from = { offset: n };
     } else if (from === 'timestamp') {
       const ms = Date.parse(ui.fromTime.value);
@@ -294,7 +300,9 @@ async function start() {
     if (ev.code === 1000) setStatus('idle', 'Stopped');
     else {
       setStatus('error', `Closed (${ev.code})`);
-      notify(`Connection closed: ${why}${ev.reason && CLOSE_TEXT[ev.code] ? ` — ${ev.reason}` : ''} (code ${ev.code}).`);
+      notify(
+        `Connection closed: ${why}${ev.reason && CLOSE_TEXT[ev.code] ? ` — ${ev.reason}` : ''} (code ${ev.code}).`,
+      );
     }
     for (const w of state.pongWaiters.splice(0)) w(false);
   });
@@ -335,7 +343,8 @@ function onFrame(msg) {
 }
 
 function describeSubscription(m, assignment, positions) {
-  if (!assignment || assignment.length === 0) return m === 'group' ? 'group: idle (more members than partitions)' : `${m}: no partitions`;
+  if (!assignment || assignment.length === 0)
+    return m === 'group' ? 'group: idle (more members than partitions)' : `${m}: no partitions`;
   const byTopic = new Map();
   for (const a of assignment) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
   const parts = [...byTopic].map(([t, ps]) => `${t} [${ps.sort((x, y) => x - y).join(', ')}]`).join('; ');
@@ -373,7 +382,8 @@ function stop(sendUnsubscribe = true, label = 'Stopped') {
   const ws = state.ws;
   state.ws = null;
   if (ws) {
-    if (sendUnsubscribe && ws.readyState === WebSocket.OPEN && state.subscribed) ws.send(JSON.stringify({ type: 'unsubscribe', id: state.subId }));
+    if (sendUnsubscribe && ws.readyState === WebSocket.OPEN && state.subscribed)
+      ws.send(JSON.stringify({ type: 'unsubscribe', id: state.subId }));
     ws.close(1000);
     flush();
     setStatus('idle', label);
@@ -413,7 +423,9 @@ function flush() {
   for (let i = batch.length - 1; i >= 0; i--) added.push(frag.appendChild(row(batch[i])));
   ui.rows.prepend(frag);
   // Mark clipped values (one layout pass per batch): they fade out at the bottom until clicked open.
-  for (const tr of added) for (const pre of tr.querySelectorAll('pre')) if (pre.scrollHeight > pre.clientHeight + 2) pre.classList.add('clipped');
+  for (const tr of added)
+    for (const pre of tr.querySelectorAll('pre'))
+      if (pre.scrollHeight > pre.clientHeight + 2) pre.classList.add('clipped');
   while (ui.rows.childElementCount > MAX_ROWS) ui.rows.lastElementChild.remove();
   ui.shown.textContent = String(ui.rows.childElementCount);
   ui.empty.hidden = ui.rows.childElementCount > 0;
@@ -437,11 +449,21 @@ function row(r) {
   tr.dataset.offset = String(r.offset);
   const time = el('td', 'c-time', formatTime(r.timestamp));
   time.title = `${r.timestamp} (epoch ms)`;
-  tr.append(time, el('td', 'c-partition', String(r.partition)), el('td', 'c-offset', String(r.offset)), payloadCell('c-key', r.key), payloadCell('c-value', r.value));
+  tr.append(
+    time,
+    el('td', 'c-partition', String(r.partition)),
+    el('td', 'c-offset', String(r.offset)),
+    payloadCell('c-key', r.key),
+    payloadCell('c-value', r.value),
+  );
   const headers = el('td', 'c-headers');
   for (const h of r.headers ?? []) {
     const line = el('div', 'header');
-    line.append(el('span', 'header-name', h.name), el('span', 'header-sep', ': '), el('span', 'header-value', headerText(h.value)));
+    line.append(
+      el('span', 'header-name', h.name),
+      el('span', 'header-sep', ': '),
+      el('span', 'header-value', headerText(h.value)),
+    );
     headers.append(line);
   }
   tr.append(headers);

@@ -58,7 +58,17 @@ export const JWKS_WARN_INTERVAL_MS = 10_000;
 
 /** Asymmetric algorithms a JWKS may use; never an HMAC one (the "HS256 with the RSA public key" attack). */
 export const JWKS_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ] as const;
 
 /** A PEM key's type (and curve) → the algorithms it can verify. */
@@ -168,31 +178,45 @@ async function verifyWithKeys(token: string, key: KeySource['key'], options: JWT
 function toGatewayError(err: unknown, log: Logger, jwksLevel: () => 'warn' | 'debug'): GatewayError {
   if (err instanceof JwksUnavailable) {
     // An outage of our dependency, worth a warning (a token never reaches this line; the URL is config).
-    const cause = err.cause as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined;
+    const cause = err.cause as
+      | { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } }
+      | undefined;
     log[jwksLevel()](
       { code: cause?.code ?? cause?.name ?? 'unknown', detail: cause?.cause?.code ?? cause?.message },
       'JWKS unavailable: tokens cannot be verified',
     );
-    return new GatewayError(503, ErrorCodes.JWKS_UNAVAILABLE, 'The key set that verifies tokens cannot be fetched; try again later.', {
-      retriable: true,
-      headers: { 'Retry-After': String(JWKS_RETRY_AFTER_S) },
-      cause: err.cause,
-    });
+    return new GatewayError(
+      503,
+      ErrorCodes.JWKS_UNAVAILABLE,
+      'The key set that verifies tokens cannot be fetched; try again later.',
+      {
+        retriable: true,
+        headers: { 'Retry-After': String(JWKS_RETRY_AFTER_S) },
+        cause: err.cause,
+      },
+    );
   }
   // Anything else is the token's fault, including non-jose errors (e.g. an RSA key under 2048 bits): fail closed.
   const code = err instanceof joseErrors.JOSEError ? err.code : 'ERR_NOT_JOSE';
   log.debug({ code }, 'token refused');
   let reason = REASONS[code] ?? 'invalid token';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    reason = err.reason === 'missing' ? `missing ${err.claim} claim` : (CLAIM_REASONS[err.claim] ?? `invalid ${err.claim} claim`);
+    reason =
+      err.reason === 'missing'
+        ? `missing ${err.claim} claim`
+        : (CLAIM_REASONS[err.claim] ?? `invalid ${err.claim} claim`);
   }
   return errors.unauthorized(`Invalid token: ${reason}.`);
 }
 
 function keySource(config: AuthConfig, jwksTimeoutMs: number): KeySource {
-  const set = [config.AUTH_JWKS_URL, config.AUTH_PUBLIC_KEY_FILE, config.AUTH_HS256_SECRET].filter((v) => v !== undefined);
+  const set = [config.AUTH_JWKS_URL, config.AUTH_PUBLIC_KEY_FILE, config.AUTH_HS256_SECRET].filter(
+    (v) => v !== undefined,
+  );
   if (set.length !== 1)
-    throw new ConfigError('AUTH_MODE: jwt needs exactly one key source: AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE or AUTH_HS256_SECRET');
+    throw new ConfigError(
+      'AUTH_MODE: jwt needs exactly one key source: AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE or AUTH_HS256_SECRET',
+    );
   if (config.AUTH_JWKS_URL !== undefined) {
     const algorithms = narrow(JWKS_ALGORITHMS, config.AUTH_ALGORITHMS, 'a JWKS');
     return { kind: 'jwks', algorithms, key: lazyRemoteJwks(config, jwksTimeoutMs) };
@@ -213,7 +237,9 @@ function narrow(allowed: readonly string[], configured: readonly string[], what:
   if (configured.length === 0) return [...allowed];
   const bad = configured.filter((a) => !allowed.includes(a));
   if (bad.length > 0)
-    throw new ConfigError(`AUTH_ALGORITHMS: ${bad.join(', ')} cannot be used with ${what} (allowed: ${allowed.join(', ')})`);
+    throw new ConfigError(
+      `AUTH_ALGORITHMS: ${bad.join(', ')} cannot be used with ${what} (allowed: ${allowed.join(', ')})`,
+    );
   return [...new Set(configured)];
 }
 
@@ -222,7 +248,9 @@ function readPublicKey(file: string): KeyObject {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`AUTH_PUBLIC_KEY_FILE: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `AUTH_PUBLIC_KEY_FILE: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   // A private key here would work (Node derives the public half) but must never sit on the gateway.
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
@@ -241,7 +269,9 @@ function pemAlgorithms(key: KeyObject): readonly string[] {
     throw new ConfigError(`AUTH_PUBLIC_KEY_FILE: RSA keys must be at least ${MIN_RSA_BITS} bits`);
   const algorithms = PEM_ALGORITHMS[type === 'ec' ? `ec:${details.namedCurve ?? ''}` : type];
   if (!algorithms)
-    throw new ConfigError(`AUTH_PUBLIC_KEY_FILE: unsupported key type '${type}${details.namedCurve ? ` ${details.namedCurve}` : ''}'`);
+    throw new ConfigError(
+      `AUTH_PUBLIC_KEY_FILE: unsupported key type '${type}${details.namedCurve ? ` ${details.namedCurve}` : ''}'`,
+    );
   return algorithms;
 }
 
@@ -257,7 +287,8 @@ function lazyRemoteJwks(config: AuthConfig, timeoutDuration: number): JWTVerifyG
   } catch {
     throw new ConfigError('AUTH_JWKS_URL: expected a URL');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('AUTH_JWKS_URL: expected an http(s) URL');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError('AUTH_JWKS_URL: expected an http(s) URL');
   const options = {
     cacheMaxAge: config.AUTH_JWKS_CACHE_MAX_AGE_MS,
     cooldownDuration: config.AUTH_JWKS_COOLDOWN_MS,

@@ -56,7 +56,7 @@ export function principalFromClaims(payload: JWTPayload, opts: PermissionOptions
       if (typeof name !== 'string') return false;
       if (right !== 'group' && name.startsWith(INTERNAL_TOPIC_PREFIX)) return false;
       const list = matchers[right];
-      return list !== undefined && list.some((re) => re.test(name));
+      return list?.some((re) => re.test(name));
     },
   });
 }
@@ -79,7 +79,7 @@ function readScope(value: unknown, prefix: string, grants: Grants): boolean {
   const entries = typeof parsed.data === 'string' ? parsed.data.split(/\s+/) : parsed.data;
   let admin = false;
   for (const entry of entries) {
-    if (!entry || !entry.startsWith(prefix)) continue;
+    if (!entry?.startsWith(prefix)) continue;
     const rest = entry.slice(prefix.length);
     if (rest === 'admin') {
       admin = true;

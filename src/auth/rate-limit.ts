@@ -39,8 +39,10 @@ export function createRateLimiter({
   maxBuckets = DEFAULT_MAX_BUCKETS,
   now = Date.now,
 }: RateLimiterOptions): RateLimiter {
-  if (!Number.isFinite(recordsPerS) || recordsPerS < 0) throw new TypeError('createRateLimiter: recordsPerS must be ≥ 0');
-  if (!Number.isSafeInteger(maxBuckets) || maxBuckets < 1) throw new TypeError('createRateLimiter: maxBuckets must be ≥ 1');
+  if (!Number.isFinite(recordsPerS) || recordsPerS < 0)
+    throw new TypeError('createRateLimiter: recordsPerS must be ≥ 0');
+  if (!Number.isSafeInteger(maxBuckets) || maxBuckets < 1)
+    throw new TypeError('createRateLimiter: maxBuckets must be ≥ 1');
   const capacity = recordsPerS; // burst = one second's worth
   const perMs = recordsPerS / 1000;
   const buckets = new Map<string, Bucket>();

@@ -10,7 +10,12 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { CLOSE_REASONS, CloseCodes, type CloseCode } from '../ws/close-codes.js';
-import { CONTROL_FRAME_LIMIT, CONTROL_FRAME_WINDOW_MS, SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW_MS } from '../ws/frame-rate.js';
+import {
+  CONTROL_FRAME_LIMIT,
+  CONTROL_FRAME_WINDOW_MS,
+  SUBSCRIBE_LIMIT,
+  SUBSCRIBE_WINDOW_MS,
+} from '../ws/frame-rate.js';
 import {
   DEFAULTS,
   LIMITS,
@@ -69,19 +74,21 @@ const FORMATS =
 const tp = { topic: 'orders', partition: 0 };
 
 export const ERROR_CODE_MEANINGS: Readonly<Record<WsErrorCode, string>> = {
-  BAD_MESSAGE: 'The frame is not valid JSON, has an unknown type or field, or a value out of range (counts toward close 4400).',
+  BAD_MESSAGE:
+    'The frame is not valid JSON, has an unknown type or field, or a value out of range (counts toward close 4400).',
   UNKNOWN_TOPIC: 'A topic of the subscription does not exist (topics are never created by subscribing).',
   UNKNOWN_PARTITION: 'An assign subscription names a partition the topic does not have.',
   FORBIDDEN: "The caller's token does not allow consuming the topic or using the group, or a `reauth` was refused.",
   TOO_MANY_SUBSCRIPTIONS: 'The socket already holds WS_MAX_SUBSCRIPTIONS subscriptions (default 16).',
   DUPLICATE_ID: 'A subscription with this id is open on this socket already.',
   UNKNOWN_SUBSCRIPTION: '`ack`, `pause`, `resume` or `unsubscribe` named an id this socket has no subscription for.',
-  KAFKA_UNAVAILABLE: 'Kafka could not be reached, or the subscription failed in Kafka; it has ended. Subscribe again later.',
+  KAFKA_UNAVAILABLE:
+    'Kafka could not be reached, or the subscription failed in Kafka; it has ended. Subscribe again later.',
   INTERNAL: 'An unexpected error in the gateway (details are in its log, never in the frame).',
 };
 
 const ERROR_EXAMPLES: Readonly<Record<WsErrorCode, { id?: string; message: string }>> = {
-  BAD_MESSAGE: { id: 's1', message: "Invalid frame: window: Too big: expected number to be <=100000" },
+  BAD_MESSAGE: { id: 's1', message: 'Invalid frame: window: Too big: expected number to be <=100000' },
   UNKNOWN_TOPIC: { id: 's1', message: "Topic 'orders' not found." },
   UNKNOWN_PARTITION: { id: 's2', message: "Partition 7 of topic 'orders' not found." },
   FORBIDDEN: { id: 's1', message: "Not authorized to consume from topic 'payroll'." },
@@ -109,9 +116,11 @@ const MESSAGES: Record<string, MessageSpec> = {
       id: `The subscription's id, chosen by the client (1–${LIMITS.idLength} characters, unique on the socket); every frame about this subscription carries it.`,
       mode: '`group`, `assign` or `broadcast` (selects the variant).',
       topics: `The topics to read (1–${LIMITS.topicsPerSubscription}).`,
-      'topics[]': 'A topic name (legal Kafka name: 1–249 of `a-z A-Z 0-9 . _ -`). It must exist and be allowed for the caller.',
+      'topics[]':
+        'A topic name (legal Kafka name: 1–249 of `a-z A-Z 0-9 . _ -`). It must exist and be allowed for the caller.',
       group: `The consumer group id (1–${LIMITS.groupLength} characters, no control characters). It must be allowed for the caller.`,
-      'group:from': 'Where the group starts on partitions it has never committed: `earliest` or `latest` (default). Committed offsets always win.',
+      'group:from':
+        'Where the group starts on partitions it has never committed: `earliest` or `latest` (default). Committed offsets always win.',
       'assign:from':
         'Where to start reading every listed partition: `earliest`, `latest` (default: new records only), `{"offset": n}` (clamped to what the partition holds), or `{"timestamp": ms}` (the first record at or after that epoch-ms time).',
       'from.offset': 'Start at this offset.',
@@ -125,7 +134,8 @@ const MESSAGES: Record<string, MessageSpec> = {
         `\`auto\` (default): the gateway treats a record as processed once its frame was written to the socket. ` +
         '`manual`: the client sends `ack` frames; in group mode the gateway commits only acknowledged offsets, so unacknowledged records are delivered again after a reconnect or rebalance. Broadcast accepts and ignores it.',
       window: `The most delivered-but-unacknowledged records in flight (1–${LIMITS.maxWindow}, default ${DEFAULTS.window}); the gateway stops reading from Kafka while the window is full. Broadcast accepts and ignores it.`,
-      filter: 'Broadcast only: deliver only records whose key (its raw bytes, compared as UTF-8) equals `key` or starts with `keyPrefix`. Records with a null key never match.',
+      filter:
+        'Broadcast only: deliver only records whose key (its raw bytes, compared as UTF-8) equals `key` or starts with `keyPrefix`. Records with a null key never match.',
       'filter.key': `The exact key (up to ${LIMITS.filterLength} characters).`,
       'filter.keyPrefix': `The key prefix (up to ${LIMITS.filterLength} characters).`,
     },
@@ -133,7 +143,17 @@ const MESSAGES: Record<string, MessageSpec> = {
       {
         name: 'group-manual-ack',
         summary: 'Join consumer group "billing" on topic "orders", starting from the beginning, with manual acks.',
-        payload: { type: 'subscribe', id: 's1', mode: 'group', topics: ['orders'], group: 'billing', from: 'earliest', format: 'json', ack: 'manual', window: 500 },
+        payload: {
+          type: 'subscribe',
+          id: 's1',
+          mode: 'group',
+          topics: ['orders'],
+          group: 'billing',
+          from: 'earliest',
+          format: 'json',
+          ack: 'manual',
+          window: 500,
+        },
       },
       {
         name: 'assign-offset',
@@ -143,12 +163,25 @@ const MESSAGES: Record<string, MessageSpec> = {
       {
         name: 'assign-timestamp',
         summary: 'Read partitions 0 and 1 of "orders" from a point in time, values as base64.',
-        payload: { type: 'subscribe', id: 's4', mode: 'assign', partitions: [tp, { topic: 'orders', partition: 1 }], from: { timestamp: 1732550000000 }, format: 'base64' },
+        payload: {
+          type: 'subscribe',
+          id: 's4',
+          mode: 'assign',
+          partitions: [tp, { topic: 'orders', partition: 1 }],
+          from: { timestamp: 1732550000000 },
+          format: 'base64',
+        },
       },
       {
         name: 'assign-earliest',
         summary: 'Read partition 2 of "orders" from the beginning.',
-        payload: { type: 'subscribe', id: 's5', mode: 'assign', partitions: [{ topic: 'orders', partition: 2 }], from: 'earliest' },
+        payload: {
+          type: 'subscribe',
+          id: 's5',
+          mode: 'assign',
+          partitions: [{ topic: 'orders', partition: 2 }],
+          from: 'earliest',
+        },
       },
       {
         name: 'broadcast-prefix',
@@ -158,7 +191,14 @@ const MESSAGES: Record<string, MessageSpec> = {
       {
         name: 'broadcast-key',
         summary: 'Live view of two topics, only key EURUSD, as text.',
-        payload: { type: 'subscribe', id: 's6', mode: 'broadcast', topics: ['prices', 'quotes'], format: 'string', filter: { key: 'EURUSD' } },
+        payload: {
+          type: 'subscribe',
+          id: 's6',
+          mode: 'broadcast',
+          topics: ['prices', 'quotes'],
+          format: 'string',
+          filter: { key: 'EURUSD' },
+        },
       },
     ],
     reply: ['subscribed', 'error'],
@@ -170,7 +210,7 @@ const MESSAGES: Record<string, MessageSpec> = {
     summary: 'Manual ack: the last record processed on one partition (cumulative).',
     description:
       'Names the **last record processed** on a partition; every earlier record of that partition counts as processed too. ' +
-      'In group mode the gateway commits `offset + 1` (Kafka\'s convention). Acking an offset that was never delivered is a BAD_MESSAGE; ' +
+      "In group mode the gateway commits `offset + 1` (Kafka's convention). Acking an offset that was never delivered is a BAD_MESSAGE; " +
       'acking a partition that a rebalance has revoked meanwhile is ignored (its new owner reads from the last commit). Ignored with `ack: auto` and in broadcast mode.',
     fields: {
       id: 'The subscription the record came from.',
@@ -178,7 +218,13 @@ const MESSAGES: Record<string, MessageSpec> = {
       partition: "The record's partition.",
       offset: "The record's offset (the gateway commits offset + 1).",
     },
-    examples: [{ name: 'ack', summary: 'Records up to offset 41 of orders/0 are processed.', payload: { type: 'ack', id: 's1', topic: 'orders', partition: 0, offset: 41 } }],
+    examples: [
+      {
+        name: 'ack',
+        summary: 'Records up to offset 41 of orders/0 are processed.',
+        payload: { type: 'ack', id: 's1', topic: 'orders', partition: 0, offset: 41 },
+      },
+    ],
   },
   unsubscribe: {
     direction: 'receive',
@@ -218,14 +264,21 @@ const MESSAGES: Record<string, MessageSpec> = {
       "Without it the socket is closed with 4401 when the token's `exp` passes. The new token must be for the same subject; " +
       'if it no longer allows an open subscription, the socket is closed with 4403. A refused token gets an `error` frame (FORBIDDEN) and the old token stays in force. A no-op when authentication is off.',
     fields: { token: `The new JWT (up to ${LIMITS.tokenLength} characters).` },
-    examples: [{ name: 'reauth', summary: 'A fresh token for the same subject.', payload: { type: 'reauth', token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl' } }],
+    examples: [
+      {
+        name: 'reauth',
+        summary: 'A fresh token for the same subject.',
+        payload: { type: 'reauth', token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl' },
+      },
+    ],
   },
   ping: {
     direction: 'receive',
     schema: pingSchema,
     title: 'Ping',
     summary: 'Application-level ping; the gateway answers `pong`.',
-    description: 'Frames are handled in order, so a `pong` also means every earlier frame of this socket was handled. (The gateway also sends WebSocket protocol pings every WS_PING_INTERVAL_MS; clients answer those automatically.)',
+    description:
+      'Frames are handled in order, so a `pong` also means every earlier frame of this socket was handled. (The gateway also sends WebSocket protocol pings every WS_PING_INTERVAL_MS; clients answer those automatically.)',
     fields: {},
     examples: [{ name: 'ping', summary: 'Ping.', payload: { type: 'ping' } }],
     reply: ['pong'],
@@ -235,28 +288,43 @@ const MESSAGES: Record<string, MessageSpec> = {
     schema: subscribedFrameSchema,
     title: 'Subscribed',
     summary: 'A subscription is open; records follow.',
-    description:
-      `The answer to \`subscribe\` (and to the URL shortcut, whose subscription has id \`"${SHORTCUT_ID}"\`). For broadcast and assign, the reading positions are fixed before this frame is sent.`,
+    description: `The answer to \`subscribe\` (and to the URL shortcut, whose subscription has id \`"${SHORTCUT_ID}"\`). For broadcast and assign, the reading positions are fixed before this frame is sent.`,
     fields: {
       id: 'The subscription id from the `subscribe` frame.',
       mode: 'The subscription mode.',
-      assignment: 'group: the partitions this member owns now (empty = idle: the group has more members than partitions; `assignment` frames follow on rebalances). assign and broadcast: the partitions read.',
+      assignment:
+        'group: the partitions this member owns now (empty = idle: the group has more members than partitions; `assignment` frames follow on rebalances). assign and broadcast: the partitions read.',
       'assignment[]': 'One topic partition.',
       'assignment[].topic': 'Topic name.',
       'assignment[].partition': 'Partition number.',
-      positions: 'assign and broadcast (extension of the contract): the first offset that will be read from each partition.',
+      positions:
+        'assign and broadcast (extension of the contract): the first offset that will be read from each partition.',
       'positions[]': 'One partition and its starting offset.',
       'positions[].topic': 'Topic name.',
       'positions[].partition': 'Partition number.',
       'positions[].offset': 'The first offset read from this partition.',
     },
     examples: [
-      { name: 'group', summary: 'A group member that owns partition 0.', payload: { type: 'subscribed', id: 's1', mode: 'group', assignment: [tp] } },
-      { name: 'group-idle', summary: 'A group member with nothing to read: more members than partitions.', payload: { type: 'subscribed', id: 's7', mode: 'group', assignment: [] } },
+      {
+        name: 'group',
+        summary: 'A group member that owns partition 0.',
+        payload: { type: 'subscribed', id: 's1', mode: 'group', assignment: [tp] },
+      },
+      {
+        name: 'group-idle',
+        summary: 'A group member with nothing to read: more members than partitions.',
+        payload: { type: 'subscribed', id: 's7', mode: 'group', assignment: [] },
+      },
       {
         name: 'assign',
         summary: 'Partition 0 of orders from offset 120.',
-        payload: { type: 'subscribed', id: 's2', mode: 'assign', assignment: [tp], positions: [{ ...tp, offset: 120 }] },
+        payload: {
+          type: 'subscribed',
+          id: 's2',
+          mode: 'assign',
+          assignment: [tp],
+          positions: [{ ...tp, offset: 120 }],
+        },
       },
       {
         name: 'broadcast',
@@ -303,12 +371,24 @@ const MESSAGES: Record<string, MessageSpec> = {
       {
         name: 'rebalance',
         summary: 'A second member joined: this one keeps partition 0, gives up partition 1.',
-        payload: { type: 'assignment', id: 's1', assigned: [], revoked: [{ topic: 'orders', partition: 1 }], current: [tp] },
+        payload: {
+          type: 'assignment',
+          id: 's1',
+          assigned: [],
+          revoked: [{ topic: 'orders', partition: 1 }],
+          current: [tp],
+        },
       },
       {
         name: 'grow',
         summary: 'A member left: this one takes over partition 1.',
-        payload: { type: 'assignment', id: 's1', assigned: [{ topic: 'orders', partition: 1 }], revoked: [], current: [tp, { topic: 'orders', partition: 1 }] },
+        payload: {
+          type: 'assignment',
+          id: 's1',
+          assigned: [{ topic: 'orders', partition: 1 }],
+          revoked: [],
+          current: [tp, { topic: 'orders', partition: 1 }],
+        },
       },
     ],
   },
@@ -351,7 +431,17 @@ const MESSAGES: Record<string, MessageSpec> = {
       {
         name: 'string',
         summary: 'format string: key and value as UTF-8 text; a null key.',
-        payload: { type: 'record', id: 's6', topic: 'prices', partition: 1, offset: 4981, timestamp: 1732550000123, key: null, value: 'EURUSD 1.0512', headers: [] },
+        payload: {
+          type: 'record',
+          id: 's6',
+          topic: 'prices',
+          partition: 1,
+          offset: 4981,
+          timestamp: 1732550000123,
+          key: null,
+          value: 'EURUSD 1.0512',
+          headers: [],
+        },
       },
       {
         name: 'base64',
@@ -382,7 +472,7 @@ const MESSAGES: Record<string, MessageSpec> = {
         .map(([code, meaning]) => `- \`${code}\`: ${meaning}`)
         .join('\n'),
     fields: {
-      id: 'The subscription (or the refused frame\'s id) this error is about; absent when the frame had no usable id.',
+      id: "The subscription (or the refused frame's id) this error is about; absent when the frame had no usable id.",
       code: 'A stable error code (branch on this, not on the message).',
       message: 'A human-readable explanation (may change between versions).',
     },
@@ -412,14 +502,24 @@ export const CLOSE_CODE_DOCS: Readonly<Record<CloseCode, { when: string; example
     when: 'The gateway is shutting down; acknowledged offsets were committed first. Reconnect (to another replica).',
     example: 'A rolling deployment stops this gateway process (SIGTERM).',
   },
-  1009: { when: 'An inbound frame was larger than WS_MAX_FRAME_BYTES (default 64 KiB).', example: 'The client sends a 1 MiB frame.', reason: '' },
+  1009: {
+    when: 'An inbound frame was larger than WS_MAX_FRAME_BYTES (default 64 KiB).',
+    example: 'The client sends a 1 MiB frame.',
+    reason: '',
+  },
   1011: { when: 'An unexpected internal error in the gateway.', example: 'A bug; the gateway logs the details.' },
-  4400: { when: 'Protocol violation: 5 bad frames (BAD_MESSAGE) within a minute.', example: 'A client keeps sending frames with a misspelled field.' },
+  4400: {
+    when: 'Protocol violation: 5 bad frames (BAD_MESSAGE) within a minute.',
+    example: 'A client keeps sending frames with a misspelled field.',
+  },
   4401: {
     when: "Unauthenticated: the token's `exp` passed without a valid `reauth`.",
     example: 'A browser tab left open past its token lifetime without refreshing the token.',
   },
-  4403: { when: 'Forbidden: a `reauth` token no longer allows an open subscription\'s topic or group.', example: 'Access to topic "payroll" was revoked and the fresh token lacks it.' },
+  4403: {
+    when: "Forbidden: a `reauth` token no longer allows an open subscription's topic or group.",
+    example: 'Access to topic "payroll" was revoked and the fresh token lacks it.',
+  },
   4408: {
     when: "Too slow: the socket's send buffer stayed over its bound (WS_SEND_HIGH_WATER_BYTES) for WS_SLOW_CLIENT_MS, or a broadcast queue overflowed.",
     example: 'A broadcast client stops reading while the topic keeps producing.',
@@ -430,7 +530,13 @@ export const CLOSE_CODE_DOCS: Readonly<Record<CloseCode, { when: string; example
   },
 };
 
-function closeCodes(): Array<{ code: number; name: string; reason: string; when: string; example: { code: number; reason: string; scenario: string } }> {
+function closeCodes(): Array<{
+  code: number;
+  name: string;
+  reason: string;
+  when: string;
+  example: { code: number; reason: string; scenario: string };
+}> {
   return Object.entries(CloseCodes).map(([name, code]) => {
     const doc = CLOSE_CODE_DOCS[code];
     if (!doc) throw new Error(`asyncapi: close code ${code} (${name}) has no entry in CLOSE_CODE_DOCS`);
@@ -441,22 +547,52 @@ function closeCodes(): Array<{ code: number; name: string; reason: string; when:
 
 /** The URL shortcut's query parameters (WS_PROTOCOL.md). Every example below must parse (tested). */
 export const SHORTCUT_PARAMS: Record<string, { description: string; schema: JsonObject; examples: string[] }> = {
-  topic: { description: 'The topic, or a comma list of topics (one topic with `partition`). Without it the URL names no subscription.', schema: { type: 'string' }, examples: ['orders', 'orders,refunds'] },
+  topic: {
+    description:
+      'The topic, or a comma list of topics (one topic with `partition`). Without it the URL names no subscription.',
+    schema: { type: 'string' },
+    examples: ['orders', 'orders,refunds'],
+  },
   group: { description: 'Group mode with this consumer group.', schema: { type: 'string' }, examples: ['billing'] },
-  partition: { description: 'Assign mode: a comma list of partitions of the one topic.', schema: { type: 'string', pattern: '^\\d+(,\\d+)*$' }, examples: ['0', '0,1'] },
+  partition: {
+    description: 'Assign mode: a comma list of partitions of the one topic.',
+    schema: { type: 'string', pattern: '^\\d+(,\\d+)*$' },
+    examples: ['0', '0,1'],
+  },
   from: {
     description:
       'Group: where a new group starts (`earliest` or `latest`, default latest). Assign: `earliest`, `latest` (default), an offset (`123`), or a time (`@1732550000000` epoch ms, or `@2026-11-25T10:00:00Z`). Not allowed for broadcast.',
     schema: { type: 'string' },
     examples: ['earliest', '123', '@1732550000000', '@2026-11-25T10:00:00Z'],
   },
-  format: { description: `Record encoding, as in \`subscribe\` (default \`${DEFAULTS.format}\`).`, schema: { type: 'string', enum: ['json', 'string', 'base64'] }, examples: ['string'] },
-  ack: { description: `\`auto\` (default) or \`manual\`, as in \`subscribe\`.`, schema: { type: 'string', enum: ['auto', 'manual'] }, examples: ['manual'] },
-  window: { description: 'Extension: the ack window, as in `subscribe`.', schema: { type: 'string', pattern: '^\\d+$' }, examples: ['500'] },
-  key: { description: 'Extension, broadcast only: the exact-key filter.', schema: { type: 'string' }, examples: ['EURUSD'] },
-  keyPrefix: { description: 'Extension, broadcast only: the key-prefix filter.', schema: { type: 'string' }, examples: ['EUR'] },
+  format: {
+    description: `Record encoding, as in \`subscribe\` (default \`${DEFAULTS.format}\`).`,
+    schema: { type: 'string', enum: ['json', 'string', 'base64'] },
+    examples: ['string'],
+  },
+  ack: {
+    description: `\`auto\` (default) or \`manual\`, as in \`subscribe\`.`,
+    schema: { type: 'string', enum: ['auto', 'manual'] },
+    examples: ['manual'],
+  },
+  window: {
+    description: 'Extension: the ack window, as in `subscribe`.',
+    schema: { type: 'string', pattern: '^\\d+$' },
+    examples: ['500'],
+  },
+  key: {
+    description: 'Extension, broadcast only: the exact-key filter.',
+    schema: { type: 'string' },
+    examples: ['EURUSD'],
+  },
+  keyPrefix: {
+    description: 'Extension, broadcast only: the key-prefix filter.',
+    schema: { type: 'string' },
+    examples: ['EUR'],
+  },
   access_token: {
-    description: 'The JWT, only when the gateway runs with WS_QUERY_TOKEN=true (URLs end up in logs and histories: prefer the subprotocol or the header).',
+    description:
+      'The JWT, only when the gateway runs with WS_QUERY_TOKEN=true (URLs end up in logs and histories: prefer the subprotocol or the header).',
     schema: { type: 'string' },
     examples: ['eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'],
   },
@@ -470,16 +606,44 @@ export const SHORTCUT_EXAMPLES: ReadonlyArray<{ query: string; summary: string }
   { query: 'topic=prices&key=EURUSD', summary: 'Broadcast, key EURUSD only.' },
   { query: 'topic=orders&group=billing&from=earliest&ack=manual&window=500', summary: 'Group billing, manual acks.' },
   { query: 'topic=orders&partition=0,1&from=123', summary: 'Partitions 0 and 1 from offset 123.' },
-  { query: 'topic=orders&partition=0&from=@1732550000000&format=base64', summary: 'Partition 0 from a time (epoch ms).' },
+  {
+    query: 'topic=orders&partition=0&from=@1732550000000&format=base64',
+    summary: 'Partition 0 from a time (epoch ms).',
+  },
   { query: 'topic=orders&partition=0&from=@2026-11-25T10:00:00Z', summary: 'Partition 0 from a time (ISO 8601).' },
 ];
 
 const HTTP_REFUSALS: ReadonlyArray<{ status: number; error_code: number; when: string; message: string }> = [
-  { status: 400, error_code: 400, when: 'Malformed shortcut, or only subprotocols other than kgw.v1 offered.', message: "'partition' needs exactly one topic." },
-  { status: 401, error_code: 40101, when: 'No token, or a bad or expired one (AUTH_MODE=jwt).', message: "Missing token: offer the subprotocol 'bearer.<jwt>' or send Authorization: Bearer <jwt>." },
-  { status: 403, error_code: 40301, when: "A browser Origin outside WS_ALLOWED_ORIGINS (default: the gateway's own origin), or no right for the shortcut's topic or group.", message: 'Origin not allowed.' },
-  { status: 404, error_code: 40401, when: "The shortcut's topic does not exist (40402: its partition).", message: "Topic 'orders' not found." },
-  { status: 503, error_code: 50302, when: 'Kafka is unreachable (shortcut), or the gateway is shutting down (50301).', message: 'No Kafka broker is reachable.' },
+  {
+    status: 400,
+    error_code: 400,
+    when: 'Malformed shortcut, or only subprotocols other than kgw.v1 offered.',
+    message: "'partition' needs exactly one topic.",
+  },
+  {
+    status: 401,
+    error_code: 40101,
+    when: 'No token, or a bad or expired one (AUTH_MODE=jwt).',
+    message: "Missing token: offer the subprotocol 'bearer.<jwt>' or send Authorization: Bearer <jwt>.",
+  },
+  {
+    status: 403,
+    error_code: 40301,
+    when: "A browser Origin outside WS_ALLOWED_ORIGINS (default: the gateway's own origin), or no right for the shortcut's topic or group.",
+    message: 'Origin not allowed.',
+  },
+  {
+    status: 404,
+    error_code: 40401,
+    when: "The shortcut's topic does not exist (40402: its partition).",
+    message: "Topic 'orders' not found.",
+  },
+  {
+    status: 503,
+    error_code: 50302,
+    when: 'Kafka is unreachable (shortcut), or the gateway is shutting down (50301).',
+    message: 'No Kafka broker is reachable.',
+  },
 ];
 
 // ---- Building -------------------------------------------------------------------------------------------
@@ -539,10 +703,14 @@ function describe(prop: JsonObject, path: string, ctx: Parameters<typeof annotat
   } else if (path === 'type' && typeof prop.const === 'string') {
     text = `The frame type: always \`${prop.const}\`.`;
   }
-  if (text === undefined) throw new Error(`asyncapi: message '${ctx.message}' field '${variantKey ?? path}' has no description`);
+  if (text === undefined)
+    throw new Error(`asyncapi: message '${ctx.message}' field '${variantKey ?? path}' has no description`);
   prop.description = text;
   const examples = ctx.values.get(path) ?? ctx.fallback?.(path);
-  if (!examples?.length) throw new Error(`asyncapi: message '${ctx.message}' field '${variantKey ?? path}' has no example value (add an example that uses it)`);
+  if (!examples?.length)
+    throw new Error(
+      `asyncapi: message '${ctx.message}' field '${variantKey ?? path}' has no example value (add an example that uses it)`,
+    );
   prop.examples = examples.slice(0, 4) as Json[];
 }
 
@@ -559,14 +727,16 @@ function descend(prop: JsonObject, path: string, ctx: Parameters<typeof annotate
   if (prop.properties) annotate(prop, `${path}.`, ctx);
   for (const key of ['anyOf', 'oneOf'] as const) {
     const branches = prop[key];
-    if (Array.isArray(branches)) for (const b of branches as JsonObject[]) if (b.properties) annotate(b, `${path}.`, ctx);
+    if (Array.isArray(branches))
+      for (const b of branches as JsonObject[]) if (b.properties) annotate(b, `${path}.`, ctx);
   }
 }
 
 function buildMessage(key: string, spec: MessageSpec): JsonObject {
   for (const ex of spec.examples) {
     const r = spec.schema.safeParse(ex.payload);
-    if (!r.success) throw new Error(`asyncapi: example '${ex.name}' of '${key}' is refused by its schema: ${r.error.message}`);
+    if (!r.success)
+      throw new Error(`asyncapi: example '${ex.name}' of '${key}' is refused by its schema: ${r.error.message}`);
   }
   const payload = jsonSchema(spec.schema);
   const used = new Set<string>();
@@ -575,7 +745,8 @@ function buildMessage(key: string, spec: MessageSpec): JsonObject {
     // A discriminated union (subscribe, over `mode`): each variant is annotated with the examples of that variant.
     const options = (spec.schema as unknown as { options: z.ZodType[] }).options;
     branches.forEach((branch, i) => {
-      const variant = ((branch.properties as Record<string, JsonObject>).mode?.const as string | undefined) ?? String(i);
+      const variant =
+        ((branch.properties as Record<string, JsonObject>).mode?.const as string | undefined) ?? String(i);
       branch.title = `${spec.title} (${variant})`;
       const values = new Map<string, unknown[]>();
       const mine = spec.examples.filter((ex) => options[i]!.safeParse(ex.payload).success);
@@ -597,7 +768,8 @@ function buildMessage(key: string, spec: MessageSpec): JsonObject {
     annotate(payload, '', { message: key, variant: undefined, fields: spec.fields, used, values });
   }
   const unused = Object.keys(spec.fields).filter((f) => !used.has(f));
-  if (unused.length) throw new Error(`asyncapi: message '${key}' describes fields its schema does not have: ${unused.join(', ')}`);
+  if (unused.length)
+    throw new Error(`asyncapi: message '${key}' describes fields its schema does not have: ${unused.join(', ')}`);
   payload.title = spec.title;
   payload.description = spec.summary;
   return {
@@ -612,7 +784,9 @@ function buildMessage(key: string, spec: MessageSpec): JsonObject {
 }
 
 const table = (head: string[], rows: (string | number)[][]): string =>
-  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
 
 function channelDescription(codes: ReturnType<typeof closeCodes>): string {
   return [
@@ -671,8 +845,8 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
       version,
       description:
         `Subscriptions to Kafka topics over one WebSocket (\`GET /ws\`, subprotocol \`${SUBPROTOCOL}\`): consumer-group members with manual or automatic acks, ` +
-        'partitions from an offset or a time, and live broadcast views. This document is generated from the gateway\'s own frame schemas (`npm run asyncapi`); ' +
-        'the REST side is described in openapi.json. Operations are from the gateway\'s point of view: it *receives* client frames and *sends* server frames.',
+        "partitions from an offset or a time, and live broadcast views. This document is generated from the gateway's own frame schemas (`npm run asyncapi`); " +
+        "the REST side is described in openapi.json. Operations are from the gateway's point of view: it *receives* client frames and *sends* server frames.",
       license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
     },
     defaultContentType: 'application/json',
@@ -683,7 +857,10 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
         title: 'The gateway (plain)',
         description: 'The gateway itself, without TLS (local development, or behind a TLS-terminating proxy).',
         variables: { host: { default: 'localhost:8080', description: 'host:port of the gateway.' } },
-        security: [{ $ref: '#/components/securitySchemes/bearer' }, { $ref: '#/components/securitySchemes/queryToken' }],
+        security: [
+          { $ref: '#/components/securitySchemes/bearer' },
+          { $ref: '#/components/securitySchemes/queryToken' },
+        ],
       },
       gatewayTls: {
         host: '{host}',
@@ -691,7 +868,10 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
         title: 'The gateway (TLS)',
         description: 'The gateway with TLS_CERT_FILE/TLS_KEY_FILE, or behind a TLS proxy.',
         variables: { host: { default: 'localhost:8443', description: 'host:port of the gateway.' } },
-        security: [{ $ref: '#/components/securitySchemes/bearer' }, { $ref: '#/components/securitySchemes/queryToken' }],
+        security: [
+          { $ref: '#/components/securitySchemes/bearer' },
+          { $ref: '#/components/securitySchemes/queryToken' },
+        ],
       },
     },
     channels: {
@@ -708,7 +888,10 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
               type: 'object',
               description: 'The URL shortcut (optional): a subscription from the URL alone.',
               properties: Object.fromEntries(
-                Object.entries(SHORTCUT_PARAMS).map(([name, p]) => [name, { ...p.schema, description: p.description, examples: p.examples }]),
+                Object.entries(SHORTCUT_PARAMS).map(([name, p]) => [
+                  name,
+                  { ...p.schema, description: p.description, examples: p.examples },
+                ]),
               ),
               additionalProperties: false,
             },
@@ -718,10 +901,21 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
                 'Sec-WebSocket-Protocol': {
                   type: 'string',
                   description: `Offer \`${SUBPROTOCOL}\` (or nothing); browsers add \`bearer.<jwt>\` as a second protocol to authenticate.`,
-                  examples: [SUBPROTOCOL, `${SUBPROTOCOL}, bearer.eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl`],
+                  examples: [
+                    SUBPROTOCOL,
+                    `${SUBPROTOCOL}, bearer.eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl`,
+                  ],
                 },
-                Authorization: { type: 'string', description: 'Services: `Bearer <jwt>`.', examples: ['Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'] },
-                Origin: { type: 'string', description: "Browsers: must be in WS_ALLOWED_ORIGINS (default: the gateway's own origin), else 403.", examples: ['https://app.example.com'] },
+                Authorization: {
+                  type: 'string',
+                  description: 'Services: `Bearer <jwt>`.',
+                  examples: ['Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'],
+                },
+                Origin: {
+                  type: 'string',
+                  description: "Browsers: must be in WS_ALLOWED_ORIGINS (default: the gateway's own origin), else 403.",
+                  examples: ['https://app.example.com'],
+                },
               },
             },
             bindingVersion: WS_BINDING_VERSION,

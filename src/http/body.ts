@@ -11,7 +11,7 @@
  * decompressed bytes too, so a small compression bomb is refused with 413 after at most MAX_BODY_BYTES of output.
  * Any other coding → 415; bytes that are not what the coding says → 400.
  */
-import { Readable, Transform } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Context } from 'hono';
@@ -65,7 +65,11 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
 }
 
 /** The body's chunks as they arrive, refused once more than `maxBytes` came (compressed or not). */
-async function* received(reader: ReadableStreamDefaultReader<Uint8Array>, c: Context, maxBytes: number): AsyncGenerator<Uint8Array> {
+async function* received(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  c: Context,
+  maxBytes: number,
+): AsyncGenerator<Uint8Array> {
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -84,10 +88,17 @@ async function collect(chunks: AsyncIterable<Uint8Array>, c: Context, maxBytes: 
     if (total > maxBytes) throw tooLarge(c, maxBytes);
     out.push(chunk);
   }
-  return out.length === 1 ? Buffer.from(out[0]!.buffer, out[0]!.byteOffset, out[0]!.byteLength) : Buffer.concat(out, total);
+  return out.length === 1
+    ? Buffer.from(out[0]!.buffer, out[0]!.byteOffset, out[0]!.byteLength)
+    : Buffer.concat(out, total);
 }
 
-async function decode(reader: ReadableStreamDefaultReader<Uint8Array>, coding: string, c: Context, maxBytes: number): Promise<Buffer> {
+async function decode(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  coding: string,
+  c: Context,
+  maxBytes: number,
+): Promise<Buffer> {
   let receivedAny = false;
   // pipeline reports an AbortError rather than what the source or the sink threw, so remember our own refusal.
   let refusal: unknown;
@@ -120,7 +131,8 @@ async function decode(reader: ReadableStreamDefaultReader<Uint8Array>, coding: s
     if (isGatewayError(refusal)) throw refusal;
     if (isGatewayError(e)) throw e;
     if (!receivedAny) return Buffer.alloc(0);
-    if (decoderFailed) throw errors.badRequest(`Request body is not valid ${coding} data (Content-Encoding: ${coding}).`);
+    if (decoderFailed)
+      throw errors.badRequest(`Request body is not valid ${coding} data (Content-Encoding: ${coding}).`);
     throw refusal ?? e;
   }
   return body;

@@ -22,7 +22,11 @@ export function errorResponse(c: Context, err: GatewayError): Response {
 export function createErrorHandler(logger: Logger): ErrorHandler {
   return function onError(err, c) {
     if (err instanceof GatewayError) {
-      if (err.status >= 500) logger.warn({ err: { code: err.errorCode, message: err.message }, reqId: c.get('requestId') }, 'request failed');
+      if (err.status >= 500)
+        logger.warn(
+          { err: { code: err.errorCode, message: err.message }, reqId: c.get('requestId') },
+          'request failed',
+        );
       return errorResponse(c, err);
     }
     if (err instanceof HTTPException) {

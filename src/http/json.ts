@@ -3,7 +3,13 @@
  * digit runs are parsed with lossless-json, which keeps each number's text; values are written back as
  * compact JSON with the numbers the client sent. Duplicate keys: the last one wins (as JSON.parse does).
  */
-import { parse as losslessParse, stringify as losslessStringify, isLosslessNumber, isSafeNumber, LosslessNumber } from 'lossless-json';
+import {
+  parse as losslessParse,
+  stringify as losslessStringify,
+  isLosslessNumber,
+  isSafeNumber,
+  LosslessNumber,
+} from 'lossless-json';
 import { errors } from '../errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -54,7 +60,8 @@ export function parseJsonBody(body: Uint8Array): ParsedJson {
     const value = losslessParse(text, undefined, { parseNumber, onDuplicateKey: ({ newValue }) => newValue });
     return { value, ...lossless };
   } catch (e) {
-    const detail = e instanceof RangeError ? 'nested too deeply' : e instanceof Error ? e.message.slice(0, 200) : 'malformed';
+    const detail =
+      e instanceof RangeError ? 'nested too deeply' : e instanceof Error ? e.message.slice(0, 200) : 'malformed';
     throw errors.badRequest(`Malformed JSON in request body: ${detail}.`);
   }
 }

@@ -24,7 +24,8 @@ function mediaType(header: string | undefined): string | undefined {
 /** The embedded format of a produce request, from its Content-Type; 415 when we cannot take it. */
 export function produceFormat(contentType: string | undefined): EmbeddedFormat {
   const type = mediaType(contentType);
-  if (!type) throw errors.unsupportedMediaType(`Content-Type is required; use one of: ${PRODUCE_CONTENT_TYPES.join(', ')}.`);
+  if (!type)
+    throw errors.unsupportedMediaType(`Content-Type is required; use one of: ${PRODUCE_CONTENT_TYPES.join(', ')}.`);
   if (type === 'application/json') return 'json';
   if (type === 'application/octet-stream' || type === 'text/plain') return 'raw';
   const m = VENDOR.exec(type);
@@ -36,7 +37,9 @@ export function produceFormat(contentType: string | undefined): EmbeddedFormat {
         `The ${m[1]} embedded format needs a schema registry, which this gateway does not have yet; use json or binary.`,
       );
   }
-  throw errors.unsupportedMediaType(`Unsupported Content-Type '${type.slice(0, 100)}'; use one of: ${PRODUCE_CONTENT_TYPES.join(', ')}.`);
+  throw errors.unsupportedMediaType(
+    `Unsupported Content-Type '${type.slice(0, 100)}'; use one of: ${PRODUCE_CONTENT_TYPES.join(', ')}.`,
+  );
 }
 
 /** Is the body's Content-Type plain JSON (v3 and admin bodies)? */
@@ -67,7 +70,9 @@ export function checkAccept(accept: string | undefined, acceptable: ReadonlySet<
     if (q !== undefined && Number(q.slice(2)) === 0) continue;
     if (acceptable.has(type)) return;
   }
-  throw errors.notAcceptable(`Cannot answer with any type in Accept '${accept.slice(0, 200)}'; responses are application/vnd.kafka.v2+json.`);
+  throw errors.notAcceptable(
+    `Cannot answer with any type in Accept '${accept.slice(0, 200)}'; responses are application/vnd.kafka.v2+json.`,
+  );
 }
 
 export const V3_ACCEPTABLE: ReadonlySet<string> = new Set(['*/*', 'application/*', 'application/json']);

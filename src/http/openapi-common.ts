@@ -18,8 +18,10 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** OpenAPI entries for the Confluent-shaped error responses a route can return (500 always: any route can fail). */
 export function errorResponses(statuses: number[]) {
-  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }> = {};
-  for (const s of [...statuses, 500]) out[s] = { description: DESCRIPTIONS[s] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } };
+  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }> =
+    {};
+  for (const s of [...statuses, 500])
+    out[s] = { description: DESCRIPTIONS[s] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } };
   return out;
 }
 
@@ -43,7 +45,8 @@ export function route(app: OpenAPIHono<AppEnv>, config: RouteConfig, handler: Ha
       type: 'http',
       scheme: 'bearer',
       bearerFormat: 'JWT',
-      description: 'With AUTH_MODE=jwt: a JWT whose claims grant the rights (CONFIG.md). With AUTH_MODE=none: not needed.',
+      description:
+        'With AUTH_MODE=jwt: a JWT whose claims grant the rights (CONFIG.md). With AUTH_MODE=none: not needed.',
     });
   }
   app.openAPIRegistry.registerPath({ security: [{ [BEARER_AUTH]: [] }], ...config });

@@ -58,7 +58,8 @@ function decodeHeaders(hs: { name: string; value?: string | null | undefined }[]
   if (!hs || hs.length === 0) return undefined;
   return hs.map((h, j) => ({
     name: h.name,
-    value: h.value === null || h.value === undefined ? null : decodeBase64(h.value, `records[${index}].headers[${j}].value`),
+    value:
+      h.value === null || h.value === undefined ? null : decodeBase64(h.value, `records[${index}].headers[${j}].value`),
   }));
 }
 
@@ -78,12 +79,16 @@ export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[
 
   const parsed: ParsedJson = parseJsonBody(body);
   const root = parsed.value;
-  if (root === null || typeof root !== 'object' || Array.isArray(root)) throw errors.badRequest('Request body must be a JSON object with a "records" array.');
+  if (root === null || typeof root !== 'object' || Array.isArray(root))
+    throw errors.badRequest('Request body must be a JSON object with a "records" array.');
   const recs = (root as { records?: unknown }).records;
-  if (recs === undefined || (Array.isArray(recs) && recs.length === 0)) throw errors.unprocessable('records must not be empty.');
+  if (recs === undefined || (Array.isArray(recs) && recs.length === 0))
+    throw errors.unprocessable('records must not be empty.');
   if (!Array.isArray(recs)) throw errors.badRequest('records: expected an array.');
   if (recs.length > opts.maxRecords)
-    throw errors.unprocessable(`Too many records: ${recs.length} (the limit is ${opts.maxRecords}, MAX_RECORDS_PER_REQUEST).`);
+    throw errors.unprocessable(
+      `Too many records: ${recs.length} (the limit is ${opts.maxRecords}, MAX_RECORDS_PER_REQUEST).`,
+    );
 
   if (opts.format === 'binary') {
     const r = BinaryProduceRequestSchema.safeParse(root);

@@ -15,34 +15,55 @@ export const ErrorSchema = z
 
 /** JSON Schema's `contentEncoding` (OpenAPI 3.1), missing from the metadata type: tells generators and fuzzers the
  * string carries base64 bytes. */
-const BASE64 = { contentEncoding: 'base64' } as {};
+const BASE64 = { contentEncoding: 'base64' } as Record<never, never>;
 
-const jsonInt = z.preprocess(toNumber, z.number({ error: 'expected an integer' }).int({ error: 'expected an integer' }));
+const jsonInt = z.preprocess(
+  toNumber,
+  z.number({ error: 'expected an integer' }).int({ error: 'expected an integer' }),
+);
 
 export const HeaderSchema = z
   .object({
     name: z.string().min(1).max(1024),
-    value: z.string().nullable().optional().openapi({ description: 'base64 bytes, or null', example: 'dHJhY2U=', ...BASE64 }),
+    value: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'base64 bytes, or null', example: 'dHJhY2U=', ...BASE64 }),
   })
   .openapi('RecordHeader', { description: 'Record header (an extension to v2, in v3 shape).' });
 
 const baseRecord = {
-  partition: jsonInt.optional().nullable().openapi({ type: ['integer', 'null'], description: 'overrides the path partition', example: 0 }),
+  partition: jsonInt
+    .optional()
+    .nullable()
+    .openapi({ type: ['integer', 'null'], description: 'overrides the path partition', example: 0 }),
   headers: z.array(HeaderSchema).max(1000).optional().nullable(),
 };
 
 export const JsonRecordSchema = z
   .object({
     key: z.unknown().optional().openapi({ description: 'any JSON value; stored as compact JSON', example: 'somekey' }),
-    value: z.unknown().optional().openapi({ description: 'any JSON value; stored as compact JSON', example: { hello: 'kafka' } }),
+    value: z
+      .unknown()
+      .optional()
+      .openapi({ description: 'any JSON value; stored as compact JSON', example: { hello: 'kafka' } }),
     ...baseRecord,
   })
   .openapi('JsonRecord');
 
 export const BinaryRecordSchema = z
   .object({
-    key: z.string().nullable().optional().openapi({ description: 'base64', example: 'a2V5', ...BASE64 }),
-    value: z.string().nullable().optional().openapi({ description: 'base64', example: 'aGVsbG8=', ...BASE64 }),
+    key: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'base64', example: 'a2V5', ...BASE64 }),
+    value: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'base64', example: 'aGVsbG8=', ...BASE64 }),
     ...baseRecord,
   })
   .openapi('BinaryRecord');
@@ -78,7 +99,11 @@ export const ProduceResponseSchema = z
     offsets: z.array(OffsetSchema),
   })
   .openapi('ProduceResponse', {
-    example: { key_schema_id: null, value_schema_id: null, offsets: [{ partition: 2, offset: 100, error_code: null, error: null }] },
+    example: {
+      key_schema_id: null,
+      value_schema_id: null,
+      offsets: [{ partition: 2, offset: 100, error_code: null, error: null }],
+    },
   });
 
 export const ReplicaSchema = z
@@ -87,7 +112,9 @@ export const ReplicaSchema = z
 
 export const PartitionSchema = z
   .object({ partition: z.number().int(), leader: z.number().int(), replicas: z.array(ReplicaSchema) })
-  .openapi('Partition', { example: { partition: 0, leader: 1, replicas: [{ broker: 1, leader: true, in_sync: true }] } });
+  .openapi('Partition', {
+    example: { partition: 0, leader: 1, replicas: [{ broker: 1, leader: true, in_sync: true }] },
+  });
 
 export const TopicSchema = z
   .object({
@@ -98,7 +125,9 @@ export const TopicSchema = z
   .openapi('Topic');
 
 export const TopicNamesSchema = z.array(z.string()).openapi('TopicNames', { example: ['test-topic1'] });
-export const BrokersSchema = z.object({ brokers: z.array(z.number().int()) }).openapi('Brokers', { example: { brokers: [1] } });
+export const BrokersSchema = z
+  .object({ brokers: z.array(z.number().int()) })
+  .openapi('Brokers', { example: { brokers: [1] } });
 export const PartitionOffsetsSchema = z
   .object({ beginning_offset: z.number().int(), end_offset: z.number().int() })
   .openapi('PartitionOffsets', { example: { beginning_offset: 0, end_offset: 197 } });
@@ -156,7 +185,10 @@ export const CreateTopicSchema = z
       .array(
         z.object({
           name: z.string().min(1),
-          value: z.string().nullable().openapi({ description: "null: the broker's default (as if the entry were left out)" }),
+          value: z
+            .string()
+            .nullable()
+            .openapi({ description: "null: the broker's default (as if the entry were left out)" }),
         }),
       )
       .max(1000)

@@ -16,7 +16,15 @@ export interface AvailabilityOptions {
   logger: Logger;
 }
 
-export type KafkaProblemKind = 'sasl' | 'oauth' | 'tls-client-cert' | 'tls-untrusted' | 'tls' | 'network' | 'closed' | 'other';
+export type KafkaProblemKind =
+  | 'sasl'
+  | 'oauth'
+  | 'tls-client-cert'
+  | 'tls-untrusted'
+  | 'tls'
+  | 'network'
+  | 'closed'
+  | 'other';
 
 export interface KafkaProblem {
   kind: KafkaProblemKind;
@@ -95,14 +103,26 @@ export function explainKafkaError(e: unknown): KafkaProblem {
     const detail = sasl[2]!.split(' | ')[0]!.replace(/\s+/g, ' ').trim();
     const hint =
       mechanism === 'OAUTHBEARER'
-        ? 'the broker refused the OAuth token (check KAFKA_OAUTH_* and the broker\'s expected issuer/audience)'
+        ? "the broker refused the OAuth token (check KAFKA_OAUTH_* and the broker's expected issuer/audience)"
         : 'check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD';
     return { kind: 'sasl', rank: 2, reason: clip(`SASL authentication failed (${mechanism}): ${detail} — ${hint}`) };
   }
-  if (/does not support the requested SASL mechanism|SASL mechanism .* not supported|UNSUPPORTED_SASL_MECHANISM/i.test(all))
-    return { kind: 'sasl', rank: 2, reason: clip(`SASL: the broker does not offer this mechanism on this listener — check KAFKA_SASL_MECHANISM (${first})`) };
+  if (
+    /does not support the requested SASL mechanism|SASL mechanism .* not supported|UNSUPPORTED_SASL_MECHANISM/i.test(
+      all,
+    )
+  )
+    return {
+      kind: 'sasl',
+      rank: 2,
+      reason: clip(
+        `SASL: the broker does not offer this mechanism on this listener — check KAFKA_SASL_MECHANISM (${first})`,
+      ),
+    };
 
-  const tlsAlert = codes.find((c) => /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(c));
+  const tlsAlert = codes.find((c) =>
+    /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(c),
+  );
   if (tlsAlert || /alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.test(all)) {
     const what = opensslReason(messages.find((m) => /alert/i.test(m)) ?? first);
     return {
@@ -114,22 +134,40 @@ export function explainKafkaError(e: unknown): KafkaProblem {
     };
   }
   const untrusted = codes.find((c) => UNTRUSTED_CODES.has(c));
-  if (untrusted || /self[- ]signed certificate|unable to (verify|get local issuer)|certificate has expired|altnames/i.test(all)) {
-    const node = (messages.find((m) => /certificate|altnames/i.test(m)) ?? first).replace(/^Connection error: /, '').trim();
+  if (
+    untrusted ||
+    /self[- ]signed certificate|unable to (verify|get local issuer)|certificate has expired|altnames/i.test(all)
+  ) {
+    const node = (messages.find((m) => /certificate|altnames/i.test(m)) ?? first)
+      .replace(/^Connection error: /, '')
+      .trim();
     const hint =
       untrusted === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(node)
         ? "the broker's certificate does not name the host in KAFKA_BROKERS"
         : "the broker's certificate is not trusted — set KAFKA_SSL_CA_FILE to the CA that signed it";
     return { kind: 'tls-untrusted', rank: 2, reason: clip(`TLS: ${node} — ${hint}`) };
   }
-  if (codes.some((c) => c.startsWith('ERR_SSL_')) || /SSL routines|wrong version number|packet length too long/i.test(all)) {
+  if (
+    codes.some((c) => c.startsWith('ERR_SSL_')) ||
+    /SSL routines|wrong version number|packet length too long/i.test(all)
+  ) {
     const what = opensslReason(messages.find((m) => /SSL|version|packet/i.test(m)) ?? first);
-    return { kind: 'tls', rank: 2, reason: clip(`TLS handshake failed: ${what} — is this listener TLS? (KAFKA_SSL_*)`) };
+    return {
+      kind: 'tls',
+      rank: 2,
+      reason: clip(`TLS handshake failed: ${what} — is this listener TLS? (KAFKA_SSL_*)`),
+    };
   }
 
-  const net = codes.find((c) => NETWORK_CODES.has(c)) ?? /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(all)?.[1];
+  const net =
+    codes.find((c) => NETWORK_CODES.has(c)) ??
+    /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(all)?.[1];
   if (net || /Connection timeout/i.test(all))
-    return { kind: 'network', rank: 1, reason: clip(`cannot connect to the brokers in KAFKA_BROKERS: ${net ?? 'connection timeout'}`) };
+    return {
+      kind: 'network',
+      rank: 1,
+      reason: clip(`cannot connect to the brokers in KAFKA_BROKERS: ${net ?? 'connection timeout'}`),
+    };
 
   if (/Closed connection|Connection closed by the server|ECONNRESET|socket hang up/i.test(all))
     return {

@@ -85,7 +85,11 @@ export class TopicBroadcast {
       this.started ??= this.startReader();
       await this.started;
       const marks = await watermarks(this.ctx.admin, this.topic);
-      w.begin([...marks].map(([partition, m]) => ({ topic: this.topic, partition, offset: m.high })).sort((a, b) => a.partition - b.partition));
+      w.begin(
+        [...marks]
+          .map(([partition, m]) => ({ topic: this.topic, partition, offset: m.high }))
+          .sort((a, b) => a.partition - b.partition),
+      );
       return w;
     } catch (e) {
       w.close();

@@ -47,13 +47,21 @@ export function tlsOptions(c: KafkaSettings): ConnectionOptions | boolean | unde
   if (c.KAFKA_SSL_KEY_FILE) opts.key = readPem('KAFKA_SSL_KEY_FILE', c.KAFKA_SSL_KEY_FILE);
   if (c.KAFKA_SSL_KEY_PASSWORD) opts.passphrase = c.KAFKA_SSL_KEY_PASSWORD;
   if (opts.key !== undefined && /ENCRYPTED/.test(String(opts.key)) && !c.KAFKA_SSL_KEY_PASSWORD)
-    throw new ConfigError('KAFKA_SSL_KEY_FILE: the key is encrypted; set KAFKA_SSL_KEY_PASSWORD (or KAFKA_SSL_KEY_PASSWORD_FILE)');
+    throw new ConfigError(
+      'KAFKA_SSL_KEY_FILE: the key is encrypted; set KAFKA_SSL_KEY_PASSWORD (or KAFKA_SSL_KEY_PASSWORD_FILE)',
+    );
   if (opts.key !== undefined) {
     // A wrong passphrase or a key that does not match the certificate would otherwise fail every connection later.
     try {
-      createSecureContext({ cert: opts.cert, key: opts.key, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) });
+      createSecureContext({
+        cert: opts.cert,
+        key: opts.key,
+        ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+      });
     } catch (e) {
-      throw new ConfigError(`KAFKA_SSL_KEY_FILE: cannot use the client key and certificate (${(e as Error).message.split('\n')[0]})`);
+      throw new ConfigError(
+        `KAFKA_SSL_KEY_FILE: cannot use the client key and certificate (${(e as Error).message.split('\n')[0]})`,
+      );
     }
   }
   return opts;
@@ -110,7 +118,8 @@ function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
       // kafkajs logs every error *response* (unknown topic, coordinator loading...) at ERROR and then retries it;
       // what finally fails reaches us as an error value, so these are debug lines. Retries of the idempotent
       // producer are bounded on purpose: PRODUCE_TIMEOUT_MS and the availability tracker decide, not kafkajs.
-      if (message.startsWith('Response ') || message.startsWith('Limiting retries') || CONNECT_FAILURE.test(message)) log.debug(rest, message);
+      if (message.startsWith('Response ') || message.startsWith('Limiting retries') || CONNECT_FAILURE.test(message))
+        log.debug(rest, message);
       else if (level === logLevel.ERROR) log.error(rest, message);
       else if (level === logLevel.WARN) log.warn(rest, message);
       else log.debug(rest, message);

@@ -2,7 +2,15 @@
  * What every consumer session shares: its settings, the kafkajs consumer factory, the message → ConsumedRecord
  * conversion, the batch loop that feeds a sink, and waiting for the first group join (or a crash).
  */
-import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type PartitionAssigner,
+} from 'kafkajs';
 import type { Config } from '../config.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -54,7 +62,9 @@ export function flattenHeaders(headers: IHeaders | undefined): RecordHeader[] {
   const out: RecordHeader[] = [];
   for (const [name, v] of Object.entries(headers ?? {})) {
     if (v === undefined) out.push({ name, value: null });
-    else for (const one of Array.isArray(v) ? v : [v]) out.push({ name, value: typeof one === 'string' ? Buffer.from(one) : one });
+    else
+      for (const one of Array.isArray(v) ? v : [v])
+        out.push({ name, value: typeof one === 'string' ? Buffer.from(one) : one });
   }
   return out;
 }
@@ -102,7 +112,10 @@ export async function feedBatch(
       taken = accept(toRecord(batch.topic, batch.partition, m));
     } catch (e) {
       // Our own bug: skip the record rather than loop on it forever.
-      log.error({ err: e, topic: batch.topic, partition: batch.partition, offset: m.offset }, 'record sink failed; record skipped');
+      log.error(
+        { err: e, topic: batch.topic, partition: batch.partition, offset: m.offset },
+        'record sink failed; record skipped',
+      );
       taken = true;
     }
     if (!taken) return;
@@ -118,7 +131,11 @@ export function firstJoin(consumer: Consumer): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       done();
-      reject(new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', { retriable: true }));
+      reject(
+        new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', {
+          retriable: true,
+        }),
+      );
     }, JOIN_TIMEOUT_MS);
     timer.unref();
     const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {

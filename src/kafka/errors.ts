@@ -64,7 +64,10 @@ export function isConnectivityError(e: unknown): boolean {
   return chain(e).some((x) => {
     if (x.name && CONNECTIVITY.has(x.name)) {
       // KafkaJSNonRetriableError wraps both; only count it when what it wraps is a connection problem.
-      return x.name !== 'KafkaJSNonRetriableError' || chain(x.originalError ?? x.cause).some((y) => y.name && CONNECTIVITY.has(y.name));
+      return (
+        x.name !== 'KafkaJSNonRetriableError' ||
+        chain(x.originalError ?? x.cause).some((y) => y.name && CONNECTIVITY.has(y.name))
+      );
     }
     return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection timeout|Closed connection/i.test(x.message ?? '');
   });

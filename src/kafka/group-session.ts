@@ -15,7 +15,7 @@ import {
   type ConsumerContext,
 } from './consumer-common.js';
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
-import { describeKafkaError, toGatewayError } from './errors.js';
+import { describeKafkaError } from './errors.js';
 import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
@@ -31,7 +31,11 @@ const POSITION_ATTEMPTS = 3;
 /** close() waits this long at most for outstanding commits before leaving the group. */
 const FLUSH_TIMEOUT_MS = 10_000;
 
-export async function startGroupSession(ctx: ConsumerContext, opts: GroupSessionOptions, sink: RecordSink): Promise<GroupSession> {
+export async function startGroupSession(
+  ctx: ConsumerContext,
+  opts: GroupSessionOptions,
+  sink: RecordSink,
+): Promise<GroupSession> {
   return startOrClose(new KafkaGroupSession(ctx, opts, sink));
 }
 
@@ -60,7 +64,13 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     private readonly opts: GroupSessionOptions,
     sink: RecordSink,
   ) {
-    super(ctx, sink, ctx.logger.child({ component: 'group-session', group: opts.group }), opts.topics, 'group consumer stopped');
+    super(
+      ctx,
+      sink,
+      ctx.logger.child({ component: 'group-session', group: opts.group }),
+      opts.topics,
+      'group consumer stopped',
+    );
     this.consumer = this.spawn();
   }
 
@@ -125,7 +135,11 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     void this.positionWithRetry(gen, next).finally(() => {
       if (gen !== this.generation || this.closed) return;
       this.positioning = false;
-      const change = { current: next, assigned: diffPartitions(next, this.announced), revoked: diffPartitions(this.announced, next) };
+      const change = {
+        current: next,
+        assigned: diffPartitions(next, this.announced),
+        revoked: diffPartitions(this.announced, next),
+      };
       this.announced = next;
       try {
         this.sink.onAssignment?.(change);
@@ -162,24 +176,33 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     // restart it at the last commit and hand the unacknowledged records to the same socket a second time. (They are
     // still redelivered from the commit to whoever owns the partition next if this socket never acknowledges them.)
     const kept = next.filter((tp) => this.delivered.has(tpKey(tp)));
-    for (const tp of kept) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.delivered.get(tpKey(tp))) });
+    for (const tp of kept)
+      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.delivered.get(tpKey(tp))) });
     next = next.filter((tp) => !this.delivered.has(tpKey(tp)));
     if (next.length === 0) return;
     const topics = [...new Set(next.map((tp) => tp.topic))];
     const committed = await this.ctx.admin.fetchOffsets({ groupId: this.opts.group, topics });
     const fresh = next.filter((tp) => {
-      const o = committed.find((t) => t.topic === tp.topic)?.partitions.find((p) => p.partition === tp.partition)?.offset;
+      const o = committed
+        .find((t) => t.topic === tp.topic)
+        ?.partitions.find((p) => p.partition === tp.partition)?.offset;
       return o === undefined || Number(o) < 0;
     });
     if (fresh.length === 0) return;
     const marks = new Map(
-      await Promise.all([...new Set(fresh.map((tp) => tp.topic))].map(async (t) => [t, await watermarks(this.ctx.admin, t)] as const)),
+      await Promise.all(
+        [...new Set(fresh.map((tp) => tp.topic))].map(async (t) => [t, await watermarks(this.ctx.admin, t)] as const),
+      ),
     );
     if (gen !== this.generation || this.closed) return;
     for (const tp of fresh) {
       const m = marks.get(tp.topic)?.get(tp.partition);
       if (!m) continue;
-      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.opts.from === 'earliest' ? m.low : m.high) });
+      this.consumer.seek({
+        topic: tp.topic,
+        partition: tp.partition,
+        offset: String(this.opts.from === 'earliest' ? m.low : m.high),
+      });
     }
   }
 
@@ -220,7 +243,9 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       this.pending.clear();
       try {
         const seen = this.commitsSeen;
-        await this.consumer.commitOffsets(batch.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
+        await this.consumer.commitOffsets(
+          batch.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
+        );
         // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a
         // rejoin, or a replaced consumer's start): only Kafka's confirmation counts, else this is tried again.
         if (this.commitsSeen === seen) throw new Error('kafkajs skipped the commit (its consumer was not running)');
@@ -253,7 +278,8 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       else if (this.retryTimer) await sleep(50);
       else this.kickCommits();
     }
-    if (this.pending.size > 0) this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
+    if (this.pending.size > 0)
+      this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
   }
 
   close(): Promise<void> {
@@ -265,7 +291,9 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       clearTimeout(this.retryTimer);
       this.pending.clear();
       // ...then leave the group at once, so its partitions move to the other members without a timeout.
-      await this.consumer.disconnect().catch((e: unknown) => this.log.debug({ err: describeKafkaError(e) }, 'disconnect failed'));
+      await this.consumer
+        .disconnect()
+        .catch((e: unknown) => this.log.debug({ err: describeKafkaError(e) }, 'disconnect failed'));
     })();
     return this.closing;
   }

@@ -60,7 +60,10 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   let kProducer: KafkaJsProducer = watch(client.producer(producerConfig));
   /** Producers replaced after a failed send (idempotence), until kafkajs stopped retrying their last calls. */
   const retired = new Set<KafkaJsProducer>();
-  const admin: Admin = renewingAdmin(() => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }), log);
+  const admin: Admin = renewingAdmin(
+    () => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
+    log,
+  );
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const consumers = createConsumers({ client, admin, settings: config, logger: log });
   let producerConnected = false;
@@ -120,7 +123,10 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     },
   });
 
-  const acks = config.KAFKA_PRODUCER_ACKS === 'all' || config.KAFKA_PRODUCER_ACKS === '-1' ? -1 : (Number(config.KAFKA_PRODUCER_ACKS) as 0 | 1);
+  const acks =
+    config.KAFKA_PRODUCER_ACKS === 'all' || config.KAFKA_PRODUCER_ACKS === '-1'
+      ? -1
+      : (Number(config.KAFKA_PRODUCER_ACKS) as 0 | 1);
   const producer = new BatchingProducer(kProducer, {
     lingerMs: config.KAFKA_PRODUCER_LINGER_MS,
     timeoutMs: config.PRODUCE_TIMEOUT_MS,
@@ -146,7 +152,11 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
       closed = true;
       availability.close();
       await Promise.all([producer.flush(), consumers.close()]);
-      await Promise.allSettled([kProducer.disconnect(), admin.disconnect(), ...[...retired].map((p) => p.disconnect())]);
+      await Promise.allSettled([
+        kProducer.disconnect(),
+        admin.disconnect(),
+        ...[...retired].map((p) => p.disconnect()),
+      ]);
     },
   };
 }

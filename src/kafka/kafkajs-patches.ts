@@ -24,7 +24,12 @@ interface GroupArgs<M> {
 }
 
 /** kafkajs's groupMessagesPerPartition, linear. */
-export function groupMessagesPerPartition<M>({ topic, partitionMetadata, messages, partitioner }: GroupArgs<M>): Record<number, M[]> {
+export function groupMessagesPerPartition<M>({
+  topic,
+  partitionMetadata,
+  messages,
+  partitioner,
+}: GroupArgs<M>): Record<number, M[]> {
   if (partitionMetadata.length === 0) return {};
   const result: Record<number, M[]> = {};
   for (const message of messages) {
@@ -103,7 +108,10 @@ function sleepUntilResumed(group: object, ms: number): Promise<void> {
 }
 
 /** Whether `group` has nothing to fetch from broker `nodeId` because all it reads there is paused. */
-export function nothingActive(group: Pick<ConsumerGroupLike, 'subscriptionState' | 'filterPartitionsByNode' | 'getActiveTopicPartitions'>, nodeId: number): boolean {
+export function nothingActive(
+  group: Pick<ConsumerGroupLike, 'subscriptionState' | 'filterPartitionsByNode' | 'getActiveTopicPartitions'>,
+  nodeId: number,
+): boolean {
   const active = group.getActiveTopicPartitions();
   return group
     .filterPartitionsByNode(nodeId, group.subscriptionState.assigned())
@@ -117,7 +125,15 @@ function installWakeOnResume(): boolean {
   } catch {
     return false; // another kafkajs layout: leave it alone
   }
-  const needed = ['fetch', 'resume', 'filterPartitionsByNode', 'getActiveTopicPartitions', 'checkForStaleAssignment', 'seekOffsets', 'recoverFromFetch'] as const;
+  const needed = [
+    'fetch',
+    'resume',
+    'filterPartitionsByNode',
+    'getActiveTopicPartitions',
+    'checkForStaleAssignment',
+    'seekOffsets',
+    'recoverFromFetch',
+  ] as const;
   if (needed.some((m) => typeof proto[m] !== 'function')) return false;
   if ((proto.fetch as { wakesOnResume?: boolean }).wakesOnResume) return true;
   const fetch = proto.fetch;

@@ -9,7 +9,14 @@ import kafkajs, { type Admin } from 'kafkajs';
 
 // kafkajs is CommonJS: its runtime values come from the default export under ESM.
 const { ConfigResourceTypes } = kafkajs;
-import type { ClusterInfo, CreateTopicRequest, Metadata, PartitionOffsets, TopicDescription, TopicInfo } from './types.js';
+import type {
+  ClusterInfo,
+  CreateTopicRequest,
+  Metadata,
+  PartitionOffsets,
+  TopicDescription,
+  TopicInfo,
+} from './types.js';
 import { protocolType, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 
@@ -168,7 +175,10 @@ export class AdminMetadata implements Metadata {
             await new Promise((r) => setTimeout(r, 50 * attempt));
             continue;
           }
-          throw new GatewayError(500, ErrorCodes.KAFKA_RETRIABLE, 'Could not read the partition offsets; retry.', { cause: e, retriable: true });
+          throw new GatewayError(500, ErrorCodes.KAFKA_RETRIABLE, 'Could not read the partition offsets; retry.', {
+            cause: e,
+            retriable: true,
+          });
         }
         throw toGatewayError(e);
       }
@@ -182,7 +192,9 @@ export class AdminMetadata implements Metadata {
       const value: ClusterInfo = {
         clusterId: c.clusterId,
         controller: c.controller ?? null,
-        brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.nodeId - b.nodeId),
+        brokers: c.brokers
+          .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port }))
+          .sort((a, b) => a.nodeId - b.nodeId),
       };
       this.clusterCache = { value, expires: this.now() + this.cacheMs };
       return value;
@@ -250,7 +262,10 @@ export class AdminMetadata implements Metadata {
   }
 }
 
-function toTopicInfo(t: { name: string; partitions: { partitionId: number; leader: number; replicas: number[]; isr: number[] }[] }): TopicInfo {
+function toTopicInfo(t: {
+  name: string;
+  partitions: { partitionId: number; leader: number; replicas: number[]; isr: number[] }[];
+}): TopicInfo {
   return {
     name: t.name,
     partitions: t.partitions

@@ -48,17 +48,24 @@ export function createOAuthTokenProvider(opts: OAuthOptions): () => Promise<stri
   let cached: { token: string; refreshAt: number; expiresAt: number } | undefined;
   let inflight: Promise<string> | undefined;
 
-  const fail = (why: string, hint: string) => new OAuthTokenError(`OAuth token request failed: ${where} ${why} — ${hint}`);
+  const fail = (why: string, hint: string) =>
+    new OAuthTokenError(`OAuth token request failed: ${where} ${why} — ${hint}`);
 
   async function fetchToken(): Promise<string> {
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (opts.scope) body.set('scope', opts.scope);
-    const basic = Buffer.from(`${encodeURIComponent(opts.clientId)}:${encodeURIComponent(opts.clientSecret)}`).toString('base64');
+    const basic = Buffer.from(`${encodeURIComponent(opts.clientId)}:${encodeURIComponent(opts.clientSecret)}`).toString(
+      'base64',
+    );
     let res: Response;
     try {
       res = await doFetch(opts.tokenUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${basic}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          authorization: `Basic ${basic}`,
+        },
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -89,9 +96,14 @@ export function createOAuthTokenProvider(opts: OAuthOptions): () => Promise<stri
     if (typeof json.access_token !== 'string' || json.access_token === '')
       throw fail('answered without an access_token', 'is KAFKA_OAUTH_TOKEN_URL a client-credentials token endpoint?');
     const expiresIn = typeof json.expires_in === 'string' ? Number(json.expires_in) : json.expires_in;
-    const lifetimeMs = (typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S) * 1000;
+    const lifetimeMs =
+      (typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S) *
+      1000;
     const t = now();
-    const refreshAfter = Math.max(lifetimeMs * MIN_AGE_FRACTION, Math.min(lifetimeMs * REFRESH_AT, lifetimeMs - MIN_REMAINING_MS));
+    const refreshAfter = Math.max(
+      lifetimeMs * MIN_AGE_FRACTION,
+      Math.min(lifetimeMs * REFRESH_AT, lifetimeMs - MIN_REMAINING_MS),
+    );
     cached = { token: json.access_token, refreshAt: t + refreshAfter, expiresAt: t + lifetimeMs };
     return json.access_token;
   }

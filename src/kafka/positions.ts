@@ -8,7 +8,11 @@ import type { StartPosition, TopicPartition, TopicPartitionOffset } from './cons
 import { watermarks } from './consumer-common.js';
 import { toGatewayError } from './errors.js';
 
-export async function resolveStart(admin: Admin, partitions: TopicPartition[], from: StartPosition): Promise<TopicPartitionOffset[]> {
+export async function resolveStart(
+  admin: Admin,
+  partitions: TopicPartition[],
+  from: StartPosition,
+): Promise<TopicPartitionOffset[]> {
   const topics = [...new Set(partitions.map((p) => p.topic))];
   const marks = new Map(await Promise.all(topics.map(async (t) => [t, await watermarks(admin, t)] as const)));
   const byTime = new Map<string, Map<number, number>>();

@@ -20,7 +20,7 @@ import {
   type ConsumerContext,
 } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
-import { describeKafkaError, toGatewayError } from './errors.js';
+import { describeKafkaError } from './errors.js';
 import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface PrivateConsumerOptions {
@@ -30,7 +30,11 @@ export interface PrivateConsumerOptions {
   positions: TopicPartitionOffset[];
 }
 
-export async function startPrivateConsumer(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink): Promise<PrivateConsumer> {
+export async function startPrivateConsumer(
+  ctx: ConsumerContext,
+  opts: PrivateConsumerOptions,
+  sink: RecordSink,
+): Promise<PrivateConsumer> {
   return startOrClose(new PrivateConsumer(ctx, opts, sink));
 }
 
@@ -63,7 +67,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   get assignment(): readonly TopicPartition[] {
     return [...this.next.values()].map(({ topic, partition }) => ({ topic, partition }));
   }
-
 
   get paused(): boolean {
     return this.userPaused;
@@ -120,7 +123,9 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
-      await this.consumer.disconnect().catch((e: unknown) => this.log.debug({ err: describeKafkaError(e) }, 'disconnect failed'));
+      await this.consumer
+        .disconnect()
+        .catch((e: unknown) => this.log.debug({ err: describeKafkaError(e) }, 'disconnect failed'));
     })();
     return this.closing;
   }

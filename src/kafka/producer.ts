@@ -50,10 +50,14 @@ export interface BatchingProducerOptions {
    */
   renewProducer?: (previousSettled: Promise<void>) => Promise<KafkaJsProducer>;
   /** Fault-injection seam for tests: wraps every sendBatch call. */
-  sendBatch?: (send: KafkaJsProducer['sendBatch'], batch: Parameters<KafkaJsProducer['sendBatch']>[0]) => ReturnType<KafkaJsProducer['sendBatch']>;
+  sendBatch?: (
+    send: KafkaJsProducer['sendBatch'],
+    batch: Parameters<KafkaJsProducer['sendBatch']>[0],
+  ) => ReturnType<KafkaJsProducer['sendBatch']>;
 }
 
-const UNANSWERED = 'Kafka did not answer for this partition; the outcome is unknown (a retry may duplicate the record).';
+const UNANSWERED =
+  'Kafka did not answer for this partition; the outcome is unknown (a retry may duplicate the record).';
 
 /** After a failed renewal (cluster unreachable), the next attempt while records wait. */
 const RENEW_RETRY_MS = 500;
@@ -194,7 +198,12 @@ export class BatchingProducer implements Producer {
       t.items.push(it);
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages }));
-    const request = { topicMessages, acks: this.opts.acks, timeout: this.opts.timeoutMs, compression: this.compression };
+    const request = {
+      topicMessages,
+      acks: this.opts.acks,
+      timeout: this.opts.timeoutMs,
+      compression: this.compression,
+    };
     const send = this.producer.sendBatch.bind(this.producer);
 
     // The slot is released when Kafka answers, or at the deadline (the records then report an unknown outcome).
@@ -237,7 +246,11 @@ export class BatchingProducer implements Producer {
               continue;
             }
             // acks=0: Kafka sends no answer, so there is no offset to report (-1, as the Java client does).
-            this.settle(it, { ok: true, partition: it.record.partition, offset: b === undefined || b < 0 ? -1 : b + n });
+            this.settle(it, {
+              ok: true,
+              partition: it.record.partition,
+              offset: b === undefined || b < 0 ? -1 : b + n,
+            });
           }
         }
         // A try of those records may have been written: their sequence numbers are no longer trusted either.
@@ -250,7 +263,11 @@ export class BatchingProducer implements Producer {
         // kafkajs refreshes the metadata of every topic a producer ever sent to; once one of them is deleted, each
         // refresh fails with UNKNOWN_TOPIC_OR_PARTITION, whatever this batch's topics are. The routes checked that
         // this batch's topics exist, so the batch goes once more, first in line, on the fresh producer.
-        if (this.opts.renewProducer && protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION' && batch.every((it) => !it.retried)) {
+        if (
+          this.opts.renewProducer &&
+          protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION' &&
+          batch.every((it) => !it.retried)
+        ) {
           const again = batch.filter((it) => it.state === 'sent');
           for (const it of again) {
             it.state = 'queued';
@@ -263,7 +280,8 @@ export class BatchingProducer implements Producer {
         if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
         const code = isRetriable(e) ? 50003 : 50002;
         const message = `${describeKafkaError(e)}; the record may or may not have been written`;
-        for (const it of batch) this.settle(it, { ok: false, partition: it.record.partition, errorCode: code, message });
+        for (const it of batch)
+          this.settle(it, { ok: false, partition: it.record.partition, errorCode: code, message });
         release();
       },
     );
@@ -343,7 +361,8 @@ export class BatchingProducer implements Producer {
           ok: false,
           partition: it.record.partition,
           errorCode: 50003,
-          message: 'Timed out waiting for Kafka to acknowledge; the outcome is unknown (a retry may duplicate the record).',
+          message:
+            'Timed out waiting for Kafka to acknowledge; the outcome is unknown (a retry may duplicate the record).',
         };
         req.remaining--;
       }

@@ -31,7 +31,9 @@ export function renewingAdmin(create: () => Admin, logger: Logger): Admin {
       await fresh.connect();
       const old = current;
       current = fresh;
-      logger.info('new admin client: a topic it had read offsets of was deleted, which poisons kafkajs metadata refreshes');
+      logger.info(
+        'new admin client: a topic it had read offsets of was deleted, which poisons kafkajs metadata refreshes',
+      );
       void old.disconnect().catch(() => {});
     })().finally(() => {
       renewing = undefined;
@@ -60,7 +62,12 @@ export function renewingAdmin(create: () => Admin, logger: Logger): Admin {
           return await call();
         } catch (e) {
           const topic = args[0];
-          if (!connected || protocolType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION' || typeof topic !== 'string' || !(await topicExists(topic)))
+          if (
+            !connected ||
+            protocolType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION' ||
+            typeof topic !== 'string' ||
+            !(await topicExists(topic))
+          )
             throw e;
           await renew();
           return call();

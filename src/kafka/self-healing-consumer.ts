@@ -85,7 +85,10 @@ export abstract class SelfHealingConsumer {
 
   private fail(error: unknown): void {
     if (this.closed) return;
-    this.log.warn({ err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined }, this.stoppedMessage);
+    this.log.warn(
+      { err: describeKafkaError(error), stack: error instanceof Error ? error.stack : undefined },
+      this.stoppedMessage,
+    );
     const err = toGatewayError(error);
     void this.close().then(() => this.sink.onFatal?.(err));
   }

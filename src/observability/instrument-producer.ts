@@ -51,7 +51,13 @@ export function instrumentProducer(inner: Producer, { metrics, tracer }: Instrum
   };
 }
 
-function count(metrics: Metrics, topic: string, records: ProduceRecord[], results: RecordResult[], seconds: number): void {
+function count(
+  metrics: Metrics,
+  topic: string,
+  records: ProduceRecord[],
+  results: RecordResult[],
+  seconds: number,
+): void {
   let ok = 0;
   let bytes = 0;
   let errors: Map<number, number> | undefined;
@@ -90,6 +96,8 @@ export function withTraceHeaders(records: ProduceRecord[], ctx: ReturnType<typeo
   });
   if (injected.length === 0) return records;
   return records.map((r) =>
-    r.headers?.some((h) => h.name === TRACEPARENT) ? r : { ...r, headers: r.headers ? [...r.headers, ...injected] : injected },
+    r.headers?.some((h) => h.name === TRACEPARENT)
+      ? r
+      : { ...r, headers: r.headers ? [...r.headers, ...injected] : injected },
   );
 }

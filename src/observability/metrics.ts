@@ -195,7 +195,8 @@ export function createMetrics({
       this.reset();
       if (!lagProvider) return;
       try {
-        for (const l of await lagProvider()) this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
+        for (const l of await lagProvider())
+          this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
       } catch (e) {
         logger?.warn({ err: e }, 'consumer lag provider failed; scrape without lag');
       }

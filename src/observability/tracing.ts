@@ -14,14 +14,24 @@ import type { Logger } from './logger.js';
 
 export const TRACER_NAME = 'kafka-gateway';
 
-const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 type SamplerName = (typeof SAMPLERS)[number];
 
 const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
 
 /** The standard OTEL_* variables we read (names and meanings from the OpenTelemetry specification). */
 export const otelEnvSchema = z.object({
-  OTEL_SDK_DISABLED: z.string().optional().transform((v) => v?.trim().toLowerCase() === 'true'),
+  OTEL_SDK_DISABLED: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim().toLowerCase() === 'true'),
   OTEL_TRACES_EXPORTER: z
     .string()
     .optional()
@@ -59,7 +69,8 @@ export function tracingSettings(env: Record<string, string | undefined> = proces
   const hasEndpoint = Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   const enabled = !e.OTEL_SDK_DISABLED && exporter !== 'none' && (exporter === 'console' || hasEndpoint);
   const ratio = e.OTEL_TRACES_SAMPLER_ARG === undefined ? 1 : Number(e.OTEL_TRACES_SAMPLER_ARG);
-  if (!(ratio >= 0 && ratio <= 1)) throw new TypeError(`OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1, got '${e.OTEL_TRACES_SAMPLER_ARG}'`);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new TypeError(`OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1, got '${e.OTEL_TRACES_SAMPLER_ARG}'`);
   return {
     enabled,
     exporter: exporter === 'console' ? 'console' : 'otlp',
@@ -91,7 +102,11 @@ export interface StartTracingOptions {
 // The OpenTelemetry API holds one global provider per process: gateways in one process share it.
 let shared: { provider: Promise<{ shutdown(): Promise<void> }>; users: number } | undefined;
 
-export async function startTracing(settings: TracingSettings, logger: Logger, options: StartTracingOptions = {}): Promise<Tracing> {
+export async function startTracing(
+  settings: TracingSettings,
+  logger: Logger,
+  options: StartTracingOptions = {},
+): Promise<Tracing> {
   if (!settings.enabled && !options.exporter) return tracingOff;
   if (!shared) {
     shared = { provider: registerSdk(settings, options), users: 0 };
@@ -120,16 +135,20 @@ export async function startTracing(settings: TracingSettings, logger: Logger, op
   };
 }
 
-async function registerSdk(settings: TracingSettings, options: StartTracingOptions): Promise<{ shutdown(): Promise<void> }> {
+async function registerSdk(
+  settings: TracingSettings,
+  options: StartTracingOptions,
+): Promise<{ shutdown(): Promise<void> }> {
   const [sdk, core, hooks, resources] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/core'),
     import('@opentelemetry/context-async-hooks'),
     import('@opentelemetry/resources'),
   ]);
-  let processor;
+  let processor: import('@opentelemetry/sdk-trace').SpanProcessor;
   if (options.exporter) processor = new sdk.SimpleSpanProcessor({ exporter: options.exporter });
-  else if (settings.exporter === 'console') processor = new sdk.BatchSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() });
+  else if (settings.exporter === 'console')
+    processor = new sdk.BatchSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() });
   else {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
     processor = new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
@@ -147,11 +166,17 @@ async function registerSdk(settings: TracingSettings, options: StartTracingOptio
   const resource = resources
     .resourceFromAttributes({ 'service.name': settings.serviceName })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
-  const provider = new sdk.TracerProvider({ resource, sampler: samplers[settings.sampler](), spanProcessors: [processor] });
+  const provider = new sdk.TracerProvider({
+    resource,
+    sampler: samplers[settings.sampler](),
+    spanProcessors: [processor],
+  });
 
   context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
-    new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
+    new core.CompositePropagator({
+      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
+    }),
   );
   trace.setGlobalTracerProvider(provider);
   return provider;

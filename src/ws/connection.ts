@@ -28,7 +28,10 @@ import { GroupSubscription } from './sessions/group.js';
 import type { SessionDeps, SocketPort, Subscription, SubscriptionStats } from './sessions/types.js';
 
 /** The WebSocket counters of the gateway's metrics. */
-export type WsMetrics = Pick<Metrics, 'wsSocketOpened' | 'wsSocketClosed' | 'wsSubscribed' | 'wsUnsubscribed' | 'wsDelivered'>;
+export type WsMetrics = Pick<
+  Metrics,
+  'wsSocketOpened' | 'wsSocketClosed' | 'wsSubscribed' | 'wsUnsubscribed' | 'wsDelivered'
+>;
 
 export type ConnectionConfig = Pick<Config, 'WS_MAX_SUBSCRIPTIONS' | 'WS_SEND_HIGH_WATER_BYTES' | 'WS_SLOW_CLIENT_MS'>;
 
@@ -204,13 +207,26 @@ export class Connection {
     if (this.closing) return;
     try {
       if (isBinary) {
-        this.sendError({ type: 'error', code: 'BAD_MESSAGE', message: 'Binary frames are not accepted: send JSON text.' });
+        this.sendError({
+          type: 'error',
+          code: 'BAD_MESSAGE',
+          message: 'Binary frames are not accepted: send JSON text.',
+        });
         return;
       }
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+      const text = Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Array.isArray(data)
+          ? Buffer.concat(data).toString('utf8')
+          : Buffer.from(data).toString('utf8');
       const parsed = parseClientFrame(text);
       if (!parsed.ok) {
-        this.sendError({ type: 'error', ...(parsed.id === undefined ? {} : { id: parsed.id }), code: 'BAD_MESSAGE', message: parsed.message });
+        this.sendError({
+          type: 'error',
+          ...(parsed.id === undefined ? {} : { id: parsed.id }),
+          code: 'BAD_MESSAGE',
+          message: parsed.message,
+        });
         return;
       }
       this.dispatch(parsed.frame);
@@ -268,7 +284,12 @@ export class Connection {
 
   private subscribe(frame: SubscribeFrame): void {
     if (this.subs.has(frame.id)) {
-      this.sendError({ type: 'error', id: frame.id, code: 'DUPLICATE_ID', message: `Subscription '${frame.id}' exists already.` });
+      this.sendError({
+        type: 'error',
+        id: frame.id,
+        code: 'DUPLICATE_ID',
+        message: `Subscription '${frame.id}' exists already.`,
+      });
       return;
     }
     if (this.subs.size >= this.deps.config.WS_MAX_SUBSCRIPTIONS) {
@@ -335,12 +356,20 @@ export class Connection {
     try {
       next = await verify(token);
     } catch (e) {
-      this.sendError({ type: 'error', code: 'FORBIDDEN', message: `reauth refused: ${e instanceof Error ? e.message : 'invalid token'}` });
+      this.sendError({
+        type: 'error',
+        code: 'FORBIDDEN',
+        message: `reauth refused: ${e instanceof Error ? e.message : 'invalid token'}`,
+      });
       return;
     }
     if (this.closing) return;
     if (next.sub !== this.principal.sub) {
-      this.sendError({ type: 'error', code: 'FORBIDDEN', message: 'reauth refused: the token is for another subject.' });
+      this.sendError({
+        type: 'error',
+        code: 'FORBIDDEN',
+        message: 'reauth refused: the token is for another subject.',
+      });
       return;
     }
     this.principal = next;

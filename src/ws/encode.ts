@@ -32,7 +32,10 @@ function field(b: Buffer | null, format: Format): string {
 
 /** Everything after the id: `"topic":…,"headers":[…]}`. */
 export function recordBody(r: ConsumedRecord, format: Format): string {
-  const headers = r.headers.map((h) => `{"name":${JSON.stringify(h.name)},"value":${h.value === null ? 'null' : `"${h.value.toString('base64')}"`}}`);
+  const headers = r.headers.map(
+    (h) =>
+      `{"name":${JSON.stringify(h.name)},"value":${h.value === null ? 'null' : `"${h.value.toString('base64')}"`}}`,
+  );
   return (
     `"topic":${JSON.stringify(r.topic)},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp},` +
     `"key":${field(r.key, format)},"value":${field(r.value, format)},"headers":[${headers.join(',')}]}`

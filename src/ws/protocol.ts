@@ -28,7 +28,10 @@ export const SHORTCUT_ID = '0';
 
 const id = z.string().min(1).max(LIMITS.idLength);
 const topic = z.string().refine(isLegalTopicName, { error: 'not a legal topic name' });
-const partition = z.int().min(0).max(2 ** 31 - 1);
+const partition = z
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 const offset = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const group = z
   .string()
@@ -50,7 +53,13 @@ const filterSchema = z.union([
   z.strictObject({ keyPrefix: z.string().max(LIMITS.filterLength) }),
 ]);
 
-const common = { type: z.literal('subscribe'), id, format: formatSchema.optional(), ack: ackSchema.optional(), window: window.optional() };
+const common = {
+  type: z.literal('subscribe'),
+  id,
+  format: formatSchema.optional(),
+  ack: ackSchema.optional(),
+  window: window.optional(),
+};
 
 export const subscribeGroupSchema = z.strictObject({
   ...common,
@@ -76,13 +85,20 @@ export const subscribeBroadcastSchema = z.strictObject({
   filter: filterSchema.optional(),
 });
 
-export const subscribeSchema = z.discriminatedUnion('mode', [subscribeGroupSchema, subscribeAssignSchema, subscribeBroadcastSchema]);
+export const subscribeSchema = z.discriminatedUnion('mode', [
+  subscribeGroupSchema,
+  subscribeAssignSchema,
+  subscribeBroadcastSchema,
+]);
 
 export const ackFrameSchema = z.strictObject({ type: z.literal('ack'), id, topic, partition, offset });
 export const unsubscribeSchema = z.strictObject({ type: z.literal('unsubscribe'), id });
 export const pauseSchema = z.strictObject({ type: z.literal('pause'), id });
 export const resumeSchema = z.strictObject({ type: z.literal('resume'), id });
-export const reauthSchema = z.strictObject({ type: z.literal('reauth'), token: z.string().min(1).max(LIMITS.tokenLength) });
+export const reauthSchema = z.strictObject({
+  type: z.literal('reauth'),
+  token: z.string().min(1).max(LIMITS.tokenLength),
+});
 export const pingSchema = z.strictObject({ type: z.literal('ping') });
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
@@ -199,14 +215,28 @@ function describeIssue(e: z.ZodError): string {
   const issue = e.issues[0];
   if (!issue) return 'Invalid frame.';
   const path = issue.path.length ? issue.path.join('.') : 'frame';
-  const msg = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k.slice(0, 40)}'`).join(', ')}` : issue.message;
+  const msg =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${issue.keys.map((k) => `'${k.slice(0, 40)}'`).join(', ')}`
+      : issue.message;
   return `Invalid frame: ${path}: ${msg}`.slice(0, 300);
 }
 
 // ---- URL shortcut ----------------------------------------------------------------------------------------
 
 /** Query parameters the shortcut knows (`access_token` belongs to authentication). `window`, `key`, `keyPrefix` extend the contract. */
-const SHORTCUT_PARAMS = new Set(['topic', 'group', 'partition', 'from', 'format', 'ack', 'window', 'key', 'keyPrefix', 'access_token']);
+const SHORTCUT_PARAMS = new Set([
+  'topic',
+  'group',
+  'partition',
+  'from',
+  'format',
+  'ack',
+  'window',
+  'key',
+  'keyPrefix',
+  'access_token',
+]);
 
 /**
  * `/ws?topic=t1[,t2]&group=g&partition=0,1&from=…&format=…&ack=…` → the subscribe frame it stands for (id "0"),
@@ -215,7 +245,8 @@ const SHORTCUT_PARAMS = new Set(['topic', 'group', 'partition', 'from', 'format'
 export function parseShortcut(params: URLSearchParams): SubscribeFrame | undefined {
   for (const k of params.keys()) {
     if (!SHORTCUT_PARAMS.has(k)) throw errors.badRequest(`Unknown query parameter '${k.slice(0, 40)}'.`);
-    if (k !== 'access_token' && params.getAll(k).length > 1) throw errors.badRequest(`Query parameter '${k}' given more than once.`);
+    if (k !== 'access_token' && params.getAll(k).length > 1)
+      throw errors.badRequest(`Query parameter '${k}' given more than once.`);
   }
   const one = (k: string) => params.get(k) ?? undefined;
   const topicParam = one('topic');
@@ -232,8 +263,12 @@ export function parseShortcut(params: URLSearchParams): SubscribeFrame | undefin
   const partitionParam = one('partition');
   const from = one('from');
   let frame: Record<string, unknown>;
-  if (groupParam !== undefined && partitionParam !== undefined) throw errors.badRequest("Use either 'group' or 'partition', not both.");
-  if ((groupParam !== undefined || partitionParam !== undefined) && (one('key') !== undefined || one('keyPrefix') !== undefined))
+  if (groupParam !== undefined && partitionParam !== undefined)
+    throw errors.badRequest("Use either 'group' or 'partition', not both.");
+  if (
+    (groupParam !== undefined || partitionParam !== undefined) &&
+    (one('key') !== undefined || one('keyPrefix') !== undefined)
+  )
     throw errors.badRequest("'key' and 'keyPrefix' filter broadcast subscriptions only.");
   if (groupParam !== undefined) {
     frame = { ...base, mode: 'group', topics, group: groupParam, from };
@@ -243,17 +278,26 @@ export function parseShortcut(params: URLSearchParams): SubscribeFrame | undefin
       if (!/^\d{1,10}$/.test(p)) throw errors.badRequest(`'partition': '${p.slice(0, 20)}' is not a partition number.`);
       return { topic: topics[0], partition: Number(p) };
     });
-    if (new Set(partitions.map((p) => p.partition)).size !== partitions.length) throw errors.badRequest("'partition' lists a partition twice.");
+    if (new Set(partitions.map((p) => p.partition)).size !== partitions.length)
+      throw errors.badRequest("'partition' lists a partition twice.");
     frame = { ...base, mode: 'assign', partitions, from: from === undefined ? undefined : parseFrom(from) };
   } else {
-    if (from !== undefined) throw errors.badRequest("'from' needs 'group' or 'partition' (broadcast reads new records only).");
-    if (one('key') !== undefined && one('keyPrefix') !== undefined) throw errors.badRequest("Use either 'key' or 'keyPrefix'.");
-    const filter = one('key') !== undefined ? { key: one('key') } : one('keyPrefix') !== undefined ? { keyPrefix: one('keyPrefix') } : undefined;
+    if (from !== undefined)
+      throw errors.badRequest("'from' needs 'group' or 'partition' (broadcast reads new records only).");
+    if (one('key') !== undefined && one('keyPrefix') !== undefined)
+      throw errors.badRequest("Use either 'key' or 'keyPrefix'.");
+    const filter =
+      one('key') !== undefined
+        ? { key: one('key') }
+        : one('keyPrefix') !== undefined
+          ? { keyPrefix: one('keyPrefix') }
+          : undefined;
     frame = { ...base, mode: 'broadcast', topics, filter };
   }
   for (const k of Object.keys(frame)) if (frame[k] === undefined) delete frame[k];
   const parsed = subscribeSchema.safeParse(frame);
-  if (!parsed.success) throw errors.badRequest(describeIssue(parsed.error).replace('Invalid frame', 'Invalid subscription'));
+  if (!parsed.success)
+    throw errors.badRequest(describeIssue(parsed.error).replace('Invalid frame', 'Invalid subscription'));
   return parsed.data;
 }
 

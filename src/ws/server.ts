@@ -75,7 +75,9 @@ export function upgradeAuth(
     async authenticate(req) {
       const { token } = tokenFromUpgrade(req, config);
       if (token === undefined)
-        throw errors.unauthorized("Missing token: offer the subprotocol 'bearer.<jwt>' or send Authorization: Bearer <jwt>.");
+        throw errors.unauthorized(
+          "Missing token: offer the subprotocol 'bearer.<jwt>' or send Authorization: Bearer <jwt>.",
+        );
       return verifier.verify(token);
     },
     verifyToken: (token) => verifier.verify(token),
@@ -149,7 +151,8 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Only `Upgrade: websocket` is ours. Other upgrades (Java's HttpClient offers h2c on every plain-http request)
     // may be ignored (RFC 9110 §7.8): the request is served as ordinary HTTP/1.1, then the connection closes.
-    if (deps.httpFallback && req.headers.upgrade?.toLowerCase() !== 'websocket') return serveAsHttp(req, socket, head, deps.httpFallback, deps.maxBodyBytes ?? 8 * 1024 * 1024);
+    if (deps.httpFallback && req.headers.upgrade?.toLowerCase() !== 'websocket')
+      return serveAsHttp(req, socket, head, deps.httpFallback, deps.maxBodyBytes ?? 8 * 1024 * 1024);
     handleUpgrade(req, socket, head).catch((e: unknown) => {
       log.error({ err: e }, 'upgrade failed');
       refuse(socket, e);
@@ -160,7 +163,8 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    if (url.pathname !== WS_PATH) return refuse(socket, new GatewayError(404, ErrorCodes.NOT_FOUND, 'HTTP 404 Not Found'));
+    if (url.pathname !== WS_PATH)
+      return refuse(socket, new GatewayError(404, ErrorCodes.NOT_FOUND, 'HTTP 404 Not Found'));
     if (closing) return refuse(socket, errors.overloaded('The gateway is shutting down.'));
     if (!originAllowed(req, allowedOrigins)) return refuse(socket, errors.forbidden('Origin not allowed.'));
     const offered = offeredProtocols(req);
@@ -200,13 +204,17 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
   /** The shortcut's rights and existence, checked before the upgrade (WS_PROTOCOL.md: plain HTTP answers). */
   async function checkShortcut(s: SubscribeFrame, principal: Principal): Promise<void> {
     const topics = s.mode === 'assign' ? [...new Set(s.partitions.map((p) => p.topic))] : [...new Set(s.topics)];
-    for (const t of topics) if (!principal.can('consume', t)) throw errors.forbidden(`Not authorized to consume from topic '${t}'.`);
-    if (s.mode === 'group' && !principal.can('group', s.group)) throw errors.forbidden(`Not authorized to use consumer group '${s.group}'.`);
+    for (const t of topics)
+      if (!principal.can('consume', t)) throw errors.forbidden(`Not authorized to consume from topic '${t}'.`);
+    if (s.mode === 'group' && !principal.can('group', s.group))
+      throw errors.forbidden(`Not authorized to use consumer group '${s.group}'.`);
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
     for (const t of topics) {
       const info = await kafka.metadata.topic(t);
       if (!info) throw errors.topicNotFound(t);
-      if (s.mode === 'assign') for (const p of s.partitions) if (p.partition >= info.partitions) throw errors.partitionNotFound(t, p.partition);
+      if (s.mode === 'assign')
+        for (const p of s.partitions)
+          if (p.partition >= info.partitions) throw errors.partitionNotFound(t, p.partition);
     }
   }
 

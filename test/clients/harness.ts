@@ -30,7 +30,11 @@ export function run(
 ): Promise<RunResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -50,9 +54,17 @@ export function run(
 }
 
 /** Runs a build step; throws with its output when it fails. Logs how long it took (first runs download). */
-export async function build(what: string, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<void> {
+export async function build(
+  what: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<void> {
   const r = await run(cmd, args, { timeoutMs: 15 * 60_000, ...opts });
-  if (r.code !== 0) throw new Error(`${what}: \`${cmd} ${args.join(' ')}\` failed (${r.signal ?? `exit ${r.code}`}):\n${r.output.slice(-6000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what}: \`${cmd} ${args.join(' ')}\` failed (${r.signal ?? `exit ${r.code}`}):\n${r.output.slice(-6000)}`,
+    );
   process.stderr.write(`[clients] ${what}: ${(r.ms / 1000).toFixed(1)} s\n`);
 }
 
@@ -103,7 +115,10 @@ export async function runClientCheck(
   expect(r.code, `${lang} client exit code (output above)`).toBe(0);
   expect(r.output).toMatch(new RegExp(`${lang} client: all checks passed`));
   const end = await endOffsets(brokers, topic);
-  expect(Object.values(end).reduce((a, b) => a + b, 0), 'records the client wrote').toBeGreaterThan(0);
+  expect(
+    Object.values(end).reduce((a, b) => a + b, 0),
+    'records the client wrote',
+  ).toBeGreaterThan(0);
   await expect.poll(() => committed(brokers, group, topic), { timeout: 30_000, interval: 200 }).toEqual(end);
   return r;
 }

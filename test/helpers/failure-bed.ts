@@ -4,7 +4,15 @@ import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { ready } from './gateway.js';
 import { captureLog, type CapturedLog } from './log-capture.js';
-import { createTopic, kafkaClient, readAll, startKafka, type CreateTopicOptions, type LocalKafka, type ReadRecord } from './kafka.js';
+import {
+  createTopic,
+  kafkaClient,
+  readAll,
+  startKafka,
+  type CreateTopicOptions,
+  type LocalKafka,
+  type ReadRecord,
+} from './kafka.js';
 import { check, clusterLock, phases, type Attempt, type Check } from './produce-history.js';
 
 export interface FailureBed {
@@ -69,7 +77,11 @@ export async function recordsIn(brokers: string, topic: string): Promise<number>
 }
 
 /** Reads the whole topic back from Kafka and checks the workload's history against it. */
-export async function readBack(brokers: string, topic: string, history: Attempt[]): Promise<{ total: number; records: ReadRecord[]; result: Check }> {
+export async function readBack(
+  brokers: string,
+  topic: string,
+  history: Attempt[],
+): Promise<{ total: number; records: ReadRecord[]; result: Check }> {
   const total = await recordsIn(brokers, topic);
   const records = await readAll(brokers, topic, total, 60_000, { settleMs: 500 });
   return { total, records, result: check(history, records) };

@@ -16,7 +16,14 @@ export async function startTestGateway(
   { waitReady = true, options = {} }: { waitReady?: boolean; options?: StartOptions } = {},
 ): Promise<Gateway> {
   const config = loadConfig(
-    { KAFKA_BROKERS: inject('kafkaBrokers'), PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent', ...env },
+    {
+      KAFKA_BROKERS: inject('kafkaBrokers'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AUTH_MODE: 'none',
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
     'prod',
   );
   const gw = await startGateway(config, options);
@@ -52,9 +59,19 @@ export async function call<T = any>(gw: Gateway | string, path: string, init: Re
 }
 
 /** POST a body with a Content-Type (objects are JSON-encoded). */
-export function post<T = any>(gw: Gateway | string, path: string, contentType: string, body: unknown, headers: Record<string, string> = {}) {
+export function post<T = any>(
+  gw: Gateway | string,
+  path: string,
+  contentType: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-  return call<T>(gw, path, { method: 'POST', headers: { 'Content-Type': contentType, ...headers }, body: payload as string | Uint8Array });
+  return call<T>(gw, path, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, ...headers },
+    body: payload as string | Uint8Array,
+  });
 }
 
 export interface OffsetEntry {
@@ -95,7 +112,13 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
 /** kafkajs's own Java-compatible default partitioner: an independent oracle for where a key goes. */
 export function javaPartition(key: Buffer, numPartitions: number): number {
   const partitioner = kafkajs.Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({
+    partitionId: i,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+    partitionErrorCode: 0,
+  }));
   return partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
 }
 
@@ -117,14 +140,25 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
  * waitForLeaders (which retries only LEADER_NOT_AVAILABLE), it also waits out a broker whose metadata still
  * answers UNKNOWN_TOPIC_OR_PARTITION for the new topic, as a loaded broker does. Throws if it already exists.
  */
-export async function createTopicReady(brokers: string, name: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
+export async function createTopicReady(
+  brokers: string,
+  name: string,
+  partitions = 1,
+  configs: Record<string, string> = {},
+): Promise<void> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
     const created = await admin.createTopics({
       waitForLeaders: false,
       timeout: 30_000,
-      topics: [{ topic: name, numPartitions: partitions, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }],
+      topics: [
+        {
+          topic: name,
+          numPartitions: partitions,
+          configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+        },
+      ],
     });
     if (!created) throw new Error(`topic ${name} already exists`);
     const ready = await eventually(

@@ -30,10 +30,15 @@ export interface TokenOptions {
 export const nowS = (): number => Math.floor(Date.now() / 1000);
 
 /** Signs a JWT with `key` (its kid and alg in the header). */
-export async function signToken(key: SigningKey, { claims = {}, header = {}, ttlS = 3600 }: TokenOptions = {}): Promise<string> {
+export async function signToken(
+  key: SigningKey,
+  { claims = {}, header = {}, ttlS = 3600 }: TokenOptions = {},
+): Promise<string> {
   const payload: JWTPayload = { sub: 'alice', iat: nowS(), exp: nowS() + ttlS, ...claims };
   for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header }).sign(key.privateKey);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })
+    .sign(key.privateKey);
 }
 
 export interface JwksServer {
@@ -97,7 +102,9 @@ export async function startJwksServer(initial: SigningKey[] = []): Promise<JwksS
 }
 
 /** A plain server that counts hits (the "attacker's" JWKS behind a `jku` header: it must never be fetched). */
-export async function startCountingServer(body: unknown): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+export async function startCountingServer(
+  body: unknown,
+): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
   const server = createServer((_req, res) => {
     hits++;

@@ -144,7 +144,9 @@ export async function describeTopicState(brokers: Brokers, name: string): Promis
   try {
     await admin.connect();
     const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics.find((x) => x.name === name);
-    return t ? `Kafka has ${name}: leaders ${JSON.stringify(t.partitions.map((p) => p.leader))}` : `Kafka does not list ${name}`;
+    return t
+      ? `Kafka has ${name}: leaders ${JSON.stringify(t.partitions.map((p) => p.leader))}`
+      : `Kafka does not list ${name}`;
   } catch (e) {
     return `Kafka metadata for ${name}: ${kafkaErrorType(e) ?? (e as Error).message}`;
   } finally {
@@ -239,7 +241,8 @@ export async function readAll(
         break;
       } catch (e) {
         if (kafkaErrorType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
-        if (Date.now() > deadline) throw new Error(`readAll(${topic}): ${await describeTopicState(brokers, topic)}`, { cause: e });
+        if (Date.now() > deadline)
+          throw new Error(`readAll(${topic}): ${await describeTopicState(brokers, topic)}`, { cause: e });
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -265,7 +268,9 @@ export async function readAll(
     await consumer.disconnect().catch(() => {});
   }
   if (crash && records.length < expectedCount) {
-    throw new Error(`readAll(${topic}): consumer crashed after ${records.length}/${expectedCount} records: ${crash.message}`);
+    throw new Error(
+      `readAll(${topic}): consumer crashed after ${records.length}/${expectedCount} records: ${crash.message}`,
+    );
   }
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
@@ -274,10 +279,19 @@ export async function readAll(
 export async function produce(
   brokers: Brokers,
   topic: string,
-  messages: Array<{ key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number }>,
+  messages: Array<{
+    key?: string | Buffer | null;
+    value: string | Buffer | null;
+    headers?: IHeaders;
+    partition?: number;
+  }>,
   client?: Partial<KafkaConfig>,
 ) {
-  const producer = kafkaClient(brokers, client).producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafkaClient(brokers, client).producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     return await producer.send({ topic, acks: -1, messages });

@@ -78,7 +78,9 @@ export async function startOAuthServer(opts: OAuthServerOptions): Promise<OAuthS
       secret = decodeURIComponent(p);
     }
     const json = (status: number, body: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(body));
     if (form.get('grant_type') !== 'client_credentials') return void json(400, { error: 'unsupported_grant_type' });
     if (!id || secret === null || opts.clients[id] === undefined || opts.clients[id] !== secret) {
       refused++;

@@ -67,7 +67,8 @@ export function startWorkload(o: WorkloadOptions): Workload {
   const w: Workload = {
     history,
     phase: 'start',
-    count: (outcome, phase) => history.filter((a) => a.outcome === outcome && (phase === undefined || a.phase === phase)).length,
+    count: (outcome, phase) =>
+      history.filter((a) => a.outcome === outcome && (phase === undefined || a.phase === phase)).length,
     async stop() {
       stopping = true;
       await Promise.all(loops);
@@ -88,7 +89,13 @@ export function startWorkload(o: WorkloadOptions): Workload {
   return w;
 }
 
-async function attempt(o: WorkloadOptions, client: number, key: string, value: string, phase: string): Promise<Attempt> {
+async function attempt(
+  o: WorkloadOptions,
+  client: number,
+  key: string,
+  value: string,
+  phase: string,
+): Promise<Attempt> {
   const sentAt = performance.now();
   const base = { key, value, client, sentAt, phase };
   try {
@@ -100,21 +107,53 @@ async function attempt(o: WorkloadOptions, client: number, key: string, value: s
     });
     const text = await res.text();
     const answeredAt = performance.now();
-    let body: { offsets?: Array<{ partition: number | null; offset: number | null; error_code: number | null; error: string | null }>; error_code?: number; message?: string } | undefined;
+    let body:
+      | {
+          offsets?: Array<{
+            partition: number | null;
+            offset: number | null;
+            error_code: number | null;
+            error: string | null;
+          }>;
+          error_code?: number;
+          message?: string;
+        }
+      | undefined;
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
       body = undefined;
     }
     if (res.status !== 200 || !body?.offsets?.[0]) {
-      return { ...base, answeredAt, outcome: 'refused', httpStatus: res.status, errorCode: body?.error_code ?? null, message: body?.message ?? text.slice(0, 200) };
+      return {
+        ...base,
+        answeredAt,
+        outcome: 'refused',
+        httpStatus: res.status,
+        errorCode: body?.error_code ?? null,
+        message: body?.message ?? text.slice(0, 200),
+      };
     }
     const e = body.offsets[0];
     const outcome: Outcome = e.error_code === null ? 'ok' : e.error_code === 50003 ? 'unknown' : 'failed';
-    return { ...base, answeredAt, outcome, httpStatus: 200, errorCode: e.error_code, partition: e.partition, offset: e.offset, ...(e.error ? { message: e.error } : {}) };
+    return {
+      ...base,
+      answeredAt,
+      outcome,
+      httpStatus: 200,
+      errorCode: e.error_code,
+      partition: e.partition,
+      offset: e.offset,
+      ...(e.error ? { message: e.error } : {}),
+    };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    return { ...base, answeredAt: performance.now(), outcome: 'error', message: e.name === 'TimeoutError' ? 'HANG (deadline passed)' : `${e.message} ${e.cause?.code ?? ''}`.trim() };
+    return {
+      ...base,
+      answeredAt: performance.now(),
+      outcome: 'error',
+      message: e.name === 'TimeoutError' ? 'HANG (deadline passed)' : `${e.message} ${e.cause?.code ?? ''}`.trim(),
+    };
   }
 }
 
@@ -178,7 +217,10 @@ export function check(history: Attempt[], records: ReadRecord[]): Check {
       return `${a.value} acked at ${a.partition}:${a.offset}, which holds ${held === undefined ? 'nothing' : `${held} (${outcomeOf.get(held) ?? 'not ours'})`}`;
     });
   const wrongOffset = acked
-    .filter((a) => where.has(a.value) && !where.get(a.value)!.some((p) => p.partition === a.partition && p.offset === a.offset))
+    .filter(
+      (a) =>
+        where.has(a.value) && !where.get(a.value)!.some((p) => p.partition === a.partition && p.offset === a.offset),
+    )
     .map((a) => a.value);
 
   const orderViolations: Check['orderViolations'] = [];
@@ -293,7 +335,12 @@ function alive(pid: number): boolean {
 }
 
 /** Polls `cond` every 100 ms until true; throws with `what` (and `detail()`) after timeoutMs. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<number> {
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  detail: () => string = () => '',
+): Promise<number> {
   const start = performance.now();
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -10,10 +10,27 @@ export interface PytestResult {
 }
 
 /** `python -m pytest -q <paths under test/python> [extra args]` with GATEWAY_URL/KAFKA_BROKERS and `env` set. */
-export function runPytest(python: string, files: string[], env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<PytestResult> {
-  const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...files.map((f) => path.join('test', 'python', f)), ...extraArgs];
+export function runPytest(
+  python: string,
+  files: string[],
+  env: NodeJS.ProcessEnv,
+  extraArgs: string[] = [],
+): Promise<PytestResult> {
+  const args = [
+    '-m',
+    'pytest',
+    '-q',
+    '-p',
+    'no:cacheprovider',
+    ...files.map((f) => path.join('test', 'python', f)),
+    ...extraArgs,
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { cwd: ROOT, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, args, {
+      cwd: ROOT,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

@@ -56,14 +56,21 @@ export class WsClient {
 
   /** Opens a socket (subprotocol kgw.v1 unless `protocols` says otherwise). */
   static open(url: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<WsClient> {
-    const ws = new WebSocket(url, opts.protocols ?? ['kgw.v1'], { headers: opts.headers ?? {}, perMessageDeflate: false });
+    const ws = new WebSocket(url, opts.protocols ?? ['kgw.v1'], {
+      headers: opts.headers ?? {},
+      perMessageDeflate: false,
+    });
     const client = new WsClient(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers })));
+        res.on('end', () =>
+          reject(
+            Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers }),
+          ),
+        );
       });
       ws.once('error', reject);
     });
@@ -86,7 +93,11 @@ export class WsClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3)).slice(0, 600)}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3)).slice(0, 600)}`,
+          ),
+        );
       }, timeoutMs);
       const check = () => {
         if (!cond()) return;
@@ -101,7 +112,11 @@ export class WsClient {
   /** Sends a subscribe frame and waits for its `subscribed` (or throws with its `error`). */
   async subscribe(frame: Frame, timeoutMs = 60_000): Promise<Frame> {
     this.send({ type: 'subscribe', ...frame });
-    const reply = await this.waitFor((f) => f.id === frame.id && (f.type === 'subscribed' || f.type === 'error'), timeoutMs, `subscribed ${frame.id}`);
+    const reply = await this.waitFor(
+      (f) => f.id === frame.id && (f.type === 'subscribed' || f.type === 'error'),
+      timeoutMs,
+      `subscribed ${frame.id}`,
+    );
     if (reply.type === 'error') throw Object.assign(new Error(`${reply.code}: ${reply.message}`), { frame: reply });
     return reply;
   }
@@ -140,7 +155,11 @@ export class WsClient {
 }
 
 /** Polls `cond` (for state that frames do not signal, e.g. gateway stats). */
-export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -87,10 +87,21 @@ describe('topics', () => {
 
   it('creates a topic: 201, Location naming it, and Kafka has its partitions and configs', async () => {
     const t = uniqueTopic('v3-create');
-    const res = await create({ topic_name: t, partitions_count: 3, replication_factor: 1, configs: [{ name: 'retention.ms', value: '123456' }] });
+    const res = await create({
+      topic_name: t,
+      partitions_count: 3,
+      replication_factor: 1,
+      configs: [{ name: 'retention.ms', value: '123456' }],
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${gw.url}${topicsPath}/${t}`);
-    expect(res.body).toMatchObject({ kind: 'KafkaTopic', topic_name: t, partitions_count: 3, replication_factor: 1, is_internal: false });
+    expect(res.body).toMatchObject({
+      kind: 'KafkaTopic',
+      topic_name: t,
+      partitions_count: 3,
+      replication_factor: 1,
+      is_internal: false,
+    });
     const md = await admin.fetchTopicMetadata({ topics: [t] });
     expect(md.topics[0]!.partitions).toHaveLength(3);
     expect(await topicConfig(t, 'retention.ms')).toBe('123456');
@@ -128,7 +139,11 @@ describe('topics', () => {
 
   it('answers 400 40002 when Kafka refuses a config value, and creates nothing', async () => {
     const t = uniqueTopic('v3-badcfg');
-    const res = await create({ topic_name: t, partitions_count: 1, configs: [{ name: 'cleanup.policy', value: 'shred' }] });
+    const res = await create({
+      topic_name: t,
+      partitions_count: 1,
+      configs: [{ name: 'cleanup.policy', value: 'shred' }],
+    });
     expect([res.status, res.body.error_code]).toEqual([400, 40002]);
     expect(await kafkaHas(t)).toBe(false);
   });
@@ -150,7 +165,11 @@ describe('topics', () => {
   });
 
   it('answers 422 for an empty body and 415 for a non-JSON content type', async () => {
-    const empty = await call(gw, topicsPath, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '' });
+    const empty = await call(gw, topicsPath, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '',
+    });
     expect([empty.status, empty.body.error_code]).toEqual([422, 422]);
     const text = await post(gw, topicsPath, 'text/plain', JSON.stringify({ topic_name: uniqueTopic('v3-ct') }));
     expect([text.status, text.body.error_code]).toEqual([415, 415]);
@@ -170,7 +189,11 @@ describe('topics', () => {
     await createTopicReady(brokers, existing, 1);
     const exists = await create({ topic_name: existing, validate_only: true });
     expect([exists.status, exists.body.error_code]).toEqual([400, 40002]);
-    const badCfg = await create({ topic_name: uniqueTopic('v3-validate-cfg'), configs: [{ name: 'cleanup.policy', value: 'shred' }], validate_only: true });
+    const badCfg = await create({
+      topic_name: uniqueTopic('v3-validate-cfg'),
+      configs: [{ name: 'cleanup.policy', value: 'shred' }],
+      validate_only: true,
+    });
     expect([badCfg.status, badCfg.body.error_code]).toEqual([400, 40002]);
   });
 
@@ -199,8 +222,20 @@ describe('topics', () => {
     const res = await call(gw, `${topicsPath}/${t}`, { method: 'DELETE' });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
-    expect(await eventually(() => kafkaHas(t), (has) => !has)).toBe(false);
-    expect((await eventually(() => call(gw, `${topicsPath}/${t}`), (r) => r.status === 404)).status).toBe(404);
+    expect(
+      await eventually(
+        () => kafkaHas(t),
+        (has) => !has,
+      ),
+    ).toBe(false);
+    expect(
+      (
+        await eventually(
+          () => call(gw, `${topicsPath}/${t}`),
+          (r) => r.status === 404,
+        )
+      ).status,
+    ).toBe(404);
   });
 
   it('answers 404 to deleting a topic that does not exist', async () => {
@@ -211,7 +246,9 @@ describe('topics', () => {
   it('answers 404 for topics of another cluster id', async () => {
     const res = await call(gw, '/v3/clusters/other/topics');
     expect(res.status).toBe(404);
-    const made = await post(gw, '/v3/clusters/other/topics', 'application/json', { topic_name: uniqueTopic('v3-other') });
+    const made = await post(gw, '/v3/clusters/other/topics', 'application/json', {
+      topic_name: uniqueTopic('v3-other'),
+    });
     expect(made.status).toBe(404);
   });
 });

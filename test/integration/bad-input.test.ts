@@ -65,7 +65,8 @@ const bodyOf = (response: string) => {
   const i = response.indexOf('\r\n\r\n');
   return i < 0 ? '' : response.slice(i + 4);
 };
-const produceHead = (extra: string) => `POST /topics/${topic} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\n${extra}\r\n`;
+const produceHead = (extra: string) =>
+  `POST /topics/${topic} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\n${extra}\r\n`;
 
 async function expectNothingWritten(before: Record<number, number>) {
   expect(await endOffsets(brokers, topic)).toEqual(before);
@@ -89,7 +90,10 @@ describe('truncated and malformed bodies', () => {
   it('a body shorter than its Content-Length, then the client closes: nothing written, no answer needed', async () => {
     const before = await endOffsets(brokers, topic);
     const body = '{"records":[{"value":1}]}';
-    const got = await raw([produceHead(`Content-Length: ${body.length + 50}\r\n`), body], { end: true, timeoutMs: 3000 });
+    const got = await raw([produceHead(`Content-Length: ${body.length + 50}\r\n`), body], {
+      end: true,
+      timeoutMs: 3000,
+    });
     // Node answers 400 to a request cut off by the client, or just closes; never a 200.
     expect([0, 400]).toContain(statusOf(got));
     await expectNothingWritten(before);
@@ -103,7 +107,9 @@ describe('truncated and malformed bodies', () => {
       sock.on('data', (d) => (got += d.toString('latin1')));
       sock.on('error', () => {});
       const closed = new Promise((r) => sock.on('close', r));
-      sock.write(`POST /topics/${topic} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\nContent-Length: 100\r\n\r\n{"records":`);
+      sock.write(
+        `POST /topics/${topic} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\nContent-Length: 100\r\n\r\n{"records":`,
+      );
       await Promise.race([closed, new Promise((r) => setTimeout(r, 6000))]);
       expect(sock.destroyed || got.length > 0).toBe(true);
       expect(statusOf(got)).toBe(408);
@@ -116,9 +122,15 @@ describe('truncated and malformed bodies', () => {
   it('empty body → 400; `{}` and an empty records list → 422; records not a list → 400', async () => {
     expect((await post(gw, `/topics/${topic}`, JSON_V2, '')).body).toMatchObject({ error_code: 400 });
     for (const body of ['{}', '{"records":[]}'])
-      expect(await post(gw, `/topics/${topic}`, JSON_V2, body), body).toMatchObject({ status: 422, body: { error_code: 422 } });
+      expect(await post(gw, `/topics/${topic}`, JSON_V2, body), body).toMatchObject({
+        status: 422,
+        body: { error_code: 422 },
+      });
     for (const body of ['[]', 'null', '"records"', '{"records":null}', '{"records":{}}', '{"records":"x"}'])
-      expect(await post(gw, `/topics/${topic}`, JSON_V2, body), body).toMatchObject({ status: 400, body: { error_code: 400 } });
+      expect(await post(gw, `/topics/${topic}`, JSON_V2, body), body).toMatchObject({
+        status: 400,
+        body: { error_code: 400 },
+      });
   });
 });
 
@@ -215,7 +227,12 @@ describe('Content-Type', () => {
 
   it('v3 create topic with text/plain → 415', async () => {
     const cluster = ((await call(gw, '/v3/clusters')).body as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
-    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'text/plain', JSON.stringify({ topic_name: uniqueTopic('bad-ct') }));
+    const res = await post(
+      gw,
+      `/v3/clusters/${cluster}/topics`,
+      'text/plain',
+      JSON.stringify({ topic_name: uniqueTopic('bad-ct') }),
+    );
     expect(res).toMatchObject({ status: 415, body: { error_code: 415 } });
   });
 });
@@ -224,11 +241,21 @@ describe('JSON edge cases', () => {
   it('duplicate keys: the last one wins (documented)', async () => {
     const t = await freshTopic('bad-dup');
     {
-      const res = await post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, '{"records":[{"value":1,"value":2,"key":"a","key":"b"}]}');
+      const res = await post<ProduceReply>(
+        gw,
+        `/topics/${t}`,
+        JSON_V2,
+        '{"records":[{"value":1,"value":2,"key":"a","key":"b"}]}',
+      );
       expect(res.status).toBe(200);
       expect(res.body.offsets[0]!.error_code).toBeNull();
       // The lossless parser (long digit runs) follows the same rule.
-      const big = await post(gw, `/topics/${t}`, JSON_V2, '{"records":[{"value":12345678901234567890,"value":98765432109876543210}]}');
+      const big = await post(
+        gw,
+        `/topics/${t}`,
+        JSON_V2,
+        '{"records":[{"value":12345678901234567890,"value":98765432109876543210}]}',
+      );
       expect(big.status).toBe(200);
       // A duplicate "records" key: the last (empty) list wins → 422.
       expect((await post(gw, `/topics/${t}`, JSON_V2, '{"records":[{"value":1}],"records":[]}')).status).toBe(422);
@@ -241,10 +268,13 @@ describe('JSON edge cases', () => {
   });
 
   it.each([
-    ['100k unclosed [', '{"records":[{"value":' + '['.repeat(100_000) + '}]}'],
-    ['100k nested arrays, closed', '{"records":[{"value":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}]}'],
-    ['40k nested objects', '{"records":[{"value":' + '{"a":'.repeat(40_000) + '1' + '}'.repeat(40_000) + '}]}'],
-    ['deep nesting on the lossless path', '{"records":[{"value":[12345678901234567890,' + '['.repeat(100_000) + ']'.repeat(100_000) + ']}]}'],
+    ['100k unclosed [', `{"records":[{"value":${'['.repeat(100_000)}}]}`],
+    ['100k nested arrays, closed', `{"records":[{"value":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`],
+    ['40k nested objects', `{"records":[{"value":${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}}]}`],
+    [
+      'deep nesting on the lossless path',
+      `{"records":[{"value":[12345678901234567890,${'['.repeat(100_000)}${']'.repeat(100_000)}]}]}`,
+    ],
   ])('deep nesting (%s) → 400, never a crash or a 500', async (_name, body) => {
     const before = await endOffsets(brokers, topic);
     const res = await post(gw, `/topics/${topic}`, JSON_V2, body);
@@ -254,7 +284,11 @@ describe('JSON edge cases', () => {
   });
 
   it('invalid UTF-8 in the body → 400', async () => {
-    const body = Buffer.concat([Buffer.from('{"records":[{"value":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}]}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"records":[{"value":"'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"}]}'),
+    ]);
     const res = await post(gw, `/topics/${topic}`, JSON_V2, body);
     expect(res).toMatchObject({ status: 400, body: { error_code: 400 } });
   });
@@ -262,7 +296,12 @@ describe('JSON edge cases', () => {
   it('escaped NUL and lone surrogates in strings are data: stored as the compact JSON the client sent', async () => {
     const t = await freshTopic('bad-nul');
     {
-      const res = await post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, '{"records":[{"key":"k\\u0000","value":"a\\u0000b"}]}');
+      const res = await post<ProduceReply>(
+        gw,
+        `/topics/${t}`,
+        JSON_V2,
+        '{"records":[{"key":"k\\u0000","value":"a\\u0000b"}]}',
+      );
       expect(res.status).toBe(200);
       expect(res.body.offsets[0]!.error_code).toBeNull();
       const [rec] = await readAll(brokers, t, 1, 20_000);
@@ -294,14 +333,19 @@ describe('topic names Kafka forbids', () => {
   // `.` and `..` (also as %2E) never reach a route: the server parses the request target as a WHATWG URL, which
   // resolves dot segments (`/topics/.` → `/topics/`, `/topics/..` → `/`). Sent verbatim over a raw socket: 404 or
   // 405 (POST /topics/ is the topic list, which is GET only), and nothing is produced.
-  it.each(['.', '..', '%2E', '%2E%2E'])('v2 produce to /topics/%s (sent verbatim) → 404/405, nothing written', async (name) => {
-    const before = await endOffsets(brokers, topic);
-    const body = '{"records":[{"value":1}]}';
-    const got = await raw(`POST /topics/${name} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-    expect([404, 405]).toContain(statusOf(got));
-    expect(JSON.parse(bodyOf(got)).error_code).toBe(statusOf(got));
-    await expectNothingWritten(before);
-  });
+  it.each(['.', '..', '%2E', '%2E%2E'])(
+    'v2 produce to /topics/%s (sent verbatim) → 404/405, nothing written',
+    async (name) => {
+      const before = await endOffsets(brokers, topic);
+      const body = '{"records":[{"value":1}]}';
+      const got = await raw(
+        `POST /topics/${name} HTTP/1.1\r\nHost: gw\r\nContent-Type: ${JSON_V2}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      expect([404, 405]).toContain(statusOf(got));
+      expect(JSON.parse(bodyOf(got)).error_code).toBe(statusOf(got));
+      await expectNothingWritten(before);
+    },
+  );
 
   it('a trailing slash is a plain 404 (not "405 Allow: GET" for a GET)', async () => {
     expect((await call(gw, '/topics/')).status).toBe(404);
@@ -324,14 +368,20 @@ describe('topic names Kafka forbids', () => {
     ['..', '..'],
   ])('v3 create with %s → 422 42206', async (_name, name) => {
     const cluster = ((await call(gw, '/v3/clusters')).body as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
-    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', { topic_name: name, validate_only: true });
+    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', {
+      topic_name: name,
+      validate_only: true,
+    });
     expect(res.status, res.text).toBe(422);
     expect(res.body).toMatchObject({ error_code: 42206 });
   });
 
   it('249 characters is a legal name (validate only)', async () => {
     const cluster = ((await call(gw, '/v3/clusters')).body as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
-    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', { topic_name: 'b'.repeat(249), validate_only: true });
+    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', {
+      topic_name: 'b'.repeat(249),
+      validate_only: true,
+    });
     expect(res.status, res.text).toBe(200);
   });
 });
@@ -355,7 +405,12 @@ describe('partitions', () => {
     ['"1"', 400, 400],
   ])('record partition %s → %i', async (p, status, code) => {
     const before = await endOffsets(brokers, topic);
-    const res = await post(gw, `/topics/${topic}`, JSON_V2, `{"records":[{"value":1,"partition":0},{"value":2,"partition":${p}}]}`);
+    const res = await post(
+      gw,
+      `/topics/${topic}`,
+      JSON_V2,
+      `{"records":[{"value":1,"partition":0},{"value":2,"partition":${p}}]}`,
+    );
     expect(res.status, res.text).toBe(status);
     expect(res.body).toMatchObject({ error_code: code });
     await expectNothingWritten(before); // the whole request is refused, the valid first record included
@@ -387,15 +442,18 @@ describe('record counts (MAX_RECORDS_PER_REQUEST=10000)', () => {
 describe('internal topics', () => {
   // Kafka itself never takes client writes to its internal topics. With AUTH_MODE=none the caller is an admin,
   // and still: producing to an internal topic is refused by the gateway with 403 40301, before anything is sent.
-  it.each(['__consumer_offsets', '__transaction_state'])('produce to %s → 403 40301 even for an admin', async (name) => {
-    // Make sure __consumer_offsets exists (a consumer group creates it).
-    if (name === '__consumer_offsets') await readAll(brokers, topic, 1, 10_000);
-    const res = await post(gw, `/topics/${name}`, JSON_V2, { records: [{ value: 'x' }] });
-    expect(res.status, res.text).toBe(403);
-    expect(res.body).toMatchObject({ error_code: 40301 });
-    const rawRes = await post(gw, `/topics/${name}/partitions/0`, 'application/octet-stream', 'x');
-    expect(rawRes.status).toBe(403);
-  });
+  it.each(['__consumer_offsets', '__transaction_state'])(
+    'produce to %s → 403 40301 even for an admin',
+    async (name) => {
+      // Make sure __consumer_offsets exists (a consumer group creates it).
+      if (name === '__consumer_offsets') await readAll(brokers, topic, 1, 10_000);
+      const res = await post(gw, `/topics/${name}`, JSON_V2, { records: [{ value: 'x' }] });
+      expect(res.status, res.text).toBe(403);
+      expect(res.body).toMatchObject({ error_code: 40301 });
+      const rawRes = await post(gw, `/topics/${name}/partitions/0`, 'application/octet-stream', 'x');
+      expect(rawRes.status).toBe(403);
+    },
+  );
 
   it('internal topics are left out of GET /topics', async () => {
     const res = await call<string[]>(gw, '/topics');

@@ -34,11 +34,20 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     await bed?.close();
   }, 60_000);
 
-  it('answers 503 quickly while the broker is down, recovers by itself, loses no acknowledged record', { timeout: 170_000 }, async ({ task }) => {
+  it('answers 503 quickly while the broker is down, recovers by itself, loses no acknowledged record', {
+    timeout: 170_000,
+  }, async ({ task }) => {
     const b = bed!.kafka;
     const g = bed!.gw;
     const run = Math.random().toString(36).slice(2, 8);
-    const w = (load = startWorkload({ url: g.url, topic, clients: 4, keysPerClient: 2, requestDeadlineMs: 30_000, run }));
+    const w = (load = startWorkload({
+      url: g.url,
+      topic,
+      clients: 4,
+      keysPerClient: 2,
+      requestDeadlineMs: 30_000,
+      run,
+    }));
     const detail = () => JSON.stringify(phases(w.history));
     const t0 = performance.now();
     const timeline: Record<string, number> = {};
@@ -61,7 +70,12 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     await until('the gateway to mark Kafka down', () => downAt !== undefined, 30_000, detail);
     mark('marked-down');
     // Keep the broker down until the outage has been seen by clients for a while: 30 refusals and 3 s.
-    await until('30 refusals and 3 s of outage', () => w.count('refused', 'outage') >= 30 && performance.now() - killedAt > 3000, 60_000, detail);
+    await until(
+      '30 refusals and 3 s of outage',
+      () => w.count('refused', 'outage') >= 30 && performance.now() - killedAt > 3000,
+      60_000,
+      detail,
+    );
     const readyzDown = await fetch(`${g.url}/readyz`).then((r) => r.status);
 
     w.phase = 'restarting';
@@ -70,7 +84,12 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     mark('broker-started');
     const restartedAt = performance.now();
     w.phase = 'recovered';
-    await until('100 acks after the restart (no gateway restart)', () => w.count('ok', 'recovered') >= 100, 60_000, detail);
+    await until(
+      '100 acks after the restart (no gateway restart)',
+      () => w.count('ok', 'recovered') >= 100,
+      60_000,
+      detail,
+    );
     mark('acks-after');
     await w.stop();
     mark('stopped');
@@ -80,7 +99,9 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     // Answers to requests sent while the broker was down (or restarting).
     const during = w.history.filter((a) => a.phase === 'outage' || a.phase === 'restarting');
     const afterMarkedDown = during.filter((a) => a.sentAt >= downAt!);
-    const firstAck = w.history.filter((a) => a.outcome === 'ok' && a.sentAt >= killedAt).reduce((m, a) => Math.min(m, a.answeredAt), Infinity);
+    const firstAck = w.history
+      .filter((a) => a.outcome === 'ok' && a.sentAt >= killedAt)
+      .reduce((m, a) => Math.min(m, a.answeredAt), Infinity);
     const summary = {
       produceTimeoutMs: PRODUCE_TIMEOUT_MS,
       timelineMs: timeline,
@@ -95,19 +116,35 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('restart of the only br
     };
     task.meta.brokerRestart = summary;
     console.log(`[broker-restart] ${JSON.stringify(summary)}`);
-    const odd = w.history.filter((a) => a.outcome === 'error' || a.outcome === 'failed' || (a.outcome === 'refused' && a.httpStatus !== 503)).slice(0, 5);
-    if (odd.length) console.log('[broker-restart] first unexpected answers:', odd.map((a) => `${a.outcome} ${a.httpStatus ?? ''} ${a.message}`));
+    const odd = w.history
+      .filter(
+        (a) => a.outcome === 'error' || a.outcome === 'failed' || (a.outcome === 'refused' && a.httpStatus !== 503),
+      )
+      .slice(0, 5);
+    if (odd.length)
+      console.log(
+        '[broker-restart] first unexpected answers:',
+        odd.map((a) => `${a.outcome} ${a.httpStatus ?? ''} ${a.message}`),
+      );
 
     // Every request was answered, and quickly: nothing waits longer than PRODUCE_TIMEOUT_MS (+ slack).
     expect(w.history.filter((a) => a.outcome === 'error').map((a) => a.message)).toEqual([]);
-    expect(during.filter((a) => a.answeredAt - a.sentAt > ANSWER_BOUND_MS).map((a) => Math.round(a.answeredAt - a.sentAt))).toEqual([]);
+    expect(
+      during.filter((a) => a.answeredAt - a.sentAt > ANSWER_BOUND_MS).map((a) => Math.round(a.answeredAt - a.sentAt)),
+    ).toEqual([]);
     // Refusals are 503 50302, nothing else.
     const refusals = w.history.filter((a) => a.outcome === 'refused');
-    expect(refusals.filter((a) => a.httpStatus !== 503 || a.errorCode !== 50302).map((a) => `${a.httpStatus} ${a.errorCode}`)).toEqual([]);
+    expect(
+      refusals
+        .filter((a) => a.httpStatus !== 503 || a.errorCode !== 50302)
+        .map((a) => `${a.httpStatus} ${a.errorCode}`),
+    ).toEqual([]);
     expect(readyzDown).toBe(503);
     // Once marked down, most requests are refused at once (no waiting on kafkajs retries).
     expect(afterMarkedDown.length).toBeGreaterThan(0);
-    expect(afterMarkedDown.filter((a) => a.answeredAt - a.sentAt <= 1000).length / afterMarkedDown.length).toBeGreaterThanOrEqual(0.8);
+    expect(
+      afterMarkedDown.filter((a) => a.answeredAt - a.sentAt <= 1000).length / afterMarkedDown.length,
+    ).toBeGreaterThanOrEqual(0.8);
     // Recovered without restarting the gateway; nothing acknowledged was lost.
     expect(g.kafka.ready()).toBe(true);
     expect(records.length).toBe(expected);

@@ -12,7 +12,10 @@ let gw: Gateway;
 
 beforeAll(async () => {
   const env = { GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly -buildvcs=false`.trim() };
-  [, gw] = await Promise.all([build('go build', 'go', ['build', '-o', BIN, '.'], { cwd: GO_DIR, env }), startClientsGateway()]);
+  [, gw] = await Promise.all([
+    build('go build', 'go', ['build', '-o', BIN, '.'], { cwd: GO_DIR, env }),
+    startClientsGateway(),
+  ]);
 }, 900_000);
 afterAll(async () => {
   await gw?.close();

@@ -19,5 +19,8 @@ afterAll(async () => {
 });
 
 it('the Python client produces, reads metadata, consumes its records over WebSocket (group, manual ack) and types errors', async () => {
-  await runClientCheck('python', gw, inject('kafkaBrokers'), python, ['check.py'], { cwd: PY_DIR, env: { PYTHONDONTWRITEBYTECODE: '1' } });
+  await runClientCheck('python', gw, inject('kafkaBrokers'), python, ['check.py'], {
+    cwd: PY_DIR,
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+  });
 }, 300_000);

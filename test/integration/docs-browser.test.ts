@@ -44,7 +44,8 @@ describe.skipIf(noChromium)('/docs in chromium', () => {
     });
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('request', (r) => {
-      if (new URL(r.url()).origin !== gw.url && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url());
+      if (new URL(r.url()).origin !== gw.url && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+        foreign.push(r.url());
     });
 
     const res = await page.goto(`${gw.url}/docs`);
@@ -96,7 +97,11 @@ describe.skipIf(noChromium)('/docs in chromium', () => {
     const box = await live.boundingBox(); // relative to the viewport
     const bottom = (box ? box.y + box.height : 1000) + Number(await page.evaluate('window.scrollY'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'docs.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom + 20) } });
+    await page.screenshot({
+      path: join(ARTIFACTS, 'docs.png'),
+      fullPage: true,
+      clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom + 20) },
+    });
 
     const records = await readAll(brokers, topic, 2, 30_000);
     expect(records.map((r) => [r.key?.toString() ?? null, r.value?.toString() ?? null])).toEqual([

@@ -4,7 +4,17 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { BINARY_V2, JSON_V2, call, endOffsets, eventually, post, startTestGateway, type Reply, createTopicReady } from '../helpers/gateway.js';
+import {
+  BINARY_V2,
+  JSON_V2,
+  call,
+  endOffsets,
+  eventually,
+  post,
+  startTestGateway,
+  type Reply,
+  createTopicReady,
+} from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
@@ -41,9 +51,21 @@ beforeAll(async () => {
           kafka: {
             sendBatch: (send, batch) => {
               if (fault === 'retriable')
-                return Promise.reject(Object.assign(new Error('not the leader'), { name: 'KafkaJSProtocolError', type: 'NOT_LEADER_OR_FOLLOWER', retriable: true }));
+                return Promise.reject(
+                  Object.assign(new Error('not the leader'), {
+                    name: 'KafkaJSProtocolError',
+                    type: 'NOT_LEADER_OR_FOLLOWER',
+                    retriable: true,
+                  }),
+                );
               if (fault === 'fatal')
-                return Promise.reject(Object.assign(new Error('invalid record'), { name: 'KafkaJSProtocolError', type: 'INVALID_RECORD', retriable: false }));
+                return Promise.reject(
+                  Object.assign(new Error('invalid record'), {
+                    name: 'KafkaJSProtocolError',
+                    type: 'INVALID_RECORD',
+                    retriable: false,
+                  }),
+                );
               if (fault === 'hang') return new Promise(() => {});
               return send(batch);
             },
@@ -101,7 +123,9 @@ describe('400', () => {
 
   it('answers 400 for bad base64 in the binary format, writing none of the request', async () => {
     const t = await topicWith();
-    const res = await post(gw, `/topics/${t}`, BINARY_V2, { records: [{ value: 'aGVsbG8=' }, { value: 'not base64!' }] });
+    const res = await post(gw, `/topics/${t}`, BINARY_V2, {
+      records: [{ value: 'aGVsbG8=' }, { value: 'not base64!' }],
+    });
     expectError(res, 400, 400);
     expect(res.body.message).toContain('records[1].value');
     await expectNothingWritten(t);
@@ -118,15 +142,27 @@ describe('415 and 406', () => {
   it('answers 415 for a Content-Type the gateway cannot take', async () => {
     const t = await topicWith();
     expectError(await post(gw, `/topics/${t}`, 'application/xml', '<records/>'), 415, 415);
-    expectError(await post(gw, `/topics/${t}`, 'application/vnd.kafka.avro.v2+json', { records: [{ value: 1 }] }), 415, 415);
+    expectError(
+      await post(gw, `/topics/${t}`, 'application/vnd.kafka.avro.v2+json', { records: [{ value: 1 }] }),
+      415,
+      415,
+    );
     expectError(await call(gw, `/topics/${t}`, { method: 'POST', body: new Uint8Array([1]) }), 415, 415);
     await expectNothingWritten(t);
   });
 
   it('answers 406 for an Accept it cannot satisfy, on produce (writing nothing) and on metadata', async () => {
     const t = await topicWith();
-    expectError(await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: 'text/html' }), 406, 406);
-    expectError(await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: 'application/json;q=0' }), 406, 406);
+    expectError(
+      await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: 'text/html' }),
+      406,
+      406,
+    );
+    expectError(
+      await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: 'application/json;q=0' }),
+      406,
+      406,
+    );
     expectError(await call(gw, '/topics', { headers: { Accept: 'application/xml' } }), 406, 406);
     expectError(await call(gw, `/topics/${t}`, { headers: { Accept: 'text/plain' } }), 406, 406);
     await expectNothingWritten(t);
@@ -134,8 +170,16 @@ describe('415 and 406', () => {
 
   it('answers 200 for the satisfiable Accept values', async () => {
     const t = await topicWith();
-    for (const accept of ['*/*', 'application/json', 'application/vnd.kafka.v2+json', 'application/vnd.kafka+json; q=0.5', 'text/html, application/*;q=0.1'])
-      expect((await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: accept })).status).toBe(200);
+    for (const accept of [
+      '*/*',
+      'application/json',
+      'application/vnd.kafka.v2+json',
+      'application/vnd.kafka+json; q=0.5',
+      'text/html, application/*;q=0.1',
+    ])
+      expect((await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1 }] }, { Accept: accept })).status).toBe(
+        200,
+      );
   });
 });
 
@@ -148,7 +192,16 @@ describe('422', () => {
 
   it('answers 422 for a negative partition, writing none of the request', async () => {
     const t = await topicWith(2);
-    expectError(await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1, partition: 0 }, { value: 2, partition: -1 }] }), 422, 422);
+    expectError(
+      await post(gw, `/topics/${t}`, JSON_V2, {
+        records: [
+          { value: 1, partition: 0 },
+          { value: 2, partition: -1 },
+        ],
+      }),
+      422,
+      422,
+    );
     expectError(await post(gw, `/topics/${t}?partition=-1`, 'text/plain', 'v'), 422, 422);
     await expectNothingWritten(t);
   });
@@ -188,7 +241,12 @@ describe('413', () => {
         }
       },
     });
-    const res = await call(small, `/topics/${t}`, { method: 'POST', headers: { 'Content-Type': JSON_V2 }, body: stream, duplex: 'half' } as RequestInit);
+    const res = await call(small, `/topics/${t}`, {
+      method: 'POST',
+      headers: { 'Content-Type': JSON_V2 },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expectError(res, 413, 413);
     await expectNothingWritten(t);
   });
@@ -202,7 +260,12 @@ describe('413', () => {
       configs: [{ name: 'max.message.bytes', value: '1024' }],
     });
     expect(made.status).toBe(201);
-    const res = await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 'small', partition: 0 }, { value: 'z'.repeat(2000), partition: 1 }] });
+    const res = await post(gw, `/topics/${t}`, JSON_V2, {
+      records: [
+        { value: 'small', partition: 0 },
+        { value: 'z'.repeat(2000), partition: 1 },
+      ],
+    });
     expectError(res, 413, 413);
     expect(res.body.message).toMatch(/max\.message\.bytes/);
     await expectNothingWritten(t);
@@ -215,30 +278,39 @@ describe('413', () => {
   it.each([
     ['Content-Length', false],
     ['chunked', true],
-  ])('gets the 413 to a client that writes its whole 9 MiB %s body before reading (no EPIPE/ECONNRESET)', async (_name, chunked) => {
-    const t = await topicWith();
-    const { port } = new URL(gw.url);
-    const body = Buffer.alloc(9 * MiB, 0x61);
-    const framed = chunked
-      ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
-      : body;
-    const head =
-      `POST /topics/${t} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n` +
-      (chunked ? 'Transfer-Encoding: chunked\r\n\r\n' : `Content-Length: ${body.length}\r\n\r\n`);
-    const { written, reply, errors } = await writeAllThenRead(Number(port), Buffer.concat([Buffer.from(head), framed]));
-    expect(written).toBeNull();
-    expect(errors).toEqual([]);
-    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
-    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).error_code).toBe(413);
-    await expectNothingWritten(t);
-  });
+  ])(
+    'gets the 413 to a client that writes its whole 9 MiB %s body before reading (no EPIPE/ECONNRESET)',
+    async (_name, chunked) => {
+      const t = await topicWith();
+      const { port } = new URL(gw.url);
+      const body = Buffer.alloc(9 * MiB, 0x61);
+      const framed = chunked
+        ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
+        : body;
+      const head =
+        `POST /topics/${t} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n` +
+        (chunked ? 'Transfer-Encoding: chunked\r\n\r\n' : `Content-Length: ${body.length}\r\n\r\n`);
+      const { written, reply, errors } = await writeAllThenRead(
+        Number(port),
+        Buffer.concat([Buffer.from(head), framed]),
+      );
+      expect(written).toBeNull();
+      expect(errors).toEqual([]);
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+      expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).error_code).toBe(413);
+      await expectNothingWritten(t);
+    },
+  );
 });
 
 /**
  * Like Python's urllib: write the whole request, then read the answer (until its Content-Length is in, or the
  * server closes). Reports the write's error, socket errors and the raw reply.
  */
-async function writeAllThenRead(port: number, request: Buffer): Promise<{ written: string | null; reply: string; errors: string[] }> {
+async function writeAllThenRead(
+  port: number,
+  request: Buffer,
+): Promise<{ written: string | null; reply: string; errors: string[] }> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const chunks: Buffer[] = [];
@@ -257,7 +329,11 @@ async function writeAllThenRead(port: number, request: Buffer): Promise<{ writte
   const written = await new Promise<Error | null | undefined>((resolve) => socket.write(request, resolve));
   await done;
   socket.destroy();
-  return { written: written ? ((written as NodeJS.ErrnoException).code ?? written.message) : null, reply: Buffer.concat(chunks).toString('latin1'), errors };
+  return {
+    written: written ? ((written as NodeJS.ErrnoException).code ?? written.message) : null,
+    reply: Buffer.concat(chunks).toString('latin1'),
+    errors,
+  };
 }
 
 describe('404', () => {
@@ -269,13 +345,26 @@ describe('404', () => {
   });
 
   it('answers 404 40401 for a topic name Kafka forbids', async () => {
-    expectError(await post(gw, `/topics/${encodeURIComponent('bad name!')}`, JSON_V2, { records: [{ value: 1 }] }), 404, 40401);
+    expectError(
+      await post(gw, `/topics/${encodeURIComponent('bad name!')}`, JSON_V2, { records: [{ value: 1 }] }),
+      404,
+      40401,
+    );
     expectError(await call(gw, `/topics/${'x'.repeat(300)}`), 404, 40401);
   });
 
   it('answers 404 40402 for a partition the topic does not have, writing none of the request', async () => {
     const t = await topicWith(3);
-    expectError(await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1, partition: 0 }, { value: 2, partition: 3 }] }), 404, 40402);
+    expectError(
+      await post(gw, `/topics/${t}`, JSON_V2, {
+        records: [
+          { value: 1, partition: 0 },
+          { value: 2, partition: 3 },
+        ],
+      }),
+      404,
+      40402,
+    );
     expectError(await post(gw, `/topics/${t}/partitions/7`, BINARY_V2, { records: [{ value: 'AA==' }] }), 404, 40402);
     expectError(await post(gw, `/topics/${t}/partitions/x`, BINARY_V2, { records: [{ value: 'AA==' }] }), 404, 40402);
     expectError(await post(gw, `/topics/${t}?partition=5`, 'text/plain', 'v'), 404, 40402);
@@ -283,7 +372,8 @@ describe('404', () => {
   });
 
   it('answers a JSON 404 for an unknown route', async () => {
-    for (const path of ['/nope', '/topics/t/bogus', '/v3/clusters/x/y/z/w']) expectError(await call(gw, path), 404, 404);
+    for (const path of ['/nope', '/topics/t/bogus', '/v3/clusters/x/y/z/w'])
+      expectError(await call(gw, path), 404, 404);
   });
 });
 
@@ -371,7 +461,10 @@ describe('503', () => {
     try {
       // A first request that Kafka does not answer holds ~1 KiB of the 2 KiB window...
       const first = post(faulty, `/topics/${t}`, JSON_V2, { records: [{ value: 'p'.repeat(1000) }] });
-      await eventually(async () => faulty.kafka.producer.inflightBytes, (n) => n > 0);
+      await eventually(
+        async () => faulty.kafka.producer.inflightBytes,
+        (n) => n > 0,
+      );
       expect(faulty.kafka.producer.inflightBytes).toBeGreaterThan(1000);
       // ...so the next one would pass it.
       const res = await post(faulty, `/topics/${t}`, JSON_V2, { records: [{ value: 'q'.repeat(1500) }] });

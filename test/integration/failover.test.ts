@@ -51,11 +51,20 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
     await bed?.close();
   }, 60_000);
 
-  it('SIGKILL of a partition leader, then its restart: no acknowledged record lost or reordered', { timeout: 170_000 }, async ({ task }) => {
+  it('SIGKILL of a partition leader, then its restart: no acknowledged record lost or reordered', {
+    timeout: 170_000,
+  }, async ({ task }) => {
     const c = bed!.kafka;
     const brokers = c.bootstrap.PLAINTEXT;
     const run = Math.random().toString(36).slice(2, 8);
-    const w = (load = startWorkload({ url: bed!.gw.url, topic, clients: 6, keysPerClient: 2, requestDeadlineMs: PRODUCE_TIMEOUT_MS + 15_000, run }));
+    const w = (load = startWorkload({
+      url: bed!.gw.url,
+      topic,
+      clients: 6,
+      keysPerClient: 2,
+      requestDeadlineMs: PRODUCE_TIMEOUT_MS + 15_000,
+      run,
+    }));
     const detail = () => JSON.stringify(phases(w.history));
     const t0 = performance.now();
     const timeline: Record<string, number> = {};
@@ -74,7 +83,11 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       w.phase = `r${round}-leader-down`;
       mark(`r${round}-kill`);
       await c.killNode(victim, 'SIGKILL');
-      await until('a new leader for partition 0', async () => ![victim, -1].includes(await c.leaderOf(topic, 0)), 60_000);
+      await until(
+        'a new leader for partition 0',
+        async () => ![victim, -1].includes(await c.leaderOf(topic, 0)),
+        60_000,
+      );
       mark(`r${round}-new-leader`);
       await until(`100 acks with node ${victim} down`, () => w.count('ok', w.phase) >= 100, 90_000, detail);
       w.phase = `r${round}-restarting`;
@@ -83,7 +96,11 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       mark(`r${round}-node-started`);
       // Before the next kill the node must be a full replica again (else the next kill leaves one in-sync replica).
       if (round === 1) {
-        await until('ISR back to 3 everywhere', async () => (await isr(brokers, topic)).every((s) => s.length === 3), 60_000);
+        await until(
+          'ISR back to 3 everywhere',
+          async () => (await isr(brokers, topic)).every((s) => s.length === 3),
+          60_000,
+        );
         mark(`r${round}-isr-3`);
       }
       w.phase = `r${round}-restarted`;
@@ -112,7 +129,11 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
     task.meta.failover = summary;
     console.log(`[failover] ${JSON.stringify(summary, null, 1)}`);
     const errors = w.history.filter((a) => a.outcome === 'error' || a.outcome === 'failed').slice(0, 5);
-    if (errors.length) console.log('[failover] first errors:', errors.map((a) => `${a.outcome} ${a.message}`));
+    if (errors.length)
+      console.log(
+        '[failover] first errors:',
+        errors.map((a) => `${a.outcome} ${a.message}`),
+      );
 
     expect(records.length).toBe(total);
     expect(result.lost).toEqual([]);

@@ -17,7 +17,8 @@ describe('schemathesis findings', () => {
   beforeAll(async () => {
     gw = await startTestGateway();
     await createTopic(brokers, topic, 2);
-    clusterId = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
+    clusterId = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!
+      .cluster_id;
   });
 
   afterAll(async () => {
@@ -36,9 +37,21 @@ describe('schemathesis findings', () => {
   // kafkajs refuses a null config value before sending. A null value now means the broker's default.
   it('v3 create topic with a null config value is not a server error (null = the default)', async () => {
     const name = uniqueTopic('fuzzreg-cfg');
-    const res = await createTopicCall({ topic_name: name, partitions_count: 1, validate_only: true, configs: [{ name: 'retention.ms', value: null }] });
+    const res = await createTopicCall({
+      topic_name: name,
+      partitions_count: 1,
+      validate_only: true,
+      configs: [{ name: 'retention.ms', value: null }],
+    });
     expect(res.status).toBe(200);
-    const real = await createTopicCall({ topic_name: name, partitions_count: 1, configs: [{ name: 'retention.ms', value: null }, { name: 'cleanup.policy', value: 'compact' }] });
+    const real = await createTopicCall({
+      topic_name: name,
+      partitions_count: 1,
+      configs: [
+        { name: 'retention.ms', value: null },
+        { name: 'cleanup.policy', value: 'compact' },
+      ],
+    });
     expect(real.status).toBe(201);
     const described = await fetch(`${gw.url}/topics/${name}`);
     const configs = ((await described.json()) as { configs: Record<string, string | null> }).configs;
@@ -49,11 +62,19 @@ describe('schemathesis findings', () => {
 
   // Found: 200 for validate_only was not a documented status (only 201 was).
   it('v3 create topic with validate_only answers 200 and the document lists it', async () => {
-    const res = await createTopicCall({ topic_name: uniqueTopic('fuzzreg-vo'), partitions_count: 1, validate_only: true });
+    const res = await createTopicCall({
+      topic_name: uniqueTopic('fuzzreg-vo'),
+      partitions_count: 1,
+      validate_only: true,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
-    const doc = openApiDocument() as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
-    expect(Object.keys(doc.paths['/v3/clusters/{cluster_id}/topics']!.post!.responses)).toEqual(expect.arrayContaining(['200', '201']));
+    const doc = openApiDocument() as unknown as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(Object.keys(doc.paths['/v3/clusters/{cluster_id}/topics']!.post!.responses)).toEqual(
+      expect.arrayContaining(['200', '201']),
+    );
   });
 
   // Found: `"partition": null` in a record is accepted (no override), but the document said integer only.

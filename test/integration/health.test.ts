@@ -13,7 +13,10 @@ beforeAll(async () => {
   await once(srv, 'listening');
   const closedPort = (srv.address() as AddressInfo).port;
   await new Promise((r) => srv.close(r));
-  [up, down] = await Promise.all([startTestGateway(), startTestGateway({ KAFKA_BROKERS: `127.0.0.1:${closedPort}` }, { waitReady: false })]);
+  [up, down] = await Promise.all([
+    startTestGateway(),
+    startTestGateway({ KAFKA_BROKERS: `127.0.0.1:${closedPort}` }, { waitReady: false }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([up?.close(), down?.close()]);

@@ -127,10 +127,7 @@ const envOf = (d: IDeployment): Record<string, string> =>
 const nameOf = (o: { metadata?: { name?: string } }) => need(o.metadata?.name, 'metadata.name');
 
 /** Names the gateway reads (src/config.ts): every setting, plus `<SECRET>_FILE` for the secret ones. */
-const knownSettings = new Set<string>([
-  ...Object.keys(envSchema.shape),
-  ...SECRET_SETTINGS.map((s) => `${s}_FILE`),
-]);
+const knownSettings = new Set<string>([...Object.keys(envSchema.shape), ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
 
 /** The assertions every rendering must pass. */
 function checkCommon(r: Rendered) {
@@ -143,7 +140,10 @@ function checkCommon(r: Rendered) {
   expect(matches(deploy.spec?.selector.matchLabels)).toBe(true);
 
   // probes: readiness follows Kafka (/readyz), liveness and startup only the process (/healthz), on the app port
-  const http = need(c.ports?.find((p) => p.name === 'http'), 'container port "http"');
+  const http = need(
+    c.ports?.find((p) => p.name === 'http'),
+    'container port "http"',
+  );
   expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
   expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
   expect(c.startupProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
@@ -301,7 +301,8 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
     // the pods roll when the Secret changes
     expect(deploy.spec?.template.metadata?.annotations?.['checksum/secret']).toMatch(/^[0-9a-f]{64}$/);
     // serving TLS: probes and Service speak HTTPS
-    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) expect(probe?.httpGet?.scheme).toBe('HTTPS');
+    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe])
+      expect(probe?.httpGet?.scheme).toBe('HTTPS');
     expect(r.one('Service').spec?.ports?.[0]?.appProtocol).toBe('https');
   });
 
@@ -393,9 +394,7 @@ function parseDockerfile(text: string): Instruction[] {
 describe('deploy/docker (static checks: no Docker engine to build or run here)', () => {
   const dockerfile = readFileSync(path.join(root, 'deploy/docker/Dockerfile'), 'utf8');
   const all = parseDockerfile(dockerfile);
-  const args = Object.fromEntries(
-    all.filter((i) => i.cmd === 'ARG').map((i) => i.args.split('=') as [string, string]),
-  );
+  const args = Object.fromEntries(all.filter((i) => i.cmd === 'ARG').map((i) => i.args.split('=') as [string, string]));
   const expand = (s: string) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => args[a ?? b] ?? '');
   // split into stages
   const stages: { base: string; name?: string; body: Instruction[] }[] = [];
@@ -446,7 +445,12 @@ describe('deploy/docker (static checks: no Docker engine to build or run here)',
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
     const sources = all
       .filter((i) => i.cmd === 'COPY' && !/--from=/.test(i.args))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
       const rel = src.replace(/^\.\//, '').replace(/\/$/, '');

@@ -11,7 +11,16 @@ import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { JSON_V2, call, createTopicReady, endOffsets, post, ready, type Reply } from '../helpers/gateway.js';
 import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
-import { nowS, signToken, signingKey, startCountingServer, startJwksServer, type JwksServer, type SigningKey, type TokenOptions } from '../helpers/jwks-server.js';
+import {
+  nowS,
+  signToken,
+  signingKey,
+  startCountingServer,
+  startJwksServer,
+  type JwksServer,
+  type SigningKey,
+  type TokenOptions,
+} from '../helpers/jwks-server.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 
 const brokers = inject('kafkaBrokers');
@@ -39,7 +48,13 @@ const tokensSent: string[] = [];
 function good(opts: TokenOptions = {}, key: SigningKey = k1): Promise<string> {
   return signToken(key, {
     ...opts,
-    claims: { iss: ISSUER, aud: AUDIENCE, sub: 'attacks-test', kafka: { produce: [topic], consume: [topic], admin: true }, ...opts.claims },
+    claims: {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: 'attacks-test',
+      kafka: { produce: [topic], consume: [topic], admin: true },
+      ...opts.claims,
+    },
   });
 }
 
@@ -65,9 +80,15 @@ beforeAll(async () => {
   );
   gw = await startGateway(config, { logger: log.logger });
   await ready(gw);
-  clusterId = (await call(gw, '/v3/clusters', { headers: { authorization: `Bearer ${await good()}` } })).body.data[0].cluster_id;
+  clusterId = (await call(gw, '/v3/clusters', { headers: { authorization: `Bearer ${await good()}` } })).body.data[0]
+    .cluster_id;
 
-  consumer = kafkaClient(brokers).consumer({ groupId: uniqueTopic('attacks-reader'), maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  consumer = kafkaClient(brokers).consumer({
+    groupId: uniqueTopic('attacks-reader'),
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -91,7 +112,13 @@ afterAll(async () => {
 
 function produceWith(authorization: string | undefined, marker: string): Promise<Reply> {
   if (authorization) tokensSent.push(authorization.replace(/^\S+\s+/, ''));
-  return post(gw, `/topics/${topic}`, JSON_V2, { records: [{ key: marker, value: { marker } }] }, authorization ? { Authorization: authorization } : {});
+  return post(
+    gw,
+    `/topics/${topic}`,
+    JSON_V2,
+    { records: [{ key: marker, value: { marker } }] },
+    authorization ? { Authorization: authorization } : {},
+  );
 }
 
 /** Our consumer has read everything up to the topic's end offset. */
@@ -133,7 +160,13 @@ async function nothingReachedKafka(marker: string): Promise<void> {
 async function attack(authorization: string | undefined, reason?: RegExp): Promise<void> {
   const marker = uniqueTopic('attack');
   expectRefused(await produceWith(authorization, marker), reason);
-  const create = await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: marker, partitions_count: 1 }, authorization ? { Authorization: authorization } : {});
+  const create = await post(
+    gw,
+    `/v3/clusters/${clusterId}/topics`,
+    'application/json',
+    { topic_name: marker, partitions_count: 1 },
+    authorization ? { Authorization: authorization } : {},
+  );
   expectRefused(create, reason);
   await nothingReachedKafka(marker);
 }
@@ -179,10 +212,16 @@ describe('attacks: 401 40101 and nothing reaches Kafka', () => {
   it('HS256 signed with the RSA public key', async () => {
     const claims = { sub: 'attacker', iss: ISSUER, aud: AUDIENCE, kafka: { admin: true } };
     const pem = await exportSPKI(k1.publicKey);
-    const asPem = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime('1h').sign(new TextEncoder().encode(pem));
+    const asPem = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(pem));
     await attack(bearer(asPem), /algorithm not allowed/);
     const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
-    const asDer = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime('1h').sign(new Uint8Array(der));
+    const asDer = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setExpirationTime('1h')
+      .sign(new Uint8Array(der));
     await attack(bearer(asDer), /algorithm not allowed/);
   });
 
@@ -234,7 +273,7 @@ describe('attacks: 401 40101 and nothing reaches Kafka', () => {
     await attack(bearer(big), /too large/);
   });
 
-  it('jku pointing elsewhere (the attacker\'s key set is never fetched)', async () => {
+  it("jku pointing elsewhere (the attacker's key set is never fetched)", async () => {
     const evil = await signingKey('evil');
     const evilJwks = await startCountingServer({ keys: [evil.jwk] });
     try {
@@ -246,7 +285,7 @@ describe('attacks: 401 40101 and nothing reaches Kafka', () => {
     }
   });
 
-  it('embedded jwk header (the attacker\'s own public key)', async () => {
+  it("embedded jwk header (the attacker's own public key)", async () => {
     const evil = await signingKey('k1');
     const jwk = await exportJWK(evil.publicKey);
     await attack(bearer(await good({ header: { jwk } }, evil)), /signature verification failed/);

@@ -2,7 +2,15 @@
 // with SIGKILL is replaced, writes with acks=all continue, and the node rejoins after a restart.
 // ~25 s on 2 cores. KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopic, kafkaClient, produce, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
+import {
+  createTopic,
+  kafkaClient,
+  produce,
+  readAll,
+  startKafka,
+  uniqueTopic,
+  type LocalKafka,
+} from '../helpers/kafka.js';
 import { clusterLock } from '../helpers/produce-history.js';
 
 const SLOW = { timeout: 120_000 };
@@ -61,7 +69,11 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('3-node cluster', () =>
       await admin.disconnect();
     }
     await createTopic(kafka.bootstrap.PLAINTEXT, topic, 1);
-    const state = await waitFor('ISR of 3', () => partitionState(kafka.bootstrap.PLAINTEXT, topic), (s) => s.isr.length === 3);
+    const state = await waitFor(
+      'ISR of 3',
+      () => partitionState(kafka.bootstrap.PLAINTEXT, topic),
+      (s) => s.isr.length === 3,
+    );
     expect(state.replicas).toEqual([1, 2, 3]);
     await produce(kafka.bootstrap.PLAINTEXT, topic, [{ key: 'before', value: '1' }]);
   });
@@ -84,7 +96,11 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('3-node cluster', () =>
     });
 
     await kafka.startNode(leader);
-    await waitFor('ISR back to 3', () => partitionState(kafka.bootstrap.PLAINTEXT, topic), (s) => s.isr.length === 3);
+    await waitFor(
+      'ISR back to 3',
+      () => partitionState(kafka.bootstrap.PLAINTEXT, topic),
+      (s) => s.isr.length === 3,
+    );
     const records = await readAll(kafka.bootstrap.PLAINTEXT, topic, 2, 30_000, { settleMs: 300 });
     expect(records.map((r) => r.key?.toString())).toEqual(['before', 'during']);
   });

@@ -226,7 +226,11 @@ describe('secured listeners (own broker)', () => {
     ['signed by another key', async () => issuer.token({}, issuer.otherKey)],
     ['for another audience', async () => issuer.token({ aud: 'someone-else' })],
     ['from another issuer', async () => issuer.token({ iss: 'https://elsewhere.example' })],
-    ['that expired', async () => issuer.token({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })],
+    [
+      'that expired',
+      async () =>
+        issuer.token({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }),
+    ],
   ])('OAUTHBEARER with a token %s is refused', SLOW, async (_label, makeToken) => {
     const token = await makeToken();
     await refused({

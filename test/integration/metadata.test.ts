@@ -70,13 +70,11 @@ describe('GET /topics/{topic}', () => {
     for (const v of Object.values(res.body.configs)) expect(v === null || typeof v === 'string').toBe(true);
 
     const md = await admin.fetchTopicMetadata({ topics: [t] });
-    const expected = md.topics[0]!.partitions
-      .sort((a, b) => a.partitionId - b.partitionId)
-      .map((p) => ({
-        partition: p.partitionId,
-        leader: p.leader,
-        replicas: p.replicas.map((r) => ({ broker: r, leader: r === p.leader, in_sync: p.isr.includes(r) })),
-      }));
+    const expected = md.topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => ({
+      partition: p.partitionId,
+      leader: p.leader,
+      replicas: p.replicas.map((r) => ({ broker: r, leader: r === p.leader, in_sync: p.isr.includes(r) })),
+    }));
     expect(res.body.partitions).toEqual(expected);
     expect(res.body.partitions.map((p: { partition: number }) => p.partition)).toEqual([0, 1, 2]);
     for (const p of res.body.partitions) {
@@ -119,12 +117,15 @@ describe('partitions', () => {
     expect(res.body.partition).toBe(2);
   });
 
-  it.each(['3', '99', '-1', 'abc', '2147483648'])('answers 404 40402 for partition %s of a 3-partition topic', async (p) => {
-    const t = await topicWith(3);
-    const res = await get(`/topics/${t}/partitions/${p}`);
-    expect(res.status).toBe(404);
-    expect(res.body.error_code).toBe(40402);
-  });
+  it.each(['3', '99', '-1', 'abc', '2147483648'])(
+    'answers 404 40402 for partition %s of a 3-partition topic',
+    async (p) => {
+      const t = await topicWith(3);
+      const res = await get(`/topics/${t}/partitions/${p}`);
+      expect(res.status).toBe(404);
+      expect(res.body.error_code).toBe(40402);
+    },
+  );
 
   it('answers 404 40401 for a partition of a missing topic', async () => {
     const res = await get(`/topics/${uniqueTopic('missing')}/partitions/0`);
@@ -141,7 +142,9 @@ describe('GET /topics/{t}/partitions/{p}/offsets', () => {
     expect(before.body).toEqual({ beginning_offset: 0, end_offset: 0 });
 
     const n = 7;
-    const res = await post(gw, `/topics/${t}/partitions/0`, JSON_V2, { records: Array.from({ length: n }, (_, i) => ({ value: i })) });
+    const res = await post(gw, `/topics/${t}/partitions/0`, JSON_V2, {
+      records: Array.from({ length: n }, (_, i) => ({ value: i })),
+    });
     expect(res.status).toBe(200);
     expect((await get(`/topics/${t}/partitions/0/offsets`)).body).toEqual({ beginning_offset: 0, end_offset: n });
     expect((await get(`/topics/${t}/partitions/1/offsets`)).body).toEqual({ beginning_offset: 0, end_offset: 0 });
@@ -184,7 +187,10 @@ describe('freshness', () => {
   it('sees a topic created through the v3 API at once, and not after deleting it', async () => {
     const clusterId = (await call(gw, '/v3/clusters')).body.data[0].cluster_id;
     const t = uniqueTopic('meta-v3');
-    const created = await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: t, partitions_count: 3 });
+    const created = await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', {
+      topic_name: t,
+      partitions_count: 3,
+    });
     expect(created.status).toBe(201);
     expect((await get('/topics')).body).toContain(t);
     expect((await get(`/topics/${t}/partitions`)).body).toHaveLength(3);
@@ -192,7 +198,21 @@ describe('freshness', () => {
     expect(deleted.status).toBe(204);
     // Kafka drops a deleted topic from its metadata a moment after answering; the gateway must not cache the
     // stale view (METADATA_CACHE_MS is 5 s, so a cached answer would outlast this bound).
-    expect((await eventually(() => get(`/topics/${t}`), (r) => r.status === 404)).status).toBe(404);
-    expect((await eventually(() => get('/topics'), (r) => !r.body.includes(t))).body).not.toContain(t);
+    expect(
+      (
+        await eventually(
+          () => get(`/topics/${t}`),
+          (r) => r.status === 404,
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await eventually(
+          () => get('/topics'),
+          (r) => !r.body.includes(t),
+        )
+      ).body,
+    ).not.toContain(t);
   });
 });

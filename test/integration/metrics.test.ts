@@ -35,7 +35,13 @@ function metric(samples: Sample[], name: string, labels: Record<string, string> 
 
 async function start(): Promise<Gateway> {
   const gw = await startGateway(
-    loadConfig({ KAFKA_BROKERS: inject('kafkaBrokers'), PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'silent' }),
+    loadConfig({
+      KAFKA_BROKERS: inject('kafkaBrokers'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AUTH_MODE: 'none',
+      LOG_LEVEL: 'silent',
+    }),
   );
   if (!gw.kafka.ready()) await once(gw.kafka.availability, 'up', { signal: AbortSignal.timeout(30_000) });
   return gw;
@@ -76,7 +82,11 @@ describe('/metrics', () => {
     const value = { n: 1, s: 'xx' }; // {"n":1,"s":"xx"} = 16 bytes
     const valueBytes = Buffer.byteLength(JSON.stringify(value));
     for (let i = 0; i < requests; i++) {
-      const res = await produce(gw, `/topics/${topic}`, Array.from({ length: perRequest }, () => ({ value })));
+      const res = await produce(
+        gw,
+        `/topics/${topic}`,
+        Array.from({ length: perRequest }, () => ({ value })),
+      );
       expect(res.status).toBe(200);
       const body = (await res.json()) as { offsets: { error_code: number | null }[] };
       expect(body.offsets.every((o) => o.error_code === null)).toBe(true);
@@ -90,15 +100,27 @@ describe('/metrics', () => {
     const { samples, text, contentType } = await scrape(gw);
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
 
-    expect(metric(samples, 'http_requests_total', { method: 'POST', route: '/topics/:topic', status: '200' })).toBe(requests);
-    expect(metric(samples, 'http_requests_total', { method: 'POST', route: '/topics/:topic/partitions/:partition', status: '200' })).toBe(1);
+    expect(metric(samples, 'http_requests_total', { method: 'POST', route: '/topics/:topic', status: '200' })).toBe(
+      requests,
+    );
+    expect(
+      metric(samples, 'http_requests_total', {
+        method: 'POST',
+        route: '/topics/:topic/partitions/:partition',
+        status: '200',
+      }),
+    ).toBe(1);
     expect(metric(samples, 'http_requests_total', { method: 'POST', route: '/topics/:topic', status: '404' })).toBe(1);
     expect(metric(samples, 'http_requests_total', { method: 'GET', route: '/*', status: '404' })).toBe(1);
-    expect(metric(samples, 'http_request_duration_seconds_count', { method: 'POST', route: '/topics/:topic' })).toBe(requests + 1);
+    expect(metric(samples, 'http_request_duration_seconds_count', { method: 'POST', route: '/topics/:topic' })).toBe(
+      requests + 1,
+    );
     // Route labels are templates: no topic name and no raw path ever appears in them.
     const routes = new Set(samples.filter((s) => s.labels.route !== undefined).map((s) => s.labels.route));
     for (const r of routes) expect(r === '/*' || r!.startsWith('/')).toBe(true);
-    expect([...routes].some((r) => r!.includes(topic) || r!.includes('no-such-topic') || r!.includes('/no/such'))).toBe(false);
+    expect([...routes].some((r) => r!.includes(topic) || r!.includes('no-such-topic') || r!.includes('/no/such'))).toBe(
+      false,
+    );
 
     const records = requests * perRequest + 1;
     expect(metric(samples, 'kafka_gateway_records_produced_total', { topic })).toBe(records);

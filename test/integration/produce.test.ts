@@ -1,7 +1,16 @@
 // v2 produce through a real gateway into a real broker; every test reads back straight from Kafka what was written.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { BINARY_V2, JSON_V2, V2, javaPartition, post, startTestGateway, type ProduceReply, createTopicReady } from '../helpers/gateway.js';
+import {
+  BINARY_V2,
+  JSON_V2,
+  V2,
+  javaPartition,
+  post,
+  startTestGateway,
+  type ProduceReply,
+  createTopicReady,
+} from '../helpers/gateway.js';
 import { readAll, uniqueTopic, type ReadRecord } from '../helpers/kafka.js';
 
 const brokers = inject('kafkaBrokers');
@@ -22,7 +31,8 @@ async function topicWith(partitions: number, prefix = 'produce'): Promise<string
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64');
 const str = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
-const at = (recs: ReadRecord[], partition: number, offset: number) => recs.find((r) => r.partition === partition && r.offset === offset);
+const at = (recs: ReadRecord[], partition: number, offset: number) =>
+  recs.find((r) => r.partition === partition && r.offset === offset);
 
 /** Every entry succeeded; returns [partition, offset] pairs. */
 function okOffsets(body: ProduceReply): [number, number][] {
@@ -73,7 +83,13 @@ describe('response shape', () => {
     const t = await topicWith(2);
     const replies = await Promise.all(
       Array.from({ length: 30 }, (_, req) =>
-        post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, { records: [{ value: `${req}-0`, partition: req % 2 }, { value: `${req}-1` }, { value: `${req}-2`, partition: 1 }] }),
+        post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, {
+          records: [
+            { value: `${req}-0`, partition: req % 2 },
+            { value: `${req}-1` },
+            { value: `${req}-2`, partition: 1 },
+          ],
+        }),
       ),
     );
     const recs = await readAll(brokers, t, 90);
@@ -115,7 +131,8 @@ describe('json embedded format', () => {
 
   it('stores integers beyond 2^53 exactly as sent', async () => {
     const t = await topicWith(1);
-    const body = '{"records":[{"key":98765432109876543210,"value":{"id":12345678901234567890,"neg":-9007199254740993,"small":1}}]}';
+    const body =
+      '{"records":[{"key":98765432109876543210,"value":{"id":12345678901234567890,"neg":-9007199254740993,"small":1}}]}';
     const res = await post(gw, `/topics/${t}`, JSON_V2, body);
     expect(res.status).toBe(200);
     const [r] = await readAll(brokers, t, 1);
@@ -133,7 +150,9 @@ describe('json embedded format', () => {
 
   it('takes plain application/json as the json format', async () => {
     const t = await topicWith(1);
-    const res = await post<ProduceReply>(gw, `/topics/${t}`, 'application/json', { records: [{ key: 'a', value: { x: 1 } }] });
+    const res = await post<ProduceReply>(gw, `/topics/${t}`, 'application/json', {
+      records: [{ key: 'a', value: { x: 1 } }],
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(V2);
     const [r] = await readAll(brokers, t, 1);
@@ -174,7 +193,9 @@ describe('binary embedded format', () => {
 describe('partitioning', () => {
   it('puts the binary key bytes "key" on partition 1 of 3 (murmur2)', async () => {
     const t = await topicWith(3);
-    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, { records: [{ key: b64('key'), value: b64('v') }] });
+    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, {
+      records: [{ key: b64('key'), value: b64('v') }],
+    });
     expect(okOffsets(res.body)).toEqual([[1, 0]]);
     const [r] = await readAll(brokers, t, 1);
     expect(r!.partition).toBe(1);
@@ -194,7 +215,9 @@ describe('partitioning', () => {
   it("agrees with the Java client's partitioner (kafkajs DefaultPartitioner) for many keys", async () => {
     const t = await topicWith(7);
     const keys = Array.from({ length: 60 }, (_, i) => Buffer.from(`user-${i}-${'é'.repeat(i % 4)}`));
-    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, { records: keys.map((k) => ({ key: b64(k), value: b64('v') })) });
+    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, {
+      records: keys.map((k) => ({ key: b64(k), value: b64('v') })),
+    });
     const expected = keys.map((k) => javaPartition(k, 7));
     expect(res.body.offsets.map((o) => o.partition)).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(3);
@@ -223,7 +246,10 @@ describe('partitioning', () => {
   it("sends to the path's partition, and a record's own partition overrides it", async () => {
     const t = await topicWith(3);
     const res = await post<ProduceReply>(gw, `/topics/${t}/partitions/2`, BINARY_V2, {
-      records: [{ key: b64('key'), value: b64('path') }, { value: b64('own'), partition: 0 }],
+      records: [
+        { key: b64('key'), value: b64('path') },
+        { value: b64('own'), partition: 0 },
+      ],
     });
     expect(res.status).toBe(200);
     expect(okOffsets(res.body)).toEqual([
@@ -241,7 +267,9 @@ describe('partitioning', () => {
     const t = await topicWith(3);
     const used: number[] = [];
     for (let req = 0; req < 6; req++) {
-      const res = await post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, { records: [{ value: req }, { value: req }, { value: req }] });
+      const res = await post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, {
+        records: [{ value: req }, { value: req }, { value: req }],
+      });
       const parts = new Set(res.body.offsets.map((o) => o.partition));
       expect(parts.size).toBe(1);
       used.push(res.body.offsets[0]!.partition!);
@@ -289,7 +317,9 @@ describe('headers', () => {
   it("does not fail other requests' records batched together with a null-valued header", async () => {
     const t = await topicWith(1);
     const [withNull, plain] = await Promise.all([
-      post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 'n', headers: [{ name: 'x', value: null }] }] }),
+      post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, {
+        records: [{ value: 'n', headers: [{ name: 'x', value: null }] }],
+      }),
       post<ProduceReply>(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 'p' }] }),
     ]);
     okOffsets(withNull.body);
@@ -299,7 +329,9 @@ describe('headers', () => {
 
   it('writes headers of the binary format too', async () => {
     const t = await topicWith(1);
-    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, { records: [{ value: b64('v'), headers: [{ name: 'h', value: b64('x') }] }] });
+    const res = await post<ProduceReply>(gw, `/topics/${t}`, BINARY_V2, {
+      records: [{ value: b64('v'), headers: [{ name: 'h', value: b64('x') }] }],
+    });
     okOffsets(res.body);
     const [r] = await readAll(brokers, t, 1);
     expect(r!.headers.h).toEqual(Buffer.from('x'));
@@ -310,10 +342,19 @@ describe('raw bodies', () => {
   it('writes an application/octet-stream body as the value, with ?key and ?partition', async () => {
     const t = await topicWith(3);
     const body = Buffer.from([0x00, 0x01, 0x7b, 0xff, 0x0a, 0x0d]);
-    const res = await post<ProduceReply>(gw, `/topics/${t}?key=${encodeURIComponent('clé k')}&partition=2`, 'application/octet-stream', body);
+    const res = await post<ProduceReply>(
+      gw,
+      `/topics/${t}?key=${encodeURIComponent('clé k')}&partition=2`,
+      'application/octet-stream',
+      body,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(V2);
-    expect(res.body).toEqual({ key_schema_id: null, value_schema_id: null, offsets: [{ partition: 2, offset: 0, error_code: null, error: null }] });
+    expect(res.body).toEqual({
+      key_schema_id: null,
+      value_schema_id: null,
+      offsets: [{ partition: 2, offset: 0, error_code: null, error: null }],
+    });
     const [r] = await readAll(brokers, t, 1);
     expect(r!.partition).toBe(2);
     expect(r!.value).toEqual(body);
@@ -330,7 +371,12 @@ describe('raw bodies', () => {
 
   it('writes a keyless raw body with a null key, and to the path partition', async () => {
     const t = await topicWith(3);
-    const res = await post<ProduceReply>(gw, `/topics/${t}/partitions/1`, 'application/octet-stream', Buffer.from('raw'));
+    const res = await post<ProduceReply>(
+      gw,
+      `/topics/${t}/partitions/1`,
+      'application/octet-stream',
+      Buffer.from('raw'),
+    );
     expect(okOffsets(res.body)).toEqual([[1, 0]]);
     const [r] = await readAll(brokers, t, 1);
     expect(r!.key).toBeNull();

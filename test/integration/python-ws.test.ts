@@ -19,7 +19,6 @@ afterAll(async () => {
   await gw?.close();
 });
 
-
 it('passes the Python WebSocket suite (websocket-client: group mode, manual acks, reconnect without redelivery)', async () => {
   const { code, output } = await runPytest(python, ['test_ws.py'], {
     GATEWAY_URL: gw.url,

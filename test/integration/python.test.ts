@@ -18,13 +18,14 @@ afterAll(async () => {
   await gw?.close();
 });
 
-
 it('passes the Python produce suite (requests + kafka-python, murmur2 computed in Python)', async () => {
   // test_ws.py has its own wrapper (python-ws.test.ts); test_security.py skips itself without KGW_SECURITY.
-  const { code, output } = await runPytest(python, [''], { GATEWAY_URL: gw.url, KAFKA_BROKERS: inject('kafkaBrokers') }, [
-    '--ignore',
-    path.join('test', 'python', 'test_ws.py'),
-  ]);
+  const { code, output } = await runPytest(
+    python,
+    [''],
+    { GATEWAY_URL: gw.url, KAFKA_BROKERS: inject('kafkaBrokers') },
+    ['--ignore', path.join('test', 'python', 'test_ws.py')],
+  );
   if (code !== 0) console.error(output);
   expect(code, 'pytest exit code (output above)').toBe(0);
   // pytest's closing line: at least the produce tests ran, none failed or was skipped.

@@ -63,9 +63,11 @@ interface FuzzRun {
 
 /** Runs schemathesis against a gateway's own /openapi.json; the output goes to test/artifacts/<name>.txt. */
 async function fuzz(exe: string, topic: string, r: FuzzRun): Promise<void> {
-  const clusterId = ((await (await fetch(`${r.gw.url}/v3/clusters`, { headers: authHeader(r.extraArgs) })).json()) as {
-    data: { cluster_id: string }[];
-  }).data[0]!.cluster_id;
+  const clusterId = (
+    (await (await fetch(`${r.gw.url}/v3/clusters`, { headers: authHeader(r.extraArgs) })).json()) as {
+      data: { cluster_id: string }[];
+    }
+  ).data[0]!.cluster_id;
   mkdirSync(ARTIFACTS, { recursive: true });
   const { code, output } = await run(
     exe,
@@ -165,7 +167,13 @@ describe('schemathesis against the live gateway', () => {
       await fuzz(exe, topic, {
         name: 'schemathesis-jwt',
         gw,
-        checks: ['ignored_auth', 'not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance'],
+        checks: [
+          'ignored_auth',
+          'not_a_server_error',
+          'status_code_conformance',
+          'content_type_conformance',
+          'response_schema_conformance',
+        ],
         phases: 'examples,fuzzing',
         maxExamples: 5,
         timeBudgetS: 30,

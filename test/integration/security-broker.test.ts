@@ -31,10 +31,27 @@ let otherCa: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kgw-sec-'));
   otherCa = join(dir, 'other-ca.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'other-ca.key'),
-    '-out', otherCa, '-days', '2', '-subj', '/CN=some other CA',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'other-ca.key'),
+      '-out',
+      otherCa,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=some other CA',
+    ],
+    { stdio: 'ignore' },
+  );
   oauth = await startOAuthServer({ clients: { [OAUTH_CLIENT]: OAUTH_SECRET, reader: 'reader-secret' } });
   kafka = await startKafka({
     listeners: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL', 'OAUTHBEARER'],
@@ -79,7 +96,10 @@ async function closedPort(): Promise<number> {
 
 async function closeQuickly(gw: Gateway, ms = 5_000): Promise<number> {
   const t0 = Date.now();
-  await Promise.race([gw.close(), new Promise((_r, reject) => setTimeout(() => reject(new Error(`close() took over ${ms} ms`)), ms))]);
+  await Promise.race([
+    gw.close(),
+    new Promise((_r, reject) => setTimeout(() => reject(new Error(`close() took over ${ms} ms`)), ms)),
+  ]);
   return Date.now() - t0;
 }
 
@@ -100,7 +120,11 @@ function oauthClient(): Partial<KafkaConfig> {
         const res = await fetch(oauth.tokenUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'reader', client_secret: 'reader-secret' }),
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: 'reader',
+            client_secret: 'reader-secret',
+          }),
         });
         return { value: ((await res.json()) as { access_token: string }).access_token };
       },
@@ -109,7 +133,11 @@ function oauthClient(): Partial<KafkaConfig> {
 }
 
 /** Produces 3 records through the gateway and reads them back with kafkajs over `read` (the same kind of listener). */
-async function roundTrip(env: Record<string, string>, readBrokers: string, readClient: Partial<KafkaConfig>): Promise<Started> {
+async function roundTrip(
+  env: Record<string, string>,
+  readBrokers: string,
+  readClient: Partial<KafkaConfig>,
+): Promise<Started> {
   const topic = uniqueTopic('sec');
   await createTopicReady(kafka.bootstrap.PLAINTEXT, topic, 1);
   const s = await gateway(env);
@@ -117,14 +145,20 @@ async function roundTrip(env: Record<string, string>, readBrokers: string, readC
     await waitReady(s.gw);
     expect((await call(s.gw, '/readyz')).status).toBe(200);
     const values = ['one', 'two', 'three'].map((v) => `${v}-${topic}`);
-    const res = await post<ProduceReply>(s.gw, `/topics/${topic}`, JSON_V2, { records: values.map((value, i) => ({ key: `k${i}`, value })) });
+    const res = await post<ProduceReply>(s.gw, `/topics/${topic}`, JSON_V2, {
+      records: values.map((value, i) => ({ key: `k${i}`, value })),
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body.offsets.map((o) => o.error_code)).toEqual([null, null, null]);
     const read = await readAll(readBrokers, topic, 3, 30_000, { client: readClient });
     expect(read.map((r) => JSON.parse(r.value!.toString()))).toEqual(values);
     expect(read.map((r) => JSON.parse(r.key!.toString()))).toEqual(['k0', 'k1', 'k2']);
     // No security complaint on the way (a transient network hiccup on a loaded machine is not what this checks).
-    expect(s.log.warnings().filter((l) => typeof l.kind === 'string' && l.kind !== 'network' && l.kind !== 'closed' && l.kind !== 'other')).toEqual([]);
+    expect(
+      s.log
+        .warnings()
+        .filter((l) => typeof l.kind === 'string' && l.kind !== 'network' && l.kind !== 'closed' && l.kind !== 'other'),
+    ).toEqual([]);
     return s;
   } finally {
     await closeQuickly(s.gw);
@@ -134,7 +168,12 @@ async function roundTrip(env: Record<string, string>, readBrokers: string, readC
 describe('good settings: produce through the gateway, read back with kafkajs over the same listener', () => {
   it('SSL with mTLS (CA + client certificate and key)', async () => {
     await roundTrip(
-      { KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: ssl().caFile, KAFKA_SSL_CERT_FILE: ssl().certFile, KAFKA_SSL_KEY_FILE: ssl().keyFile },
+      {
+        KAFKA_BROKERS: listener('SSL'),
+        KAFKA_SSL_CA_FILE: ssl().caFile,
+        KAFKA_SSL_CERT_FILE: ssl().certFile,
+        KAFKA_SSL_KEY_FILE: ssl().keyFile,
+      },
       listener('SSL'),
       clientConfigFor(kafka, 'SSL'),
     );
@@ -158,7 +197,12 @@ describe('good settings: produce through the gateway, read back with kafkajs ove
     it(`SASL_PLAINTEXT with ${mechanism.toUpperCase()}`, async () => {
       const user = mechanism === 'plain' ? kafka.users.plain : kafka.users.scram;
       await roundTrip(
-        { KAFKA_BROKERS: listener('SASL_PLAINTEXT'), KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: user.username, KAFKA_SASL_PASSWORD: user.password },
+        {
+          KAFKA_BROKERS: listener('SASL_PLAINTEXT'),
+          KAFKA_SASL_MECHANISM: mechanism,
+          KAFKA_SASL_USERNAME: user.username,
+          KAFKA_SASL_PASSWORD: user.password,
+        },
         listener('SASL_PLAINTEXT'),
         clientConfigFor(kafka, 'SASL_PLAINTEXT', { mechanism }),
       );
@@ -184,7 +228,13 @@ describe('good settings: produce through the gateway, read back with kafkajs ove
   it('SASL_SSL with PLAIN', async () => {
     const user = kafka.users.plain;
     await roundTrip(
-      { KAFKA_BROKERS: listener('SASL_SSL'), KAFKA_SSL_CA_FILE: ssl().caFile, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: user.username, KAFKA_SASL_PASSWORD: user.password },
+      {
+        KAFKA_BROKERS: listener('SASL_SSL'),
+        KAFKA_SSL_CA_FILE: ssl().caFile,
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: user.username,
+        KAFKA_SASL_PASSWORD: user.password,
+      },
       listener('SASL_SSL'),
       clientConfigFor(kafka, 'SASL_SSL', { mechanism: 'plain' }),
     );
@@ -280,8 +330,13 @@ async function refused(env: Record<string, string>, reason: RegExp, secrets: str
     expect(list.status).toBe(503);
 
     // Per-request lines (access log, the error handler's 'request failed') are about requests, not about why.
-    const kafkaWarnings: LogLine[] = s.log.warnings().filter((l) => l.component !== 'http' && l.msg !== 'request failed' && !/AUTH_MODE=none/.test(l.msg));
-    expect(kafkaWarnings.length, `exactly one warning says why, got:\n${kafkaWarnings.map((l) => `${l.component}: ${l.msg}`).join('\n')}`).toBe(1);
+    const kafkaWarnings: LogLine[] = s.log
+      .warnings()
+      .filter((l) => l.component !== 'http' && l.msg !== 'request failed' && !/AUTH_MODE=none/.test(l.msg));
+    expect(
+      kafkaWarnings.length,
+      `exactly one warning says why, got:\n${kafkaWarnings.map((l) => `${l.component}: ${l.msg}`).join('\n')}`,
+    ).toBe(1);
     expect(kafkaWarnings[0]!.msg).toMatch(/^Kafka unreachable: /);
     expect(kafkaWarnings[0]!.reason).toBe(body.message!.replace(/^Kafka not reachable: /, ''));
     expect(kafkaWarnings[0]!.msg).toMatch(reason);
@@ -294,7 +349,12 @@ async function refused(env: Record<string, string>, reason: RegExp, secrets: str
 describe.concurrent('bad settings: /readyz fails, one clear log line says why, requests get 503, nothing hangs', () => {
   it('SASL PLAIN with a wrong password', async () => {
     await refused(
-      { KAFKA_BROKERS: listener('SASL_PLAINTEXT'), KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: WRONG },
+      {
+        KAFKA_BROKERS: listener('SASL_PLAINTEXT'),
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'alice',
+        KAFKA_SASL_PASSWORD: WRONG,
+      },
       /SASL authentication failed \(PLAIN\).*KAFKA_SASL_PASSWORD/,
       [WRONG],
     );
@@ -302,7 +362,12 @@ describe.concurrent('bad settings: /readyz fails, one clear log line says why, r
 
   it('SCRAM-SHA-256 with a wrong password', async () => {
     await refused(
-      { KAFKA_BROKERS: listener('SASL_PLAINTEXT'), KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: WRONG },
+      {
+        KAFKA_BROKERS: listener('SASL_PLAINTEXT'),
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_SASL_USERNAME: 'alice',
+        KAFKA_SASL_PASSWORD: WRONG,
+      },
       /SASL authentication failed \(SCRAM-SHA-256\)/,
       [WRONG],
     );
@@ -324,21 +389,35 @@ describe.concurrent('bad settings: /readyz fails, one clear log line says why, r
 
   it('SSL with the wrong CA', async () => {
     await refused(
-      { KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: otherCa, KAFKA_SSL_CERT_FILE: ssl().certFile, KAFKA_SSL_KEY_FILE: ssl().keyFile },
+      {
+        KAFKA_BROKERS: listener('SSL'),
+        KAFKA_SSL_CA_FILE: otherCa,
+        KAFKA_SSL_CERT_FILE: ssl().certFile,
+        KAFKA_SSL_KEY_FILE: ssl().keyFile,
+      },
       /TLS: .*certificate.*not trusted.*KAFKA_SSL_CA_FILE/,
     );
   });
 
   it('SASL_SSL with the system CAs only (KAFKA_SSL=true, no CA file)', async () => {
     await refused(
-      { KAFKA_BROKERS: listener('SASL_SSL'), KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: 'alice-secret' },
+      {
+        KAFKA_BROKERS: listener('SASL_SSL'),
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'alice',
+        KAFKA_SASL_PASSWORD: 'alice-secret',
+      },
       /TLS: .*not trusted/,
       ['alice-secret'],
     );
   });
 
   it('SSL without a client certificate (the listener requires mTLS)', async () => {
-    await refused({ KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: ssl().caFile }, /TLS: the broker refused our client certificate.*KAFKA_SSL_CERT_FILE/);
+    await refused(
+      { KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: ssl().caFile },
+      /TLS: the broker refused our client certificate.*KAFKA_SSL_CERT_FILE/,
+    );
   });
 
   it('OAUTHBEARER with a bad client secret', async () => {
@@ -376,9 +455,9 @@ describe.concurrent('bad settings: /readyz fails, one clear log line says why, r
 
 describe('settings that cannot work stop the start-up with a clear message', () => {
   it('an unreadable CA file', async () => {
-    await expect(gateway({ KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') })).rejects.toThrow(
-      /KAFKA_SSL_CA_FILE: cannot read .*ENOENT/,
-    );
+    await expect(
+      gateway({ KAFKA_BROKERS: listener('SSL'), KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') }),
+    ).rejects.toThrow(/KAFKA_SSL_CA_FILE: cannot read .*ENOENT/);
   });
 
   it('an encrypted client key with a wrong password', async () => {

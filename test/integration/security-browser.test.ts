@@ -117,14 +117,26 @@ describe.skipIf(noChromium)('WebSocket security in chromium', () => {
     const jwt = await token();
     const page = await openFrom(allowed.origin, `/ws?topic=${topic}`, jwt);
     try {
-      await page.waitForFunction('window.__ws.frames.some((f) => f.type === "subscribed")', undefined, { timeout: 30_000 });
+      await page.waitForFunction('window.__ws.frames.some((f) => f.type === "subscribed")', undefined, {
+        timeout: 30_000,
+      });
       const s1 = await state(page);
       expect(s1.opened).toBe(true);
       expect(s1.protocol).toBe('kgw.v1'); // the token is not echoed back as the selected protocol
-      const res = await post(gw, `/topics/${topic}`, JSON_V2, { records: [{ key: 'k', value: { from: 'node' } }] }, { Authorization: `Bearer ${jwt}` });
+      const res = await post(
+        gw,
+        `/topics/${topic}`,
+        JSON_V2,
+        { records: [{ key: 'k', value: { from: 'node' } }] },
+        { Authorization: `Bearer ${jwt}` },
+      );
       expect(res.status).toBe(200);
       await page.waitForFunction('window.__ws.frames.some((f) => f.type === "record")', undefined, { timeout: 30_000 });
-      expect((await state(page)).frames.find((f) => f.type === 'record')).toMatchObject({ topic, key: 'k', value: { from: 'node' } });
+      expect((await state(page)).frames.find((f) => f.type === 'record')).toMatchObject({
+        topic,
+        key: 'k',
+        value: { from: 'node' },
+      });
     } finally {
       await page.close();
     }

@@ -24,11 +24,19 @@ let topic: string;
 let other: string;
 
 const sign = (k: CryptoKey, claims: Record<string, unknown>, exp: number | string) =>
-  new SignJWT({ kafka: { produce: [topic], consume: [topic] }, ...claims }).setProtectedHeader({ alg: 'RS256' }).setSubject('python-svc').setIssuedAt().setExpirationTime(exp).sign(k);
+  new SignJWT({ kafka: { produce: [topic], consume: [topic] }, ...claims })
+    .setProtectedHeader({ alg: 'RS256' })
+    .setSubject('python-svc')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(k);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kgw-py-sec-'));
-  const [pair, stranger] = await Promise.all([generateKeyPair('RS256', { extractable: true }), generateKeyPair('RS256')]);
+  const [pair, stranger] = await Promise.all([
+    generateKeyPair('RS256', { extractable: true }),
+    generateKeyPair('RS256'),
+  ]);
   key = pair.privateKey;
   otherKey = stranger.privateKey;
   writeFileSync(join(dir, 'public.pem'), await exportSPKI(pair.publicKey));
@@ -46,7 +54,10 @@ beforeAll(async () => {
     },
     'prod',
   );
-  [python, gw] = await Promise.all([ensurePythonEnv({ quiet: true }), startGateway(config, { logger: captureLog('silent').logger })]);
+  [python, gw] = await Promise.all([
+    ensurePythonEnv({ quiet: true }),
+    startGateway(config, { logger: captureLog('silent').logger }),
+  ]);
   await ready(gw);
 }, 600_000);
 
@@ -58,7 +69,6 @@ afterAll(async () => {
 function join(...parts: string[]): string {
   return path.join(...parts);
 }
-
 
 it('passes the Python security suite: with a token it produces and subscribes, without one it gets 401', async () => {
   const now = Math.floor(Date.now() / 1000);

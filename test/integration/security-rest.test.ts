@@ -10,7 +10,18 @@ import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { BINARY_V2, JSON_V2, V2, call, createTopicReady, endOffsets, post, ready, type ProduceReply, type Reply } from '../helpers/gateway.js';
+import {
+  BINARY_V2,
+  JSON_V2,
+  V2,
+  call,
+  createTopicReady,
+  endOffsets,
+  post,
+  ready,
+  type ProduceReply,
+  type Reply,
+} from '../helpers/gateway.js';
 import { readAll, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 
@@ -34,7 +45,11 @@ let secret: string;
 
 type Claims = Record<string, unknown>;
 const sign = (sub: string, claims: Claims = {}, expS = 600) =>
-  new SignJWT({ sub, ...claims }).setProtectedHeader({ alg: 'ES256' }).setIssuedAt().setExpirationTime(`${expS}s`).sign(privateKey);
+  new SignJWT({ sub, ...claims })
+    .setProtectedHeader({ alg: 'ES256' })
+    .setIssuedAt()
+    .setExpirationTime(`${expS}s`)
+    .sign(privateKey);
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -69,7 +84,8 @@ beforeAll(async () => {
   log = captureLog('info');
   gw = await startGateway(env(), { logger: log.logger });
   await ready(gw);
-  clusterId = (await call(gw, '/v3/clusters', { headers: auth(await sign('ops', { kafka: { admin: true } })) })).body.data[0].cluster_id;
+  clusterId = (await call(gw, '/v3/clusters', { headers: auth(await sign('ops', { kafka: { admin: true } })) })).body
+    .data[0].cluster_id;
 }, 120_000);
 
 afterAll(async () => {
@@ -95,7 +111,9 @@ describe('a bearer token on every REST route; only the open paths answer without
   const OPEN = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml', '/docs', '/ui'];
 
   it('every operation in the OpenAPI document (except the open ones) is 401 40101 without a token', async () => {
-    const doc = (await call(gw, '/openapi.json')).body as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const doc = (await call(gw, '/openapi.json')).body as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
     const checked: string[] = [];
     for (const [template, ops] of Object.entries(doc.paths)) {
       const path = template
@@ -108,7 +126,11 @@ describe('a bearer token on every REST route; only the open paths answer without
         if (Array.isArray(op.security) && op.security.length === 0) expect(OPEN).toContain(template);
         const open = OPEN.includes(template);
         const init: RequestInit = { method: method.toUpperCase() };
-        if (method === 'post') Object.assign(init, { headers: { 'Content-Type': JSON_V2 }, body: JSON.stringify({ records: [{ value: 1 }] }) });
+        if (method === 'post')
+          Object.assign(init, {
+            headers: { 'Content-Type': JSON_V2 },
+            body: JSON.stringify({ records: [{ value: 1 }] }),
+          });
         const r = await call(gw, path, init);
         if (open) expect(r.status).not.toBe(401);
         else expect401(r);
@@ -135,7 +157,10 @@ describe('a bearer token on every REST route; only the open paths answer without
   });
 
   it('AUTH_PUBLIC_DOCS=false and AUTH_PUBLIC_METRICS=false close docs and metrics', async () => {
-    const closed = await startGateway(env({ AUTH_PUBLIC_DOCS: 'false', AUTH_PUBLIC_METRICS: 'false', LOG_LEVEL: 'silent' }), { logger: captureLog('silent').logger });
+    const closed = await startGateway(
+      env({ AUTH_PUBLIC_DOCS: 'false', AUTH_PUBLIC_METRICS: 'false', LOG_LEVEL: 'silent' }),
+      { logger: captureLog('silent').logger },
+    );
     try {
       for (const p of ['/metrics', '/openapi.json', '/docs', '/ui']) expect401(await call(closed, p));
       for (const p of ['/healthz', '/readyz']) expect((await call(closed, p)).status).not.toBe(401);
@@ -169,12 +194,20 @@ describe('permissions (claim and scope globs)', () => {
   it('a malformed claim grants nothing', async () => {
     const t = await sign('broken', { kafka: { produce: `${P}.*`, admin: 'true' } });
     expect403(await produceJson(orders, t));
-    expect403(await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: `${P}.x` }, auth(t)));
+    expect403(
+      await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: `${P}.x` }, auth(t)),
+    );
   });
 
   it('metadata of a topic outside the rights is 403 on every route', async () => {
     const t = await sign('reader', { kafka: { consume: [audit] } });
-    for (const p of [`/topics/${secret}`, `/topics/${secret}/partitions`, `/topics/${secret}/partitions/0`, `/topics/${secret}/partitions/0/offsets`, `/v3/clusters/${clusterId}/topics/${secret}`])
+    for (const p of [
+      `/topics/${secret}`,
+      `/topics/${secret}/partitions`,
+      `/topics/${secret}/partitions/0`,
+      `/topics/${secret}/partitions/0/offsets`,
+      `/v3/clusters/${clusterId}/topics/${secret}`,
+    ])
       expect403(await call(gw, p, { headers: auth(t) }));
     expect((await call(gw, `/topics/${audit}/partitions/0/offsets`, { headers: auth(t) })).status).toBe(200);
   });
@@ -184,7 +217,9 @@ describe('permissions (claim and scope globs)', () => {
     const v2 = (await call(gw, '/topics', { headers: auth(t) })).body as string[];
     expect(v2.filter((n) => n.startsWith(P)).sort()).toEqual([audit, orders].sort());
     expect(v2.filter((n) => !n.startsWith(P))).toEqual([]);
-    const v3 = (await call(gw, `/v3/clusters/${clusterId}/topics`, { headers: auth(t) })).body.data.map((x: { topic_name: string }) => x.topic_name) as string[];
+    const v3 = (await call(gw, `/v3/clusters/${clusterId}/topics`, { headers: auth(t) })).body.data.map(
+      (x: { topic_name: string }) => x.topic_name,
+    ) as string[];
     expect(v3.sort()).toEqual([audit, orders].sort());
   });
 
@@ -193,7 +228,11 @@ describe('permissions (claim and scope globs)', () => {
     expect403(await call(gw, '/topics/__consumer_offsets', { headers: auth(everything) }));
     expect403(await produceJson('__consumer_offsets', everything));
     const v3names = async (t: string) =>
-      ((await call(gw, `/v3/clusters/${clusterId}/topics`, { headers: auth(t) })).body.data as Array<{ topic_name: string }>).map((x) => x.topic_name);
+      (
+        (await call(gw, `/v3/clusters/${clusterId}/topics`, { headers: auth(t) })).body.data as Array<{
+          topic_name: string;
+        }>
+      ).map((x) => x.topic_name);
     expect((await call(gw, '/topics', { headers: auth(everything) })).body).not.toContain('__consumer_offsets');
     expect(await v3names(everything)).not.toContain('__consumer_offsets');
     const admin = await sign('ops', { scope: 'kafka:admin' });
@@ -204,15 +243,32 @@ describe('permissions (claim and scope globs)', () => {
   it('topic admin needs admin (403 without, topic untouched); admin actions are logged with the sub', async () => {
     const name = `${P}.created`;
     const user = await sign('not-admin', { kafka: { produce: ['*'], consume: ['*'], groups: ['*'] } });
-    expect403(await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: name, partitions_count: 1 }, auth(user)));
+    expect403(
+      await post(
+        gw,
+        `/v3/clusters/${clusterId}/topics`,
+        'application/json',
+        { topic_name: name, partitions_count: 1 },
+        auth(user),
+      ),
+    );
     expect403(await call(gw, `/v3/clusters/${clusterId}/topics/${audit}`, { method: 'DELETE', headers: auth(user) }));
     expect((await call(gw, `/v3/clusters/${clusterId}/topics/${audit}`, { headers: auth(user) })).status).toBe(200); // still there
     expect((await endOffsets(brokers, audit))[0]).toBeGreaterThanOrEqual(0);
 
     const admin = await sign('ops-admin', { kafka: { admin: true } });
-    const created = await post(gw, `/v3/clusters/${clusterId}/topics`, 'application/json', { topic_name: name, partitions_count: 1 }, auth(admin));
+    const created = await post(
+      gw,
+      `/v3/clusters/${clusterId}/topics`,
+      'application/json',
+      { topic_name: name, partitions_count: 1 },
+      auth(admin),
+    );
     expect(created.status, created.text).toBe(201);
-    const deleted = await call(gw, `/v3/clusters/${clusterId}/topics/${name}`, { method: 'DELETE', headers: auth(admin) });
+    const deleted = await call(gw, `/v3/clusters/${clusterId}/topics/${name}`, {
+      method: 'DELETE',
+      headers: auth(admin),
+    });
     expect(deleted.status, deleted.text).toBe(204);
 
     const auditLines = log.lines.filter((l) => l.component === 'admin');
@@ -237,7 +293,13 @@ describe('AUTH_PRINCIPAL_HEADER', () => {
       BINARY_V2,
       {
         records: [
-          { value: b64('forged'), headers: [{ name: PRINCIPAL_HEADER, value: b64('admin') }, { name: 'trace', value: b64('t-1') }] },
+          {
+            value: b64('forged'),
+            headers: [
+              { name: PRINCIPAL_HEADER, value: b64('admin') },
+              { name: 'trace', value: b64('t-1') },
+            ],
+          },
           { value: b64('forged-case'), headers: [{ name: 'KGW-Principal', value: b64('root') }] },
           { value: b64('plain') },
         ],
@@ -262,8 +324,17 @@ describe('AUTH_MODE', () => {
   /** Runs the production entry (`npm start` runs the same main, built) until it exits or prints `until`. */
   function runMain(extraEnv: Record<string, string>, until?: RegExp): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve, reject) => {
-      const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...extraEnv };
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const childEnv: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        ...extraEnv,
+      };
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+        cwd: ROOT,
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const onData = (d: Buffer) => {
@@ -288,7 +359,10 @@ describe('AUTH_MODE', () => {
   });
 
   it('AUTH_MODE=none starts with a warning', async () => {
-    const { out } = await runMain({ KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none' }, /gateway listening/);
+    const { out } = await runMain(
+      { KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none' },
+      /gateway listening/,
+    );
     const warning = out
       .split('\n')
       .filter(Boolean)
@@ -303,7 +377,11 @@ describe('CORS (CORS_ORIGINS)', () => {
   const preflight = (origin: string) =>
     call(gw, `/topics/${orders}`, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
     });
 
   it('a preflight from an allowed origin succeeds without a token', async () => {
@@ -335,9 +413,14 @@ describe('CORS (CORS_ORIGINS)', () => {
   });
 
   it('without CORS_ORIGINS there is no CORS at all', async () => {
-    const plain = await startGateway(env({ CORS_ORIGINS: '', LOG_LEVEL: 'silent' }), { logger: captureLog('silent').logger });
+    const plain = await startGateway(env({ CORS_ORIGINS: '', LOG_LEVEL: 'silent' }), {
+      logger: captureLog('silent').logger,
+    });
     try {
-      const r = await call(plain, '/topics', { method: 'OPTIONS', headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' } });
+      const r = await call(plain, '/topics', {
+        method: 'OPTIONS',
+        headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET' },
+      });
       expect(r.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await plain.close();

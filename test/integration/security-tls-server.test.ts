@@ -25,16 +25,55 @@ function generateCerts(into: string): void {
   const f = (n: string) => join(into, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  run(['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=gateway test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  run([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=gateway test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
   run(['req', '-new', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
-  writeFileSync(f('server.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-set_serial', '0x1234', '-days', '2', '-sha256',
-    '-extfile', f('server.ext'), '-out', f('server.pem')]);
+  writeFileSync(
+    f('server.ext'),
+    'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+  );
+  run([
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-set_serial',
+    '0x1234',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    f('server.ext'),
+    '-out',
+    f('server.pem'),
+  ]);
 }
 
 const token = (kafka: Record<string, unknown>) =>
-  new SignJWT({ kafka }).setProtectedHeader({ alg: 'HS256' }).setSubject('tls-user').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ kafka })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('tls-user')
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
 
 interface Answer {
   status: number;
@@ -42,13 +81,20 @@ interface Answer {
   body: string;
 }
 
-function https(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; trust?: boolean } = {}): Promise<Answer> {
+function https(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; trust?: boolean } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: init.method ?? 'GET', headers: init.headers, ...(init.trust === false ? {} : { ca }) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = httpsRequest(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, ...(init.trust === false ? {} : { ca }) },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -94,7 +140,10 @@ describe('HTTPS and WSS on one port', () => {
 
   it('serves WSS on the same port: a subscription receives a record produced over HTTPS', async () => {
     const t = await token({ produce: [topic], consume: [topic] });
-    const ws = new WebSocket(`${gw.url.replace(/^https/, 'wss')}/ws?topic=${topic}`, ['kgw.v1', `bearer.${t}`], { ca, perMessageDeflate: false });
+    const ws = new WebSocket(`${gw.url.replace(/^https/, 'wss')}/ws?topic=${topic}`, ['kgw.v1', `bearer.${t}`], {
+      ca,
+      perMessageDeflate: false,
+    });
     const frames: Array<Record<string, unknown>> = [];
     const got = (pred: (f: Record<string, unknown>) => boolean) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -128,9 +177,18 @@ describe('HTTPS and WSS on one port', () => {
   });
 
   it('plain HTTP and ws:// to the TLS port get nothing useful; a client without the CA refuses the certificate', async () => {
-    await expect(fetch(`${gw.url.replace(/^https/, 'http')}/healthz`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
+    await expect(
+      fetch(`${gw.url.replace(/^https/, 'http')}/healthz`, { signal: AbortSignal.timeout(5_000) }),
+    ).rejects.toThrow();
     const plain = new WebSocket(`${gw.url.replace(/^https/, 'ws')}/ws`, ['kgw.v1']);
-    await expect(new Promise((resolve, reject) => { plain.once('open', resolve); plain.once('error', reject); })).rejects.toThrow();
-    await expect(https(`${gw.url}/healthz`, { trust: false })).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    await expect(
+      new Promise((resolve, reject) => {
+        plain.once('open', resolve);
+        plain.once('error', reject);
+      }),
+    ).rejects.toThrow();
+    await expect(https(`${gw.url}/healthz`, { trust: false })).rejects.toThrow(
+      /self[- ]signed|unable to verify|certificate/i,
+    );
   });
 });

@@ -11,7 +11,15 @@ import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { JSON_V2, call, createTopicReady, post, ready } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
-import { nowS, signToken, signingKey, type JwksServer, type SigningKey, type TokenOptions, startJwksServer } from '../helpers/jwks-server.js';
+import {
+  nowS,
+  signToken,
+  signingKey,
+  type JwksServer,
+  type SigningKey,
+  type TokenOptions,
+  startJwksServer,
+} from '../helpers/jwks-server.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { FAST_CONSUMERS, WsClient, wsUrl } from '../helpers/ws.js';
 
@@ -55,7 +63,13 @@ function config(extra: Record<string, string> = {}) {
 async function token(opts: TokenOptions = {}, key: SigningKey = k1): Promise<string> {
   const t = await signToken(key, {
     ...opts,
-    claims: { iss: ISSUER, aud: AUDIENCE, sub: 'ws-user', kafka: { consume: [topic], produce: [topic, other], groups: ['team-*'] }, ...opts.claims },
+    claims: {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: 'ws-user',
+      kafka: { consume: [topic], produce: [topic, other], groups: ['team-*'] },
+      ...opts.claims,
+    },
   });
   sentTokens.push(t);
   return t;
@@ -221,12 +235,25 @@ describe('subscriptions are checked against the token', () => {
     try {
       c.send({ type: 'subscribe', id: 'a', mode: 'broadcast', topics: [other] });
       c.send({ type: 'subscribe', id: 'b', mode: 'group', topics: [topic], group: 'not-mine' });
-      c.send({ type: 'subscribe', id: 'c', mode: 'assign', partitions: [{ topic: other, partition: 0 }], from: 'earliest' });
-      for (const id of ['a', 'b', 'c']) expect(await c.waitFor((f) => f.type === 'error' && f.id === id)).toMatchObject({ code: 'FORBIDDEN' });
+      c.send({
+        type: 'subscribe',
+        id: 'c',
+        mode: 'assign',
+        partitions: [{ topic: other, partition: 0 }],
+        from: 'earliest',
+      });
+      for (const id of ['a', 'b', 'c'])
+        expect(await c.waitFor((f) => f.type === 'error' && f.id === id)).toMatchObject({ code: 'FORBIDDEN' });
       // Allowed ones work on the same socket.
       await c.subscribe({ id: 'ok', mode: 'group', topics: [topic], group: 'team-ws', from: 'latest' }, 60_000);
       await post(gw, `/topics/${other}`, JSON_V2, { records: [{ value: 'secret' }] }, { Authorization: `Bearer ${t}` });
-      const mine = await post(gw, `/topics/${topic}`, JSON_V2, { records: [{ value: 'visible' }] }, { Authorization: `Bearer ${t}` });
+      const mine = await post(
+        gw,
+        `/topics/${topic}`,
+        JSON_V2,
+        { records: [{ value: 'visible' }] },
+        { Authorization: `Bearer ${t}` },
+      );
       expect(mine.status).toBe(200);
       await c.waitFor((f) => f.type === 'record' && f.id === 'ok');
       expect(c.records().map((r) => r.topic)).toEqual([topic]);
@@ -239,7 +266,13 @@ describe('subscriptions are checked against the token', () => {
     const greedy = await token({ claims: { kafka: { consume: ['*'], groups: ['*'] } } });
     expect((await refused(wsUrl(gw, '/ws?topic=__consumer_offsets'), viaProtocol(greedy))).status).toBe(403);
     const c = await WsClient.open(wsUrl(gw), viaProtocol(greedy));
-    c.send({ type: 'subscribe', id: 'x', mode: 'assign', partitions: [{ topic: '__consumer_offsets', partition: 0 }], from: 'earliest' });
+    c.send({
+      type: 'subscribe',
+      id: 'x',
+      mode: 'assign',
+      partitions: [{ topic: '__consumer_offsets', partition: 0 }],
+      from: 'earliest',
+    });
     expect(await c.waitFor((f) => f.type === 'error' && f.id === 'x')).toMatchObject({ code: 'FORBIDDEN' });
     await c.close();
   });

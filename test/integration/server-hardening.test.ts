@@ -77,7 +77,9 @@ describe('slow clients (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000)', () =
   it('a client sending its body one byte at a time is cut off by requestTimeout', async () => {
     const c = rawClient(gw);
     const start = Date.now();
-    c.sock.write(`POST /topics/anything HTTP/1.1\r\nHost: x\r\nContent-Type: ${JSON_V2}\r\nContent-Length: 1000\r\n\r\n`);
+    c.sock.write(
+      `POST /topics/anything HTTP/1.1\r\nHost: x\r\nContent-Type: ${JSON_V2}\r\nContent-Length: 1000\r\n\r\n`,
+    );
     const drip = setInterval(() => !c.sock.destroyed && c.sock.write('{'), 100);
     try {
       const closedAt = await Promise.race([c.closed, delay(8000).then(() => -1)]);
@@ -205,7 +207,8 @@ describe('Content-Encoding (MAX_BODY_BYTES=65536)', () => {
   });
   afterAll(() => gw?.close());
 
-  const body = (n = 3) => Buffer.from(JSON.stringify({ records: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { i } })) }));
+  const body = (n = 3) =>
+    Buffer.from(JSON.stringify({ records: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { i } })) }));
 
   it.each([
     ['gzip', gzipSync],
@@ -214,7 +217,9 @@ describe('Content-Encoding (MAX_BODY_BYTES=65536)', () => {
     ['br', brotliCompressSync],
   ] as const)('a %s body is decoded and produced', async (coding, compress) => {
     const topic = await newTopic();
-    const res = await post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, compress(body(3)), { 'Content-Encoding': coding });
+    const res = await post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, compress(body(3)), {
+      'Content-Encoding': coding,
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body.offsets.map((o) => o.error_code)).toEqual([null, null, null]);
     const records = await readAll(brokers, topic, 3, 20_000);
@@ -224,7 +229,10 @@ describe('Content-Encoding (MAX_BODY_BYTES=65536)', () => {
   it('the limit applies to the decoded size: a compression bomb → 413, the server stays healthy', async () => {
     const topic = await newTopic();
     // 64 MiB of spaces inside a JSON string compresses to ~64 KiB... keep it under the compressed limit:
-    const bomb = gzipSync(Buffer.concat([Buffer.from('{"records":[{"value":"'), Buffer.alloc(32 * 1024 * 1024, 0x61), Buffer.from('"}]}')]), { level: 9 });
+    const bomb = gzipSync(
+      Buffer.concat([Buffer.from('{"records":[{"value":"'), Buffer.alloc(32 * 1024 * 1024, 0x61), Buffer.from('"}]}')]),
+      { level: 9 },
+    );
     expect(bomb.length).toBeLessThan(65536);
     const t0 = Date.now();
     const res = await post(gw, `/topics/${topic}`, JSON_V2, bomb, { 'Content-Encoding': 'gzip' });
@@ -254,11 +262,14 @@ describe('Content-Encoding (MAX_BODY_BYTES=65536)', () => {
   it.each([
     ['not gzip at all', () => body()],
     ['truncated gzip', () => gzipSync(body(50)).subarray(0, 40)],
-    ['corrupted gzip', () => {
-      const b = gzipSync(body(50));
-      b.fill(0xff, 20, 40);
-      return b;
-    }],
+    [
+      'corrupted gzip',
+      () => {
+        const b = gzipSync(body(50));
+        b.fill(0xff, 20, 40);
+        return b;
+      },
+    ],
   ])('%s → 400', async (_name, make) => {
     const topic = await newTopic();
     const res = await post(gw, `/topics/${topic}`, JSON_V2, make(), { 'Content-Encoding': 'gzip' });
@@ -271,10 +282,17 @@ describe('Content-Encoding (MAX_BODY_BYTES=65536)', () => {
     const topic = await newTopic();
     const res = await post(gw, `/topics/${topic}`, JSON_V2, body(1), { 'Content-Encoding': 'identity' });
     expect(res.status).toBe(200);
-    const cluster = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
-    const create = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', gzipSync(JSON.stringify({ topic_name: uniqueTopic('harden-v3'), validate_only: true })), {
-      'Content-Encoding': 'gzip',
-    });
+    const cluster = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] })
+      .data[0]!.cluster_id;
+    const create = await post(
+      gw,
+      `/v3/clusters/${cluster}/topics`,
+      'application/json',
+      gzipSync(JSON.stringify({ topic_name: uniqueTopic('harden-v3'), validate_only: true })),
+      {
+        'Content-Encoding': 'gzip',
+      },
+    );
     expect(create.status, create.text).toBe(200);
   });
 });
@@ -292,13 +310,17 @@ describe('X-Request-Id', () => {
   it('a short, safe id is kept, echoed and on the access log line (success and error)', async () => {
     const ok = await fetch(`${gw.url}/healthz`, { headers: { 'X-Request-Id': 'abc-DEF_123=' } });
     expect(ok.headers.get('x-request-id')).toBe('abc-DEF_123=');
-    const missing = await fetch(`${gw.url}/topics/${uniqueTopic('absent')}`, { headers: { 'X-Request-Id': 'req-404' } });
+    const missing = await fetch(`${gw.url}/topics/${uniqueTopic('absent')}`, {
+      headers: { 'X-Request-Id': 'req-404' },
+    });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-request-id')).toBe('req-404');
     const unknownRoute = await fetch(`${gw.url}/nowhere`, { headers: { 'X-Request-Id': 'req-route' } });
     expect(unknownRoute.headers.get('x-request-id')).toBe('req-route');
     await delay(50);
-    expect(accessLines('abc-DEF_123=')).toEqual([expect.objectContaining({ msg: 'request', status: 200, route: '/healthz' })]);
+    expect(accessLines('abc-DEF_123=')).toEqual([
+      expect.objectContaining({ msg: 'request', status: 200, route: '/healthz' }),
+    ]);
     expect(accessLines('req-404')).toEqual([expect.objectContaining({ msg: 'request', status: 404 })]);
     expect(accessLines('req-route')).toEqual([expect.objectContaining({ status: 404 })]);
   });
@@ -328,10 +350,17 @@ describe('X-Request-Id', () => {
   });
 
   it('the admin audit line carries the request id', async () => {
-    const cluster = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
+    const cluster = ((await (await fetch(`${gw.url}/v3/clusters`)).json()) as { data: { cluster_id: string }[] })
+      .data[0]!.cluster_id;
     const name = uniqueTopic('harden-audit');
     topics.push(name);
-    const res = await post(gw, `/v3/clusters/${cluster}/topics`, 'application/json', { topic_name: name, partitions_count: 1 }, { 'X-Request-Id': 'audit-1' });
+    const res = await post(
+      gw,
+      `/v3/clusters/${cluster}/topics`,
+      'application/json',
+      { topic_name: name, partitions_count: 1 },
+      { 'X-Request-Id': 'audit-1' },
+    );
     expect(res.status).toBe(201);
     await delay(50);
     expect(log.lines.find((l) => l.msg === 'topic created')).toMatchObject({ reqId: 'audit-1', topic: name });

@@ -102,7 +102,14 @@ interface Outcome {
   startedAt: number;
   endedAt: number;
   status?: number;
-  body?: { offsets?: Array<{ partition: number | null; offset: number | null; error_code: number | null; error: string | null }> };
+  body?: {
+    offsets?: Array<{
+      partition: number | null;
+      offset: number | null;
+      error_code: number | null;
+      error: string | null;
+    }>;
+  };
   /** Set when no complete response arrived: the error code and whether response headers had arrived. */
   error?: { code: string; afterHeaders: boolean };
 }
@@ -132,7 +139,9 @@ function produceOnce(agent: http.Agent, url: string, values: string[], key: stri
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('aborted', () => done({ status: res.statusCode!, error: { code: 'ABORTED', afterHeaders } }));
-        res.on('error', (e: NodeJS.ErrnoException) => done({ status: res.statusCode!, error: { code: e.code ?? e.name, afterHeaders } }));
+        res.on('error', (e: NodeJS.ErrnoException) =>
+          done({ status: res.statusCode!, error: { code: e.code ?? e.name, afterHeaders } }),
+        );
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let body: Outcome['body'];
@@ -145,7 +154,9 @@ function produceOnce(agent: http.Agent, url: string, values: string[], key: stri
         });
       },
     );
-    req.on('error', (e: NodeJS.ErrnoException) => done({ error: { code: e.name === 'AbortError' ? 'HANG' : (e.code ?? e.name), afterHeaders } }));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      done({ error: { code: e.name === 'AbortError' ? 'HANG' : (e.code ?? e.name), afterHeaders } }),
+    );
     req.end(payload);
   });
 }
@@ -170,7 +181,9 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-it('SIGTERM under produce load: readiness 503, in-flight requests answered, acknowledged records in Kafka, exit 0', { timeout: 170_000 }, async ({ task }) => {
+it('SIGTERM under produce load: readiness 503, in-flight requests answered, acknowledged records in Kafka, exit 0', {
+  timeout: 170_000,
+}, async ({ task }) => {
   const { proc, url } = await spawnGateway();
   const exited = once(proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   await until('/readyz 200', async () => (await getFresh(url, '/readyz')) === 200, 60_000);
@@ -240,16 +253,26 @@ it('SIGTERM under produce load: readiness 503, in-flight requests answered, ackn
 
   const [code, signal] = await Promise.race([
     exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${SHUTDOWN_TIMEOUT_MS + 10_000} ms:\n${dump()}`)), SHUTDOWN_TIMEOUT_MS + 10_000)),
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`no exit within ${SHUTDOWN_TIMEOUT_MS + 10_000} ms:\n${dump()}`)),
+        SHUTDOWN_TIMEOUT_MS + 10_000,
+      ),
+    ),
   ]);
   const exitMs = performance.now() - sigtermAt;
-  await Promise.race([Promise.all(clients), new Promise((_, reject) => setTimeout(() => reject(new Error('clients did not finish')), REQUEST_DEADLINE_MS + 5000))]);
+  await Promise.race([
+    Promise.all(clients),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('clients did not finish')), REQUEST_DEADLINE_MS + 5000),
+    ),
+  ]);
 
   // ---- classify every request
   const ok = outcomes.filter((o) => o.status === 200 && !o.error);
   const refused503 = outcomes.filter((o) => o.status === 503 && !o.error);
   const connErrors = outcomes.filter((o) => o.error && !o.error.afterHeaders);
-  const midResponse = outcomes.filter((o) => o.error && o.error.afterHeaders);
+  const midResponse = outcomes.filter((o) => o.error?.afterHeaders);
   const hangs = outcomes.filter((o) => o.error?.code === 'HANG');
   const otherStatus = outcomes.filter((o) => !o.error && o.status !== 200 && o.status !== 503);
   const ackedValues = new Map<string, { partition: number; offset: number }>();
@@ -276,7 +299,9 @@ it('SIGTERM under produce load: readiness 503, in-flight requests answered, ackn
     inKafka.set(v, list);
   }
   const lost = [...ackedValues.keys()].filter((v) => !inKafka.has(v));
-  const misplaced = [...ackedValues].filter(([v, at]) => !inKafka.get(v)?.some((k) => k.partition === at.partition && k.offset === at.offset));
+  const misplaced = [...ackedValues].filter(
+    ([v, at]) => !inKafka.get(v)?.some((k) => k.partition === at.partition && k.offset === at.offset),
+  );
   const duplicates = [...inKafka.values()].filter((l) => l.length > 1).length;
   // A request that got no response at all must not have been acted on: none of its values may be in Kafka.
   const writtenWithoutAnswer = connErrors.flatMap((o) => o.values).filter((v) => inKafka.has(v));

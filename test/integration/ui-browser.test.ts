@@ -68,7 +68,7 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
 
   /** Produces `n` records through the gateway's REST API, one per partition in turn; returns what Kafka assigned. */
   async function produce(n: number, label: string): Promise<Sent[]> {
-    const records = Array.from({ length: n }, (_, i) => {
+    const records = Array.from({ length: n }, (_, _i) => {
       const k = seq++;
       return {
         key: `${label}-${k}`,
@@ -109,7 +109,11 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
 
   // Page-side code runs in the browser: functions (a string would need 'unsafe-eval', which the page's CSP refuses),
   // typed by hand because this project's TypeScript has no DOM library.
-  type El = { dataset: Record<string, string | undefined>; textContent: string | null; querySelector(s: string): El | null };
+  type El = {
+    dataset: Record<string, string | undefined>;
+    textContent: string | null;
+    querySelector(s: string): El | null;
+  };
   type Doc = { querySelectorAll(s: string): ArrayLike<El>; getElementById(id: string): El | null };
   const rows = (page: Page): Promise<Row[]> =>
     page.evaluate(() =>
@@ -124,13 +128,21 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
 
   const rowCount = (page: Page) => page.locator('#rows tr').count();
   const waitForRows = (page: Page, n: number) =>
-    page.waitForFunction((want) => (globalThis as unknown as { document: Doc }).document.querySelectorAll('#rows tr').length >= want, n, {
-      timeout: 60_000,
-    });
+    page.waitForFunction(
+      (want) => (globalThis as unknown as { document: Doc }).document.querySelectorAll('#rows tr').length >= want,
+      n,
+      {
+        timeout: 60_000,
+      },
+    );
   const waitForState = (page: Page, s: string) =>
-    page.waitForFunction((want) => (globalThis as unknown as { document: Doc }).document.getElementById('status')?.dataset.state === want, s, {
-      timeout: 60_000,
-    });
+    page.waitForFunction(
+      (want) => (globalThis as unknown as { document: Doc }).document.getElementById('status')?.dataset.state === want,
+      s,
+      {
+        timeout: 60_000,
+      },
+    );
 
   function expectShown(shown: Row[], records: Sent[]): void {
     const byPos = new Map(shown.map((r) => [`${r.partition}/${r.offset}`, r]));
@@ -140,7 +152,9 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
       expect(r!.key).toBe(s.key);
       // JSON values are pretty-printed, as text.
       expect(r!.value).toBe(JSON.stringify(s.value, null, 2));
-      expect(r!.headers).toBe(s.headers!.map((h) => `${h.name}: ${Buffer.from(h.value, 'base64').toString()}`).join(''));
+      expect(r!.headers).toBe(
+        s.headers!.map((h) => `${h.name}: ${Buffer.from(h.value, 'base64').toString()}`).join(''),
+      );
     }
   }
 
@@ -173,7 +187,11 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
     try {
       await observer.waitFor((f) => f.type === 'subscribed');
       const skipped = await produce(4, 'paused');
-      await observer.until(() => observer.records('0').length >= skipped.length, 60_000, 'the observer to see the records produced during the pause');
+      await observer.until(
+        () => observer.records('0').length >= skipped.length,
+        60_000,
+        'the observer to see the records produced during the pause',
+      );
       // Resume: once its pong is back, every frame the gateway sent before handling `resume` has been received.
       await page.click('#pause');
       await waitForState(page, 'live');
@@ -255,7 +273,10 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
       // The page itself is public; without a token the topic list is refused and the page asks for a name.
       expect((await page.goto(`${authed.url}/ui`))?.status()).toBe(200);
       await page.waitForFunction(
-        () => !!(globalThis as unknown as { document: Doc }).document.getElementById('topic-hint')?.textContent?.includes('token'),
+        () =>
+          !!(globalThis as unknown as { document: Doc }).document
+            .getElementById('topic-hint')
+            ?.textContent?.includes('token'),
         undefined,
         { timeout: 30_000 },
       );
@@ -271,18 +292,41 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
       await page.click('#start');
       await waitForState(page, 'live');
 
-      const res = await post<ProduceReply>(authed, `/topics/${topic}`, JSON_V2, { records: [{ key: 'authed', value: { ok: 1 } }] }, { Authorization: `Bearer ${token}` });
+      const res = await post<ProduceReply>(
+        authed,
+        `/topics/${topic}`,
+        JSON_V2,
+        { records: [{ key: 'authed', value: { ok: 1 } }] },
+        { Authorization: `Bearer ${token}` },
+      );
       expect(res.status, res.text).toBe(200);
       await waitForRows(page, 1);
       const [row] = await rows(page);
-      expect(row).toMatchObject({ key: 'authed', value: JSON.stringify({ ok: 1 }, null, 2), partition: res.body.offsets[0]!.partition, offset: res.body.offsets[0]!.offset });
+      expect(row).toMatchObject({
+        key: 'authed',
+        value: JSON.stringify({ ok: 1 }, null, 2),
+        partition: res.body.offsets[0]!.partition,
+        offset: res.body.offsets[0]!.offset,
+      });
 
       // The token stays in this tab's sessionStorage, never in localStorage or the URL.
       const stored = await page.evaluate(() => {
-        const g = globalThis as unknown as { sessionStorage: { getItem(k: string): string | null }; localStorage: { length: number }; location: { href: string } };
-        return { session: g.sessionStorage.getItem('kgw.ui.token'), local: g.localStorage.length, url: g.location.href };
+        const g = globalThis as unknown as {
+          sessionStorage: { getItem(k: string): string | null };
+          localStorage: { length: number };
+          location: { href: string };
+        };
+        return {
+          session: g.sessionStorage.getItem('kgw.ui.token'),
+          local: g.localStorage.length,
+          url: g.location.href,
+        };
       });
-      expect(stored).toEqual({ session: token, local: 0, url: expect.not.stringContaining(token.slice(-20)) as unknown as string });
+      expect(stored).toEqual({
+        session: token,
+        local: 0,
+        url: expect.not.stringContaining(token.slice(-20)) as unknown as string,
+      });
       await page.click('#stop');
       await page.close();
       expect(problems).toEqual([]);

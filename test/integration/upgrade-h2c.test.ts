@@ -47,12 +47,16 @@ it('a produce POST offering an h2c upgrade writes its record and answers with of
     `POST /topics/${topic} HTTP/1.1\r\nHost: 127.0.0.1\r\n${h2c}Content-Type: application/vnd.kafka.json.v2+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   expect(res.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
-  expect(JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4))).toMatchObject({ offsets: [{ partition: 0, offset: 0, error_code: null }] });
+  expect(JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4))).toMatchObject({
+    offsets: [{ partition: 0, offset: 0, error_code: null }],
+  });
   const records = await readAll(brokers, topic, 1, 15_000);
   expect(records.map((r) => r.value?.toString())).toEqual(['{"via":"java"}']);
 });
 
 it('a WebSocket upgrade to another path is still refused with 404', async () => {
-  const res = await raw('GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  const res = await raw(
+    'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
   expect(res.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 404/);
 });

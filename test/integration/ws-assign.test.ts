@@ -61,10 +61,25 @@ async function exactly(c: WsClient, id: string, expected: number, partitions: nu
 describe('assign mode', () => {
   it('from an offset: that record and the ones after it', async () => {
     const c = await client();
-    const sub = await c.subscribe({ id: 'a', mode: 'assign', partitions: [{ topic, partition: 0 }], from: { offset: 4 }, format: 'string' });
-    expect(sub).toMatchObject({ mode: 'assign', assignment: [{ topic, partition: 0 }], positions: [{ topic, partition: 0, offset: 4 }] });
+    const sub = await c.subscribe({
+      id: 'a',
+      mode: 'assign',
+      partitions: [{ topic, partition: 0 }],
+      from: { offset: 4 },
+      format: 'string',
+    });
+    expect(sub).toMatchObject({
+      mode: 'assign',
+      assignment: [{ topic, partition: 0 }],
+      positions: [{ topic, partition: 0, offset: 4 }],
+    });
     expect(await exactly(c, 'a', 6, [0])).toEqual(['p0-4', 'p0-5', 'p0-6', 'p0-7', 'p0-8', 'p0-9']);
-    expect(c.records('a').slice(0, 6).map((r) => r.offset)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(
+      c
+        .records('a')
+        .slice(0, 6)
+        .map((r) => r.offset),
+    ).toEqual([4, 5, 6, 7, 8, 9]);
   });
 
   it('from a time: the first record at or after it, per partition', async () => {
@@ -87,7 +102,13 @@ describe('assign mode', () => {
 
   it('from earliest: everything, in order per partition', async () => {
     const c = await client();
-    await c.subscribe({ id: 'e', mode: 'assign', partitions: [{ topic, partition: 1 }], from: 'earliest', format: 'string' });
+    await c.subscribe({
+      id: 'e',
+      mode: 'assign',
+      partitions: [{ topic, partition: 1 }],
+      from: 'earliest',
+      format: 'string',
+    });
     expect(await exactly(c, 'e', 5, [1])).toEqual(['p1-0', 'p1-1', 'p1-2', 'p1-3', 'p1-4']);
   });
 
@@ -95,7 +116,14 @@ describe('assign mode', () => {
     const c = await client();
     const sub = await c.subscribe({ id: 'l', mode: 'assign', partitions: [{ topic, partition: 1 }], format: 'string' });
     const start = sub.positions[0].offset;
-    await producer.send({ topic, acks: -1, messages: [{ partition: 1, value: 'after-1' }, { partition: 1, value: 'after-2' }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { partition: 1, value: 'after-1' },
+        { partition: 1, value: 'after-2' },
+      ],
+    });
     expect(await exactly(c, 'l', 2, [1])).toEqual(['after-1', 'after-2']);
     expect(c.records('l')[0]!.offset).toBe(start);
   });
@@ -104,12 +132,22 @@ describe('assign mode', () => {
     const c = await client(gw, `?topic=${topic}&partition=0&from=@${new Date(T0 + 8000).toISOString()}&format=string`);
     expect(await c.waitFor((f) => f.type === 'subscribed')).toMatchObject({ id: '0', mode: 'assign' });
     await c.until(() => c.records('0').length >= 2);
-    expect(c.records('0').slice(0, 2).map((r) => r.value)).toEqual(['p0-8', 'p0-9']);
+    expect(
+      c
+        .records('0')
+        .slice(0, 2)
+        .map((r) => r.value),
+    ).toEqual(['p0-8', 'p0-9']);
   });
 
   it('an offset past the end waits for new records; an unknown partition is an error frame', async () => {
     const c = await client();
-    const sub = await c.subscribe({ id: 'x', mode: 'assign', partitions: [{ topic, partition: 1 }], from: { offset: 1_000_000 } });
+    const sub = await c.subscribe({
+      id: 'x',
+      mode: 'assign',
+      partitions: [{ topic, partition: 1 }],
+      from: { offset: 1_000_000 },
+    });
     expect(sub.positions[0].offset).toBeLessThan(1_000_000);
     c.send({ type: 'subscribe', id: 'bad', mode: 'assign', partitions: [{ topic, partition: 7 }] });
     expect(await c.waitFor((f) => f.type === 'error' && f.id === 'bad')).toMatchObject({ code: 'UNKNOWN_PARTITION' });
@@ -129,7 +167,13 @@ describe('flow control', () => {
       for (let i = 0; i < total; i += 25)
         await producer.send({ topic: t, acks: -1, messages: Array.from({ length: 25 }, () => ({ value })) });
       const c = await client(g);
-      await c.subscribe({ id: 'f', mode: 'assign', partitions: [{ topic: t, partition: 0 }], from: 'earliest', format: 'string' });
+      await c.subscribe({
+        id: 'f',
+        mode: 'assign',
+        partitions: [{ topic: t, partition: 0 }],
+        from: 'earliest',
+        format: 'string',
+      });
       c.ws.pause(); // stop reading: TCP backs up into the gateway's send buffer
       const stats = () => g.ws.stats().sockets[0]!;
       await expect.poll(() => stats().subscriptions[0]?.paused, { timeout: 30_000, interval: 50 }).toBe(true);

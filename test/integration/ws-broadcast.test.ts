@@ -49,7 +49,11 @@ describe('broadcast mode', () => {
     expect(gw.kafka.consumers.stats().broadcastConsumers).toEqual([{ topic, watchers: 200 }]);
 
     const n = 150;
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, i) => ({ partition: i % 3, value: `v${i}` })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, i) => ({ partition: i % 3, value: `v${i}` })),
+    });
     await Promise.all(sockets.map((s) => s.until(() => s.records('0').length >= n, 60_000, `${n} records`)));
     const expected = [...Array(n).keys()].map((i) => `v${i}`).sort();
     for (const s of sockets) {
@@ -91,9 +95,15 @@ describe('broadcast mode', () => {
         [t2, 'EURCHF', 1],
       ]),
     );
-    expect(c.records('k')[0]).toMatchObject({ key: Buffer.from('EURUSD').toString('base64'), value: Buffer.from('{"bid":1.1}').toString('base64') });
+    expect(c.records('k')[0]).toMatchObject({
+      key: Buffer.from('EURUSD').toString('base64'),
+      value: Buffer.from('{"bid":1.1}').toString('base64'),
+    });
     // The two subscriptions on t1 share one consumer.
-    expect(gw.kafka.consumers.stats().broadcastConsumers.find((b) => b.topic === t1)).toEqual({ topic: t1, watchers: 2 });
+    expect(gw.kafka.consumers.stats().broadcastConsumers.find((b) => b.topic === t1)).toEqual({
+      topic: t1,
+      watchers: 2,
+    });
   });
 
   it('a stalled socket is closed with 4408 (queue overflow) and the others get every record', async () => {
@@ -110,7 +120,9 @@ describe('broadcast mode', () => {
       for (let i = 0; i < total; i += 25)
         await producer.send({ topic, acks: -1, messages: Array.from({ length: 25 }, () => ({ value })) });
       // The gateway closes it (the client reads the close frame only once it reads again).
-      await expect.poll(() => g.ws.stats().sockets.filter((s) => s.closeCode === 4408).length, { timeout: 30_000, interval: 50 }).toBe(1);
+      await expect
+        .poll(() => g.ws.stats().sockets.filter((s) => s.closeCode === 4408).length, { timeout: 30_000, interval: 50 })
+        .toBe(1);
       await Promise.all(fine.map((s) => s.until(() => s.records('0').length === total, 60_000, 'every record')));
       stalled.ws.resume();
       expect((await stalled.closed).code).toBe(4408);
@@ -143,7 +155,9 @@ describe('broadcast mode', () => {
       expect(queued()).toBe(true);
       // Nothing more is produced: only the timer can close it now.
       const started = Date.now();
-      await expect.poll(() => g.ws.stats().sockets.filter((s) => s.closeCode === 4408).length, { timeout: 10_000, interval: 20 }).toBe(1);
+      await expect
+        .poll(() => g.ws.stats().sockets.filter((s) => s.closeCode === 4408).length, { timeout: 10_000, interval: 20 })
+        .toBe(1);
       expect(Date.now() - started).toBeLessThan(5000);
       stalled.ws.resume();
       expect((await stalled.closed).code).toBe(4408);
@@ -164,7 +178,11 @@ describe('broadcast mode', () => {
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
     await producer.send({ topic, acks: -1, messages: [{ value: 'skipped' }] });
-    await expect.poll(() => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'b' && x.paused)) !== undefined).toBe(true);
+    await expect
+      .poll(
+        () => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'b' && x.paused)) !== undefined,
+      )
+      .toBe(true);
     // Let the skipped record pass the shared consumer before resuming.
     await new Promise((r) => setTimeout(r, 500));
     c.send({ type: 'resume', id: 'b' });

@@ -34,12 +34,17 @@ async function client(): Promise<WsClient> {
 /** Produces `perPartition` records to each partition; values are `p<partition>-<i>`. */
 async function produceEach(topic: string, partitions: number, perPartition: number, tag = ''): Promise<void> {
   const messages = [];
-  for (let p = 0; p < partitions; p++) for (let i = 0; i < perPartition; i++) messages.push({ partition: p, value: `${tag}p${p}-${i}` });
+  for (let p = 0; p < partitions; p++)
+    for (let i = 0; i < perPartition; i++) messages.push({ partition: p, value: `${tag}p${p}-${i}` });
   await producer.send({ topic, acks: -1, messages });
 }
 
 const pkey = (r: { partition: number; offset: number }) => `${r.partition}@${r.offset}`;
-const partitionsOf = (c: WsClient, id: string) => c.assignment(id).map((tp) => tp.partition).sort();
+const partitionsOf = (c: WsClient, id: string) =>
+  c
+    .assignment(id)
+    .map((tp) => tp.partition)
+    .sort();
 
 async function committed(group: string, topic: string): Promise<Record<number, number>> {
   const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -106,7 +111,10 @@ describe('group mode', () => {
     // In order per partition.
     for (const c of [a, b])
       for (const p of [0, 1, 2]) {
-        const offs = c.records('s').filter((r) => r.partition === p).map((r) => r.offset);
+        const offs = c
+          .records('s')
+          .filter((r) => r.partition === p)
+          .map((r) => r.offset);
         expect(offs).toEqual([...offs].sort((x, y) => x - y));
       }
 
@@ -196,9 +204,21 @@ describe('group mode', () => {
     await createTopic(brokers, topic, 1);
     await produceEach(topic, 1, 20);
     const c = await client();
-    await c.subscribe({ id: 'w', mode: 'group', topics: [topic], group: uniqueTopic('g'), from: 'earliest', ack: 'manual', window: 5 });
+    await c.subscribe({
+      id: 'w',
+      mode: 'group',
+      topics: [topic],
+      group: uniqueTopic('g'),
+      from: 'earliest',
+      ack: 'manual',
+      window: 5,
+    });
     await c.until(() => c.records('w').length === 5, 30_000, '5 records');
-    await expect.poll(() => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'w'))?.subscriptions[0]?.paused).toBe(true);
+    await expect
+      .poll(
+        () => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'w'))?.subscriptions[0]?.paused,
+      )
+      .toBe(true);
     // Nothing more while the window is full.
     await new Promise((r) => setTimeout(r, 500));
     expect(c.records('w')).toHaveLength(5);
@@ -215,7 +235,13 @@ describe('group mode', () => {
     await Promise.all([createTopic(brokers, t1, 2), createTopic(brokers, t2, 1)]);
     await produceEach(t1, 2, 3, 'old-');
     const c = await client();
-    const sub = await c.subscribe({ id: 'l', mode: 'group', topics: [t1, t2], group: uniqueTopic('g'), format: 'string' });
+    const sub = await c.subscribe({
+      id: 'l',
+      mode: 'group',
+      topics: [t1, t2],
+      group: uniqueTopic('g'),
+      format: 'string',
+    });
     expect(sub.assignment).toHaveLength(3);
     expect(sub.assignment).toEqual(
       expect.arrayContaining([
@@ -227,7 +253,12 @@ describe('group mode', () => {
     await produceEach(t1, 2, 1, 'new-');
     await producer.send({ topic: t2, acks: -1, messages: [{ value: 'new-t2' }] });
     await c.until(() => c.records('l').length === 3, 30_000, '3 new records');
-    expect(c.records('l').map((r) => r.value).sort()).toEqual(['new-p0-0', 'new-p1-0', 'new-t2']);
+    expect(
+      c
+        .records('l')
+        .map((r) => r.value)
+        .sort(),
+    ).toEqual(['new-p0-0', 'new-p1-0', 'new-t2']);
 
     const group = uniqueTopic('g');
     const s = await WsClient.open(wsUrl(gw, `/ws?topic=${t1}&group=${group}&from=earliest&format=string`));
@@ -243,13 +274,23 @@ describe('group mode', () => {
     await createTopic(brokers, topic, 1);
     await produceEach(topic, 1, 5);
     const c = await client();
-    await c.subscribe({ id: 'c', mode: 'group', topics: [topic], group, from: 'earliest', ack: 'manual', format: 'string' });
+    await c.subscribe({
+      id: 'c',
+      mode: 'group',
+      topics: [topic],
+      group,
+      from: 'earliest',
+      ack: 'manual',
+      format: 'string',
+    });
     await c.until(() => c.records('c').length === 5, 30_000, '5 records');
     c.ack('c', c.records('c')[2]!);
     await expect.poll(() => committed(group, topic), { timeout: 15_000, interval: 100 }).toEqual({ 0: 3 });
 
     // Fault injection: kafkajs's fetch loop throws the TypeError its rebalance races produce (kafkajs#558).
-    const Runner = createRequire(import.meta.url)('kafkajs/src/consumer/runner.js') as { prototype: Record<string, any> };
+    const Runner = createRequire(import.meta.url)('kafkajs/src/consumer/runner.js') as {
+      prototype: Record<string, any>;
+    };
     const original = Runner.prototype.fetch;
     let fired = false;
     Runner.prototype.fetch = function (this: { consumerGroup: { groupId: string } }, ...args: unknown[]) {
@@ -268,7 +309,10 @@ describe('group mode', () => {
     // The replacement member goes on after what this socket already got: 3 and 4 were delivered and are still the
     // client's to acknowledge, so they are not sent to it a second time; then the new ones.
     await c.until(() => c.records('c').some((r) => r.value === 'after-p0-1'), 30_000, 'records after the crash');
-    const after = c.records('c').slice(5).map((r) => r.offset);
+    const after = c
+      .records('c')
+      .slice(5)
+      .map((r) => r.offset);
     expect(after).toEqual([5, 6]);
     expect(c.errors()).toEqual([]);
     // Acknowledging still commits through the replaced member.
@@ -290,7 +334,8 @@ describe('group mode', () => {
 async function eventuallySettled(clients: WsClient[], cond: () => boolean, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > until) throw new Error(`group did not settle: ${clients.map((c) => JSON.stringify(c.assignment('s'))).join(' | ')}`);
+    if (Date.now() > until)
+      throw new Error(`group did not settle: ${clients.map((c) => JSON.stringify(c.assignment('s'))).join(' | ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

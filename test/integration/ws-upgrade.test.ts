@@ -33,7 +33,11 @@ async function client(g: Gateway, query = '', opts: Parameters<typeof WsClient.o
 }
 
 /** The HTTP refusal of an upgrade: status and Confluent body. */
-async function refused(g: Gateway, path: string, opts: Parameters<typeof WsClient.open>[1] = {}): Promise<{ status: number; body: any; headers: any }> {
+async function refused(
+  g: Gateway,
+  path: string,
+  opts: Parameters<typeof WsClient.open>[1] = {},
+): Promise<{ status: number; body: any; headers: any }> {
   try {
     await WsClient.open(wsUrl(g, path), opts);
   } catch (e) {
@@ -50,7 +54,10 @@ describe('before the upgrade', () => {
   });
 
   it('a browser Origin other than the gateway is refused (CSWSH); its own origin and no Origin pass', async () => {
-    expect(await refused(gw, '/ws', { headers: { Origin: 'https://evil.example' } })).toMatchObject({ status: 403, body: { error_code: 40301 } });
+    expect(await refused(gw, '/ws', { headers: { Origin: 'https://evil.example' } })).toMatchObject({
+      status: 403,
+      body: { error_code: 40301 },
+    });
     await client(gw, '', { headers: { Origin: gw.url } });
     await client(gw);
   });
@@ -73,10 +80,19 @@ describe('before the upgrade', () => {
   });
 
   it('a malformed shortcut is 400, an unknown topic 404 40401, an unknown partition 404 40402', async () => {
-    expect(await refused(gw, `/ws?topic=${topic}&from=earliest`)).toMatchObject({ status: 400, body: { error_code: 400 } });
+    expect(await refused(gw, `/ws?topic=${topic}&from=earliest`)).toMatchObject({
+      status: 400,
+      body: { error_code: 400 },
+    });
     expect(await refused(gw, `/ws?topic=${topic}&nope=1`)).toMatchObject({ status: 400 });
-    expect(await refused(gw, `/ws?topic=${uniqueTopic('missing')}`)).toMatchObject({ status: 404, body: { error_code: 40401 } });
-    expect(await refused(gw, `/ws?topic=${topic}&partition=3`)).toMatchObject({ status: 404, body: { error_code: 40402 } });
+    expect(await refused(gw, `/ws?topic=${uniqueTopic('missing')}`)).toMatchObject({
+      status: 404,
+      body: { error_code: 40401 },
+    });
+    expect(await refused(gw, `/ws?topic=${topic}&partition=3`)).toMatchObject({
+      status: 404,
+      body: { error_code: 40402 },
+    });
   });
 });
 
@@ -103,7 +119,8 @@ describe('frames', () => {
     await c.until(() => c.errors().length === 2000);
     expect(new Set(c.errors().map((e) => e.code))).toEqual(new Set(['UNKNOWN_SUBSCRIPTION']));
     // SUBSCRIBE_LIMIT subscribe frames within a minute are answered (one subscription, then DUPLICATE_ID)...
-    for (let i = 0; i < SUBSCRIBE_LIMIT; i++) c.send({ type: 'subscribe', id: 'x', mode: 'broadcast', topics: [topic] });
+    for (let i = 0; i < SUBSCRIBE_LIMIT; i++)
+      c.send({ type: 'subscribe', id: 'x', mode: 'broadcast', topics: [topic] });
     await c.until(() => c.errors().filter((e) => e.code === 'DUPLICATE_ID').length === SUBSCRIBE_LIMIT - 1);
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
@@ -181,9 +198,14 @@ describe('with JWT authentication', () => {
 
   it('the shortcut needs the rights before the upgrade (403); a subscribe frame gets FORBIDDEN', async () => {
     const t = await token('alice', { consume: ['other-*'], groups: ['team-*'] });
-    expect(await refused(g, `/ws?topic=${topic}`, { protocols: ['kgw.v1', `bearer.${t}`] })).toMatchObject({ status: 403, body: { error_code: 40301 } });
+    expect(await refused(g, `/ws?topic=${topic}`, { protocols: ['kgw.v1', `bearer.${t}`] })).toMatchObject({
+      status: 403,
+      body: { error_code: 40301 },
+    });
     const ok = await token('alice', rights());
-    expect((await refused(g, `/ws?topic=${topic}&group=other`, { protocols: ['kgw.v1', `bearer.${ok}`] })).status).toBe(403);
+    expect((await refused(g, `/ws?topic=${topic}&group=other`, { protocols: ['kgw.v1', `bearer.${ok}`] })).status).toBe(
+      403,
+    );
     const c = await client(g, '', { protocols: ['kgw.v1', `bearer.${t}`] });
     c.send({ type: 'subscribe', id: 'x', mode: 'broadcast', topics: [topic] });
     expect(await c.waitFor((f) => f.type === 'error')).toMatchObject({ id: 'x', code: 'FORBIDDEN' });
@@ -200,7 +222,9 @@ describe('with JWT authentication', () => {
   });
 
   it('a reauth with a fresh token of the same subject keeps the socket past the old expiry', async () => {
-    const c = await client(g, `?topic=${topic}`, { protocols: ['kgw.v1', `bearer.${await token('alice', rights(), 2)}`] });
+    const c = await client(g, `?topic=${topic}`, {
+      protocols: ['kgw.v1', `bearer.${await token('alice', rights(), 2)}`],
+    });
     await c.waitFor((f) => f.type === 'subscribed');
     c.send({ type: 'reauth', token: await token('bob', rights(), 300) });
     expect(await c.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });

@@ -12,7 +12,13 @@ import { brokerlessApp } from '../../scripts/openapi.js';
 import { publicPathMatcher } from '../../src/auth/middleware.js';
 import { SHORTCUT_EXAMPLES, SHORTCUT_PARAMS } from '../../src/http/asyncapi.js';
 import { CLOSE_REASONS, CloseCodes } from '../../src/ws/close-codes.js';
-import { clientFrameSchema, errorCodeSchema, parseClientFrame, parseShortcut, serverFrameSchema } from '../../src/ws/protocol.js';
+import {
+  clientFrameSchema,
+  errorCodeSchema,
+  parseClientFrame,
+  parseShortcut,
+  serverFrameSchema,
+} from '../../src/ws/protocol.js';
 
 type Obj = Record<string, any>;
 const generated = renderAsyncApi();
@@ -20,8 +26,12 @@ const doc = parse(generated) as Obj;
 const messages = doc.components.messages as Record<string, Obj>;
 const operations = Object.values(doc.operations as Record<string, Obj>);
 const messageKey = (ref: string) => ref.split('/').pop()!;
-const received = new Set(operations.filter((o) => o.action === 'receive').flatMap((o) => o.messages.map((m: Obj) => messageKey(m.$ref))));
-const sent = new Set(operations.filter((o) => o.action === 'send').flatMap((o) => o.messages.map((m: Obj) => messageKey(m.$ref))));
+const received = new Set(
+  operations.filter((o) => o.action === 'receive').flatMap((o) => o.messages.map((m: Obj) => messageKey(m.$ref))),
+);
+const sent = new Set(
+  operations.filter((o) => o.action === 'send').flatMap((o) => o.messages.map((m: Obj) => messageKey(m.$ref))),
+);
 
 /** The `type` literals of a (nested) discriminated union of frame schemas. */
 function frameTypes(schema: z.ZodType): string[] {
@@ -32,18 +42,30 @@ function frameTypes(schema: z.ZodType): string[] {
 
 describe('openapi/asyncapi.yaml', () => {
   it('is what `npm run asyncapi` generates', () => {
-    expect(readFileSync(ASYNCAPI_FILE, 'utf8'), 'openapi/asyncapi.yaml is stale: run `npm run asyncapi` and commit it').toBe(generated);
+    expect(
+      readFileSync(ASYNCAPI_FILE, 'utf8'),
+      'openapi/asyncapi.yaml is stale: run `npm run asyncapi` and commit it',
+    ).toBe(generated);
   });
 
   it('is a valid AsyncAPI 3 document (@asyncapi/parser: no errors, no warnings)', async () => {
     const { document, diagnostics } = await new Parser().parse(readFileSync(ASYNCAPI_FILE, 'utf8'));
     // Severity 0 = error, 1 = warning (2 = information, e.g. "3.1.0 exists", 3 = hint).
-    const serious = diagnostics.filter((d) => d.severity <= 1).map((d) => `${d.code} at ${d.path.join('.')}: ${d.message}`);
+    const serious = diagnostics
+      .filter((d) => d.severity <= 1)
+      .map((d) => `${d.code} at ${d.path.join('.')}: ${d.message}`);
     expect(serious).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.version()).toMatch(/^3\./);
-    expect(document!.channels().all().map((c) => c.address())).toEqual(['/ws']);
-    expect(document!.messages().all()).toHaveLength(frameTypes(clientFrameSchema).length + frameTypes(serverFrameSchema).length);
+    expect(
+      document!
+        .channels()
+        .all()
+        .map((c) => c.address()),
+    ).toEqual(['/ws']);
+    expect(document!.messages().all()).toHaveLength(
+      frameTypes(clientFrameSchema).length + frameTypes(serverFrameSchema).length,
+    );
     for (const m of document!.messages().all()) {
       expect(m.payload()?.type() ?? m.payload()?.oneOf(), `payload of ${m.id()}`).toBeTruthy();
       expect(m.examples().all().length, `examples of ${m.id()}`).toBeGreaterThan(0);
@@ -61,7 +83,10 @@ describe('the document covers the protocol', () => {
     for (const key of received)
       for (const ex of messages[key]!.examples) {
         expect(ex.payload.type).toBe(key);
-        expect(parseClientFrame(JSON.stringify(ex.payload)), `${key}/${ex.name}`).toEqual({ ok: true, frame: ex.payload });
+        expect(parseClientFrame(JSON.stringify(ex.payload)), `${key}/${ex.name}`).toEqual({
+          ok: true,
+          frame: ex.payload,
+        });
       }
     for (const key of sent)
       for (const ex of messages[key]!.examples) {
@@ -85,13 +110,16 @@ describe('the document covers the protocol', () => {
     for (const [key, m] of Object.entries(messages)) {
       expect(m.description, key).toBeTruthy();
       expect(m.summary, key).toBeTruthy();
-      for (const branch of m.payload.oneOf ?? [m.payload]) walk(branch, `${key}${branch.title ? `(${branch.title})` : ''}`);
+      for (const branch of m.payload.oneOf ?? [m.payload])
+        walk(branch, `${key}${branch.title ? `(${branch.title})` : ''}`);
     }
     expect(missing).toEqual([]);
   });
 
   it('client frames stay strict, server frames stay open to new optional fields', () => {
-    for (const key of received) for (const b of messages[key]!.payload.oneOf ?? [messages[key]!.payload]) expect(b.additionalProperties, key).toBe(false);
+    for (const key of received)
+      for (const b of messages[key]!.payload.oneOf ?? [messages[key]!.payload])
+        expect(b.additionalProperties, key).toBe(false);
     for (const key of sent) expect(messages[key]!.payload.additionalProperties, key).toBeUndefined();
   });
 
@@ -116,12 +144,21 @@ describe('the document covers the protocol', () => {
   });
 
   it('documents the URL shortcut: every example URL parses, every parameter is accepted', () => {
-    for (const { query } of SHORTCUT_EXAMPLES) expect(() => parseShortcut(new URLSearchParams(query)), query).not.toThrow();
+    for (const { query } of SHORTCUT_EXAMPLES)
+      expect(() => parseShortcut(new URLSearchParams(query)), query).not.toThrow();
     const used = new Set(SHORTCUT_EXAMPLES.flatMap(({ query }) => [...new URLSearchParams(query).keys()]));
-    expect([...used].sort()).toEqual(Object.keys(SHORTCUT_PARAMS).filter((p) => p !== 'access_token').sort());
+    expect([...used].sort()).toEqual(
+      Object.keys(SHORTCUT_PARAMS)
+        .filter((p) => p !== 'access_token')
+        .sort(),
+    );
     // access_token belongs to authentication: accepted beside a subscription, never part of it.
-    expect(parseShortcut(new URLSearchParams('topic=orders&access_token=x'))).toEqual(parseShortcut(new URLSearchParams('topic=orders')));
-    expect(Object.keys(doc.channels.ws.bindings.ws.query.properties).sort()).toEqual(Object.keys(SHORTCUT_PARAMS).sort());
+    expect(parseShortcut(new URLSearchParams('topic=orders&access_token=x'))).toEqual(
+      parseShortcut(new URLSearchParams('topic=orders')),
+    );
+    expect(Object.keys(doc.channels.ws.bindings.ws.query.properties).sort()).toEqual(
+      Object.keys(SHORTCUT_PARAMS).sort(),
+    );
   });
 });
 

@@ -108,7 +108,11 @@ describe('defaults (CONFIG.md)', () => {
 
 describe('parsing of good values', () => {
   it('trims and splits comma lists, dropping empty entries', () => {
-    const c = loadConfig({ ...BASE, KAFKA_BROKERS: ' a:1 , b:2,,[::1]:9093 ', CORS_ORIGINS: 'https://a.example, https://b.example,' });
+    const c = loadConfig({
+      ...BASE,
+      KAFKA_BROKERS: ' a:1 , b:2,,[::1]:9093 ',
+      CORS_ORIGINS: 'https://a.example, https://b.example,',
+    });
     expect(c.KAFKA_BROKERS).toEqual(['a:1', 'b:2', '[::1]:9093']);
     expect(c.CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
   });
@@ -139,8 +143,12 @@ describe('parsing of good values', () => {
   });
 
   it('accepts acks 1 and 0 with idempotence off', () => {
-    expect(loadConfig({ ...BASE, KAFKA_PRODUCER_ACKS: '1', KAFKA_PRODUCER_IDEMPOTENT: 'false' }).KAFKA_PRODUCER_ACKS).toBe('1');
-    expect(loadConfig({ ...BASE, KAFKA_PRODUCER_ACKS: '0', KAFKA_PRODUCER_IDEMPOTENT: 'no' }).KAFKA_PRODUCER_ACKS).toBe('0');
+    expect(
+      loadConfig({ ...BASE, KAFKA_PRODUCER_ACKS: '1', KAFKA_PRODUCER_IDEMPOTENT: 'false' }).KAFKA_PRODUCER_ACKS,
+    ).toBe('1');
+    expect(loadConfig({ ...BASE, KAFKA_PRODUCER_ACKS: '0', KAFKA_PRODUCER_IDEMPOTENT: 'no' }).KAFKA_PRODUCER_ACKS).toBe(
+      '0',
+    );
   });
 });
 
@@ -234,7 +242,12 @@ describe('secrets from *_FILE', () => {
   });
 
   it('redactConfig hides every secret and keeps the rest', () => {
-    const c = loadConfig({ ...BASE, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' });
+    const c = loadConfig({
+      ...BASE,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'hunter2',
+    });
     const r = redactConfig(c);
     expect(r.KAFKA_SASL_PASSWORD).toBe('[redacted]');
     expect(r.KAFKA_SASL_USERNAME).toBe('[redacted]');
@@ -251,7 +264,10 @@ describe('dev profile', () => {
   });
 
   it('lets the environment win over the dev defaults', () => {
-    const c = loadConfig({ KAFKA_BROKERS: 'k:1', HOST: '0.0.0.0', LOG_FORMAT: 'json', AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET }, 'dev');
+    const c = loadConfig(
+      { KAFKA_BROKERS: 'k:1', HOST: '0.0.0.0', LOG_FORMAT: 'json', AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET },
+      'dev',
+    );
     expect(c).toMatchObject({ HOST: '0.0.0.0', LOG_FORMAT: 'json', AUTH_MODE: 'jwt' });
   });
 
@@ -289,9 +305,16 @@ describe('combination checks', () => {
   });
 
   it.each(['plain', 'scram-sha-256', 'scram-sha-512'])('SASL %s needs a username and a password', (m) => {
-    expect(configError({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_USERNAME: 'u' }).message).toMatch(/^KAFKA_SASL_USERNAME: /);
-    expect(configError({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_PASSWORD: 'p' }).message).toMatch(/^KAFKA_SASL_USERNAME: /);
-    expect(loadConfig({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).KAFKA_SASL_MECHANISM).toBe(m);
+    expect(configError({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_USERNAME: 'u' }).message).toMatch(
+      /^KAFKA_SASL_USERNAME: /,
+    );
+    expect(configError({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_PASSWORD: 'p' }).message).toMatch(
+      /^KAFKA_SASL_USERNAME: /,
+    );
+    expect(
+      loadConfig({ ...BASE, KAFKA_SASL_MECHANISM: m, KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })
+        .KAFKA_SASL_MECHANISM,
+    ).toBe(m);
   });
 
   it('SASL oauthbearer needs the token URL, client id and secret', () => {
@@ -313,14 +336,22 @@ describe('combination checks', () => {
   it('AUTH_MODE=jwt needs exactly one key source', () => {
     const jwt = { KAFKA_BROKERS: 'k:1', AUTH_MODE: 'jwt' };
     expect(configError(jwt).message).toMatch(/^AUTH_MODE: .*exactly one/);
-    expect(configError({ ...jwt, AUTH_HS256_SECRET: SECRET, AUTH_JWKS_URL: 'https://idp.example/jwks' }).message).toMatch(/^AUTH_MODE: /);
-    expect(configError({ ...jwt, AUTH_PUBLIC_KEY_FILE: '/k.pem', AUTH_JWKS_URL: 'https://idp.example/jwks' }).message).toMatch(/^AUTH_MODE: /);
-    expect(loadConfig({ ...jwt, AUTH_JWKS_URL: 'https://idp.example/jwks' }).AUTH_JWKS_URL).toBe('https://idp.example/jwks');
+    expect(
+      configError({ ...jwt, AUTH_HS256_SECRET: SECRET, AUTH_JWKS_URL: 'https://idp.example/jwks' }).message,
+    ).toMatch(/^AUTH_MODE: /);
+    expect(
+      configError({ ...jwt, AUTH_PUBLIC_KEY_FILE: '/k.pem', AUTH_JWKS_URL: 'https://idp.example/jwks' }).message,
+    ).toMatch(/^AUTH_MODE: /);
+    expect(loadConfig({ ...jwt, AUTH_JWKS_URL: 'https://idp.example/jwks' }).AUTH_JWKS_URL).toBe(
+      'https://idp.example/jwks',
+    );
     expect(loadConfig({ ...jwt, AUTH_PUBLIC_KEY_FILE: '/k.pem' }).AUTH_PUBLIC_KEY_FILE).toBe('/k.pem');
   });
 
   it('AUTH_HS256_SECRET must be at least 32 bytes (UTF-8 bytes, not characters)', () => {
-    expect(configError({ ...BASE, AUTH_HS256_SECRET: 'x'.repeat(31) }).message).toMatch(/^AUTH_HS256_SECRET: .*32 bytes/);
+    expect(configError({ ...BASE, AUTH_HS256_SECRET: 'x'.repeat(31) }).message).toMatch(
+      /^AUTH_HS256_SECRET: .*32 bytes/,
+    );
     expect(loadConfig({ ...BASE, AUTH_HS256_SECRET: 'x'.repeat(32) }).AUTH_HS256_SECRET).toHaveLength(32);
     // 16 two-byte characters = 32 bytes.
     expect(loadConfig({ ...BASE, AUTH_HS256_SECRET: 'é'.repeat(16) }).AUTH_HS256_SECRET).toBe('é'.repeat(16));

@@ -45,14 +45,17 @@ describe('/docs', () => {
     expect(js).not.toMatch(/https?:\/\//);
   });
 
-  it.each(['/docs/package.json', '/docs/index.html', '/docs/..%2Fpackage.json', '/docs/swagger-initializer.js', '/docs/a/b'])(
-    'does not serve %s',
-    async (path) => {
-      const res = await app.request(path);
-      expect(res.status).toBe(404);
-      expect(await res.json()).toEqual({ error_code: 404, message: 'HTTP 404 Not Found' });
-    },
-  );
+  it.each([
+    '/docs/package.json',
+    '/docs/index.html',
+    '/docs/..%2Fpackage.json',
+    '/docs/swagger-initializer.js',
+    '/docs/a/b',
+  ])('does not serve %s', async (path) => {
+    const res = await app.request(path);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error_code: 404, message: 'HTTP 404 Not Found' });
+  });
 
   it('/docs/ redirects to /docs', async () => {
     const res = await app.request('/docs/');

@@ -4,7 +4,13 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, GatewayError, errors as gatewayErrors } from '../../src/errors.js';
-import { describeKafkaError, isConnectivityError, isRetriable, protocolType, toGatewayError } from '../../src/kafka/errors.js';
+import {
+  describeKafkaError,
+  isConnectivityError,
+  isRetriable,
+  protocolType,
+  toGatewayError,
+} from '../../src/kafka/errors.js';
 
 const {
   KafkaJSProtocolError,
@@ -28,7 +34,9 @@ const {
   | 'KafkaJSAggregateError'
   | 'KafkaJSCreateTopicError'
   | 'KafkaJSError',
-  new (...args: any[]) => Error
+  new (
+    ...args: any[]
+  ) => Error
 >;
 
 // kafkajs's table of Kafka protocol errors (name, code, retriable, message), as its decoders use it.
@@ -64,8 +72,16 @@ const protocol = (type: string) => {
 const bailed = (e: Error) => new KafkaJSNonRetriableError(e, { cause: e });
 /** As admin.createTopics fails: an aggregate of per-topic errors, bailed. */
 const createTopicsFailure = (type: string) =>
-  bailed(new KafkaJSAggregateError('Topic creation errors', [new KafkaJSCreateTopicError(createErrorFromCode(CODES[type]!), 't')]));
-const connRefused = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1', { broker: '127.0.0.1:1', code: 'ECONNREFUSED' });
+  bailed(
+    new KafkaJSAggregateError('Topic creation errors', [
+      new KafkaJSCreateTopicError(createErrorFromCode(CODES[type]!), 't'),
+    ]),
+  );
+const connRefused = () =>
+  new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1', {
+    broker: '127.0.0.1:1',
+    code: 'ECONNREFUSED',
+  });
 
 describe('toGatewayError: the mapping table', () => {
   it.each([
@@ -112,9 +128,15 @@ describe('toGatewayError: the mapping table', () => {
     ['a closed connection', () => new KafkaJSConnectionClosedError('Closed connection', { host: 'h', port: 1 })],
     ['a request timeout', () => new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out')],
     ['no broker found', () => new KafkaJSBrokerNotFound('No brokers available')],
-    ['retries exhausted on connection errors', () => new KafkaJSNumberOfRetriesExceeded(connRefused(), { retryCount: 5, retryTime: 100, cause: connRefused() })],
+    [
+      'retries exhausted on connection errors',
+      () => new KafkaJSNumberOfRetriesExceeded(connRefused(), { retryCount: 5, retryTime: 100, cause: connRefused() }),
+    ],
     ['a bailed connection error', () => bailed(connRefused())],
-    ['a plain ECONNREFUSED from the socket', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })],
+    [
+      'a plain ECONNREFUSED from the socket',
+      () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+    ],
   ])('maps %s to 503 50302 with Retry-After', (_name, make) => {
     const g = toGatewayError(make());
     expect([g.status, g.errorCode]).toEqual([503, ErrorCodes.KAFKA_UNAVAILABLE]);
@@ -174,7 +196,8 @@ describe('classification', () => {
   });
 
   it('does not count a Kafka refusal as a connectivity problem', () => {
-    for (const t of ['MESSAGE_TOO_LARGE', 'TOPIC_ALREADY_EXISTS', 'NOT_LEADER_FOR_PARTITION']) expect(isConnectivityError(protocol(t))).toBe(false);
+    for (const t of ['MESSAGE_TOO_LARGE', 'TOPIC_ALREADY_EXISTS', 'NOT_LEADER_FOR_PARTITION'])
+      expect(isConnectivityError(protocol(t))).toBe(false);
   });
 
   it('tells retriable from non-retriable as kafkajs marks them', () => {
@@ -183,7 +206,15 @@ describe('classification', () => {
     expect(isRetriable(protocol('MESSAGE_TOO_LARGE'))).toBe(false);
     expect(isRetriable(protocol('INVALID_RECORD'))).toBe(false);
     // A retriable error whose retries ran out is still "retriable" for the client (50003).
-    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(protocol('NOT_LEADER_FOR_PARTITION'), { retryCount: 5, retryTime: 1, cause: protocol('NOT_LEADER_FOR_PARTITION') }))).toBe(true);
+    expect(
+      isRetriable(
+        new KafkaJSNumberOfRetriesExceeded(protocol('NOT_LEADER_FOR_PARTITION'), {
+          retryCount: 5,
+          retryTime: 1,
+          cause: protocol('NOT_LEADER_FOR_PARTITION'),
+        }),
+      ),
+    ).toBe(true);
     expect(isRetriable(connRefused())).toBe(true);
     expect(isRetriable(new KafkaJSError('generic', { retriable: false }))).toBe(false);
   });

@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { groupMessagesPerPartition, kafkajsPatched, kafkajsWakesOnResume, nothingActive } from '../../src/kafka/kafkajs-patches.js';
+import {
+  groupMessagesPerPartition,
+  kafkajsPatched,
+  kafkajsWakesOnResume,
+  nothingActive,
+} from '../../src/kafka/kafkajs-patches.js';
 import '../../src/kafka/index.js';
 
 const require = createRequire(import.meta.url);
@@ -52,12 +57,18 @@ describe('wake on resume', () => {
   /** A ConsumerGroup with kafkajs's own fetch/resume (patched) around stand-ins for its state. */
   function group(active: Record<string, Set<number>>) {
     const calls: string[] = [];
-    const g = Object.create(proto) as Record<string, unknown> & { fetch(n: number): Promise<unknown[]>; resume(tps: unknown): void };
+    const g = Object.create(proto) as Record<string, unknown> & {
+      fetch(n: number): Promise<unknown[]>;
+      resume(tps: unknown): void;
+    };
     Object.assign(g, {
       maxWaitTime: 30_000,
       logger: { info: () => {} },
       cluster: { refreshMetadataIfNecessary: async () => void calls.push('metadata') },
-      subscriptionState: { assigned: () => [{ topic: 't', partitions: [0, 1] }], resume: () => void calls.push('resume') },
+      subscriptionState: {
+        assigned: () => [{ topic: 't', partitions: [0, 1] }],
+        resume: () => void calls.push('resume'),
+      },
       filterPartitionsByNode: (_n: number, tps: unknown) => tps,
       getActiveTopicPartitions: () => active,
       checkForStaleAssignment: () => void calls.push('stale-check'),

@@ -110,7 +110,8 @@ describe('checkAccept (v2)', () => {
 
 describe('checkAccept (v3)', () => {
   it('accepts application/json and wildcards', () => {
-    for (const a of ['application/json', '*/*', 'application/*', undefined]) expect(() => checkAccept(a, V3_ACCEPTABLE)).not.toThrow();
+    for (const a of ['application/json', '*/*', 'application/*', undefined])
+      expect(() => checkAccept(a, V3_ACCEPTABLE)).not.toThrow();
   });
 
   it('answers 406 for the v2 vendor type on v3 routes', () => {

@@ -9,7 +9,11 @@ function fakeAdmin() {
   const calls = { fetchTopicMetadata: 0 };
   /** Metadata lookups that still miss a just-created topic (a broker whose metadata lags). */
   let lagging = 0;
-  const unknown = () => Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+  const unknown = () =>
+    Object.assign(new Error('This server does not host this topic-partition'), {
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      retriable: true,
+    });
   const admin = {
     fetchTopicMetadata: async ({ topics: names }: { topics: string[] }) => {
       calls.fetchTopicMetadata++;
@@ -20,11 +24,30 @@ function fakeAdmin() {
       }
       if (!topics.has(name)) throw unknown();
       return {
-        topics: [{ name, partitions: Array.from({ length: topics.get(name)! }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 })) }],
+        topics: [
+          {
+            name,
+            partitions: Array.from({ length: topics.get(name)! }, (_, i) => ({
+              partitionId: i,
+              leader: 1,
+              replicas: [1],
+              isr: [1],
+              partitionErrorCode: 0,
+            })),
+          },
+        ],
       };
     },
-    describeConfigs: async () => ({ resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: '2048', isSensitive: false }] }] }),
-    createTopics: async ({ topics: specs, waitForLeaders }: { topics: { topic: string; numPartitions: number }[]; waitForLeaders?: boolean }) => {
+    describeConfigs: async () => ({
+      resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: '2048', isSensitive: false }] }],
+    }),
+    createTopics: async ({
+      topics: specs,
+      waitForLeaders,
+    }: {
+      topics: { topic: string; numPartitions: number }[];
+      waitForLeaders?: boolean;
+    }) => {
       const s = specs[0]!;
       if (topics.has(s.topic)) return false;
       topics.set(s.topic, s.numPartitions);
@@ -123,7 +146,10 @@ describe('AdminMetadata', () => {
     topics.set('t', 1);
     const md = new AdminMetadata(admin, 5000);
     for (const validateOnly of [false, true])
-      await expect(md.createTopic({ name: 't', validateOnly })).rejects.toMatchObject({ status: 400, errorCode: 40002 });
+      await expect(md.createTopic({ name: 't', validateOnly })).rejects.toMatchObject({
+        status: 400,
+        errorCode: 40002,
+      });
   });
 
   it('reports a topic as created even while the broker still answers UNKNOWN_TOPIC_OR_PARTITION for it', async () => {
@@ -142,7 +168,8 @@ describe('AdminMetadata.offsets', () => {
       fetchTopicOffsets: async () => {
         calls++;
         // What kafkajs 2.2.4 throws when a concurrent metadata refresh dropped the topic mid-call.
-        if (calls <= failures) throw new TypeError("Cannot destructure property 'partitions' of 'low.pop(...)' as it is undefined.");
+        if (calls <= failures)
+          throw new TypeError("Cannot destructure property 'partitions' of 'low.pop(...)' as it is undefined.");
         return [{ partition: 0, offset: '7', high: '7', low: '2' }];
       },
     } as unknown as Admin;
@@ -157,7 +184,11 @@ describe('AdminMetadata.offsets', () => {
 
   it('reports a persisting client failure as retriable 50003, never a bare 50002', async () => {
     const f = offsetsAdmin(99);
-    await expect(new AdminMetadata(f.admin, 5000).offsets('t')).rejects.toMatchObject({ status: 500, errorCode: 50003, retriable: true });
+    await expect(new AdminMetadata(f.admin, 5000).offsets('t')).rejects.toMatchObject({
+      status: 500,
+      errorCode: 50003,
+      retriable: true,
+    });
     expect(f.calls()).toBe(3);
   });
 });

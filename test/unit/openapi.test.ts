@@ -18,7 +18,10 @@ type Operation = {
   requestBody?: { content: Record<string, Media> };
   responses: Record<string, { content?: Record<string, Media> }>;
 };
-type Doc = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema>; securitySchemes?: Record<string, unknown> } };
+type Doc = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema>; securitySchemes?: Record<string, unknown> };
+};
 
 const doc = openApiDocument() as unknown as Doc;
 const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
@@ -97,13 +100,20 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it.each(operations)('$id: its security matches the auth middleware (health open, metrics optional, the rest a bearer JWT)', ({ path, op }) => {
-    const expected = isHealth(path) ? [] : path === '/metrics' ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }];
-    expect(op.security).toEqual(expected);
-  });
+  it.each(operations)(
+    '$id: its security matches the auth middleware (health open, metrics optional, the rest a bearer JWT)',
+    ({ path, op }) => {
+      const expected = isHealth(path) ? [] : path === '/metrics' ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }];
+      expect(op.security).toEqual(expected);
+    },
+  );
 
   it('declares the bearer JWT scheme', () => {
-    expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
   });
 
   const withBody = operations.filter((o) => o.op.requestBody);

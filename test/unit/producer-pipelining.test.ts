@@ -23,7 +23,9 @@ function setup() {
     onBatch: (n) => batches.push(n),
   });
   const ack = (i: number) =>
-    calls[i]!.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' }]);
+    calls[i]!.resolve([
+      { topicName: 't', partition: 0, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' },
+    ]);
   return { calls, batches, producer, ack };
 }
 

@@ -18,17 +18,30 @@ function fakeProducer(name: string) {
   const calls: Call[] = [];
   const producer = {
     name,
-    sendBatch: (batch: ProducerBatch) => new Promise<RecordMetadata[]>((resolve, reject) => calls.push({ batch, resolve, reject })),
+    sendBatch: (batch: ProducerBatch) =>
+      new Promise<RecordMetadata[]>((resolve, reject) => calls.push({ batch, resolve, reject })),
   } as unknown as KafkaJsProducer;
   const ack = (i: number, base = 0) => {
     const tm = calls[i]!.batch.topicMessages![0]!;
-    calls[i]!.resolve([{ topicName: tm.topic, partition: 0, errorCode: 0, baseOffset: String(base), logAppendTime: '-1', logStartOffset: '0' }]);
+    calls[i]!.resolve([
+      {
+        topicName: tm.topic,
+        partition: 0,
+        errorCode: 0,
+        baseOffset: String(base),
+        logAppendTime: '-1',
+        logStartOffset: '0',
+      },
+    ]);
   };
   return { producer, calls, ack };
 }
 
 const rec = (v: string): ProduceRecord => ({ key: null, value: Buffer.from(v), partition: 0 });
-const connectionError = Object.assign(new Error('Connection error: read ECONNRESET'), { name: 'KafkaJSConnectionError', retriable: true });
+const connectionError = Object.assign(new Error('Connection error: read ECONNRESET'), {
+  name: 'KafkaJSConnectionError',
+  retriable: true,
+});
 
 function make(first: KafkaJsProducer, renewProducer: BatchingProducerOptions['renewProducer']) {
   return new BatchingProducer(first, {
@@ -171,7 +184,7 @@ it('without renewProducer (idempotence off) the same producer keeps sending', as
   expect((await r2)[0]).toMatchObject({ ok: true });
 });
 
-it('a partition missing from kafkajs\'s answer is never acknowledged: 50003, and the producer is renewed', async () => {
+it("a partition missing from kafkajs's answer is never acknowledged: 50003, and the producer is renewed", async () => {
   const a = fakeProducer('a');
   const b = fakeProducer('b');
   const renew = vi.fn(async () => b.producer);
@@ -180,10 +193,17 @@ it('a partition missing from kafkajs\'s answer is never acknowledged: 50003, and
   const r1 = p.send('t', [rec('1'), { key: null, value: Buffer.from('2'), partition: 1 }]);
   await vi.advanceTimersByTimeAsync(0);
   // kafkajs resolved with partition 0 only (a retry skipped partition 1 whose new leader had already answered).
-  a.calls[0]!.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '5', logAppendTime: '-1', logStartOffset: '0' }]);
+  a.calls[0]!.resolve([
+    { topicName: 't', partition: 0, errorCode: 0, baseOffset: '5', logAppendTime: '-1', logStartOffset: '0' },
+  ]);
   const [first, second] = await r1;
   expect(first).toMatchObject({ ok: true, offset: 5 });
-  expect(second).toMatchObject({ ok: false, errorCode: 50003, partition: 1, message: expect.stringMatching(/outcome is unknown/) });
+  expect(second).toMatchObject({
+    ok: false,
+    errorCode: 50003,
+    partition: 1,
+    message: expect.stringMatching(/outcome is unknown/),
+  });
 
   const r2 = p.send('t', [rec('3')]);
   await vi.advanceTimersByTimeAsync(0);

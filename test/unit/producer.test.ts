@@ -3,7 +3,13 @@
 import { createRequire } from 'node:module';
 import type { Producer as KafkaJsProducer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCH_OVERHEAD_BYTES, BatchingProducer, RECORD_OVERHEAD_BYTES, recordSize, type BatchingProducerOptions } from '../../src/kafka/producer.js';
+import {
+  BATCH_OVERHEAD_BYTES,
+  BatchingProducer,
+  RECORD_OVERHEAD_BYTES,
+  recordSize,
+  type BatchingProducerOptions,
+} from '../../src/kafka/producer.js';
 import type { ProduceRecord, RecordResult } from '../../src/kafka/types.js';
 
 interface Call {
@@ -29,7 +35,9 @@ class FakeKafka {
   /** Messages of call i as [topic, partition, value] in the order they were handed to kafkajs. */
   messages(i: number): [string, number, string | null][] {
     return this.calls[i]!.batch.topicMessages!.flatMap((tm) =>
-      tm.messages.map((m) => [tm.topic, m.partition!, m.value === null ? null : String(m.value)] as [string, number, string | null]),
+      tm.messages.map(
+        (m) => [tm.topic, m.partition!, m.value === null ? null : String(m.value)] as [string, number, string | null],
+      ),
     );
   }
 
@@ -48,7 +56,14 @@ class FakeKafka {
     for (const [k, c] of counts) {
       const base = this.next.get(k) ?? this.firstOffset(c.topicName, c.partition);
       this.next.set(k, base + c.n);
-      meta.push({ topicName: c.topicName, partition: c.partition, errorCode: 0, baseOffset: String(base), logAppendTime: '-1', logStartOffset: '0' });
+      meta.push({
+        topicName: c.topicName,
+        partition: c.partition,
+        errorCode: 0,
+        baseOffset: String(base),
+        logAppendTime: '-1',
+        logStartOffset: '0',
+      });
     }
     this.calls[i]!.resolve(meta);
   }
@@ -255,11 +270,23 @@ describe('what reaches kafkajs', () => {
 
   it('hands kafkajs headers its real encoder can write, null values included', async () => {
     const { fake, producer } = setup();
-    void producer.send('t', [{ key: null, value: Buffer.from('v'), partition: 0, headers: [{ name: 'n', value: null }, { name: 'b', value: Buffer.from('x') }] }]);
+    void producer.send('t', [
+      {
+        key: null,
+        value: Buffer.from('v'),
+        partition: 0,
+        headers: [
+          { name: 'n', value: null },
+          { name: 'b', value: Buffer.from('x') },
+        ],
+      },
+    ]);
     await vi.advanceTimersByTimeAsync(LINGER);
     const m = fake.calls[0]!.batch.topicMessages![0]!.messages[0]!;
     // kafkajs's own record encoder (what sendBatch runs): it throws on a null header value.
-    const encodeRecord = createRequire(import.meta.url)('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => unknown;
+    const encodeRecord = createRequire(import.meta.url)('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (
+      r: object,
+    ) => unknown;
     expect(() => encodeRecord({ key: m.key, value: m.value, headers: m.headers })).not.toThrow();
   });
 
@@ -285,7 +312,11 @@ describe('failures', () => {
     type: 'NOT_LEADER_OR_FOLLOWER',
     retriable: true,
   });
-  const fatal = Object.assign(new Error('This record is invalid'), { name: 'KafkaJSProtocolError', type: 'INVALID_RECORD', retriable: false });
+  const fatal = Object.assign(new Error('This record is invalid'), {
+    name: 'KafkaJSProtocolError',
+    type: 'INVALID_RECORD',
+    retriable: false,
+  });
 
   it('gives every record of a failed retriable batch 50003, never error_code null', async () => {
     const { fake, producer } = setup();
@@ -319,7 +350,9 @@ describe('failures', () => {
     const { fake, producer } = setup({ onConnectivityError });
     const a = producer.send('t', [rec('a')]);
     await vi.advanceTimersByTimeAsync(LINGER);
-    const err = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError' });
+    const err = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
+      name: 'KafkaJSConnectionError',
+    });
     fake.fail(0, err);
     const [r] = await a;
     expect(r).toMatchObject({ ok: false, errorCode: 50003 });
@@ -491,7 +524,12 @@ describe('flush and accounting', () => {
   it('counts in-flight bytes from send until the answer', async () => {
     const { fake, producer } = setup();
     const r1 = rec('hello', 0, 'key');
-    const r2: ProduceRecord = { key: null, value: Buffer.from('x'), partition: 0, headers: [{ name: 'h', value: Buffer.from('abc') }] };
+    const r2: ProduceRecord = {
+      key: null,
+      value: Buffer.from('x'),
+      partition: 0,
+      headers: [{ name: 'h', value: Buffer.from('abc') }],
+    };
     const p = producer.send('t', [r1, r2]);
     expect(producer.inflightBytes).toBe(recordSize(r1) + recordSize(r2));
     expect(recordSize(r1)).toBe(RECORD_OVERHEAD_BYTES + 3 + 5);

@@ -6,7 +6,11 @@ import { decodeBase64, decodeRecords, type DecodeOptions } from '../../src/http/
 
 type Opts = Partial<DecodeOptions>;
 const decode = (body: string | Buffer, opts: Opts = {}) =>
-  decodeRecords(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, { format: 'json', maxRecords: 100, ...opts });
+  decodeRecords(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, {
+    format: 'json',
+    maxRecords: 100,
+    ...opts,
+  });
 const json = (body: unknown, opts: Opts = {}) => decode(JSON.stringify(body), opts);
 const binary = (body: unknown, opts: Opts = {}) => decode(JSON.stringify(body), { format: 'binary', ...opts });
 const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
@@ -73,10 +77,13 @@ describe('json format: values and keys as compact JSON bytes', () => {
     expect(text(b!.value)).toBe('123456789012345678901');
   });
 
-  it.each(['1.00000000000000011', '9007199.254740993', '-0.12345678901234567'])('stores the decimal %s (17 significant digits) exactly', (n) => {
-    const [r] = decode(`{"records":[{"value":${n}}]}`);
-    expect(text(r!.value)).toBe(n);
-  });
+  it.each(['1.00000000000000011', '9007199.254740993', '-0.12345678901234567'])(
+    'stores the decimal %s (17 significant digits) exactly',
+    (n) => {
+      const [r] = decode(`{"records":[{"value":${n}}]}`);
+      expect(text(r!.value)).toBe(n);
+    },
+  );
 
   it('stores a number beyond the double range as sent, not as null or Infinity', () => {
     const [r] = decode('{"records":[{"value":{"big":1e400,"tiny":-1.5e-400}}]}');
@@ -115,7 +122,10 @@ describe('json format: values and keys as compact JSON bytes', () => {
   });
 
   it("uses the path partition unless a record names its own (the record's wins)", () => {
-    const recs = json({ records: [{ value: 1 }, { value: 2, partition: 0 }, { value: 3, partition: null }] }, { pathPartition: 4 });
+    const recs = json(
+      { records: [{ value: 1 }, { value: 2, partition: 0 }, { value: 3, partition: null }] },
+      { pathPartition: 4 },
+    );
     expect(recs.map((r) => r.partition)).toEqual([4, 0, 4]);
   });
 
@@ -237,7 +247,11 @@ describe('wrong JSON types → 400', () => {
     const depth = 100_000;
     expect(status(() => decode(`{"records":[{"value":${'['.repeat(depth)}${']'.repeat(depth)}}]}`))).toBe(400);
     // The exact-number parser path too.
-    expect(status(() => decode(`{"n":12345678901234567890,"records":[{"value":${'['.repeat(depth)}1${']'.repeat(depth)}}]}`))).toBe(400);
+    expect(
+      status(() =>
+        decode(`{"n":12345678901234567890,"records":[{"value":${'['.repeat(depth)}1${']'.repeat(depth)}}]}`),
+      ),
+    ).toBe(400);
   });
 });
 
@@ -295,7 +309,8 @@ describe('raw bodies (application/octet-stream, text/plain)', () => {
   });
 
   it('answers 400 for a ?partition that is not an integer', () => {
-    for (const p of ['x', '1.5', '', ' 1', '0x1', '99999999999']) expect(status(() => raw(Buffer.from('v'), { partition: p }))).toBe(400);
+    for (const p of ['x', '1.5', '', ' 1', '0x1', '99999999999'])
+      expect(status(() => raw(Buffer.from('v'), { partition: p }))).toBe(400);
   });
 
   it('answers 422 for a negative ?partition', () => {
@@ -341,7 +356,19 @@ describe('headers', () => {
   });
 
   it('answers 400 naming the header whose value is not base64', () => {
-    const e = refusal(() => json({ records: [{ value: 1, headers: [{ name: 'ok', value: 'AA==' }, { name: 'bad', value: '%%' }] }] }));
+    const e = refusal(() =>
+      json({
+        records: [
+          {
+            value: 1,
+            headers: [
+              { name: 'ok', value: 'AA==' },
+              { name: 'bad', value: '%%' },
+            ],
+          },
+        ],
+      }),
+    );
     expect(e.status).toBe(400);
     expect(e.message).toContain('records[0].headers[1].value');
   });

@@ -63,12 +63,16 @@ describe('/ui', () => {
   });
 
   it('serves every file of public/ui', async () => {
-    for (const name of readdirSync(dir).filter((f) => f !== 'index.html')) expect((await app.request(`/ui/${name}`)).status, name).toBe(200);
+    for (const name of readdirSync(dir).filter((f) => f !== 'index.html'))
+      expect((await app.request(`/ui/${name}`)).status, name).toBe(200);
   });
 
-  it.each(['/ui/index.html', '/ui/..%2Fpackage.json', '/ui/../package.json', '/ui/nope.js', '/ui/a/b', '/uix'])('does not serve %s', async (path) => {
-    expect((await app.request(path)).status).toBe(404);
-  });
+  it.each(['/ui/index.html', '/ui/..%2Fpackage.json', '/ui/../package.json', '/ui/nope.js', '/ui/a/b', '/uix'])(
+    'does not serve %s',
+    async (path) => {
+      expect((await app.request(path)).status).toBe(404);
+    },
+  );
 
   it('/ui/ redirects to /ui', async () => {
     const res = await app.request('/ui/');

@@ -31,7 +31,8 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     checkAccept(c.req.header('accept'), V3_ACCEPTABLE);
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
     const info = await md.cluster();
-    if (id !== undefined && id !== info.clusterId) throw new GatewayError(404, ErrorCodes.NOT_FOUND, `Cluster '${id.slice(0, 100)}' not found.`);
+    if (id !== undefined && id !== info.clusterId)
+      throw new GatewayError(404, ErrorCodes.NOT_FOUND, `Cluster '${id.slice(0, 100)}' not found.`);
     return info;
   }
 
@@ -79,7 +80,11 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     }),
     async (c) => {
       const info = await cluster(c);
-      return c.json({ kind: 'KafkaClusterList', metadata: { self: base(c), next: null }, data: [clusterBody(c, info.clusterId, info.controller)] });
+      return c.json({
+        kind: 'KafkaClusterList',
+        metadata: { self: base(c), next: null },
+        data: [clusterBody(c, info.clusterId, info.controller)],
+      });
     },
   );
 
@@ -135,7 +140,11 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
           content: {
             'application/json': {
               schema: CreateTopicSchema,
-              example: { topic_name: 'orders', partitions_count: 3, configs: [{ name: 'cleanup.policy', value: 'delete' }] },
+              example: {
+                topic_name: 'orders',
+                partitions_count: 3,
+                configs: [{ name: 'cleanup.policy', value: 'delete' }],
+              },
             },
           },
         },
@@ -172,11 +181,24 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
         configs: req.configs?.filter((c) => c.value !== null),
         validateOnly: req.validate_only,
       });
-      audit.info({ reqId: c.get('requestId'), sub: principal.sub, topic: req.topic_name, validateOnly: req.validate_only ?? false }, 'topic created');
+      audit.info(
+        {
+          reqId: c.get('requestId'),
+          sub: principal.sub,
+          topic: req.topic_name,
+          validateOnly: req.validate_only ?? false,
+        },
+        'topic created',
+      );
       const created = req.validate_only ? undefined : await md.topicInfo(req.topic_name);
       const t: TopicInfo = created ?? {
         name: req.topic_name,
-        partitions: Array.from({ length: req.partitions_count ?? 0 }, (_, i) => ({ partition: i, leader: -1, replicas: [], isr: [] })),
+        partitions: Array.from({ length: req.partitions_count ?? 0 }, (_, i) => ({
+          partition: i,
+          leader: -1,
+          replicas: [],
+          isr: [],
+        })),
       };
       const body = topicBody(c, info.clusterId, t);
       if (!req.validate_only) c.header('Location', body.metadata.self);

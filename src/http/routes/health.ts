@@ -16,7 +16,10 @@ export function healthRoutes({ kafka, accepting }: AppDeps) {
       tags: ['health'],
       summary: 'Liveness: the process is up',
       security: [],
-      responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } }, ...errorResponses([]) },
+      responses: {
+        200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } },
+        ...errorResponses([]),
+      },
     }),
     (c) => c.json({ status: 'ok' }),
   );
@@ -37,7 +40,10 @@ export function healthRoutes({ kafka, accepting }: AppDeps) {
     (c) => {
       if (accepting && !accepting()) return c.json(errorBody(ErrorCodes.KAFKA_UNAVAILABLE, 'Shutting down.'), 503);
       if (!kafka.ready())
-        return c.json(errorBody(ErrorCodes.KAFKA_UNAVAILABLE, `Kafka not reachable: ${kafka.availability.lastError}`), 503);
+        return c.json(
+          errorBody(ErrorCodes.KAFKA_UNAVAILABLE, `Kafka not reachable: ${kafka.availability.lastError}`),
+          503,
+        );
       return c.json({ status: 'ready' });
     },
   );

@@ -21,7 +21,13 @@ export const metricsRoute = createRoute({
   responses: {
     200: {
       description: 'Prometheus text format 0.0.4',
-      content: { 'text/plain': { schema: z.string().openapi({ example: 'http_requests_total{method="POST",route="/topics/:topic",status="200"} 42' }) } },
+      content: {
+        'text/plain': {
+          schema: z
+            .string()
+            .openapi({ example: 'http_requests_total{method="POST",route="/topics/:topic",status="200"} 42' }),
+        },
+      },
     },
     ...errorResponses([401, 403]),
   },

@@ -4,7 +4,14 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
-import { isLegalTopicName, KeylessSpreader, partitionForKey, type ProduceRecord, type RecordHeader, type RecordResult } from '../../kafka/index.js';
+import {
+  isLegalTopicName,
+  KeylessSpreader,
+  partitionForKey,
+  type ProduceRecord,
+  type RecordHeader,
+  type RecordResult,
+} from '../../kafka/index.js';
 import { recordSize } from '../../kafka/producer.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
@@ -38,7 +45,10 @@ const body = {
       schema: z.string().openapi({ format: 'binary', description: 'one record; the body is its value' }),
       example: 'hello kafka',
     },
-    'text/plain': { schema: z.string().openapi({ description: 'one record; the body is its value' }), example: 'hello kafka' },
+    'text/plain': {
+      schema: z.string().openapi({ description: 'one record; the body is its value' }),
+      example: 'hello kafka',
+    },
   },
 };
 
@@ -78,7 +88,8 @@ export function produceRoutes(deps: AppDeps) {
     if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
     // Kafka never takes client writes to its own topics (__consumer_offsets, __transaction_state, ...): refused for
     // every caller, admins included, before anything is sent (other callers would get 403 from their rights anyway).
-    if (topic.startsWith(INTERNAL_TOPIC_PREFIX)) throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
+    if (topic.startsWith(INTERNAL_TOPIC_PREFIX))
+      throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
     const format = produceFormat(c.req.header('content-type'));
     checkAccept(c.req.header('accept'));
     const principal = c.get('principal');
@@ -103,13 +114,16 @@ export function produceRoutes(deps: AppDeps) {
     let bytes = 0;
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i]!;
-      if (d.partition !== undefined && d.partition >= meta.partitions) throw errors.partitionNotFound(topic, d.partition);
+      if (d.partition !== undefined && d.partition >= meta.partitions)
+        throw errors.partitionNotFound(topic, d.partition);
       const partition = d.partition ?? (d.key ? partitionForKey(d.key, meta.partitions) : keyless);
       const headers = principalHeader ? withPrincipal(d.headers, principalHeader, principal.sub) : d.headers;
       const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(headers ? { headers } : {}) };
       const size = recordSize(rec);
       if (size > meta.maxMessageBytes)
-        throw errors.tooLarge(`records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`);
+        throw errors.tooLarge(
+          `records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`,
+        );
       bytes += size;
       records[i] = rec;
     }
@@ -117,7 +131,9 @@ export function produceRoutes(deps: AppDeps) {
     // otherwise be refused forever.
     const inflight = kafka.producer.inflightBytes;
     if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
-      throw errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
+      throw errors.overloaded(
+        'The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.',
+      );
 
     const results = await kafka.producer.send(topic, records);
     c.header('Content-Type', V2_JSON);
@@ -140,7 +156,11 @@ export function pathPartition(topic: string, raw: string): number {
 }
 
 /** AUTH_PRINCIPAL_HEADER: the caller's own header of that name is dropped, never trusted; the verified `sub` is written. */
-function withPrincipal(headers: RecordHeader[] | undefined, name: string, sub: string | null): RecordHeader[] | undefined {
+function withPrincipal(
+  headers: RecordHeader[] | undefined,
+  name: string,
+  sub: string | null,
+): RecordHeader[] | undefined {
   const lower = name.toLowerCase();
   const kept = (headers ?? []).filter((h) => h.name.toLowerCase() !== lower);
   if (sub !== null) kept.push({ name, value: Buffer.from(sub, 'utf8') });

@@ -69,7 +69,10 @@ export function topicRoutes({ kafka }: AppDeps) {
       checkAccept(c.req.header('accept'));
       if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
       const principal = c.get('principal');
-      return send(c, (await md.listTopics()).filter((t) => canSee(principal, t)));
+      return send(
+        c,
+        (await md.listTopics()).filter((t) => canSee(principal, t)),
+      );
     },
   );
 

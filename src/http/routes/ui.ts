@@ -55,7 +55,8 @@ export function findUiDir(from = dirname(fileURLToPath(import.meta.url))): strin
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const candidate = join(dir, 'public', 'ui');
     if (existsSync(join(candidate, 'index.html'))) return candidate;
-    if (dirname(dir) === dir) throw new Error(`/ui: no public/ui/index.html found above ${from} (is public/ shipped with the build?)`);
+    if (dirname(dir) === dir)
+      throw new Error(`/ui: no public/ui/index.html found above ${from} (is public/ shipped with the build?)`);
   }
 }
 
@@ -80,11 +81,14 @@ export function uiRoutes(_deps: AppDeps, options: UiOptions = {}) {
     assets.set(name, asset(readFileSync(join(dir, name)), type));
   }
   // The page links its own assets as `ui/<file>`: add each one's content hash, so a new release is fetched at once.
-  const html = readFileSync(join(dir, 'index.html'), 'utf8').replace(/(href|src)="ui\/([\w.-]+)"/g, (m, attr: string, file: string) => {
-    const a = assets.get(file);
-    if (!a) throw new Error(`/ui: index.html links ui/${file}, which is not in ${dir}`);
-    return `${attr}="ui/${file}?v=${a.hash}"`;
-  });
+  const html = readFileSync(join(dir, 'index.html'), 'utf8').replace(
+    /(href|src)="ui\/([\w.-]+)"/g,
+    (_m, attr: string, file: string) => {
+      const a = assets.get(file);
+      if (!a) throw new Error(`/ui: index.html links ui/${file}, which is not in ${dir}`);
+      return `${attr}="ui/${file}?v=${a.hash}"`;
+    },
+  );
   const page = asset(new TextEncoder().encode(html), 'text/html; charset=utf-8');
 
   const app = new OpenAPIHono<AppEnv>();

@@ -31,8 +31,12 @@ export class AssignSubscription extends PumpedSubscription {
       partitions.map((p) => p.topic),
     );
     for (const p of partitions)
-      if (p.partition >= (counts.get(p.topic) ?? 0)) throw new WsError('UNKNOWN_PARTITION', `Partition ${p.partition} of topic '${p.topic}' not found.`);
-    const session = await this.deps.consumers.assign({ partitions, from: this.frame.from ?? DEFAULTS.from }, this.sink());
+      if (p.partition >= (counts.get(p.topic) ?? 0))
+        throw new WsError('UNKNOWN_PARTITION', `Partition ${p.partition} of topic '${p.topic}' not found.`);
+    const session = await this.deps.consumers.assign(
+      { partitions, from: this.frame.from ?? DEFAULTS.from },
+      this.sink(),
+    );
     this.session = session;
     if (this.closed || !this.deps.port.open) {
       await session.close();

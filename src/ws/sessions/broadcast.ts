@@ -62,7 +62,9 @@ export class BroadcastSubscription implements Subscription {
     }
     const positions = this.watches.flatMap((w) => w.positions);
     this.assignment = positions.map(({ topic, partition }) => ({ topic, partition }));
-    this.deps.port.send(JSON.stringify({ type: 'subscribed', id: this.id, mode: 'broadcast', assignment: this.assignment, positions }));
+    this.deps.port.send(
+      JSON.stringify({ type: 'subscribed', id: this.id, mode: 'broadcast', assignment: this.assignment, positions }),
+    );
     const held = this.held ?? [];
     this.held = undefined;
     for (const r of held) this.onRecord(r);
@@ -112,7 +114,14 @@ export class BroadcastSubscription implements Subscription {
   }
 
   stats(): SubscriptionStats {
-    return { id: this.id, mode: this.mode, delivered: this.delivered, unacked: 0, paused: this.clientPaused, assignment: [...this.assignment] };
+    return {
+      id: this.id,
+      mode: this.mode,
+      delivered: this.delivered,
+      unacked: 0,
+      paused: this.clientPaused,
+      assignment: [...this.assignment],
+    };
   }
 }
 

@@ -27,7 +27,8 @@ export class GroupSubscription extends PumpedSubscription {
 
   async start(): Promise<void> {
     const { group, topics } = this.frame;
-    if (!this.deps.principal().can('group', group)) throw new WsError('FORBIDDEN', `Not authorized to use consumer group '${group}'.`);
+    if (!this.deps.principal().can('group', group))
+      throw new WsError('FORBIDDEN', `Not authorized to use consumer group '${group}'.`);
     await checkTopics(this.deps, topics);
     const sink = this.sink();
     const session = await this.deps.consumers.group(
@@ -49,7 +50,9 @@ export class GroupSubscription extends PumpedSubscription {
       await session.close();
       return;
     }
-    this.deps.port.send(JSON.stringify({ type: 'subscribed', id: this.id, mode: 'group', assignment: session.assignment }));
+    this.deps.port.send(
+      JSON.stringify({ type: 'subscribed', id: this.id, mode: 'group', assignment: session.assignment }),
+    );
     this.markStarted();
   }
 

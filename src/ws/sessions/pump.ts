@@ -108,7 +108,10 @@ export abstract class PumpedSubscription implements Subscription {
     const tp = { topic: frame.topic, partition: frame.partition };
     const res = this.window.ack(tp, frame.offset);
     if (res.kind === 'beyond-delivered')
-      throw new WsError('BAD_MESSAGE', `ack offset ${frame.offset} of ${frame.topic}/${frame.partition} was never delivered (last: ${res.maxDelivered}).`);
+      throw new WsError(
+        'BAD_MESSAGE',
+        `ack offset ${frame.offset} of ${frame.topic}/${frame.partition} was never delivered (last: ${res.maxDelivered}).`,
+      );
     // unknown-partition: revoked by a rebalance in the meantime; its new owner reads it from the last commit.
     if (res.kind === 'ok') {
       this.acknowledged(tp, res.commit);

@@ -66,7 +66,8 @@ export interface Subscription {
 /** Rights first (so a forbidden caller learns nothing about existence), then existence. Returns partition counts. */
 export async function checkTopics(deps: SessionDeps, topics: string[]): Promise<Map<string, number>> {
   const principal = deps.principal();
-  for (const t of topics) if (!principal.can('consume', t)) throw new WsError('FORBIDDEN', `Not authorized to consume from topic '${t}'.`);
+  for (const t of topics)
+    if (!principal.can('consume', t)) throw new WsError('FORBIDDEN', `Not authorized to consume from topic '${t}'.`);
   if (!deps.kafkaUp()) throw new WsError('KAFKA_UNAVAILABLE', 'No Kafka broker is reachable.');
   const out = new Map<string, number>();
   for (const t of [...new Set(topics)]) {

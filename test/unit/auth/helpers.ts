@@ -27,11 +27,15 @@ export interface TestApp {
 
 /** `GET /protected` answers the caller's sub; errors go through the gateway's one error mapper. */
 export function appFor(config: Config, options: { logger?: Logger; verifier?: TokenVerifierOptions } = {}): TestApp {
-  const verifier = config.AUTH_MODE === 'jwt' ? createTokenVerifier(config, options.logger ?? silentLogger, options.verifier) : null;
+  const verifier =
+    config.AUTH_MODE === 'jwt' ? createTokenVerifier(config, options.logger ?? silentLogger, options.verifier) : null;
   const app = new Hono();
   let runs = 0;
   app.onError(createErrorHandler(silentLogger));
-  app.use('*', authMiddleware({ verifier, publicPaths: publicPathMatcher(config), maxTokenBytes: config.AUTH_MAX_TOKEN_BYTES }));
+  app.use(
+    '*',
+    authMiddleware({ verifier, publicPaths: publicPathMatcher(config), maxTokenBytes: config.AUTH_MAX_TOKEN_BYTES }),
+  );
   app.get('/protected', (c) => {
     runs++;
     return c.json({ sub: c.get('principal').sub });
@@ -47,7 +51,11 @@ export function call(app: Hono, token?: string, path = '/protected'): Promise<Re
 }
 
 /** Asserts the 401 shape SECURITY.md asks for. */
-export async function expect401(res: Response, expectFn: typeof import('vitest').expect, reason?: RegExp): Promise<void> {
+export async function expect401(
+  res: Response,
+  expectFn: typeof import('vitest').expect,
+  reason?: RegExp,
+): Promise<void> {
   expectFn(res.status).toBe(401);
   expectFn(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
   const body = (await res.json()) as { error_code: number; message: string };
@@ -67,7 +75,10 @@ export interface SignOptions {
   noExp?: boolean;
 }
 
-export async function sign(key: CryptoKey | KeyObject | Uint8Array, { alg = 'RS256', kid, header = {}, claims = {}, noExp }: SignOptions = {}) {
+export async function sign(
+  key: CryptoKey | KeyObject | Uint8Array,
+  { alg = 'RS256', kid, header = {}, claims = {}, noExp }: SignOptions = {},
+) {
   const payload: JWTPayload = { sub: 'alice', ...(noExp ? {} : { exp: nowS() + 3600 }), ...claims };
   return new SignJWT(payload).setProtectedHeader({ alg, ...(kid ? { kid } : {}), ...header }).sign(key);
 }

@@ -177,7 +177,7 @@ describe('attack: oversized token', () => {
 });
 
 describe('attack: embedded jwk header', () => {
-  it("a token carrying its own key in the `jwk` header is checked against the configured key only → 401", async () => {
+  it('a token carrying its own key in the `jwk` header is checked against the configured key only → 401', async () => {
     const attacker = await generateKeyPair('RS256', { extractable: true });
     const jwk = await exportJWK(attacker.publicKey);
     await refused(

@@ -43,7 +43,8 @@ async function setup(env: Record<string, string> = {}, keys = [keyA.publicJwk], 
   return { jwks, ...t };
 }
 
-const tokenFor = (k: KeyPair, opts: Parameters<typeof sign>[1] = {}) => sign(k.privateKey, { alg: k.alg, kid: k.kid, ...opts });
+const tokenFor = (k: KeyPair, opts: Parameters<typeof sign>[1] = {}) =>
+  sign(k.privateKey, { alg: k.alg, kid: k.kid, ...opts });
 
 describe('lazy JWKS', () => {
   it('is not fetched at start-up, fetched once at the first token, then served from cache', async () => {
@@ -88,7 +89,7 @@ describe('attack: HS256 signed with the RSA public key as secret (JWKS)', () => 
 });
 
 describe('attack: jku header pointing elsewhere', () => {
-  it("the jku URL is never fetched; the token is checked against the configured key set only", async () => {
+  it('the jku URL is never fetched; the token is checked against the configured key set only', async () => {
     const { app } = await setup();
     // The attacker's server would gladly serve the attacker's key.
     const evil = await jwksServer([attacker.publicJwk]);
@@ -150,7 +151,10 @@ describe('new key accepted without restart', () => {
 describe('several keys without kid', () => {
   it('a kid-less token is tried against each matching key: the right one passes, a foreign one fails', async () => {
     const second = await keyPair('x');
-    const { app } = await setup({}, [{ ...keyA.publicJwk, kid: undefined }, { ...second.publicJwk, kid: undefined }]);
+    const { app } = await setup({}, [
+      { ...keyA.publicJwk, kid: undefined },
+      { ...second.publicJwk, kid: undefined },
+    ]);
     expect((await call(app, await sign(second.privateKey))).status).toBe(200);
     await expect401(await call(app, await sign(attacker.privateKey)), expect, /signature verification failed/);
   });
@@ -203,7 +207,9 @@ describe('JWKS unreachable → 503 50303 (not 401)', () => {
     const { jwks, app, handlerRuns } = await setup();
     jwks.handle((_q, r) => r.writeHead(503).end());
     await expect503(await call(app, await tokenFor(keyA)), handlerRuns);
-    jwks.handle((_q, r) => r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [keyA.publicJwk] })));
+    jwks.handle((_q, r) =>
+      r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [keyA.publicJwk] })),
+    );
     expect((await call(app, await tokenFor(keyA))).status).toBe(200);
   });
 });

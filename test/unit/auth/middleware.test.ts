@@ -42,7 +42,9 @@ describe('authMiddleware', () => {
   });
 
   it('/metrics and docs close when AUTH_PUBLIC_METRICS / AUTH_PUBLIC_DOCS are false', async () => {
-    const { app } = appFor(testConfig({ AUTH_HS256_SECRET: SECRET, AUTH_PUBLIC_METRICS: 'false', AUTH_PUBLIC_DOCS: 'false' }));
+    const { app } = appFor(
+      testConfig({ AUTH_HS256_SECRET: SECRET, AUTH_PUBLIC_METRICS: 'false', AUTH_PUBLIC_DOCS: 'false' }),
+    );
     await expect401(await app.request('/metrics'), expect);
     await expect401(await app.request('/docs/index.html'), expect);
     expect((await app.request('/healthz')).status).toBe(200);
@@ -59,7 +61,18 @@ describe('authMiddleware', () => {
 describe('publicPathMatcher', () => {
   it('health always; metrics and docs by setting; whole segments only', () => {
     const open = publicPathMatcher({ AUTH_PUBLIC_METRICS: true, AUTH_PUBLIC_DOCS: true });
-    for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml', '/docs', '/docs/', '/docs/a.js', '/ui', '/ui/tail'])
+    for (const p of [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/openapi.json',
+      '/openapi.yaml',
+      '/docs',
+      '/docs/',
+      '/docs/a.js',
+      '/ui',
+      '/ui/tail',
+    ])
       expect(open(p), p).toBe(true);
     for (const p of ['/', '/topics', '/docsX', '/uiadmin', '/healthz/x', '/metrics/x', '/v3/clusters', '/ws'])
       expect(open(p), p).toBe(false);
@@ -76,7 +89,15 @@ describe('bearerToken', () => {
   });
 
   it('missing, other schemes, junk and two tokens → 401', () => {
-    for (const h of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer a.b.c, Bearer d.e.f', 'Bearer <script>']) {
+    for (const h of [
+      undefined,
+      '',
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      'Bearer a b',
+      'Bearer a.b.c, Bearer d.e.f',
+      'Bearer <script>',
+    ]) {
       let err: unknown;
       try {
         bearerToken(h);
@@ -95,7 +116,10 @@ describe('tokenFromUpgrade', () => {
 
   it('prefers the bearer.<jwt> subprotocol and leaves it out of offeredProtocols', () => {
     const r = tokenFromUpgrade(
-      { headers: { 'sec-websocket-protocol': 'kgw.v1, bearer.aaa.bbb.ccc', authorization: 'Bearer other' }, url: '/ws' },
+      {
+        headers: { 'sec-websocket-protocol': 'kgw.v1, bearer.aaa.bbb.ccc', authorization: 'Bearer other' },
+        url: '/ws',
+      },
       cfg,
     );
     expect(r).toEqual({ token: 'aaa.bbb.ccc', offeredProtocols: ['kgw.v1'] });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { compileGlob, escapeRegExp, globMatches, principalFromClaims } from '../../../src/auth/permissions.js';
 
 const opts = { claim: 'kafka', scopePrefix: 'kafka:' };
-const principal = (payload: JWTPayload, o = opts) => principalFromClaims({ sub: 'alice', exp: 1_900_000_000, ...payload }, o);
+const principal = (payload: JWTPayload, o = opts) =>
+  principalFromClaims({ sub: 'alice', exp: 1_900_000_000, ...payload }, o);
 
 describe('globs', () => {
   it('`*` matches any run of characters, dots included, and the empty run', () => {
@@ -85,7 +86,9 @@ describe('claim form', () => {
 
 describe('scope form', () => {
   it('grants from prefixed scope entries and ignores the others', () => {
-    const p = principal({ scope: 'openid profile kafka:produce:orders.* kafka:consume:x kafka:group:team-a-* produce:y' });
+    const p = principal({
+      scope: 'openid profile kafka:produce:orders.* kafka:consume:x kafka:group:team-a-* produce:y',
+    });
     expect(p.can('produce', 'orders.1')).toBe(true);
     expect(p.can('consume', 'x')).toBe(true);
     expect(p.can('group', 'team-a-1')).toBe(true);

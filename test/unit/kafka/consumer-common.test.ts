@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { diffPartitions, flattenAssignment, flattenHeaders, isClientBug, RestartBudget, SELF_RESTART_WINDOW_MS, SELF_RESTARTS } from '../../../src/kafka/consumer-common.js';
+import {
+  diffPartitions,
+  flattenAssignment,
+  flattenHeaders,
+  isClientBug,
+  RestartBudget,
+  SELF_RESTART_WINDOW_MS,
+  SELF_RESTARTS,
+} from '../../../src/kafka/consumer-common.js';
 
 describe('consumer helpers', () => {
   it('a TypeError anywhere in the cause chain is a client bug; Kafka errors are not', () => {
@@ -9,7 +17,14 @@ describe('consumer helpers', () => {
     });
     expect(isClientBug(wrapped)).toBe(true);
     expect(isClientBug(new TypeError('x'))).toBe(true);
-    expect(isClientBug(Object.assign(new Error('Not authorized'), { name: 'KafkaJSProtocolError', type: 'GROUP_AUTHORIZATION_FAILED' }))).toBe(false);
+    expect(
+      isClientBug(
+        Object.assign(new Error('Not authorized'), {
+          name: 'KafkaJSProtocolError',
+          type: 'GROUP_AUTHORIZATION_FAILED',
+        }),
+      ),
+    ).toBe(false);
     expect(isClientBug(Object.assign(new Error('Connection refused'), { name: 'KafkaJSConnectionError' }))).toBe(false);
     expect(isClientBug(undefined)).toBe(false);
   });
@@ -27,7 +42,15 @@ describe('consumer helpers', () => {
       { topic: 'b', partition: 0 },
       { topic: 'b', partition: 1 },
     ]);
-    expect(diffPartitions([{ topic: 'a', partition: 0 }, { topic: 'a', partition: 1 }], [{ topic: 'a', partition: 1 }])).toEqual([{ topic: 'a', partition: 0 }]);
+    expect(
+      diffPartitions(
+        [
+          { topic: 'a', partition: 0 },
+          { topic: 'a', partition: 1 },
+        ],
+        [{ topic: 'a', partition: 1 }],
+      ),
+    ).toEqual([{ topic: 'a', partition: 0 }]);
     expect(flattenHeaders({ t: [Buffer.from('1'), '2'], n: undefined })).toEqual([
       { name: 't', value: Buffer.from('1') },
       { name: 't', value: Buffer.from('2') },

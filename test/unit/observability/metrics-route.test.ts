@@ -12,11 +12,23 @@ import { createMetrics } from '../../../src/observability/metrics.js';
 const SECRET = 'metrics-test-secret-at-least-32-bytes-long';
 
 function app(env: Record<string, string>) {
-  const config = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET, ...env }, 'prod');
+  const config = loadConfig(
+    { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET, ...env },
+    'prod',
+  );
   const metrics = createMetrics({ defaultMetrics: false });
   // Only /metrics is called here: the Kafka side is never touched.
   const kafka = {} as KafkaGateway;
-  return { app: buildApp({ config, kafka, logger: silentLogger, metrics, verifier: createTokenVerifier(config, silentLogger) }), metrics };
+  return {
+    app: buildApp({
+      config,
+      kafka,
+      logger: silentLogger,
+      metrics,
+      verifier: createTokenVerifier(config, silentLogger),
+    }),
+    metrics,
+  };
 }
 
 const token = (claims: Record<string, unknown>) =>

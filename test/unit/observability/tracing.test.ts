@@ -35,10 +35,16 @@ describe('tracing settings (standard OTEL_* variables)', () => {
   it('is off unless an OTLP endpoint is set (or the console exporter is asked for)', () => {
     expect(tracingSettings({}).enabled).toBe(false);
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).enabled).toBe(true);
-    expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).enabled).toBe(true);
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).enabled).toBe(
+      true,
+    );
     expect(tracingSettings({ OTEL_TRACES_EXPORTER: 'console' })).toMatchObject({ enabled: true, exporter: 'console' });
-    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled).toBe(false);
-    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'true' }).enabled).toBe(false);
+    expect(
+      tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled,
+    ).toBe(false);
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'true' }).enabled).toBe(
+      false,
+    );
   });
   it('refuses bad values at start-up, naming the variable', () => {
     expect(() => tracingSettings({ OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/OTEL_TRACES_SAMPLER/);
@@ -96,7 +102,9 @@ describe('trace context in produced records', () => {
   it('keeps a traceparent the record already carries', async () => {
     const inner = new FakeProducer();
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    await instrumentProducer(inner, { tracer: tracing.tracer }).send('t', [rec('a', [{ name: 'traceparent', value: Buffer.from(own) }])]);
+    await instrumentProducer(inner, { tracer: tracing.tracer }).send('t', [
+      rec('a', [{ name: 'traceparent', value: Buffer.from(own) }]),
+    ]);
     const r = inner.sent[0]!.records[0]!;
     expect(r.headers!.filter((h) => h.name === 'traceparent').map((h) => h.value!.toString())).toEqual([own]);
   });

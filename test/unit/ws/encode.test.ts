@@ -67,7 +67,9 @@ describe('record frames', () => {
     expect(sharedRecordFrame(r, '0', 'json')).toBe(b);
     expect(sharedRecordFrame(r, 's1', 'json')).not.toBe(b);
     expect(JSON.parse(sharedRecordFrame(r, 's1', 'json').toString())).toMatchObject({ id: 's1', value: { é: 'ü' } });
-    expect(JSON.parse(sharedRecordFrame(r, '0', 'base64').toString()).value).toBe(Buffer.from('{"é":"ü"}').toString('base64'));
+    expect(JSON.parse(sharedRecordFrame(r, '0', 'base64').toString()).value).toBe(
+      Buffer.from('{"é":"ü"}').toString('base64'),
+    );
   });
 });
 

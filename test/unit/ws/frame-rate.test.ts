@@ -1,6 +1,13 @@
 // Inbound frame budgets (→ 4429): subscribe frames and other control frames have separate fixed windows; acks are free.
 import { describe, expect, it } from 'vitest';
-import { CONTROL_FRAME_LIMIT, CONTROL_FRAME_WINDOW_MS, FrameRate, SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW_MS, WindowCounter } from '../../../src/ws/frame-rate.js';
+import {
+  CONTROL_FRAME_LIMIT,
+  CONTROL_FRAME_WINDOW_MS,
+  FrameRate,
+  SUBSCRIBE_LIMIT,
+  SUBSCRIBE_WINDOW_MS,
+  WindowCounter,
+} from '../../../src/ws/frame-rate.js';
 
 describe('WindowCounter', () => {
   it('allows `limit` events per window, then says over until the window ends', () => {

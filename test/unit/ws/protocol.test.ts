@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GatewayError } from '../../../src/errors.js';
-import { clientFrameSchema, parseClientFrame, parseFrom, parseShortcut, serverFrameSchema } from '../../../src/ws/protocol.js';
+import {
+  clientFrameSchema,
+  parseClientFrame,
+  parseFrom,
+  parseShortcut,
+  serverFrameSchema,
+} from '../../../src/ws/protocol.js';
 
 const sc = (q: string) => parseShortcut(new URLSearchParams(q));
 const bad = (q: string) => {
@@ -18,10 +24,38 @@ const bad = (q: string) => {
 describe('client frames', () => {
   it('accepts every frame of WS_PROTOCOL.md', () => {
     const frames = [
-      { type: 'subscribe', id: 's1', mode: 'group', topics: ['orders'], group: 'billing', from: 'earliest', format: 'json', ack: 'manual', window: 500 },
-      { type: 'subscribe', id: 's2', mode: 'assign', partitions: [{ topic: 'orders', partition: 0 }], from: { offset: 120 } },
-      { type: 'subscribe', id: 's2', mode: 'assign', partitions: [{ topic: 'orders', partition: 0 }], from: { timestamp: 1732550000000 } },
-      { type: 'subscribe', id: 's2', mode: 'assign', partitions: [{ topic: 'orders', partition: 0 }], from: 'earliest' },
+      {
+        type: 'subscribe',
+        id: 's1',
+        mode: 'group',
+        topics: ['orders'],
+        group: 'billing',
+        from: 'earliest',
+        format: 'json',
+        ack: 'manual',
+        window: 500,
+      },
+      {
+        type: 'subscribe',
+        id: 's2',
+        mode: 'assign',
+        partitions: [{ topic: 'orders', partition: 0 }],
+        from: { offset: 120 },
+      },
+      {
+        type: 'subscribe',
+        id: 's2',
+        mode: 'assign',
+        partitions: [{ topic: 'orders', partition: 0 }],
+        from: { timestamp: 1732550000000 },
+      },
+      {
+        type: 'subscribe',
+        id: 's2',
+        mode: 'assign',
+        partitions: [{ topic: 'orders', partition: 0 }],
+        from: 'earliest',
+      },
       { type: 'subscribe', id: 's3', mode: 'broadcast', topics: ['prices'], filter: { keyPrefix: 'EUR' } },
       { type: 'subscribe', id: 's3', mode: 'broadcast', topics: ['prices'], filter: { key: 'EURUSD' } },
       { type: 'ack', id: 's1', topic: 'orders', partition: 0, offset: 41 },
@@ -45,7 +79,11 @@ describe('client frames', () => {
     ['negative offset', '{"type":"ack","id":"a","topic":"t","partition":0,"offset":-1}', /offset/],
     ['fractional partition', '{"type":"ack","id":"a","topic":"t","partition":0.5,"offset":1}', /partition/],
     ['window 0', '{"type":"subscribe","id":"a","mode":"group","group":"g","topics":["t"],"window":0}', /window/],
-    ['group from offset', '{"type":"subscribe","id":"a","mode":"group","group":"g","topics":["t"],"from":{"offset":1}}', /from/],
+    [
+      'group from offset',
+      '{"type":"subscribe","id":"a","mode":"group","group":"g","topics":["t"],"from":{"offset":1}}',
+      /from/,
+    ],
     ['empty id', '{"type":"pause","id":""}', /id/],
     ['array', '[]', /frame|type/],
   ])('refuses %s', (_name, text, message) => {
@@ -97,11 +135,22 @@ describe('URL shortcut', () => {
   });
 
   it('partition → assign mode with every form of from', () => {
-    const base = { type: 'subscribe', id: '0', mode: 'assign', partitions: [{ topic: 't', partition: 0 }, { topic: 't', partition: 2 }] };
+    const base = {
+      type: 'subscribe',
+      id: '0',
+      mode: 'assign',
+      partitions: [
+        { topic: 't', partition: 0 },
+        { topic: 't', partition: 2 },
+      ],
+    };
     expect(sc('topic=t&partition=0,2')).toEqual(base);
     expect(sc('topic=t&partition=0,2&from=123')).toEqual({ ...base, from: { offset: 123 } });
     expect(sc('topic=t&partition=0,2&from=@1732550000000')).toEqual({ ...base, from: { timestamp: 1732550000000 } });
-    expect(sc('topic=t&partition=0,2&from=@2026-11-25T10:00:00Z')).toEqual({ ...base, from: { timestamp: Date.parse('2026-11-25T10:00:00Z') } });
+    expect(sc('topic=t&partition=0,2&from=@2026-11-25T10:00:00Z')).toEqual({
+      ...base,
+      from: { timestamp: Date.parse('2026-11-25T10:00:00Z') },
+    });
     expect(sc('topic=t&partition=0,2&from=latest')).toEqual({ ...base, from: 'latest' });
   });
 

@@ -124,7 +124,10 @@ describe('SocketSender corking', () => {
   it('corks the TCP socket at the first frame and uncorks once the synchronous writes are done', async () => {
     const { ws, s } = setup(1_000_000);
     const calls: string[] = [];
-    (ws as unknown as { _socket: unknown })._socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    (ws as unknown as { _socket: unknown })._socket = {
+      cork: () => calls.push('cork'),
+      uncork: () => calls.push('uncork'),
+    };
     s.send('a');
     s.send('b');
     s.send('c');
@@ -140,7 +143,10 @@ describe('SocketSender corking', () => {
   it('writes out at once when the corked bytes reach a quarter of the high water, so they never look like a slow reader', async () => {
     const { ws, s, flips } = setup(4000); // corks at most 1000 bytes
     const calls: string[] = [];
-    (ws as unknown as { _socket: unknown })._socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    (ws as unknown as { _socket: unknown })._socket = {
+      cork: () => calls.push('cork'),
+      uncork: () => calls.push('uncork'),
+    };
     s.send('x'.repeat(600));
     expect(calls).toEqual(['cork']);
     s.send('x'.repeat(600)); // 1200 corked: out now
