@@ -1,0 +1,158 @@
+// Gateway replicas as separate processes (what `npx tsx src/main.ts` runs) and a round-robin load balancer of the
+// tests' own in front of them: no stickiness, each request (and each WebSocket upgrade) goes to the next live replica.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export interface Replica {
+  url: string;
+  child: ChildProcess;
+  /** Every JSON log line the replica printed so far. */
+  logs: Record<string, unknown>[];
+  /** SIGTERM (graceful) and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL: the replica dies with whatever it held. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `src/main.ts` in a child process with `env` on top of the test environment; resolves once it listens and
+ * its /readyz answers 200 (it reached Kafka).
+ */
+export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_000): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  const exited = once(child, 'exit');
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`replica did not start in ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`replica exited with ${code} before listening`));
+    });
+    lines.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return; // not a log line
+      }
+      logs.push(entry);
+      if (entry.msg === 'gateway listening' && typeof entry.url === 'string') {
+        clearTimeout(timer);
+        resolve(entry.url);
+      }
+    });
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (res?.ok) break;
+    if (Date.now() > deadline) throw new Error(`replica ${url} never became ready`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { url, child, logs, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+}
+
+export interface RoundRobinProxy {
+  url: string;
+  /** How many requests each target got, by target URL. */
+  readonly counts: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * An ordinary round-robin load balancer: every request goes to the next target (no cookies, no affinity); a target
+ * that refuses the connection is skipped for that request (like a health-checked balancer), so a killed replica's
+ * callers land on the others. Streams bodies both ways (SSE included) and tunnels WebSocket upgrades.
+ */
+export async function roundRobinProxy(targets: string[]): Promise<RoundRobinProxy> {
+  let next = 0;
+  const counts = new Map<string, number>();
+  const pick = (skip: Set<string>): string | undefined => {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(next + i) % targets.length]!;
+      if (!skip.has(t)) {
+        next = (next + i + 1) % targets.length;
+        return t;
+      }
+    }
+    return undefined;
+  };
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, tried: Set<string>) => {
+    const target = pick(tried);
+    if (!target) {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error_code: 502, message: 'no replica reachable' }));
+      return;
+    }
+    tried.add(target);
+    const u = new URL(target);
+    const out = http.request(
+      { host: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        counts.set(target, (counts.get(target) ?? 0) + 1);
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        res.on('close', () => up.destroy());
+      },
+    );
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      if (!res.headersSent && (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET')) forward(req, body, res, tried);
+      else res.destroy();
+    });
+    out.end(body);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => forward(req, Buffer.concat(chunks), res, new Set()));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const target = pick(new Set());
+    if (!target) return socket.destroy();
+    const u = new URL(target);
+    const out = http.request({
+      host: u.hostname,
+      port: u.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+    });
+    out.on('upgrade', (up, upSocket, upHead) => {
+      const head0 = [`HTTP/1.1 ${up.statusCode} ${up.statusMessage}`];
+      for (let i = 0; i < up.rawHeaders.length; i += 2) head0.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+      socket.write(`${head0.join('\r\n')}\r\n\r\n`);
+      if (upHead.length) socket.write(upHead);
+      if (head.length) upSocket.write(head);
+      upSocket.pipe(socket).pipe(upSocket);
+      upSocket.on('error', () => socket.destroy());
+      socket.on('error', () => upSocket.destroy());
+    });
+    out.on('response', (r) => {
+      socket.end(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\nconnection: close\r\n\r\n`);
+    });
+    out.on('error', () => socket.destroy());
+    out.end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
