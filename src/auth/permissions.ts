@@ -7,6 +7,7 @@
  */
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
+import { isInternalTopic } from '../core/topic-names.js';
 import type { Principal, Right } from './principal.js';
 
 export interface PermissionOptions {
@@ -18,9 +19,6 @@ export interface PermissionOptions {
 
 /** Compiled globs kept per process; patterns come from a handful of IdP policies, so this stays small. */
 export const GLOB_CACHE_MAX = 1024;
-
-/** Topics whose names start with this are Kafka's own (`__consumer_offsets`, ...): admins only. */
-const INTERNAL_TOPIC_PREFIX = '__';
 
 const globList = z.array(z.string().min(1));
 // A wrong type anywhere in the object means the IdP's mapping is broken: the whole claim grants nothing.
@@ -54,7 +52,8 @@ export function principalFromClaims(payload: JWTPayload, opts: PermissionOptions
     can(right: Right, name: string): boolean {
       if (admin) return true;
       if (typeof name !== 'string') return false;
-      if (right !== 'group' && name.startsWith(INTERNAL_TOPIC_PREFIX)) return false;
+      // Kafka's own topics (`__consumer_offsets`, ...) are for admins only, whatever a glob says.
+      if (right !== 'group' && isInternalTopic(name)) return false;
       const list = matchers[right];
       return list?.some((re) => re.test(name));
     },

@@ -18,8 +18,6 @@ import { createConsumers } from './consumers.js';
 
 export type * from './types.js';
 export type * from './consumer-types.js';
-export { isLegalTopicName } from './metadata.js';
-export { KeylessSpreader, partitionForKey, murmur2 } from './partitioner.js';
 
 export interface KafkaGateway {
   readonly producer: Producer;

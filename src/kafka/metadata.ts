@@ -19,6 +19,7 @@ import type {
 } from './types.js';
 import { protocolType, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
+import { isInternalTopic, isLegalTopicName } from '../core/topic-names.js';
 
 /** kafkajs client-bug retries for offset lookups (see offsets()). */
 const OFFSETS_ATTEMPTS = 3;
@@ -28,9 +29,6 @@ const UNKNOWN_RECHECK_MS = [100, 300];
 
 /** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
-
-export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-export const isLegalTopicName = (name: string) => TOPIC_NAME.test(name) && name !== '.' && name !== '..';
 
 interface CachedTopic {
   info: TopicInfo;
@@ -135,7 +133,7 @@ export class AdminMetadata implements Metadata {
   async listTopics(): Promise<string[]> {
     try {
       const names = await this.admin.listTopics();
-      return names.filter((n) => !n.startsWith('__')).sort();
+      return names.filter((n) => !isInternalTopic(n)).sort();
     } catch (e) {
       throw toGatewayError(e);
     }

@@ -14,17 +14,7 @@ import kafkajs from 'kafkajs';
 const { CompressionTypes } = kafkajs;
 import type { ProduceRecord, Producer, RecordResult } from './types.js';
 import { describeKafkaError, isConnectivityError, isRetriable, protocolType } from './errors.js';
-
-/** What a record costs in a batch beyond its key, value and headers (varints, attributes; generous). */
-export const RECORD_OVERHEAD_BYTES = 32;
-/** A RecordBatch header. */
-export const BATCH_OVERHEAD_BYTES = 61;
-
-export function recordSize(r: ProduceRecord): number {
-  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  if (r.headers) for (const h of r.headers) n += 10 + Buffer.byteLength(h.name) + (h.value?.length ?? 0);
-  return n;
-}
+import { BATCH_OVERHEAD_BYTES, recordSize } from '../core/record-size.js';
 
 export interface BatchingProducerOptions {
   lingerMs: number;

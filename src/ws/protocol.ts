@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { errors } from '../errors.js';
-import { isLegalTopicName } from '../kafka/index.js';
+import { isLegalTopicName } from '../core/topic-names.js';
 
 export const SUBPROTOCOL = 'kgw.v1';
 

@@ -5,7 +5,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ErrorCodes, GatewayError, errors } from '../../errors.js';
-import { isLegalTopicName, type TopicInfo } from '../../kafka/index.js';
+import type { TopicInfo } from '../../kafka/index.js';
+import { isInternalTopic, isLegalTopicName } from '../../core/topic-names.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
 import { parseJsonBody } from '../json.js';
@@ -59,7 +60,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
       metadata: { self, resource_name: `crn:///kafka=${id}/topic=${t.name}` },
       cluster_id: id,
       topic_name: t.name,
-      is_internal: t.name.startsWith('__'),
+      is_internal: isInternalTopic(t.name),
       replication_factor: t.partitions[0]?.replicas.length ?? 0,
       partitions_count: t.partitions.length,
       partitions: { related: `${self}/partitions` },

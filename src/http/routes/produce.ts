@@ -4,15 +4,10 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
-import {
-  isLegalTopicName,
-  KeylessSpreader,
-  partitionForKey,
-  type ProduceRecord,
-  type RecordHeader,
-  type RecordResult,
-} from '../../kafka/index.js';
-import { recordSize } from '../../kafka/producer.js';
+import type { ProduceRecord, RecordHeader, RecordResult } from '../../kafka/index.js';
+import { KeylessSpreader, partitionForKey } from '../../core/partitioner.js';
+import { recordSize } from '../../core/record-size.js';
+import { isInternalTopic, isLegalTopicName } from '../../core/topic-names.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
@@ -20,9 +15,6 @@ import { decodeRecords, parsePartition } from '../records.js';
 import { V2_JSON } from '../errors.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { BinaryProduceRequestSchema, JsonProduceRequestSchema, ProduceResponseSchema } from '../schemas.js';
-
-/** Internal topics, as GET /topics and v3 `is_internal` see them. */
-const INTERNAL_TOPIC_PREFIX = '__';
 
 const TopicParam = z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'test-topic1' });
 const PartitionParam = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
@@ -88,8 +80,7 @@ export function produceRoutes(deps: AppDeps) {
     if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
     // Kafka never takes client writes to its own topics (__consumer_offsets, __transaction_state, ...): refused for
     // every caller, admins included, before anything is sent (other callers would get 403 from their rights anyway).
-    if (topic.startsWith(INTERNAL_TOPIC_PREFIX))
-      throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
+    if (isInternalTopic(topic)) throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
     const format = produceFormat(c.req.header('content-type'));
     checkAccept(c.req.header('accept'));
     const principal = c.get('principal');

@@ -1,6 +1,9 @@
 /**
  * Partition choice as Kafka's Java client makes it, so every language agrees on where a key goes.
  * murmur2 is Kafka's `Utils.murmur2` (seed 0x9747b28c), over the key bytes.
+ *
+ * Why ours and not kafkajs's `Partitioners.JavaCompatiblePartitioner`: the produce route picks the partition
+ * before the record reaches src/kafka/, and this core must not load kafkajs (vectors: test/unit/core/partitioner.test.ts).
  */
 export function murmur2(data: Uint8Array): number {
   const length = data.length;
