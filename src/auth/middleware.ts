@@ -1,24 +1,20 @@
 /**
- * Authentication at the edge: the hono middleware for HTTP routes, the token lookup and subprotocol choice for
- * the WebSocket upgrade, and the two authorization checks routes call. Routes and sessions only see a Principal.
+ * Authentication at the edge: the hono middleware for HTTP routes and the token lookup for the WebSocket upgrade.
+ * What a caller may then do is decided in authorize.ts. Routes and subscriptions only see a Principal.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Config } from '../config.js';
-import { errors, truncate } from '../errors.js';
+import { errors } from '../errors.js';
 import type { AuthVariables } from './context.js';
 import type { TokenVerifier } from './jwt.js';
-import { anonymousPrincipal, type Principal, type Right } from './principal.js';
+import { anonymousPrincipal } from './principal.js';
 
 export type { AuthVariables } from './context.js';
 
 /** AUTH_MAX_TOKEN_BYTES's default (CONFIG.md). */
 export const DEFAULT_MAX_TOKEN_BYTES = 8192;
-/** The WebSocket subprotocol we speak (WS_PROTOCOL.md). */
-export const WS_SUBPROTOCOL = 'kgw.v1';
 /** A browser's token rides as a second offered subprotocol: `bearer.<jwt>`. */
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
-/** Names in 403 messages are caller-supplied: keep them short. */
-const MAX_NAME_IN_MESSAGE = 100;
 
 export interface AuthMiddlewareOptions {
   /** null = AUTH_MODE=none: every request runs as `anonymousPrincipal`. Required, so "off" is always explicit. */
@@ -121,31 +117,4 @@ export function tokenFromUpgrade(req: UpgradeRequestLike, config: Pick<Config, '
 
 function headerValues(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-/**
- * ws's `handleProtocols` (called only when the client offered some): `kgw.v1` when offered, else false —
- * never the first offered one, which would echo a `bearer.<jwt>` token back (ws's default).
- */
-export function selectProtocol(offered: Set<string>): typeof WS_SUBPROTOCOL | false {
-  return offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false;
-}
-
-/** What each right lets a caller do, for 403 messages. */
-const RIGHT_WORDING: Readonly<Record<Right, { verb: string; noun: string }>> = {
-  produce: { verb: 'produce to', noun: 'topic' },
-  consume: { verb: 'consume from', noun: 'topic' },
-  group: { verb: 'use', noun: 'consumer group' },
-};
-
-/** Throws 403 40301 unless `principal` has `right` on `name` (a topic, or a group id for 'group'). */
-export function requireRight(principal: Principal, right: Right, name: string): void {
-  if (principal.can(right, name)) return;
-  const { verb, noun } = RIGHT_WORDING[right];
-  throw errors.forbidden(`Not authorized to ${verb} ${noun} '${truncate(name, MAX_NAME_IN_MESSAGE)}'.`);
-}
-
-/** Throws 403 40301 unless `principal` is an admin (v3 admin routes). */
-export function requireAdmin(principal: Principal): void {
-  if (!principal.admin) throw errors.forbidden('Not authorized: this operation needs the admin right.');
 }

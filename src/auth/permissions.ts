@@ -124,8 +124,3 @@ function globSource(glob: string): string {
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
-
-/** Does `name` match `glob`? (For callers that hold a single pattern, e.g. tests and docs.) */
-export function globMatches(glob: string, name: string): boolean {
-  return compileGlob(glob).test(name);
-}

@@ -4,6 +4,7 @@
  * the token's expiry (→ 4401 unless a `reauth` came), liveness (ping/pong), and its subscriptions' lifecycle.
  */
 import type { WebSocket, RawData } from 'ws';
+import { reauthRefusal } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { Consumers, Metadata } from '../kafka/index.js';
@@ -359,7 +360,7 @@ export class Connection {
       this.sendError({
         type: 'error',
         code: 'FORBIDDEN',
-        message: `reauth refused: ${e instanceof Error ? e.message : 'invalid token'}`,
+        message: reauthRefusal(e instanceof Error ? e.message : 'invalid token'),
       });
       return;
     }
@@ -368,7 +369,7 @@ export class Connection {
       this.sendError({
         type: 'error',
         code: 'FORBIDDEN',
-        message: 'reauth refused: the token is for another subject.',
+        message: reauthRefusal('the token is for another subject.'),
       });
       return;
     }

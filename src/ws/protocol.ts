@@ -7,7 +7,16 @@ import { z } from 'zod';
 import { errors } from '../errors.js';
 import { isLegalTopicName } from '../core/topic-names.js';
 
+/** The one WebSocket subprotocol the gateway speaks. */
 export const SUBPROTOCOL = 'kgw.v1';
+
+/**
+ * ws's `handleProtocols` (called only when the client offered some): `kgw.v1` when offered, else false — never
+ * ws's default (the first offered one), which could echo a `bearer.<jwt>` token back in the response.
+ */
+export function selectSubprotocol(offered: Set<string>): typeof SUBPROTOCOL | false {
+  return offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false;
+}
 
 /** Limits of one frame's content (the frame's byte size is WS_MAX_FRAME_BYTES). */
 export const LIMITS = {

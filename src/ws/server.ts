@@ -11,13 +11,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import { anonymousPrincipal, type Principal } from '../auth/principal.js';
 import { tokenFromUpgrade } from '../auth/middleware.js';
+import { authorizeRead, originRefused } from '../auth/authorize.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { Config } from '../config.js';
 import { ErrorCodes, GatewayError, errors, isGatewayError } from '../errors.js';
 import type { ConsumersStats, KafkaGateway } from '../kafka/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Connection, type ConnectionStats, type WsMetrics } from './connection.js';
-import { parseShortcut, SUBPROTOCOL, type SubscribeFrame } from './protocol.js';
+import { readAccess } from './sessions/types.js';
+import { parseShortcut, SUBPROTOCOL, selectSubprotocol, type SubscribeFrame } from './protocol.js';
 
 export type WebSocketConfig = Pick<
   Config,
@@ -133,8 +135,7 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
     maxPayload: config.WS_MAX_FRAME_BYTES,
     // Compression costs memory per socket and invites compression attacks; records are often compressed already.
     perMessageDeflate: false,
-    // Select kgw.v1 only, never ws's default (the first offered one could be a `bearer.<jwt>` token).
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    handleProtocols: selectSubprotocol,
     // We track sockets ourselves (Connection), for stats and a graceful shutdown.
     clientTracking: false,
   };
@@ -166,7 +167,7 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
     if (url.pathname !== WS_PATH)
       return refuse(socket, new GatewayError(404, ErrorCodes.NOT_FOUND, 'HTTP 404 Not Found'));
     if (closing) return refuse(socket, errors.overloaded('The gateway is shutting down.'));
-    if (!originAllowed(req, allowedOrigins)) return refuse(socket, errors.forbidden('Origin not allowed.'));
+    if (!originAllowed(req, allowedOrigins)) return refuse(socket, originRefused());
     const offered = offeredProtocols(req);
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL))
       return refuse(socket, errors.badRequest(`Unsupported subprotocol: offer '${SUBPROTOCOL}'.`));
@@ -203,11 +204,9 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
 
   /** The shortcut's rights and existence, checked before the upgrade (WS_PROTOCOL.md: plain HTTP answers). */
   async function checkShortcut(s: SubscribeFrame, principal: Principal): Promise<void> {
-    const topics = s.mode === 'assign' ? [...new Set(s.partitions.map((p) => p.topic))] : [...new Set(s.topics)];
-    for (const t of topics)
-      if (!principal.can('consume', t)) throw errors.forbidden(`Not authorized to consume from topic '${t}'.`);
-    if (s.mode === 'group' && !principal.can('group', s.group))
-      throw errors.forbidden(`Not authorized to use consumer group '${s.group}'.`);
+    const access = readAccess(s);
+    authorizeRead(principal, access);
+    const topics = [...access.topics];
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
     for (const t of topics) {
       const info = await kafka.metadata.topic(t);

@@ -13,7 +13,7 @@ import { parseJsonBody } from '../json.js';
 import { V3_ACCEPTABLE, checkAccept, requireJsonBody } from '../media.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { ClusterListSchema, ClusterSchema, CreateTopicSchema, V3TopicListSchema, V3TopicSchema } from '../schemas.js';
-import { canSee } from './topics.js';
+import { authorizeAdmin, authorizeSeeTopic, canSeeTopic } from '../../auth/authorize.js';
 
 const clusterId = z.string().openapi({ param: { name: 'cluster_id', in: 'path' } });
 const topicName = z.string().openapi({ param: { name: 'topic_name', in: 'path' }, example: 'orders' });
@@ -118,7 +118,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     async (c) => {
       const info = await cluster(c, c.req.param('cluster_id'));
       const principal = c.get('principal');
-      const topics = (await md.listTopicInfos()).filter((t) => canSee(principal, t.name));
+      const topics = (await md.listTopicInfos()).filter((t) => canSeeTopic(principal, t.name));
       return c.json({
         kind: 'KafkaTopicList',
         metadata: { self: `${base(c)}/${info.clusterId}/topics`, next: null },
@@ -158,7 +158,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     }),
     async (c) => {
       const principal = c.get('principal');
-      if (!principal.admin) throw errors.forbidden('Creating topics needs the admin right.');
+      authorizeAdmin(principal);
       requireJsonBody(c.req.header('content-type'));
       const info = await cluster(c, c.req.param('cluster_id'));
       const raw = await readBody(c, config.MAX_BODY_BYTES);
@@ -220,7 +220,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     async (c) => {
       const info = await cluster(c, c.req.param('cluster_id'));
       const name = c.req.param('topic_name')!;
-      if (!canSee(c.get('principal'), name)) throw errors.forbidden(`Not allowed to see topic '${name}'.`);
+      authorizeSeeTopic(c.get('principal'), name);
       const t = await md.topicInfo(name);
       if (!t) throw errors.topicNotFound(name);
       return c.json(topicBody(c, info.clusterId, t));
@@ -239,7 +239,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
     }),
     async (c) => {
       const principal = c.get('principal');
-      if (!principal.admin) throw errors.forbidden('Deleting topics needs the admin right.');
+      authorizeAdmin(principal);
       await cluster(c, c.req.param('cluster_id'));
       const name = c.req.param('topic_name')!;
       if (!(await md.topicInfo(name))) throw errors.topicNotFound(name);

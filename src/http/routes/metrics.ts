@@ -4,7 +4,7 @@
  * consumer-group names a caller may have no rights on.
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { requireAdmin } from '../../auth/middleware.js';
+import { authorizeAdmin } from '../../auth/authorize.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { errorResponses, route } from '../openapi-common.js';
@@ -37,7 +37,7 @@ export function metricsRoutes(deps: AppDeps & { metrics: Metrics }) {
   const { config, metrics } = deps;
   const app = new OpenAPIHono<AppEnv>();
   route(app, metricsRoute, async (c) => {
-    if (!config.AUTH_PUBLIC_METRICS) requireAdmin(c.get('principal'));
+    if (!config.AUTH_PUBLIC_METRICS) authorizeAdmin(c.get('principal'));
     c.header('Content-Type', metrics.contentType);
     c.header('Cache-Control', 'no-store');
     return c.body(await metrics.render(), 200);

@@ -7,7 +7,8 @@ import { errors } from '../../errors.js';
 import type { ProduceRecord, RecordHeader, RecordResult } from '../../kafka/index.js';
 import { KeylessSpreader, partitionForKey } from '../../core/partitioner.js';
 import { recordSize } from '../../core/record-size.js';
-import { isInternalTopic, isLegalTopicName } from '../../core/topic-names.js';
+import { isLegalTopicName } from '../../core/topic-names.js';
+import { authorizeProduce, refuseInternalWrite } from '../../auth/authorize.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
@@ -78,13 +79,12 @@ export function produceRoutes(deps: AppDeps) {
 
   async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
     if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
-    // Kafka never takes client writes to its own topics (__consumer_offsets, __transaction_state, ...): refused for
-    // every caller, admins included, before anything is sent (other callers would get 403 from their rights anyway).
-    if (isInternalTopic(topic)) throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
+    // Before the body is looked at: nobody, admins included, writes to Kafka's own topics.
+    refuseInternalWrite(topic);
     const format = produceFormat(c.req.header('content-type'));
     checkAccept(c.req.header('accept'));
     const principal = c.get('principal');
-    if (!principal.can('produce', topic)) throw errors.forbidden(`Not allowed to produce to topic '${topic}'.`);
+    authorizeProduce(principal, topic);
 
     const raw = await readBody(c, config.MAX_BODY_BYTES);
     const decoded = decodeRecords(raw, {

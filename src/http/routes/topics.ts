@@ -5,7 +5,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
 import type { PartitionInfo, TopicInfo } from '../../kafka/index.js';
-import type { Principal } from '../../auth/principal.js';
+import { authorizeSeeTopic, canSeeTopic } from '../../auth/authorize.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { V2_JSON } from '../errors.js';
 import { checkAccept } from '../media.js';
@@ -18,9 +18,6 @@ const partition = z.string().openapi({ param: { name: 'partition', in: 'path' },
 const ok = <T extends z.ZodType>(schema: T, description: string) => ({
   200: { description, content: { [V2_JSON]: { schema } } },
 });
-
-/** Reading metadata of a topic needs some right on it (produce or consume); admins see everything. */
-export const canSee = (p: Principal, name: string) => p.can('consume', name) || p.can('produce', name);
 
 export function partitionBody(p: PartitionInfo) {
   return {
@@ -42,7 +39,7 @@ export function topicRoutes({ kafka }: AppDeps) {
 
   async function visibleTopic(c: Context<AppEnv>, name: string): Promise<TopicInfo> {
     checkAccept(c.req.header('accept'));
-    if (!canSee(c.get('principal'), name)) throw errors.forbidden(`Not allowed to see topic '${name}'.`);
+    authorizeSeeTopic(c.get('principal'), name);
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
     const info = await md.topicInfo(name);
     if (!info) throw errors.topicNotFound(name);
@@ -71,7 +68,7 @@ export function topicRoutes({ kafka }: AppDeps) {
       const principal = c.get('principal');
       return send(
         c,
-        (await md.listTopics()).filter((t) => canSee(principal, t)),
+        (await md.listTopics()).filter((t) => canSeeTopic(principal, t)),
       );
     },
   );

@@ -2,11 +2,12 @@
  * Assign mode: exactly the named partitions, from a start position (earliest, latest, an offset, a time).
  * No group balancing and no commits; `ack`/`window` still bound what is in flight.
  */
+import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import { WsError } from '../close-codes.js';
 import { DEFAULTS, type SubscribeAssign } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, type SessionDeps } from './types.js';
+import { checkTopics, readAccess, type SessionDeps } from './types.js';
 
 export class AssignSubscription extends PumpedSubscription {
   readonly mode = 'assign' as const;
@@ -19,17 +20,14 @@ export class AssignSubscription extends PumpedSubscription {
   }
 
   allowedFor(p: Principal): boolean {
-    return this.frame.partitions.every((tp) => p.can('consume', tp.topic));
+    return mayRead(p, readAccess(this.frame));
   }
 
   async start(): Promise<void> {
     const partitions = this.frame.partitions;
     const keys = new Set(partitions.map((p) => `${p.partition}:${p.topic}`));
     if (keys.size !== partitions.length) throw new WsError('BAD_MESSAGE', 'partitions lists a partition twice.');
-    const counts = await checkTopics(
-      this.deps,
-      partitions.map((p) => p.topic),
-    );
+    const counts = await checkTopics(this.deps, this.frame);
     for (const p of partitions)
       if (p.partition >= (counts.get(p.topic) ?? 0))
         throw new WsError('UNKNOWN_PARTITION', `Partition ${p.partition} of topic '${p.topic}' not found.`);

@@ -5,12 +5,13 @@
  * overflows the queue, is closed with 4408 by the connection. A client `pause` drops records until `resume`
  * (a live view skips what happened while paused).
  */
+import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { BroadcastWatch, ConsumedRecord, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame } from '../close-codes.js';
 import { sharedRecordFrame } from '../encode.js';
 import { DEFAULTS, type Format, type SubscribeBroadcast } from '../protocol.js';
-import { checkTopics, type SessionDeps, type Subscription, type SubscriptionStats } from './types.js';
+import { checkTopics, readAccess, type SessionDeps, type Subscription, type SubscriptionStats } from './types.js';
 
 /** Records held between the readers starting and the `subscribed` frame (normally none). */
 const MAX_HELD_RECORDS = 10_000;
@@ -37,12 +38,12 @@ export class BroadcastSubscription implements Subscription {
   }
 
   allowedFor(p: Principal): boolean {
-    return this.frame.topics.every((t) => p.can('consume', t));
+    return mayRead(p, readAccess(this.frame));
   }
 
   async start(): Promise<void> {
     const topics = [...new Set(this.frame.topics)];
-    await checkTopics(this.deps, topics);
+    await checkTopics(this.deps, this.frame);
     const sink = {
       onRecord: (r: ConsumedRecord) => this.onRecord(r),
       onFatal: (e: unknown) => {

@@ -3,12 +3,12 @@
  * rebalances (each change → an `assignment` frame); offsets are committed only for acknowledged records
  * (manual ack) or records written to the socket (auto): at-least-once.
  */
+import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { GroupSession, TopicPartition } from '../../kafka/index.js';
-import { WsError } from '../close-codes.js';
 import { DEFAULTS, type SubscribeGroup } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, type SessionDeps } from './types.js';
+import { checkTopics, readAccess, type SessionDeps } from './types.js';
 
 export class GroupSubscription extends PumpedSubscription {
   readonly mode = 'group' as const;
@@ -22,14 +22,12 @@ export class GroupSubscription extends PumpedSubscription {
   }
 
   allowedFor(p: Principal): boolean {
-    return p.can('group', this.frame.group) && this.frame.topics.every((t) => p.can('consume', t));
+    return mayRead(p, readAccess(this.frame));
   }
 
   async start(): Promise<void> {
     const { group, topics } = this.frame;
-    if (!this.deps.principal().can('group', group))
-      throw new WsError('FORBIDDEN', `Not authorized to use consumer group '${group}'.`);
-    await checkTopics(this.deps, topics);
+    await checkTopics(this.deps, this.frame);
     const sink = this.sink();
     const session = await this.deps.consumers.group(
       { group, topics: [...new Set(topics)], from: this.frame.from ?? DEFAULTS.from },

@@ -2,11 +2,12 @@
  * What a subscription (one `subscribe`, any mode) needs from its socket and gives back to it. Subscriptions
  * never touch the WebSocket itself: the connection owns sending, the water marks and closing.
  */
+import { authorizeRead, type ReadAccess } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { Consumers, Metadata, TopicPartition } from '../../kafka/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { WsError } from '../close-codes.js';
-import type { AckFrame, ErrorFrame, Mode } from '../protocol.js';
+import type { AckFrame, ErrorFrame, Mode, SubscribeFrame } from '../protocol.js';
 
 export interface SocketPort {
   /** Send a text frame; `onWritten` runs once the socket handed it to the OS (never for a dead socket). */
@@ -63,11 +64,20 @@ export interface Subscription {
   stats(): SubscriptionStats;
 }
 
-/** Rights first (so a forbidden caller learns nothing about existence), then existence. Returns partition counts. */
-export async function checkTopics(deps: SessionDeps, topics: string[]): Promise<Map<string, number>> {
-  const principal = deps.principal();
-  for (const t of topics)
-    if (!principal.can('consume', t)) throw new WsError('FORBIDDEN', `Not authorized to consume from topic '${t}'.`);
+/** The rights a subscription needs (checked at the upgrade's shortcut, at `subscribe`, and after a `reauth`). */
+export function readAccess(frame: SubscribeFrame): ReadAccess {
+  if (frame.mode === 'assign') return { topics: new Set(frame.partitions.map((p) => p.topic)) };
+  return { topics: new Set(frame.topics), ...(frame.mode === 'group' ? { group: frame.group } : {}) };
+}
+
+/**
+ * Rights first (so a forbidden caller learns nothing about existence; 403 → a FORBIDDEN frame), then existence.
+ * Returns partition counts.
+ */
+export async function checkTopics(deps: SessionDeps, frame: SubscribeFrame): Promise<Map<string, number>> {
+  const access = readAccess(frame);
+  authorizeRead(deps.principal(), access);
+  const topics = [...access.topics];
   if (!deps.kafkaUp()) throw new WsError('KAFKA_UNAVAILABLE', 'No Kafka broker is reachable.');
   const out = new Map<string, number>();
   for (const t of [...new Set(topics)]) {

@@ -6,6 +6,8 @@ import {
   parseClientFrame,
   parseFrom,
   parseShortcut,
+  SUBPROTOCOL,
+  selectSubprotocol,
   serverFrameSchema,
 } from '../../../src/ws/protocol.js';
 
@@ -180,5 +182,17 @@ describe('URL shortcut', () => {
     expect(parseFrom('0')).toEqual({ offset: 0 });
     expect(() => parseFrom('-1')).toThrow(GatewayError);
     expect(() => parseFrom('@')).toThrow(GatewayError);
+  });
+});
+
+describe('selectSubprotocol (ws handleProtocols)', () => {
+  it('selects kgw.v1 when offered and never echoes the bearer.<jwt> entry', () => {
+    expect(selectSubprotocol(new Set(['bearer.secret.jwt', 'kgw.v1']))).toBe(SUBPROTOCOL);
+    expect(selectSubprotocol(new Set(['kgw.v1']))).toBe('kgw.v1');
+  });
+
+  it('refuses when kgw.v1 is not among the offered', () => {
+    expect(selectSubprotocol(new Set(['bearer.secret.jwt']))).toBe(false);
+    expect(selectSubprotocol(new Set(['chat']))).toBe(false);
   });
 });
