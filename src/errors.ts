@@ -5,7 +5,8 @@
  */
 export const ErrorCodes = {
   BAD_REQUEST: 400,
-  TOPIC_EXISTS: 40002,
+  /** Kafka refused an admin request (the topic exists, bad partitions/replication/config, a policy): 400. */
+  KAFKA_ADMIN_REFUSED: 40002,
   UNAUTHORIZED: 40101,
   FORBIDDEN: 40301,
   NOT_FOUND: 404,

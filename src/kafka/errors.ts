@@ -17,14 +17,14 @@ interface KafkaJsErrorLike {
 
 /** kafkajs protocol error types (Kafka error names) that map to a specific HTTP answer. */
 const PROTOCOL_ERRORS: Record<string, { status: number; code: (typeof ErrorCodes)[keyof typeof ErrorCodes] }> = {
-  TOPIC_ALREADY_EXISTS: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
+  TOPIC_ALREADY_EXISTS: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
   INVALID_TOPIC_EXCEPTION: { status: 422, code: ErrorCodes.INVALID_TOPIC_NAME },
-  INVALID_PARTITIONS: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
-  INVALID_REPLICATION_FACTOR: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
-  INVALID_REPLICA_ASSIGNMENT: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
-  INVALID_CONFIG: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
-  POLICY_VIOLATION: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
-  INVALID_REQUEST: { status: 400, code: ErrorCodes.TOPIC_EXISTS },
+  INVALID_PARTITIONS: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
+  INVALID_REPLICATION_FACTOR: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
+  INVALID_REPLICA_ASSIGNMENT: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
+  INVALID_CONFIG: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
+  POLICY_VIOLATION: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
+  INVALID_REQUEST: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
   UNKNOWN_TOPIC_OR_PARTITION: { status: 404, code: ErrorCodes.TOPIC_NOT_FOUND },
   TOPIC_AUTHORIZATION_FAILED: { status: 403, code: ErrorCodes.FORBIDDEN },
   GROUP_AUTHORIZATION_FAILED: { status: 403, code: ErrorCodes.FORBIDDEN },
