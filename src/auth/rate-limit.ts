@@ -3,6 +3,7 @@
  * at the rate and holds one second's worth. A request bigger than the bucket is let through when the bucket is
  * full and leaves it in debt, so large batches are slowed to the rate instead of refused forever.
  */
+import { TokenBucket } from '../core/token-bucket.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterS: number };
@@ -27,11 +28,6 @@ export interface RateLimiterOptions {
 
 export const DEFAULT_MAX_BUCKETS = 10_000;
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 const ANONYMOUS = '\u0000anonymous'; // cannot collide with a real `sub`
 
 export function createRateLimiter({
@@ -43,20 +39,10 @@ export function createRateLimiter({
     throw new TypeError('createRateLimiter: recordsPerS must be ≥ 0');
   if (!Number.isSafeInteger(maxBuckets) || maxBuckets < 1)
     throw new TypeError('createRateLimiter: maxBuckets must be ≥ 1');
-  const capacity = recordsPerS; // burst = one second's worth
-  const perMs = recordsPerS / 1000;
-  const buckets = new Map<string, Bucket>();
-
-  function refill(b: Bucket, t: number): void {
-    if (t > b.at) b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs);
-    b.at = Math.max(b.at, t);
-  }
+  const buckets = new Map<string, TokenBucket>();
 
   function evict(t: number): void {
-    for (const [key, b] of buckets) {
-      refill(b, t);
-      if (b.tokens >= capacity) buckets.delete(key); // a full bucket is the same as no bucket
-    }
+    for (const [key, b] of buckets) if (b.isFull(t)) buckets.delete(key); // a full bucket is the same as no bucket
     // Still too many active callers: drop the least recently used (Map order = last touch).
     const target = Math.floor(maxBuckets * 0.9);
     for (const key of buckets.keys()) {
@@ -70,20 +56,16 @@ export function createRateLimiter({
     const key = sub ?? ANONYMOUS;
     const t = now();
     let b = buckets.get(key);
-    if (b) {
+    if (b)
       buckets.delete(key); // re-inserted below: keeps Map order = least recently used first
-      refill(b, t);
-    } else {
+    else {
       if (buckets.size >= maxBuckets) evict(t);
-      b = { tokens: capacity, at: t };
+      b = TokenBucket.perInterval(recordsPerS, 1000); // burst = one second's worth
     }
     buckets.set(key, b);
-    const need = Math.min(n, capacity);
-    if (b.tokens >= need) {
-      b.tokens -= n;
-      return { ok: true };
-    }
-    return { ok: false, retryAfterS: Math.max(1, Math.ceil((need - b.tokens) / recordsPerS)) };
+    if (b.take(n, t)) return { ok: true };
+    // (less a hair: float division must not turn an exact 2 s into 3)
+    return { ok: false, retryAfterS: Math.max(1, Math.ceil(b.waitMs(n, t) / 1000 - 1e-9)) };
   }
 
   return {

@@ -32,10 +32,6 @@ export const CLOSE_REASONS: Readonly<Record<CloseCode, string>> = {
   4429: 'rate limited',
 };
 
-/** Bad frames tolerated per window before 4400. */
-export const BAD_FRAME_LIMIT = 5;
-export const BAD_FRAME_WINDOW_MS = 60_000;
-
 /** Error codes that count as the client breaking the protocol (toward 4400); the others are answers. */
 export const PROTOCOL_VIOLATIONS: ReadonlySet<WsErrorCode> = new Set(['BAD_MESSAGE']);
 

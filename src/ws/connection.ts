@@ -11,8 +11,6 @@ import type { Consumers, Metadata } from '../kafka/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
-  BAD_FRAME_LIMIT,
-  BAD_FRAME_WINDOW_MS,
   CLOSE_REASONS,
   CloseCodes,
   PROTOCOL_VIOLATIONS,
@@ -70,7 +68,6 @@ export class Connection {
   private readonly live = new Set<Subscription>();
   private readonly out: SocketSender;
   private readonly log: Logger;
-  private readonly badFrames: number[] = [];
   private readonly rate = new FrameRate();
   private alive = true;
   private closing = false;
@@ -195,10 +192,7 @@ export class Connection {
   private sendError(frame: ErrorFrame): void {
     this.send(JSON.stringify(frame));
     if (!PROTOCOL_VIOLATIONS.has(frame.code)) return;
-    const now = Date.now();
-    this.badFrames.push(now);
-    while (this.badFrames.length > 0 && this.badFrames[0]! <= now - BAD_FRAME_WINDOW_MS) this.badFrames.shift();
-    if (this.badFrames.length >= BAD_FRAME_LIMIT) this.closeWith(CloseCodes.PROTOCOL_VIOLATION);
+    if (this.rate.tooManyBad()) this.closeWith(CloseCodes.PROTOCOL_VIOLATION);
   }
 
   // ---- receiving -------------------------------------------------------------------------------------------
