@@ -1,6 +1,6 @@
 /**
  * The one place where WebSocket outcomes are decided: the close-code table (WS_PROTOCOL.md) as data, and the
- * mapping of errors to `error` frames. Sessions and the connection throw or report; this formats.
+ * mapping of errors to `error` frames. Subscriptions and the connection throw or report; this formats.
  */
 import { ErrorCodes, GatewayError, isGatewayError } from '../errors.js';
 import type { ErrorFrame, WsErrorCode } from './protocol.js';
@@ -35,7 +35,7 @@ export const CLOSE_REASONS: Readonly<Record<CloseCode, string>> = {
 /** Error codes that count as the client breaking the protocol (toward 4400); the others are answers. */
 export const PROTOCOL_VIOLATIONS: ReadonlySet<WsErrorCode> = new Set(['BAD_MESSAGE']);
 
-/** An error a session raises for the client to see, with a stable code. */
+/** An error a subscription raises for the client to see, with a stable code. */
 export class WsError extends Error {
   override readonly name = 'WsError';
   constructor(

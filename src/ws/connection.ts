@@ -21,10 +21,10 @@ import {
 import { FrameRate } from './frame-rate.js';
 import { SocketSender } from './sender.js';
 import { parseClientFrame, type ClientFrame, type ErrorFrame, type SubscribeFrame } from './protocol.js';
-import { AssignSubscription } from './sessions/assign.js';
-import { BroadcastSubscription } from './sessions/broadcast.js';
-import { GroupSubscription } from './sessions/group.js';
-import type { SessionDeps, SocketPort, Subscription, SubscriptionStats } from './sessions/types.js';
+import { AssignSubscription } from './subscriptions/assign.js';
+import { BroadcastSubscription } from './subscriptions/broadcast.js';
+import { GroupSubscription } from './subscriptions/group.js';
+import type { SubscriptionDeps, SocketPort, Subscription, SubscriptionStats } from './subscriptions/types.js';
 
 /** The WebSocket counters of the gateway's metrics. */
 export type WsMetrics = Pick<
@@ -296,7 +296,7 @@ export class Connection {
       });
       return;
     }
-    const deps: SessionDeps = {
+    const deps: SubscriptionDeps = {
       consumers: this.deps.consumers,
       metadata: this.deps.metadata,
       kafkaUp: this.deps.kafkaUp,

@@ -1,11 +1,11 @@
 /**
  * `/asyncapi.yaml`: the AsyncAPI 3 document of the `/ws` protocol, built from the frame schemas at start-up (the
- * same bytes as the checked-in openapi/asyncapi.yaml; test/unit/asyncapi.test.ts holds both in step). Public like
+ * same bytes as the checked-in openapi/asyncapi.yaml; test/unit/ws/asyncapi.test.ts holds both in step). Public like
  * /openapi.json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../deps.js';
-import { asyncApiYaml, type AsyncApiOptions } from '../asyncapi.js';
+import { asyncApiYaml, type AsyncApiOptions } from '../../ws/asyncapi/document.js';
 
 export function asyncapiRoutes(options: AsyncApiOptions) {
   const app = new OpenAPIHono<AppEnv>();

@@ -1,4 +1,4 @@
-// The AsyncAPI document of /ws is generated from the frame schemas (scripts/asyncapi.ts → src/http/asyncapi.ts):
+// The AsyncAPI document of /ws is generated from the frame schemas (scripts/asyncapi.ts → src/ws/asyncapi/):
 // the checked-in openapi/asyncapi.yaml must be what the code generates, valid AsyncAPI 3 by @asyncapi/parser,
 // complete (every frame type of src/ws/protocol.ts, every field described with an example, every close code and
 // error code), with examples the gateway's own schemas accept; and /asyncapi.yaml serves the same bytes.
@@ -7,18 +7,18 @@ import { Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { ASYNCAPI_FILE, renderAsyncApi } from '../../scripts/asyncapi.js';
-import { brokerlessApp } from '../../scripts/openapi.js';
-import { publicPathMatcher } from '../../src/auth/middleware.js';
-import { SHORTCUT_EXAMPLES, SHORTCUT_PARAMS } from '../../src/http/asyncapi.js';
-import { CLOSE_REASONS, CloseCodes } from '../../src/ws/close-codes.js';
+import { ASYNCAPI_FILE, renderAsyncApi } from '../../../scripts/asyncapi.js';
+import { brokerlessApp } from '../../../scripts/openapi.js';
+import { publicPathMatcher } from '../../../src/auth/middleware.js';
+import { SHORTCUT_EXAMPLES, SHORTCUT_PARAMS } from '../../../src/ws/asyncapi/connection.js';
+import { CLOSE_REASONS, CloseCodes } from '../../../src/ws/close-codes.js';
 import {
   clientFrameSchema,
   errorCodeSchema,
   parseClientFrame,
   parseShortcut,
   serverFrameSchema,
-} from '../../src/ws/protocol.js';
+} from '../../../src/ws/protocol.js';
 
 type Obj = Record<string, any>;
 const generated = renderAsyncApi();

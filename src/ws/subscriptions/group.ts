@@ -8,14 +8,14 @@ import type { Principal } from '../../auth/principal.js';
 import type { GroupSession, TopicPartition } from '../../kafka/index.js';
 import { DEFAULTS, type SubscribeGroup } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, readAccess, type SessionDeps } from './types.js';
+import { checkTopics, readAccess, type SubscriptionDeps } from './types.js';
 
 export class GroupSubscription extends PumpedSubscription {
   readonly mode = 'group' as const;
   private group: GroupSession | undefined;
 
   constructor(
-    deps: SessionDeps,
+    deps: SubscriptionDeps,
     private readonly frame: SubscribeGroup,
   ) {
     super(frame.id, deps, frame);

@@ -23,7 +23,7 @@ export interface SocketPort {
   readonly logger: Logger;
 }
 
-export interface SessionDeps {
+export interface SubscriptionDeps {
   consumers: Consumers;
   metadata: Pick<Metadata, 'topic'>;
   /** Is Kafka reachable now (cheap, no I/O)? */
@@ -74,7 +74,7 @@ export function readAccess(frame: SubscribeFrame): ReadAccess {
  * Rights first (so a forbidden caller learns nothing about existence; 403 → a FORBIDDEN frame), then existence.
  * Returns partition counts.
  */
-export async function checkTopics(deps: SessionDeps, frame: SubscribeFrame): Promise<Map<string, number>> {
+export async function checkTopics(deps: SubscriptionDeps, frame: SubscribeFrame): Promise<Map<string, number>> {
   const access = readAccess(frame);
   authorizeRead(deps.principal(), access);
   const topics = [...access.topics];

@@ -9,7 +9,7 @@ import { toErrorFrame, WsError } from '../close-codes.js';
 import { recordBody, recordFrame } from '../encode.js';
 import { AckWindow } from '../flow.js';
 import { DEFAULTS, type AckFrame, type Format, type Mode } from '../protocol.js';
-import type { SessionDeps, Subscription, SubscriptionStats } from './types.js';
+import type { SubscriptionDeps, Subscription, SubscriptionStats } from './types.js';
 
 export interface PumpOptions {
   id: string;
@@ -33,7 +33,7 @@ export abstract class PumpedSubscription implements Subscription {
 
   constructor(
     readonly id: string,
-    protected readonly deps: SessionDeps,
+    protected readonly deps: SubscriptionDeps,
     opts: PumpOptions,
   ) {
     this.format = opts.format ?? DEFAULTS.format;

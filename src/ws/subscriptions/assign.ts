@@ -7,13 +7,13 @@ import type { Principal } from '../../auth/principal.js';
 import { WsError } from '../close-codes.js';
 import { DEFAULTS, type SubscribeAssign } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, readAccess, type SessionDeps } from './types.js';
+import { checkTopics, readAccess, type SubscriptionDeps } from './types.js';
 
 export class AssignSubscription extends PumpedSubscription {
   readonly mode = 'assign' as const;
 
   constructor(
-    deps: SessionDeps,
+    deps: SubscriptionDeps,
     private readonly frame: SubscribeAssign,
   ) {
     super(frame.id, deps, frame);

@@ -11,7 +11,7 @@ import type { BroadcastWatch, ConsumedRecord, TopicPartition } from '../../kafka
 import { toErrorFrame } from '../close-codes.js';
 import { sharedRecordFrame } from '../encode.js';
 import { DEFAULTS, type Format, type SubscribeBroadcast } from '../protocol.js';
-import { checkTopics, readAccess, type SessionDeps, type Subscription, type SubscriptionStats } from './types.js';
+import { checkTopics, readAccess, type SubscriptionDeps, type Subscription, type SubscriptionStats } from './types.js';
 
 /** Records held between the readers starting and the `subscribed` frame (normally none). */
 const MAX_HELD_RECORDS = 10_000;
@@ -29,7 +29,7 @@ export class BroadcastSubscription implements Subscription {
   private assignment: TopicPartition[] = [];
 
   constructor(
-    private readonly deps: SessionDeps,
+    private readonly deps: SubscriptionDeps,
     private readonly frame: SubscribeBroadcast,
   ) {
     this.id = frame.id;
