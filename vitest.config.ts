@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    // kafkajs is patched before anything loads it, in every test process, as src/kafka/ does in production.
+    setupFiles: ['test/setup/kafkajs-patches.ts'],
     projects: [
       {
         extends: true,

@@ -1,5 +1,8 @@
 /**
- * Two fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream).
+ * Two fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
+ * that version; importing this module applies both, and throws (stopping the gateway at start-up) when one cannot
+ * apply — another kafkajs version or file layout, or kafkajs loaded before this module — instead of running with
+ * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
  * 1. O(n) record grouping, applied before kafkajs loads.
  *
@@ -10,9 +13,8 @@
  * in their original order) in O(n).
  *
  * It works by seeding Node's CommonJS cache with our module under kafkajs's own file name, so kafkajs's
- * `require('./groupMessagesPerPartition')` gets it. Import this module before anything imports kafkajs at run time;
- * `kafkajsPatched` says whether it was in time (false when kafkajs was already loaded, e.g. by a test helper:
- * everything still works, with kafkajs's own slower grouping).
+ * `require('./groupMessagesPerPartition')` gets it. So this module must be imported before anything loads kafkajs:
+ * src/kafka/ imports it first, and the test set-up (test/setup/kafkajs-patches.ts) before any test file.
  */
 import { createRequire, Module } from 'node:module';
 
@@ -23,6 +25,23 @@ interface GroupArgs<M> {
   partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
 }
 
+/**
+ * Shared by every instance of this module in the process (a test runner may evaluate it more than once): how
+ * often kafkajs called our grouping, which proves it is the one in use.
+ */
+const STATS_KEY = Symbol.for('kafka-gateway.kafkajs-patches');
+const stats: { groupingCalls: number } = ((globalThis as Record<symbol, unknown>)[STATS_KEY] ??= {
+  groupingCalls: 0,
+}) as { groupingCalls: number };
+
+/** How many times kafkajs grouped a send's messages with our O(n) grouping in this process. */
+export function patchedGroupingCalls(): number {
+  return stats.groupingCalls;
+}
+
+/** Marks our grouping function, whichever module instance made it. */
+const OURS = Symbol.for('kafka-gateway.kafkajs-patches.grouping');
+
 /** kafkajs's groupMessagesPerPartition, linear. */
 export function groupMessagesPerPartition<M>({
   topic,
@@ -30,6 +49,7 @@ export function groupMessagesPerPartition<M>({
   messages,
   partitioner,
 }: GroupArgs<M>): Record<number, M[]> {
+  stats.groupingCalls++;
   if (partitionMetadata.length === 0) return {};
   const result: Record<number, M[]> = {};
   for (const message of messages) {
@@ -41,25 +61,50 @@ export function groupMessagesPerPartition<M>({
 
 const require = createRequire(import.meta.url);
 
-function install(): boolean {
+/** The kafkajs version these patches were written for and checked against (package.json pins it). */
+export const PATCHED_KAFKAJS_VERSION = '2.2.4';
+
+/** Thrown at import when a patch cannot apply: the gateway must not start with kafkajs's unpatched behaviour. */
+export class KafkajsPatchError extends Error {
+  override readonly name = 'KafkajsPatchError';
+}
+
+function fail(what: string, why: string): never {
+  throw new KafkajsPatchError(
+    `kafkajs patch "${what}" cannot apply: ${why}. See src/kafka/kafkajs-patches.ts (written for kafkajs ${PATCHED_KAFKAJS_VERSION}).`,
+  );
+}
+
+function checkVersion(): void {
+  const { version } = require('kafkajs/package.json') as { version: string };
+  if (version !== PATCHED_KAFKAJS_VERSION)
+    fail('version', `kafkajs ${version} is installed; review both patches against it, then update the pin`);
+}
+
+/** Seeds the CommonJS cache (idempotent: a second import of this module finds its own copy there). */
+function installGrouping(): void {
   let file: string;
+  let sendMessages: string;
   try {
     file = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
+    sendMessages = require.resolve('kafkajs/src/producer/sendMessages');
   } catch {
-    return false; // another kafkajs layout: leave it alone
+    fail('O(n) grouping', 'kafkajs/src/producer/groupMessagesPerPartition.js is not where it was');
   }
-  if (require.cache[file]) return require.cache[file]!.exports === groupMessagesPerPartition;
-  const sendMessages = require.resolve('kafkajs/src/producer/sendMessages');
-  if (require.cache[sendMessages]) return false; // kafkajs already holds its own copy
+  const cached = require.cache[file];
+  if (cached) {
+    if ((cached.exports as Record<symbol, unknown>)?.[OURS]) return; // this module, evaluated before
+    fail('O(n) grouping', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+  }
+  if (require.cache[sendMessages])
+    fail('O(n) grouping', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+  Object.defineProperty(groupMessagesPerPartition, OURS, { value: true });
   const m = new Module(file);
   m.filename = file;
   m.loaded = true;
   m.exports = groupMessagesPerPartition;
   require.cache[file] = m;
-  return true;
 }
-
-export const kafkajsPatched: boolean = install();
 
 /**
  * 2. A paused consumer wakes up on resume.
@@ -70,7 +115,7 @@ export const kafkajsPatched: boolean = install();
  * window of unacknowledged records or its send buffer is full and resume as soon as the client catches up: with
  * the sleep, a group socket read at most one window per 500 ms per partition. Here the same wait ends early when
  * `resume` is called on that consumer. It works on ConsumerGroup's prototype, so it applies whenever this module
- * loads. The bookkeeping kafkajs does before its sleep (metadata refresh, stale-assignment check, pending seeks,
+ * loads, before or after kafkajs. The bookkeeping kafkajs does before its sleep (metadata refresh, stale-assignment check, pending seeks,
  * its error recovery) is kept.
  */
 interface ConsumerGroupLike {
@@ -118,12 +163,12 @@ export function nothingActive(
     .every(({ topic, partitions }) => partitions.every((p) => !active[topic]?.has(p)));
 }
 
-function installWakeOnResume(): boolean {
+function installWakeOnResume(): void {
   let proto: ConsumerGroupLike;
   try {
     proto = (require('kafkajs/src/consumer/consumerGroup') as { prototype: ConsumerGroupLike }).prototype;
   } catch {
-    return false; // another kafkajs layout: leave it alone
+    fail('wake on resume', 'kafkajs/src/consumer/consumerGroup.js is not where it was');
   }
   const needed = [
     'fetch',
@@ -134,8 +179,9 @@ function installWakeOnResume(): boolean {
     'seekOffsets',
     'recoverFromFetch',
   ] as const;
-  if (needed.some((m) => typeof proto[m] !== 'function')) return false;
-  if ((proto.fetch as { wakesOnResume?: boolean }).wakesOnResume) return true;
+  const missing = needed.filter((m) => typeof proto[m] !== 'function');
+  if (missing.length > 0) fail('wake on resume', `ConsumerGroup has no ${missing.join(', ')}`);
+  if ((proto.fetch as { wakesOnResume?: boolean }).wakesOnResume) return;
   const fetch = proto.fetch;
   const resume = proto.resume;
   const patchedFetch = async function (this: ConsumerGroupLike, nodeId: number): Promise<unknown[]> {
@@ -163,7 +209,12 @@ function installWakeOnResume(): boolean {
     for (const wake of [...(wakers.get(this) ?? [])]) wake();
     return out;
   };
-  return true;
 }
 
-export const kafkajsWakesOnResume: boolean = installWakeOnResume();
+// Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
+checkVersion();
+installGrouping();
+installWakeOnResume();
+
+/** The patches in force (both, or this module threw): logged by the gateway at start-up. */
+export const KAFKAJS_PATCHES: readonly string[] = Object.freeze(['O(n) record grouping', 'wake on resume']);

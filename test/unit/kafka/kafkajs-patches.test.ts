@@ -1,15 +1,16 @@
-// The O(n) replacement for kafkajs's groupMessagesPerPartition: kafkajs picks it up when src/kafka loads first,
-// it returns exactly what kafkajs's own returns, and it stays linear where the original is quadratic.
+// The kafkajs patches: the O(n) replacement for kafkajs's groupMessagesPerPartition is what kafkajs's producer
+// requires, returns exactly what kafkajs's own returns and stays linear where the original is quadratic; a paused
+// consumer wakes on resume; and a patch that cannot apply stops the process instead of going unnoticed.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   groupMessagesPerPartition,
-  kafkajsPatched,
-  kafkajsWakesOnResume,
+  KAFKAJS_PATCHES,
   nothingActive,
-} from '../../src/kafka/kafkajs-patches.js';
-import '../../src/kafka/index.js';
+  PATCHED_KAFKAJS_VERSION,
+} from '../../../src/kafka/kafkajs-patches.js';
 
 const require = createRequire(import.meta.url);
 const file = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
@@ -21,12 +22,21 @@ function original(): typeof groupMessagesPerPartition {
   return module.exports as typeof groupMessagesPerPartition;
 }
 
-it('is what kafkajs uses once src/kafka is loaded first', () => {
-  expect(kafkajsPatched).toBe(true);
-  expect(require(file)).toBe(groupMessagesPerPartition);
-  // kafkajs itself loads fine with it, and a producer can be created.
+it('is the grouping kafkajs’s producer requires', () => {
+  expect(KAFKAJS_PATCHES).toEqual(['O(n) record grouping', 'wake on resume']);
+  const ours = require(file) as ((args: never) => unknown) & Record<symbol, unknown>;
+  expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.grouping')]).toBe(true);
+  // kafkajs's sendMessages (what every producer send runs) was loaded with ours as its child module.
   const { Kafka } = require('kafkajs') as typeof import('kafkajs');
-  expect(() => new Kafka({ brokers: ['127.0.0.1:1'] }).producer()).not.toThrow();
+  new Kafka({ brokers: ['127.0.0.1:1'] }).producer();
+  const sendMessages = require.cache[require.resolve('kafkajs/src/producer/sendMessages')];
+  expect(sendMessages?.children.find((m) => m.filename === file)?.exports).toBe(ours);
+});
+
+it('is written for the kafkajs version package.json pins, and that is the one installed', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  expect(pkg.dependencies.kafkajs).toBe(PATCHED_KAFKAJS_VERSION);
+  expect((require('kafkajs/package.json') as { version: string }).version).toBe(PATCHED_KAFKAJS_VERSION);
 });
 
 it('groups exactly as kafkajs does: partition → messages in their original order', () => {
@@ -81,25 +91,56 @@ describe('wake on resume', () => {
   }
 
   it('is installed on kafkajs ConsumerGroup', () => {
-    expect(kafkajsWakesOnResume).toBe(true);
+    expect((proto.fetch as { wakesOnResume?: boolean }).wakesOnResume).toBe(true);
   });
 
   it('a fetch with every partition paused waits until resume, not maxWaitTime, after kafkajs bookkeeping', async () => {
-    const { g, calls } = group({ t: new Set() });
-    const t0 = performance.now();
-    let done = false;
-    const fetched = g.fetch(1).finally(() => (done = true));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(done).toBe(false);
-    expect(calls).toEqual(['metadata', 'stale-check', 'seeks']);
-    g.resume([{ topic: 't', partitions: [0] }]);
-    await expect(fetched).resolves.toEqual([]);
-    expect(performance.now() - t0).toBeLessThan(5_000);
-    expect(calls).toContain('resume');
+    vi.useFakeTimers();
+    try {
+      const { g, calls } = group({ t: new Set() });
+      let done = false;
+      const fetched = g.fetch(1).finally(() => (done = true));
+      await vi.advanceTimersByTimeAsync(29_000); // just short of maxWaitTime (30 s)
+      expect(done).toBe(false);
+      expect(calls).toEqual(['metadata', 'stale-check', 'seeks']);
+      g.resume([{ topic: 't', partitions: [0] }]);
+      await expect(fetched).resolves.toEqual([]);
+      expect(calls).toContain('resume');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('without a resume the paused fetch still ends after maxWaitTime, as kafkajs’s own sleep does', async () => {
+    vi.useFakeTimers();
+    try {
+      const { g } = group({ t: new Set() });
+      let done = false;
+      const fetched = g.fetch(1).finally(() => (done = true));
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(fetched).resolves.toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('knows when a broker has something to fetch', () => {
     expect(nothingActive(group({ t: new Set([1]) }).g as never, 1)).toBe(false);
     expect(nothingActive(group({}).g as never, 1)).toBe(true);
   });
+});
+
+describe('a patch that cannot apply', () => {
+  it('stops the process with a clear message when kafkajs was loaded first', () => {
+    const root = new URL('../../../', import.meta.url).pathname;
+    const r = spawnSync(
+      process.execPath,
+      [`${root}node_modules/tsx/dist/cli.mjs`, `${root}test/unit/fixtures/kafkajs-before-patches.mts`],
+      { cwd: root, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('kafkajs patch "O(n) grouping" cannot apply: kafkajs was loaded before this module');
+  }, 30_000);
 });
