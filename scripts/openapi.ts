@@ -1,6 +1,6 @@
 /**
  * `npm run openapi`: writes openapi/openapi.json and openapi/openapi.yaml from the routes themselves (the one
- * source of truth). The app is built with a stub Kafka side, so no broker is needed. test/unit/openapi.test.ts
+ * source of truth). The app is built with a stub Kafka side, so no broker is needed. test/unit/http/openapi.test.ts
  * fails when the checked-in files differ from what this generates.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -137,5 +137,3 @@ export async function jwksServer(keys: JWK[]): Promise<LocalServer & { setKeys: 
   });
   return { ...s, url: `${s.url}.well-known/jwks.json`, setKeys: (k) => (current = k) };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
  * with short cache/cooldown settings, and outages (→ 503 50303, never 401). Servers run on 127.0.0.1:0.
  */
 import { errors as joseErrors, exportJWK, SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTokenVerifier } from '../../../src/auth/jwt.js';
 import { isGatewayError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -15,7 +15,6 @@ import {
   keyPair,
   localServer,
   sign,
-  sleep,
   testConfig,
   type KeyPair,
   type LocalServer,
@@ -119,25 +118,38 @@ describe('key removed from the JWKS after cache age passed', () => {
       keyA.publicJwk,
       keyB.publicJwk,
     ]);
-    const oldToken = await tokenFor(keyA);
-    expect((await call(app, oldToken)).status).toBe(200);
-    jwks.setKeys([keyB.publicJwk]); // key A revoked at the IdP
-    expect((await call(app, oldToken)).status).toBe(200); // still inside the cache age
-    await sleep(400);
-    await expect401(await call(app, oldToken), expect, /no matching key/);
-    expect((await call(app, await tokenFor(keyB))).status).toBe(200);
-    expect(jwks.hits()).toBe(2);
+    // The key set's age is Date-based (jose): only Date is faked, so the sockets and their timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const oldToken = await tokenFor(keyA);
+      expect((await call(app, oldToken)).status).toBe(200);
+      jwks.setKeys([keyB.publicJwk]); // key A revoked at the IdP
+      vi.setSystemTime(Date.now() + 299);
+      expect((await call(app, oldToken)).status).toBe(200); // still inside the cache age
+      expect(jwks.hits()).toBe(1);
+      vi.setSystemTime(Date.now() + 101);
+      await expect401(await call(app, oldToken), expect, /no matching key/);
+      expect((await call(app, await tokenFor(keyB))).status).toBe(200);
+      expect(jwks.hits()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
 describe('new key accepted without restart', () => {
   it('an unknown kid refetches the key set (after the cooldown) and a newly published key works', async () => {
     const { jwks, app } = await setup({ AUTH_JWKS_CACHE_MAX_AGE_MS: '600000', AUTH_JWKS_COOLDOWN_MS: '100' });
-    expect((await call(app, await tokenFor(keyA))).status).toBe(200);
-    jwks.setKeys([keyA.publicJwk, keyB.publicJwk]); // the IdP publishes key B
-    await sleep(150);
-    expect((await call(app, await tokenFor(keyB))).status).toBe(200);
-    expect(jwks.hits()).toBe(2);
+    vi.useFakeTimers({ toFake: ['Date'] }); // the cooldown is Date-based (jose); sockets stay real
+    try {
+      expect((await call(app, await tokenFor(keyA))).status).toBe(200);
+      jwks.setKeys([keyA.publicJwk, keyB.publicJwk]); // the IdP publishes key B
+      vi.setSystemTime(Date.now() + 101);
+      expect((await call(app, await tokenFor(keyB))).status).toBe(200);
+      expect(jwks.hits()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('inside the cooldown an unknown kid does not refetch (no JWKS hammering from random kids)', async () => {

@@ -3,14 +3,14 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { GatewayError, errors as gatewayErrors } from '../../src/errors.js';
+import { GatewayError, errors as gatewayErrors } from '../../../src/errors.js';
 import {
   describeKafkaError,
   isConnectivityError,
   isRetriable,
   protocolType,
   toGatewayError,
-} from '../../src/kafka/errors.js';
+} from '../../../src/kafka/errors.js';
 
 const {
   KafkaJSProtocolError,

@@ -3,8 +3,8 @@
 // that was a large share of P1's throughput). Also: the onBatch hook reports every batch's record count.
 import type { Producer as KafkaJsProducer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { BatchingProducer } from '../../src/kafka/producer.js';
-import type { ProduceRecord } from '../../src/kafka/types.js';
+import { BatchingProducer } from '../../../src/kafka/producer.js';
+import type { ProduceRecord } from '../../../src/kafka/types.js';
 
 const LINGER = 50;
 

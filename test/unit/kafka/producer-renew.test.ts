@@ -4,8 +4,8 @@
 // batch for a retry of an unacknowledged but written one, answered its offsets and dropped the new records).
 import type { Producer as KafkaJsProducer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { BatchingProducer, type BatchingProducerOptions } from '../../src/kafka/producer.js';
-import type { ProduceRecord } from '../../src/kafka/types.js';
+import { BatchingProducer, type BatchingProducerOptions } from '../../../src/kafka/producer.js';
+import type { ProduceRecord } from '../../../src/kafka/types.js';
 
 interface Call {
   batch: ProducerBatch;

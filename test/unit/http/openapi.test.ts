@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { OPENAPI_DIR, openApiDocument, renderOpenApi } from '../../scripts/openapi.js';
-import { PRODUCE_CONTENT_TYPES, produceFormat } from '../../src/http/media.js';
-import { decodeRecords } from '../../src/http/records.js';
-import { CreateTopicSchema } from '../../src/http/schemas.js';
+import { OPENAPI_DIR, openApiDocument, renderOpenApi } from '../../../scripts/openapi.js';
+import { PRODUCE_CONTENT_TYPES, produceFormat } from '../../../src/http/media.js';
+import { decodeRecords } from '../../../src/http/records.js';
+import { CreateTopicSchema } from '../../../src/http/schemas.js';
 
 type Schema = { $ref?: string; [k: string]: unknown };
 type Media = { schema?: Schema; example?: unknown; examples?: Record<string, { value: unknown }> };

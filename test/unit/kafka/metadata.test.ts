@@ -2,7 +2,7 @@
 // cache after a delete while Kafka still lists the topic.
 import type { Admin } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { AdminMetadata } from '../../src/kafka/metadata.js';
+import { AdminMetadata } from '../../../src/kafka/metadata.js';
 
 function fakeAdmin() {
   const topics = new Map<string, number>(); // name → partitions

@@ -2,12 +2,12 @@
 // requests themselves are labelled by route template.
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app.js';
-import { createTokenVerifier } from '../../../src/auth/jwt.js';
-import { loadConfig } from '../../../src/config.js';
-import type { KafkaGateway } from '../../../src/kafka/index.js';
-import { silentLogger } from '../../../src/observability/logger.js';
-import { createMetrics } from '../../../src/observability/metrics.js';
+import { buildApp } from '../../../../src/app.js';
+import { createTokenVerifier } from '../../../../src/auth/jwt.js';
+import { loadConfig } from '../../../../src/config.js';
+import type { KafkaGateway } from '../../../../src/kafka/index.js';
+import { silentLogger } from '../../../../src/observability/logger.js';
+import { createMetrics } from '../../../../src/observability/metrics.js';
 
 const SECRET = 'metrics-test-secret-at-least-32-bytes-long';
 

@@ -3,9 +3,9 @@
 import { createRequire } from 'node:module';
 import type { Producer as KafkaJsProducer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchingProducer, type BatchingProducerOptions } from '../../src/kafka/producer.js';
-import { BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES, recordSize } from '../../src/core/record-size.js';
-import type { ProduceRecord, RecordResult } from '../../src/kafka/types.js';
+import { BatchingProducer, type BatchingProducerOptions } from '../../../src/kafka/producer.js';
+import { BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES, recordSize } from '../../../src/core/record-size.js';
+import type { ProduceRecord, RecordResult } from '../../../src/kafka/types.js';
 
 interface Call {
   batch: ProducerBatch;

@@ -2,8 +2,8 @@
 // else of node_modules is reachable.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { brokerlessApp } from '../../scripts/openapi.js';
-import { DOCS_CSP } from '../../src/http/routes/docs.js';
+import { brokerlessApp } from '../../../../scripts/openapi.js';
+import { DOCS_CSP } from '../../../../src/http/routes/docs.js';
 
 const app = brokerlessApp();
 

@@ -1,8 +1,8 @@
 // Content-Type → embedded format (or 415) and Accept negotiation (or 406), CONFLUENT_V2.md "Media types" and
 // "Accept on produce and metadata".
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../src/errors.js';
-import { V3_ACCEPTABLE, checkAccept, produceFormat, requireJsonBody } from '../../src/http/media.js';
+import { GatewayError } from '../../../src/errors.js';
+import { V3_ACCEPTABLE, checkAccept, produceFormat, requireJsonBody } from '../../../src/http/media.js';
 
 function refusal(fn: () => unknown): GatewayError {
   try {

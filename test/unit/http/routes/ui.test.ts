@@ -3,9 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerlessApp } from '../../scripts/openapi.js';
-import { publicPathMatcher } from '../../src/auth/middleware.js';
-import { findUiDir, UI_CSP } from '../../src/http/routes/ui.js';
+import { brokerlessApp } from '../../../../scripts/openapi.js';
+import { publicPathMatcher } from '../../../../src/auth/middleware.js';
+import { findUiDir, UI_CSP } from '../../../../src/http/routes/ui.js';
 
 const app = brokerlessApp();
 const dir = findUiDir();
