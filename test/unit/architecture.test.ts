@@ -1,0 +1,144 @@
+// The dependency direction of src/ as docs/architecture.md states it: every import of every file in src/ is read
+// and checked against the rules below. The rules are the document's table, not derived from the code.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const src = join(root, 'src');
+
+interface Import {
+  /** The importing file, relative to src/ (`http/routes/produce.ts`). */
+  from: string;
+  /** A file relative to src/ for our own modules, else the package name (`kafkajs`, `@hono/zod-openapi`, `node:fs`). */
+  to: string;
+  ours: boolean;
+  typeOnly: boolean;
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+// Static imports and re-exports (also over several lines), side-effect imports, and dynamic import('…').
+const STATIC = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
+const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function importsOf(file: string, text: string): Import[] {
+  const from = relative(src, file);
+  const out: Import[] = [];
+  const add = (spec: string, typeOnly: boolean) => {
+    if (spec.startsWith('.')) {
+      const to = relative(src, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
+      out.push({ from, to, ours: true, typeOnly });
+    } else {
+      const parts = spec.split('/');
+      out.push({ from, to: spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!, ours: false, typeOnly });
+    }
+  };
+  for (const m of text.matchAll(STATIC)) add(m[3]!, m[2] !== undefined);
+  // `import('pkg').Type` in a type position is a type import; a call that is awaited or listed is a value import.
+  for (const m of text.matchAll(DYNAMIC)) add(m[1]!, /^\)\.[A-Z]/.test(text.slice(m.index! + m[0].length - 1)));
+  return out;
+}
+
+const all: Import[] = files(src).flatMap((f) => importsOf(f, readFileSync(f, 'utf8')));
+
+/** `http/routes/produce.ts` → `http`; a top-level file is itself (`errors.ts`). */
+const area = (path: string) => (path.includes('/') ? path.split('/')[0]! : path);
+
+const WIRING = new Set(['app.ts', 'server.ts', 'main.ts']);
+
+/** Which areas of ours each area may import (values and types), and which only as types. docs/architecture.md. */
+const RULES: Record<string, { may: string[]; typesOf?: string[] }> = {
+  core: { may: [] },
+  'errors.ts': { may: [] },
+  'config.ts': { may: [] },
+  observability: { may: ['config.ts'], typesOf: ['kafka'] },
+  auth: { may: ['core', 'errors.ts', 'config.ts'], typesOf: ['observability'] },
+  kafka: { may: ['core', 'errors.ts', 'config.ts'], typesOf: ['observability'] },
+  http: { may: ['core', 'auth', 'errors.ts', 'config.ts', 'observability'], typesOf: ['kafka'] },
+  ws: { may: ['core', 'auth', 'errors.ts', 'config.ts', 'observability'], typesOf: ['kafka'] },
+};
+
+/** The one module of ws/ that http/ may import: the AsyncAPI document it serves. */
+const WS_PUBLIC_TO_HTTP = 'ws/asyncapi/document.ts';
+
+function forbidden(i: Import): string | undefined {
+  const a = area(i.from);
+  if (WIRING.has(a)) return undefined;
+  if (!i.ours) {
+    if (i.to === 'kafkajs' && a !== 'kafka') return 'kafkajs outside src/kafka/';
+    if (i.to === 'ws' && a !== 'ws') return 'the ws library outside src/ws/';
+    if ((i.to === 'hono' || i.to.startsWith('@hono/')) && !['http', 'auth'].includes(a))
+      return 'hono outside http/auth';
+    if (a === 'core' && !i.to.startsWith('node:')) return `core imports the package ${i.to}`;
+    return undefined;
+  }
+  const b = area(i.to);
+  if (a === b) return undefined;
+  if (a === 'http' && i.to === WS_PUBLIC_TO_HTTP) return undefined;
+  const rule = RULES[a];
+  if (!rule) return `no rule for ${a}`;
+  if (rule.may.includes(b)) return undefined;
+  if (i.typeOnly && rule.typesOf?.includes(b)) return undefined;
+  return `${a} may not import ${i.typeOnly ? 'types of ' : ''}${b}`;
+}
+
+describe('the import reader', () => {
+  it('finds multi-line, type-only, side-effect, re-export and dynamic imports', () => {
+    const text = [
+      "import {\n  a,\n  b,\n} from '../kafka/index.js';",
+      "import type { T } from '../kafka/types.js';",
+      "import './kafkajs-patches.js';",
+      "export { x } from '../core/topic-names.js';",
+      "const m = await import('kafkajs');",
+      "let e: import('@opentelemetry/sdk-trace').SpanExporter;",
+    ].join('\n');
+    expect(importsOf(join(src, 'ws', 'x.ts'), text)).toEqual([
+      { from: 'ws/x.ts', to: 'kafka/index.ts', ours: true, typeOnly: false },
+      { from: 'ws/x.ts', to: 'kafka/types.ts', ours: true, typeOnly: true },
+      { from: 'ws/x.ts', to: 'ws/kafkajs-patches.ts', ours: true, typeOnly: false },
+      { from: 'ws/x.ts', to: 'core/topic-names.ts', ours: true, typeOnly: false },
+      { from: 'ws/x.ts', to: 'kafkajs', ours: false, typeOnly: false },
+      { from: 'ws/x.ts', to: '@opentelemetry/sdk-trace', ours: false, typeOnly: true },
+    ]);
+  });
+
+  it('sees the imports of src/ (a sanity floor: the reader did not silently match nothing)', () => {
+    expect(all.length).toBeGreaterThan(300);
+    expect(all).toContainEqual({ from: 'kafka/producer.ts', to: 'kafkajs', ours: false, typeOnly: false });
+  });
+
+  it('flags what the rules forbid', () => {
+    const i = (from: string, to: string, typeOnly = false): Import => ({ from, to, ours: true, typeOnly });
+    expect(forbidden({ from: 'http/x.ts', to: 'kafkajs', ours: false, typeOnly: true })).toBe(
+      'kafkajs outside src/kafka/',
+    );
+    expect(forbidden(i('core/x.ts', 'errors.ts'))).toBe('core may not import errors.ts');
+    expect(forbidden(i('ws/x.ts', 'http/errors.ts'))).toBe('ws may not import http');
+    expect(forbidden(i('http/x.ts', 'ws/protocol.ts'))).toBe('http may not import ws');
+    expect(forbidden(i('auth/x.ts', 'http/errors.ts'))).toBe('auth may not import http');
+    expect(forbidden(i('http/x.ts', 'kafka/index.ts'))).toBe('http may not import kafka');
+    expect(forbidden(i('http/x.ts', 'kafka/index.ts', true))).toBeUndefined();
+    expect(forbidden(i('http/x.ts', 'ws/asyncapi/document.ts'))).toBeUndefined();
+  });
+});
+
+describe('src/ follows docs/architecture.md', () => {
+  it('has no import in a forbidden direction', () => {
+    const violations = all.flatMap((i) => {
+      const why = forbidden(i);
+      return why ? [`${i.from} → ${i.to}: ${why}`] : [];
+    });
+    expect(violations).toEqual([]);
+  });
+
+  it('has a rule for every folder of src/', () => {
+    const areas = new Set(all.map((i) => area(i.from)));
+    for (const a of areas) expect(WIRING.has(a) || a in RULES, a).toBe(true);
+  });
+});
