@@ -115,8 +115,8 @@ function installGrouping(): void {
  * window of unacknowledged records or its send buffer is full and resume as soon as the client catches up: with
  * the sleep, a group socket read at most one window per 500 ms per partition. Here the same wait ends early when
  * `resume` is called on that consumer. It works on ConsumerGroup's prototype, so it applies whenever this module
- * loads, before or after kafkajs. The bookkeeping kafkajs does before its sleep (metadata refresh, stale-assignment check, pending seeks,
- * its error recovery) is kept.
+ * loads, before or after kafkajs. The bookkeeping kafkajs does before its sleep (metadata refresh,
+ * stale-assignment check, pending seeks, its error recovery) is kept.
  */
 interface ConsumerGroupLike {
   maxWaitTime: number;

@@ -2,26 +2,13 @@
  * Assign mode: exactly the named partitions, from a start position (earliest, latest, an offset, a time).
  * No group balancing and no commits; `ack`/`window` still bound what is in flight.
  */
-import { mayRead } from '../../auth/authorize.js';
-import type { Principal } from '../../auth/principal.js';
 import { WsError } from '../close-codes.js';
 import { DEFAULTS, type SubscribeAssign } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, readAccess, type SubscriptionDeps } from './types.js';
+import { checkTopics } from './types.js';
 
-export class AssignSubscription extends PumpedSubscription {
+export class AssignSubscription extends PumpedSubscription<SubscribeAssign> {
   readonly mode = 'assign' as const;
-
-  constructor(
-    deps: SubscriptionDeps,
-    private readonly frame: SubscribeAssign,
-  ) {
-    super(frame.id, deps, frame);
-  }
-
-  allowedFor(p: Principal): boolean {
-    return mayRead(p, readAccess(this.frame));
-  }
 
   async start(): Promise<void> {
     const partitions = this.frame.partitions;

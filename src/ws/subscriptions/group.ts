@@ -3,27 +3,14 @@
  * rebalances (each change → an `assignment` frame); offsets are committed only for acknowledged records
  * (manual ack) or records written to the socket (auto): at-least-once.
  */
-import { mayRead } from '../../auth/authorize.js';
-import type { Principal } from '../../auth/principal.js';
 import type { GroupSession, TopicPartition } from '../../kafka/index.js';
 import { DEFAULTS, type SubscribeGroup } from '../protocol.js';
 import { PumpedSubscription } from './pump.js';
-import { checkTopics, readAccess, type SubscriptionDeps } from './types.js';
+import { checkTopics } from './types.js';
 
-export class GroupSubscription extends PumpedSubscription {
+export class GroupSubscription extends PumpedSubscription<SubscribeGroup> {
   readonly mode = 'group' as const;
   private group: GroupSession | undefined;
-
-  constructor(
-    deps: SubscriptionDeps,
-    private readonly frame: SubscribeGroup,
-  ) {
-    super(frame.id, deps, frame);
-  }
-
-  allowedFor(p: Principal): boolean {
-    return mayRead(p, readAccess(this.frame));
-  }
 
   async start(): Promise<void> {
     const { group, topics } = this.frame;

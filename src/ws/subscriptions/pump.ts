@@ -3,22 +3,23 @@
  * flow control. Kafka is read only while the client has not paused, the ack window has room and the socket
  * is under its high water; otherwise the session is paused and the refused record is fetched again later.
  */
+import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ConsumedRecord, ConsumerSession, RecordSink, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame, WsError } from '../close-codes.js';
 import { recordBody, recordFrame } from '../encode.js';
 import { AckWindow } from '../flow.js';
-import { DEFAULTS, type AckFrame, type Format, type Mode } from '../protocol.js';
-import type { SubscriptionDeps, Subscription, SubscriptionStats } from './types.js';
+import {
+  DEFAULTS,
+  type AckFrame,
+  type Format,
+  type Mode,
+  type SubscribeAssign,
+  type SubscribeGroup,
+} from '../protocol.js';
+import { readAccess, type SubscriptionDeps, type Subscription, type SubscriptionStats } from './types.js';
 
-export interface PumpOptions {
-  id: string;
-  format?: Format | undefined;
-  ack?: 'auto' | 'manual' | undefined;
-  window?: number | undefined;
-}
-
-export abstract class PumpedSubscription implements Subscription {
+export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAssign> implements Subscription {
   abstract readonly mode: Mode;
   protected session: ConsumerSession | undefined;
   protected readonly window: AckWindow;
@@ -31,18 +32,23 @@ export abstract class PumpedSubscription implements Subscription {
   private delivered = 0;
   private closing: Promise<void> | undefined;
 
+  readonly id: string;
+
   constructor(
-    readonly id: string,
     protected readonly deps: SubscriptionDeps,
-    opts: PumpOptions,
+    protected readonly frame: F,
   ) {
-    this.format = opts.format ?? DEFAULTS.format;
-    this.manualAck = (opts.ack ?? DEFAULTS.ack) === 'manual';
-    this.window = new AckWindow(opts.window ?? DEFAULTS.window);
+    this.id = frame.id;
+    this.format = frame.format ?? DEFAULTS.format;
+    this.manualAck = (frame.ack ?? DEFAULTS.ack) === 'manual';
+    this.window = new AckWindow(frame.window ?? DEFAULTS.window);
   }
 
   abstract start(): Promise<void>;
-  abstract allowedFor(p: Principal): boolean;
+
+  allowedFor(p: Principal): boolean {
+    return mayRead(p, readAccess(this.frame));
+  }
   /** Called for an acknowledged record (manual ack, or written to the socket with ack=auto); commit = offset + 1. */
   protected abstract acknowledged(tp: TopicPartition, commit: number): void;
 
