@@ -5,7 +5,7 @@
 import { originRefused } from '../../auth/authorize.js';
 import { CLOSE_REASONS, CloseCodes, type CloseCode } from '../close-codes.js';
 import { CONTROL_FRAME_LIMIT, CONTROL_FRAME_WINDOW_MS, SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW_MS } from '../frame-rate.js';
-import { DEFAULTS } from '../protocol.js';
+import { DEFAULTS, SUBPROTOCOL } from '../protocol.js';
 import type { JsonObject } from './types.js';
 
 /** `reason`: when the close comes from the ws library rather than the gateway, the reason it sends (else CLOSE_REASONS). */
@@ -130,7 +130,7 @@ export const HTTP_REFUSALS: ReadonlyArray<{ status: number; error_code: number; 
   {
     status: 400,
     error_code: 400,
-    when: 'Malformed shortcut, or only subprotocols other than kgw.v1 offered.',
+    when: `Malformed shortcut, or only subprotocols other than ${SUBPROTOCOL} offered.`,
     message: "'partition' needs exactly one topic.",
   },
   {

@@ -163,7 +163,7 @@ function channelDescription(codes: ReturnType<typeof closeCodes>): string {
     `One WebSocket per client, subprotocol \`${SUBPROTOCOL}\`. A client that offers no subprotocol is served as \`${SUBPROTOCOL}\` (plain WebSocket libraries work as they are); one that offers only others is refused.`,
     'Every frame is JSON text with a `type`. A socket holds up to WS_MAX_SUBSCRIPTIONS subscriptions, each named by a client-chosen `id`.',
     '',
-    '**Authentication** (AUTH_MODE=jwt): browsers offer the token as a second subprotocol, `new WebSocket(url, ["kgw.v1", "bearer." + jwt])` (the gateway selects `kgw.v1` and never echoes the token); services may send `Authorization: Bearer <jwt>`; `?access_token=` only when WS_QUERY_TOKEN=true.',
+    `**Authentication** (AUTH_MODE=jwt): browsers offer the token as a second subprotocol, \`new WebSocket(url, ["${SUBPROTOCOL}", "bearer." + jwt])\` (the gateway selects \`${SUBPROTOCOL}\` and never echoes the token); services may send \`Authorization: Bearer <jwt>\`; \`?access_token=\` only when WS_QUERY_TOKEN=true.`,
     '',
     `**URL shortcut**: \`/ws?topic=t1[,t2]&group=g&partition=0,1&from=…&format=json|string|base64&ack=auto|manual\` subscribes without a frame (subscription id \`"${SHORTCUT_ID}"\`, answered with \`subscribed\` like any other): no group and no partition = broadcast; \`group\` = group mode; \`partition\` (one topic) = assign mode. Examples:`,
     '',
@@ -303,8 +303,7 @@ export function asyncApiDocument({ version }: AsyncApiOptions): JsonObject {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description:
-            'A JWT (AUTH_MODE=jwt; none needed with AUTH_MODE=none). Browsers: offered as the subprotocol `bearer.<jwt>` next to `kgw.v1`. Services: the `Authorization: Bearer <jwt>` header. Before `exp`, send a `reauth` frame or the socket closes with 4401.',
+          description: `A JWT (AUTH_MODE=jwt; none needed with AUTH_MODE=none). Browsers: offered as the subprotocol \`bearer.<jwt>\` next to \`${SUBPROTOCOL}\`. Services: the \`Authorization: Bearer <jwt>\` header. Before \`exp\`, send a \`reauth\` frame or the socket closes with 4401.`,
         },
         queryToken: {
           type: 'httpApiKey',
