@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { JSON_V2, post, startTestGateway } from '../helpers/gateway.js';
 import { createTopic, uniqueTopic } from '../helpers/kafka.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 /** The patch module's own counter, read without importing it (that import would put it first by itself). */
 const patchedGroupingCalls = () =>
@@ -13,11 +14,12 @@ const patchedGroupingCalls = () =>
     ?.groupingCalls ?? 0;
 
 let gw: Gateway;
+const log = captureLog('info');
 const topic = uniqueTopic('patches');
 
 beforeAll(async () => {
   await createTopic(inject('kafkaBrokers'), topic, 2);
-  gw = await startTestGateway();
+  gw = await startTestGateway({}, { options: { logger: log.logger } });
 });
 afterAll(() => gw?.close());
 
@@ -27,4 +29,9 @@ it('a produce through the gateway is grouped by the patched grouping', async () 
   expect(res.status).toBe(200);
   expect(res.body.offsets.map((o: { error_code: unknown }) => o.error_code)).toEqual([null, null]);
   expect(patchedGroupingCalls()).toBeGreaterThan(before);
+});
+
+it('says at start-up which patches applied, to which kafkajs', () => {
+  const line = log.lines.find((l) => l.msg === 'kafkajs patches applied');
+  expect(line).toMatchObject({ kafkajs: '2.2.4', patches: ['O(n) record grouping', 'wake on resume'] });
 });
