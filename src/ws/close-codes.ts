@@ -74,7 +74,12 @@ export function toErrorFrame(e: unknown, id?: string): ErrorFrame {
   return { type: 'error', ...(id === undefined ? {} : { id }), code, message };
 }
 
-/** Errors worth an ERROR log line (ours), as opposed to answers to the client's own request. */
+/**
+ * Errors worth an ERROR log line (ours), as opposed to answers to the client's own request. Kafka being
+ * unreachable is not ours either: the availability tracker logs it once, not once per frame.
+ */
 export function isInternal(e: unknown): boolean {
-  return !(e instanceof WsError) && !(e instanceof GatewayError && e.status < 500);
+  if (e instanceof WsError) return false;
+  if (e instanceof GatewayError) return e.status >= 500 && e.errorCode !== ErrorCodes.KAFKA_UNAVAILABLE;
+  return true;
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { authorizeRead, originRefused } from '../auth/authorize.js';
+import { originRefused } from '../auth/authorize.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import { tokenFromUpgrade } from '../auth/middleware.js';
 import { anonymousPrincipal, type Principal } from '../auth/principal.js';
@@ -15,7 +15,7 @@ import { ErrorCodes, GatewayError, errors } from '../errors.js';
 import type { KafkaGateway } from '../kafka/index.js';
 import { refuseUpgrade } from './plain-http.js';
 import { parseShortcut, SUBPROTOCOL, type SubscribeFrame } from './protocol.js';
-import { readAccess } from './subscriptions/types.js';
+import { checkReadable } from './subscriptions/types.js';
 
 export const WS_PATH = '/ws';
 
@@ -63,19 +63,7 @@ export function upgradeHandler(deps: UpgradeDeps) {
   const { kafka, wss } = deps;
   const allowedOrigins = deps.allowedOrigins.map(normalizeOrigin);
 
-  /** The shortcut's rights and existence, checked before the upgrade (plain HTTP answers). */
-  async function checkShortcut(s: SubscribeFrame, principal: Principal): Promise<void> {
-    const access = readAccess(s);
-    authorizeRead(principal, access);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
-    for (const t of access.topics) {
-      const info = await kafka.metadata.topic(t);
-      if (!info) throw errors.topicNotFound(t);
-      if (s.mode === 'assign')
-        for (const p of s.partitions)
-          if (p.partition >= info.partitions) throw errors.partitionNotFound(t, p.partition);
-    }
-  }
+  const lookup = { metadata: kafka.metadata, kafkaUp: () => kafka.availability.isUp };
 
   return async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
@@ -92,7 +80,7 @@ export function upgradeHandler(deps: UpgradeDeps) {
     try {
       shortcut = parseShortcut(url.searchParams);
       principal = await deps.auth.authenticate(req);
-      if (shortcut) await checkShortcut(shortcut, principal);
+      if (shortcut) await checkReadable(shortcut, principal, lookup);
     } catch (e) {
       return refuseUpgrade(socket, e);
     }

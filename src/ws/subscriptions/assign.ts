@@ -14,10 +14,7 @@ export class AssignSubscription extends PumpedSubscription<SubscribeAssign> {
     const partitions = this.frame.partitions;
     const keys = new Set(partitions.map((p) => `${p.partition}:${p.topic}`));
     if (keys.size !== partitions.length) throw new WsError('BAD_MESSAGE', 'partitions lists a partition twice.');
-    const counts = await checkTopics(this.deps, this.frame);
-    for (const p of partitions)
-      if (p.partition >= (counts.get(p.topic) ?? 0))
-        throw new WsError('UNKNOWN_PARTITION', `Partition ${p.partition} of topic '${p.topic}' not found.`);
+    await checkTopics(this.deps, this.frame);
     const session = await this.deps.consumers.assign(
       { partitions, from: this.frame.from ?? DEFAULTS.from },
       this.sink(),

@@ -6,7 +6,7 @@ import { authorizeRead, type ReadAccess } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { Consumers, Metadata, TopicPartition } from '../../kafka/index.js';
 import type { Logger } from '../../observability/logger.js';
-import { WsError } from '../close-codes.js';
+import { errors } from '../../errors.js';
 import type { AckFrame, ErrorFrame, Mode, SubscribeFrame } from '../protocol.js';
 
 export interface SocketPort {
@@ -71,19 +71,31 @@ export function readAccess(frame: SubscribeFrame): ReadAccess {
 }
 
 /**
- * Rights first (so a forbidden caller learns nothing about existence; 403 → a FORBIDDEN frame), then existence.
- * Returns partition counts.
+ * May `principal` read what `frame` names, and does it exist? The one check for a `subscribe` frame and the
+ * upgrade's URL shortcut: rights first (so a forbidden caller learns nothing about existence), then Kafka
+ * reachable, then every topic, then (assign) every partition. Throws GatewayErrors — 403 40301, 503 50302,
+ * 404 40401/40402 — which the upgrade answers as plain HTTP and a socket as an error frame (close-codes.ts).
  */
-export async function checkTopics(deps: SubscriptionDeps, frame: SubscribeFrame): Promise<Map<string, number>> {
+export async function checkReadable(
+  frame: SubscribeFrame,
+  principal: Principal,
+  kafka: Pick<SubscriptionDeps, 'metadata' | 'kafkaUp'>,
+): Promise<void> {
   const access = readAccess(frame);
-  authorizeRead(deps.principal(), access);
-  const topics = [...access.topics];
-  if (!deps.kafkaUp()) throw new WsError('KAFKA_UNAVAILABLE', 'No Kafka broker is reachable.');
-  const out = new Map<string, number>();
-  for (const t of [...new Set(topics)]) {
-    const info = await deps.metadata.topic(t);
-    if (!info) throw new WsError('UNKNOWN_TOPIC', `Topic '${t}' not found.`);
-    out.set(t, info.partitions);
+  authorizeRead(principal, access);
+  if (!kafka.kafkaUp()) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
+  const counts = new Map<string, number>();
+  for (const t of access.topics) {
+    const info = await kafka.metadata.topic(t);
+    if (!info) throw errors.topicNotFound(t);
+    counts.set(t, info.partitions);
   }
-  return out;
+  if (frame.mode === 'assign')
+    for (const p of frame.partitions)
+      if (p.partition >= (counts.get(p.topic) ?? 0)) throw errors.partitionNotFound(p.topic, p.partition);
+}
+
+/** checkReadable for a subscription of this socket. */
+export function checkTopics(deps: SubscriptionDeps, frame: SubscribeFrame): Promise<void> {
+  return checkReadable(frame, deps.principal(), deps);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errors, GatewayError, ErrorCodes } from '../../../src/errors.js';
-import { CLOSE_REASONS, CloseCodes, toErrorFrame, WsError } from '../../../src/ws/close-codes.js';
+import { CLOSE_REASONS, CloseCodes, isInternal, toErrorFrame, WsError } from '../../../src/ws/close-codes.js';
 
 describe('close codes and error frames', () => {
   it('every close code has a reason that fits a close frame (≤ 123 bytes)', () => {
@@ -40,5 +40,13 @@ describe('close codes and error frames', () => {
       code: 'INTERNAL',
       message: 'Internal error.',
     });
+  });
+
+  it('logs as internal only errors of the gateway itself, not answers or an unreachable Kafka', () => {
+    expect(isInternal(new Error('bug'))).toBe(true);
+    expect(isInternal(new GatewayError(500, ErrorCodes.KAFKA_ERROR, 'x'))).toBe(true);
+    expect(isInternal(errors.kafkaUnavailable())).toBe(false);
+    expect(isInternal(errors.forbidden('no'))).toBe(false);
+    expect(isInternal(new WsError('BAD_MESSAGE', 'x'))).toBe(false);
   });
 });
