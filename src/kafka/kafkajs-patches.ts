@@ -76,7 +76,12 @@ function fail(what: string, why: string): never {
 }
 
 function checkVersion(): void {
-  const { version } = require('kafkajs/package.json') as { version: string };
+  let version: string;
+  try {
+    ({ version } = require('kafkajs/package.json') as { version: string });
+  } catch {
+    fail('version', 'kafkajs/package.json cannot be found (is kafkajs installed?)');
+  }
   if (version !== PATCHED_KAFKAJS_VERSION)
     fail('version', `kafkajs ${version} is installed; review both patches against it, then update the pin`);
 }
