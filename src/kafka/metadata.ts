@@ -62,6 +62,21 @@ export class AdminMetadata implements Metadata {
     return t && { partitions: t.info.partitions.length, maxMessageBytes: t.maxMessageBytes };
   }
 
+  /** A partition's leader as last looked up (for grouping sends per leader; no I/O). */
+  leaderOf(topic: string, partition: number): number | undefined {
+    const p = this.cache.get(topic)?.info.partitions[partition];
+    return p && p.partition === partition && p.leader >= 0 ? p.leader : undefined;
+  }
+
+  /** Looks a topic up again in the background, keeping the cached entry meanwhile (its leaders may have moved). */
+  refresh(name: string): void {
+    if (!this.cache.has(name) || this.loading.has(name)) return;
+    const p = this.load(name)
+      .catch(() => undefined)
+      .finally(() => this.loading.delete(name));
+    this.loading.set(name, p);
+  }
+
   /** The last known max.message.bytes of a topic (for batching; no I/O). */
   maxMessageBytes(name: string): number {
     return this.cache.get(name)?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
