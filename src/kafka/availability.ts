@@ -35,6 +35,7 @@ export interface AvailabilityOptions {
 export class Availability extends EventEmitter {
   private up = false;
   private reason = 'not connected yet';
+  private kind: KafkaProblem['kind'] = 'other';
   private rank = -1;
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
@@ -58,6 +59,18 @@ export class Availability extends EventEmitter {
   /** Why the cluster is not reachable (the most specific reason seen during this outage). */
   get lastError(): string {
     return this.reason;
+  }
+
+  /**
+   * What a refused client is told (503 50302): that the gateway cannot authenticate to Kafka, or set up TLS with
+   * it, when that is the cause (the client cannot fix it by retrying soon, the operator must); else that no broker
+   * answers. Names no setting and no secret: /readyz and the log say which setting to check.
+   */
+  get refusal(): string {
+    if (this.kind === 'sasl' || this.kind === 'oauth')
+      return 'The gateway cannot authenticate to Kafka (Kafka refused its credentials); nothing was sent.';
+    if (this.kind.startsWith('tls')) return 'The gateway cannot set up TLS with Kafka; nothing was sent.';
+    return 'No Kafka broker is reachable; nothing was sent.';
   }
 
   markUp(): void {
@@ -102,6 +115,7 @@ export class Availability extends EventEmitter {
     if (!wasUp && problem.rank < this.rank) return; // keep the more specific cause
     const changed = wasUp || problem.reason !== this.reason;
     this.reason = problem.reason;
+    this.kind = problem.kind;
     this.rank = problem.rank;
     if (changed && !this.closed)
       this.opts.logger.warn(

@@ -26,6 +26,9 @@ const OFFSETS_ATTEMPTS = 3;
 /** Pauses before the lookups that follow an "unknown topic" answer. */
 const UNKNOWN_RECHECK_MS = [100, 300];
 
+/** How long a request waits for the refresh of an expired topic entry before the last known one answers. */
+const STALE_AFTER_MS = 500;
+
 /** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
@@ -50,6 +53,7 @@ export class AdminMetadata implements Metadata {
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
     private readonly recheckMs: readonly number[] = UNKNOWN_RECHECK_MS,
+    private readonly staleAfterMs: number = STALE_AFTER_MS,
   ) {}
 
   invalidate(topic?: string): void {
@@ -95,7 +99,14 @@ export class AdminMetadata implements Metadata {
       p = this.load(name).finally(() => this.loading.delete(name));
       this.loading.set(name, p);
     }
-    return p;
+    if (!hit) return p;
+    // An expired entry is looked up again, but a broker that does not answer (stopped, overloaded) must not hold
+    // every request to the topic for kafkajs's request timeout: past STALE_AFTER_MS the last known entry answers.
+    let timer: NodeJS.Timeout | undefined;
+    const stale = new Promise<CachedTopic>((resolve) => {
+      timer = setTimeout(() => resolve(hit), this.staleAfterMs);
+    });
+    return Promise.race([p.catch(() => hit), stale]).finally(() => clearTimeout(timer));
   }
 
   private async load(name: string): Promise<CachedTopic | undefined> {

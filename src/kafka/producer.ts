@@ -462,6 +462,19 @@ export class BatchingProducer implements Producer {
         req.remaining--;
       }
     }
+    // While a partition's batch waits for a stalled broker its queue is not drained: drop what expired now, so a
+    // long stall under load holds no more than PRODUCE_TIMEOUT_MS worth of records.
+    const touched = new Set<PartitionQueue>();
+    for (const it of items) {
+      const q = this.queues.get(`${it.topic}\u0000${it.record.partition}`);
+      if (q) touched.add(q);
+    }
+    for (const q of touched) {
+      if (!this.hasQueuedIn(q) && !q.busy) {
+        this.ready.delete(q);
+        this.queues.delete(`${q.topic}\u0000${q.partition}`);
+      }
+    }
     if (req.remaining <= 0) this.finish(req);
   }
 }

@@ -43,7 +43,7 @@ export function topicRoutes({ kafka }: AppDeps) {
   async function visibleTopic(c: Context<AppEnv>, name: string): Promise<TopicInfo> {
     checkAccept(c.req.header('accept'));
     if (!canSee(c.get('principal'), name)) throw errors.forbidden(`Not allowed to see topic '${name}'.`);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
     const info = await md.topicInfo(name);
     if (!info) throw errors.topicNotFound(name);
     return info;
@@ -67,7 +67,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
       const principal = c.get('principal');
       return send(
         c,
@@ -153,7 +153,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
       const cluster = await md.cluster();
       return send(c, { brokers: cluster.brokers.map((b) => b.nodeId) });
     },
