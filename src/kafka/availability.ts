@@ -92,7 +92,12 @@ export class Availability extends EventEmitter {
       this.markDown(cause);
       return;
     }
-    if (this.up) void this.probeOnce();
+    this.check();
+  }
+
+  /** Something looks wrong (a send is slow): check the cluster now; the check decides, as above. */
+  check(): void {
+    if (this.up && !this.closed) void this.probeOnce();
   }
 
   /** The cluster cannot be used: refuse requests until a probe succeeds. `cause`: an error or its message. */

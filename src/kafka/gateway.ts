@@ -81,8 +81,10 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     compression: config.KAFKA_PRODUCER_COMPRESSION,
     maxBatchBytes: (topic) => metadata.maxMessageBytes(topic),
     leaderOf: (topic, partition) => metadata.leaderOf(topic, partition),
+    // A slow or failed send: its leaders may have moved, or the cluster may be gone (the check tells).
     onLeadersSuspect: (topics) => {
       for (const t of topics) metadata.refresh(t);
+      availability.check();
     },
     ...(idempotent ? { renewProducer: (settled: Promise<void>) => kProducer.renew(settled) } : {}),
     onConnectivityError: (e) => availability.suspect(e),
