@@ -80,6 +80,8 @@ const NOT_SENT = 'Timed out before the record was sent; it was not written.';
 
 /** After a failed renewal (cluster unreachable), the next attempt while records wait. */
 const RENEW_RETRY_MS = 500;
+/** A batch kafkajs has not answered this long after its callers' deadline is given up (see sendBatch). */
+const ABANDON_AFTER_MS = 10_000;
 /** A batch unanswered this long makes its topics' leaders suspect (metadata refresh for the grouping). */
 const SLOW_BATCH_MS = 1000;
 
@@ -313,13 +315,31 @@ export class BatchingProducer implements Producer {
     const slow = setTimeout(() => this.opts.onLeadersSuspect?.(topics), SLOW_BATCH_MS);
 
     // The leader and the partitions are released when kafkajs answers, whatever the callers' deadlines: until
-    // then kafkajs may still be retrying these records with their sequence numbers.
+    // then kafkajs may still be retrying these records with their sequence numbers. A call that never ends (kafkajs
+    // has no bound of its own on a broker that accepts requests and never answers them) is given up after
+    // ABANDON_AFTER_MS: the next batches then go out on a new producer id, as after a failure.
+    let released = false;
+    const abandon = setTimeout(() => {
+      if (calls === this.calls) this.markStale();
+      for (const it of batch)
+        this.settle(it, {
+          ok: false,
+          partition: it.record.partition,
+          errorCode: 50003,
+          message: UNKNOWN_OUTCOME.timedOut,
+        });
+      release();
+    }, this.opts.timeoutMs + ABANDON_AFTER_MS);
     const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(abandon);
       clearTimeout(slow);
       this.busyLanes.delete(lane);
       for (const q of parts) {
         q.busy = false;
         if (this.hasQueuedIn(q)) this.ready.add(q);
+        else if (!this.ready.has(q)) this.queues.delete(`${q.topic}\u0000${q.partition}`);
       }
       if (this.hasQueued()) this.drainNow();
     };
@@ -396,8 +416,11 @@ export class BatchingProducer implements Producer {
     );
   }
 
+  /** The next batch needs a new producer: connect it now, so the next request does not wait for it. */
   private markStale(): void {
-    if (this.opts.renewProducer) this.stale = true;
+    if (!this.opts.renewProducer) return;
+    this.stale = true;
+    if (!this.renewing) this.renew();
   }
 
   /** Holds new sends while a new producer connects; queued records wait (their own deadline still answers them). */

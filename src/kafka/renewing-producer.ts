@@ -11,13 +11,17 @@ const RETIRE_AFTER_MS = 60_000;
 /**
  * kafkajs's own retries of a send (leader moved, connection lost) keep the same sequence numbers, so the broker
  * drops a copy it already wrote: they are the safe retries. They last about as long as the caller waits
- * (PRODUCE_TIMEOUT_MS) plus a margin, like the Java client's delivery.timeout.ms; the batching producer answers
- * the caller at its deadline and keeps the partition's next records back until kafkajs is done with these.
- * kafkajs waits 100, 200, 400, 800 ms, then 1 s between tries.
+ * (PRODUCE_TIMEOUT_MS), like the Java client's delivery.timeout.ms, but at most ~10 s (a default election takes
+ * under that): kafkajs also retries what only a new producer cures (a deleted topic among its metadata targets
+ * fails every refresh), and the batch it gives up on is sent again on the new one within the caller's deadline.
+ * The batching producer answers the caller at its deadline and keeps the partition's next records back until
+ * kafkajs is done with these. kafkajs waits 100, 200, 400, 800 ms, then 1 s between tries.
  */
 export function sendRetries(produceTimeoutMs: number): number {
-  return 4 + Math.ceil(Math.max(0, produceTimeoutMs - 1500) / 1000) + 2;
+  return 4 + Math.ceil(Math.max(0, Math.min(produceTimeoutMs, MAX_RETRY_SPAN_MS) - 1500) / 1000);
 }
+
+const MAX_RETRY_SPAN_MS = 10_000;
 
 export interface RenewingProducer {
   readonly current: KafkaJsProducer;

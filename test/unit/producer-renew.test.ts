@@ -145,12 +145,12 @@ it('renewal fails while the cluster is unreachable: records wait (answered by th
   await vi.advanceTimersByTimeAsync(0);
   a.calls[0]!.reject(connectionError);
   await r1;
+  // The renewal starts at once (not when the next request comes) and fails: the cluster is unreachable.
+  await vi.advanceTimersByTimeAsync(0);
+  expect(renew).toHaveBeenCalledTimes(1);
 
   const r2 = p.send('t', [rec('2')]);
   await vi.advanceTimersByTimeAsync(0);
-  expect(renew).toHaveBeenCalledTimes(1);
-  expect(b.calls).toHaveLength(0);
-  await vi.advanceTimersByTimeAsync(500);
   expect(renew).toHaveBeenCalledTimes(2);
   expect(b.calls).toHaveLength(1);
   expect(a.calls).toHaveLength(1);
@@ -218,3 +218,30 @@ it("a partition missing from kafkajs's answer is never acknowledged: 50003, and 
   b.ack(0, 6);
   expect((await r2)[0]).toMatchObject({ ok: true, offset: 6 });
 });
+
+it('a call kafkajs never answers is given up 10 s after the deadline: the partition goes on, on a new producer', async () => {
+  const { a, b, renew, p } = renewingToB();
+  const r1 = p.send('t', [rec('1')]);
+  await vi.advanceTimersByTimeAsync(1000);
+  expect((await r1)[0]).toMatchObject({ ok: false, errorCode: 50003 });
+  const r2 = track(p.send('t', [rec('2')]));
+  await vi.advanceTimersByTimeAsync(5000);
+  expect(a.calls).toHaveLength(1); // still held back behind '1'
+  expect(b.calls).toHaveLength(0);
+  expect(r2.done).toBe(true); // '2' expired unsent meanwhile
+  expect(renew).not.toHaveBeenCalled();
+  await vi.advanceTimersByTimeAsync(5000); // 10 s past '1''s deadline
+  expect(renew).toHaveBeenCalledTimes(1);
+  const r3 = p.send('t', [rec('3')]);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(a.calls).toHaveLength(1);
+  expect(b.calls).toHaveLength(1);
+  b.ack(0);
+  expect((await r3)[0]).toMatchObject({ ok: true });
+});
+
+function track<T>(promise: Promise<T>) {
+  const t = { done: false };
+  void promise.then(() => (t.done = true));
+  return t;
+}
