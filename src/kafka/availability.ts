@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
-import { explainKafkaError, type KafkaProblem } from './errors.js';
+import { explainKafkaError, type KafkaProblem, unreachableText } from './errors.js';
 
 /** A probe that failed while the event loop stalled longer than this says nothing about Kafka. */
 const STALL_MS = 1000;
@@ -61,16 +61,9 @@ export class Availability extends EventEmitter {
     return this.reason;
   }
 
-  /**
-   * What a refused client is told (503 50302): that the gateway cannot authenticate to Kafka, or set up TLS with
-   * it, when that is the cause (the client cannot fix it by retrying soon, the operator must); else that no broker
-   * answers. Names no setting and no secret: /readyz and the log say which setting to check.
-   */
+  /** What a refused client is told (503 50302): see unreachableText. */
   get refusal(): string {
-    if (this.kind === 'sasl' || this.kind === 'oauth')
-      return 'The gateway cannot authenticate to Kafka (Kafka refused its credentials); nothing was sent.';
-    if (this.kind.startsWith('tls')) return 'The gateway cannot set up TLS with Kafka; nothing was sent.';
-    return 'No Kafka broker is reachable; nothing was sent.';
+    return `${unreachableText(this.kind)}; nothing was sent.`;
   }
 
   markUp(): void {

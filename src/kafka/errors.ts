@@ -153,6 +153,18 @@ export function classifyKafkaError(e: unknown): KafkaErrorClass {
   return { category, retriable, connectivity, refusedWrite: known?.refusedWrite === true, message };
 }
 
+/**
+ * What a client is told when Kafka cannot be used (no period: callers add what was or was not sent): that the
+ * gateway cannot authenticate to Kafka or set up TLS with it when that is why (the client cannot fix it, an
+ * operator must; /readyz and the log name the setting), else that no broker answers. Never a setting or a secret.
+ */
+export function unreachableText(kind: KafkaProblemKind): string {
+  if (kind === 'sasl' || kind === 'oauth')
+    return 'The gateway cannot authenticate to Kafka (Kafka refused its credentials)';
+  if (kind.startsWith('tls')) return 'The gateway cannot set up TLS with Kafka';
+  return 'No Kafka broker is reachable';
+}
+
 /** Map an admin/metadata failure to the HTTP answer. */
 export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
@@ -160,7 +172,7 @@ export function toGatewayError(e: unknown): GatewayError {
   const known = type ? PROTOCOL_ERRORS[type] : undefined;
   if (known) return new GatewayError(known.status, known.code, describeKafkaError(e), { cause: e });
   if (isConnectivityError(e))
-    return new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'No Kafka broker is reachable.', {
+    return new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, `${unreachableText(explainKafkaError(e).kind)}.`, {
       cause: e,
       retriable: true,
       headers: { 'Retry-After': '1' },

@@ -89,5 +89,16 @@ describe('Availability', () => {
     a.suspect(saslFailure());
     expect(a.isUp).toBe(false);
     expect(a.lastError).toMatch(/SASL authentication failed/);
+    // A refused client is told the cause it can recognise, without the settings /readyz names for the operator.
+    expect(a.refusal).toBe(
+      'The gateway cannot authenticate to Kafka (Kafka refused its credentials); nothing was sent.',
+    );
+  });
+
+  it('refuses with "no broker is reachable" when that is the cause', async () => {
+    const { a } = await upTracker([true, refused()]);
+    a.suspect(refused());
+    await until('down after two failed checks', () => !a.isUp, 3000);
+    expect(a.refusal).toBe('No Kafka broker is reachable; nothing was sent.');
   });
 });
