@@ -20,6 +20,8 @@ const STALL_MS = 1000;
 const MAX_EXCUSED = 3;
 /** Network failures in a row before the cluster is declared unreachable. */
 const FAILURES_TO_DOWN = 2;
+/** A probe still unanswered after this long is inconclusive (see probeOnce). */
+const PROBE_TIMEOUT_MS = 10_000;
 /** A failed probe while up is confirmed after this pause. */
 const CONFIRM_MS = 200;
 
@@ -135,8 +137,18 @@ export class Availability extends EventEmitter {
     if (this.probing || this.closed) return;
     this.probing = true;
     this.lag.reset();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.opts.probe();
+      // A probe kafkajs never answers (a broker that accepts requests and never answers them) must not freeze the
+      // tracker: past PROBE_TIMEOUT_MS it is inconclusive. Up: stay up (requests are still answered by their own
+      // deadlines; another broker may answer the next check); down: probe again later.
+      const timedOut = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), PROBE_TIMEOUT_MS);
+      });
+      if ((await Promise.race([this.opts.probe(), timedOut])) === 'timeout') {
+        if (!this.up) this.schedule();
+        return;
+      }
       if (!this.up) await this.opts.onRecover?.();
       this.failures = 0;
       this.excused = 0;
@@ -161,6 +173,7 @@ export class Availability extends EventEmitter {
       if (wasUp) this.emit('down', this.reason);
       this.schedule();
     } finally {
+      clearTimeout(timer);
       this.probing = false;
     }
   }

@@ -20,7 +20,7 @@ import kafkajs from 'kafkajs';
 // kafkajs is CommonJS: its runtime values come from the default export under ESM.
 const { CompressionTypes } = kafkajs;
 import type { ProduceRecord, Producer, RecordResult } from './types.js';
-import { classifyKafkaError, isConnectivityError, protocolType } from './errors.js';
+import { classifyKafkaError, type KafkaErrorClass, protocolType } from './errors.js';
 
 /** What a record costs in a batch beyond its key, value and headers (varints, attributes; generous). */
 export const RECORD_OVERHEAD_BYTES = 32;
@@ -407,8 +407,10 @@ export class BatchingProducer implements Producer {
           release();
           return;
         }
-        if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
-        const { code, message } = produceFailure(e);
+        const k = classifyKafkaError(e);
+        if (k.connectivity || k.category === 'authentication' || k.category === 'tls')
+          this.opts.onConnectivityError?.(e);
+        const { code, message } = produceFailure(k);
         for (const it of batch)
           this.settle(it, { ok: false, partition: it.record.partition, errorCode: code, message });
         release();
@@ -434,8 +436,10 @@ export class BatchingProducer implements Producer {
           this.calls = new Set();
           this.stale = false;
         },
-        () => {
-          /* still unreachable: try again below while records wait */
+        (e: unknown) => {
+          // Still unreachable, or refused (credentials, TLS): the tracker checks or says so; tried again below while
+          // records wait.
+          this.opts.onConnectivityError?.(e);
         },
       )
       .finally(() => {
@@ -506,8 +510,7 @@ export class BatchingProducer implements Producer {
  * A batch kafkajs gave up on: 50002 only when Kafka refused it (nothing written, see errors.ts), else 50003
  * with the unknown-outcome text (a try may have been written before the answer was lost).
  */
-function produceFailure(e: unknown): { code: 50002 | 50003; message: string } {
-  const k = classifyKafkaError(e);
+function produceFailure(k: KafkaErrorClass): { code: 50002 | 50003; message: string } {
   if (k.refusedWrite) return { code: 50002, message: `${k.message}; the record was not written` };
   return { code: 50003, message: `${k.message}; the outcome is unknown (a retry may duplicate the record)` };
 }
