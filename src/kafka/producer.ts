@@ -330,6 +330,9 @@ export class BatchingProducer implements Producer {
         });
       release();
     }, this.opts.timeoutMs + ABANDON_AFTER_MS);
+    // (Neither timer keeps a shutting-down process alive: its callers were answered at their deadline.)
+    abandon.unref();
+    slow.unref();
     const release = () => {
       if (released) return;
       released = true;
