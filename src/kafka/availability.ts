@@ -1,11 +1,29 @@
 /**
  * Is the cluster reachable? Requests are refused with 503 50302 at once while it is not, instead of each
- * waiting out kafkajs's retries. A failed send or connect marks it down; a background probe brings it back.
+ * waiting out kafkajs's retries. 50302 means *no* broker answers, so only the probe (a metadata round trip, which
+ * kafkajs sends to any broker it can reach) decides: a send that failed to reach one broker only asks for a probe
+ * now (`suspect`), since with one of three brokers dead the others still answer. A probe that fails for a network
+ * reason must fail twice in a row, and a failure while the event loop was stalled (a CPU-starved machine: the
+ * answer was there but we were not running to read it) is not counted. A configuration problem (SASL, OAuth,
+ * TLS) counts at once: it will not go away by itself.
  * Why it is down is said once, in one line (`Kafka unreachable: <reason>`), and answered by /readyz: TLS and SASL
  * failures are named as such, with the setting to check, instead of kafkajs's raw messages.
  */
 import { EventEmitter } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
+import { explainKafkaError, type KafkaProblem, unreachableText } from './errors.js';
+
+/** A probe that failed while the event loop stalled longer than this says nothing about Kafka. */
+const STALL_MS = 1000;
+/** ...but at most this many such failures in a row are excused. */
+const MAX_EXCUSED = 3;
+/** Network failures in a row before the cluster is declared unreachable. */
+const FAILURES_TO_DOWN = 2;
+/** A probe still unanswered after this long is inconclusive (see probeOnce). */
+const PROBE_TIMEOUT_MS = 10_000;
+/** A failed probe while up is confirmed after this pause. */
+const CONFIRM_MS = 200;
 
 export interface AvailabilityOptions {
   /** A cheap round-trip to the cluster (e.g. describeCluster); rejects when unreachable. */
@@ -16,181 +34,24 @@ export interface AvailabilityOptions {
   logger: Logger;
 }
 
-export type KafkaProblemKind =
-  | 'sasl'
-  | 'oauth'
-  | 'tls-client-cert'
-  | 'tls-untrusted'
-  | 'tls'
-  | 'network'
-  | 'closed'
-  | 'other';
-
-export interface KafkaProblem {
-  kind: KafkaProblemKind;
-  /** One line, no secrets: what failed and which setting to check. */
-  reason: string;
-  /**
-   * How specific the reason is: 2 = a configuration problem (credentials, TLS trust), 1 = the network,
-   * 0 = an opaque symptom (a closed connection). During one outage a less specific reason never replaces a more
-   * specific one: kafkajs reports the follow-up symptoms of a failed handshake (e.g. "Request is not valid given
-   * the current SASL state" after a failed OAuth token request), which would hide the cause.
-   */
-  rank: 0 | 1 | 2;
-}
-
-const MAX_REASON = 300;
-
-/** Node's certificate verification failures (the broker's certificate is not trusted). */
-const UNTRUSTED_CODES = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
-
-interface Flat {
-  messages: string[];
-  codes: string[];
-}
-
-/** The messages and codes of an error and its causes (kafkajs wraps: retries exceeded → connection error → cause). */
-function flatten(e: unknown): Flat {
-  const out: Flat = { messages: [], codes: [] };
-  let cur: unknown = e;
-  for (let depth = 0; depth < 6 && cur !== undefined && cur !== null; depth++) {
-    if (typeof cur === 'string') {
-      out.messages.push(cur);
-      break;
-    }
-    if (typeof cur !== 'object') break;
-    const o = cur as { message?: unknown; code?: unknown; cause?: unknown; originalError?: unknown };
-    if (typeof o.message === 'string') out.messages.push(o.message);
-    if (typeof o.code === 'string') out.codes.push(o.code);
-    cur = o.cause ?? o.originalError;
-  }
-  return out;
-}
-
-/** `807C…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../deps/…` → `sslv3 alert bad certificate`. */
-function opensslReason(message: string): string {
-  const m = /SSL routines:[^:]*:([^:]+)/.exec(message);
-  return (m ? m[1]! : message).trim();
-}
-
-const clip = (s: string) => (s.length > MAX_REASON ? `${s.slice(0, MAX_REASON - 1)}…` : s);
-
-/** Why a connect, probe or send failed, in words an operator can act on (KafkaJS errors, Node TLS errors, ours). */
-export function explainKafkaError(e: unknown): KafkaProblem {
-  const { messages, codes } = flatten(e);
-  const all = messages.join(' | ');
-  const first = (messages[0] ?? 'unknown error').replace(/\s+/g, ' ').trim();
-
-  // Our OAuth client's own failures carry their explanation (src/kafka/oauth.ts).
-  const oauth = messages.find((m) => m.startsWith('OAuth token request failed'));
-  if (oauth) return { kind: 'oauth', rank: 2, reason: clip(oauth) };
-
-  const sasl = /SASL (\S+(?: SHA\d+)?) authentication failed: (.*)/s.exec(all);
-  if (sasl) {
-    const mechanism = sasl[1]!.replace(/^SCRAM SHA(\d+)$/, 'SCRAM-SHA-$1');
-    const detail = sasl[2]!.split(' | ')[0]!.replace(/\s+/g, ' ').trim();
-    const hint =
-      mechanism === 'OAUTHBEARER'
-        ? "the broker refused the OAuth token (check KAFKA_OAUTH_* and the broker's expected issuer/audience)"
-        : 'check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD';
-    return { kind: 'sasl', rank: 2, reason: clip(`SASL authentication failed (${mechanism}): ${detail} — ${hint}`) };
-  }
-  if (
-    /does not support the requested SASL mechanism|SASL mechanism .* not supported|UNSUPPORTED_SASL_MECHANISM/i.test(
-      all,
-    )
-  )
-    return {
-      kind: 'sasl',
-      rank: 2,
-      reason: clip(
-        `SASL: the broker does not offer this mechanism on this listener — check KAFKA_SASL_MECHANISM (${first})`,
-      ),
-    };
-
-  const tlsAlert = codes.find((c) =>
-    /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(c),
-  );
-  if (tlsAlert || /alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.test(all)) {
-    const what = opensslReason(messages.find((m) => /alert/i.test(m)) ?? first);
-    return {
-      kind: 'tls-client-cert',
-      rank: 2,
-      reason: clip(
-        `TLS: the broker refused our client certificate (${what}): it requires one its CA trusts — check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`,
-      ),
-    };
-  }
-  const untrusted = codes.find((c) => UNTRUSTED_CODES.has(c));
-  if (
-    untrusted ||
-    /self[- ]signed certificate|unable to (verify|get local issuer)|certificate has expired|altnames/i.test(all)
-  ) {
-    const node = (messages.find((m) => /certificate|altnames/i.test(m)) ?? first)
-      .replace(/^Connection error: /, '')
-      .trim();
-    const hint =
-      untrusted === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(node)
-        ? "the broker's certificate does not name the host in KAFKA_BROKERS"
-        : "the broker's certificate is not trusted — set KAFKA_SSL_CA_FILE to the CA that signed it";
-    return { kind: 'tls-untrusted', rank: 2, reason: clip(`TLS: ${node} — ${hint}`) };
-  }
-  if (
-    codes.some((c) => c.startsWith('ERR_SSL_')) ||
-    /SSL routines|wrong version number|packet length too long/i.test(all)
-  ) {
-    const what = opensslReason(messages.find((m) => /SSL|version|packet/i.test(m)) ?? first);
-    return {
-      kind: 'tls',
-      rank: 2,
-      reason: clip(`TLS handshake failed: ${what} — is this listener TLS? (KAFKA_SSL_*)`),
-    };
-  }
-
-  const net =
-    codes.find((c) => NETWORK_CODES.has(c)) ??
-    /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(all)?.[1];
-  if (net || /Connection timeout/i.test(all))
-    return {
-      kind: 'network',
-      rank: 1,
-      reason: clip(`cannot connect to the brokers in KAFKA_BROKERS: ${net ?? 'connection timeout'}`),
-    };
-
-  if (/Closed connection|Connection closed by the server|ECONNRESET|socket hang up/i.test(all))
-    return {
-      kind: 'closed',
-      rank: 0,
-      reason:
-        'the broker closed the connection during the handshake — does the listener expect TLS or SASL? (KAFKA_SSL_*, KAFKA_SASL_MECHANISM)',
-    };
-  return { kind: 'other', rank: 0, reason: clip(first) };
-}
-
 export class Availability extends EventEmitter {
   private up = false;
   private reason = 'not connected yet';
+  private kind: KafkaProblem['kind'] = 'other';
   private rank = -1;
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
   private closed = false;
   private readonly intervalMs: number;
+  /** Failed probes in a row while up (network reasons), and those excused by a stalled event loop. */
+  private failures = 0;
+  private excused = 0;
+  private readonly lag = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly opts: AvailabilityOptions) {
     super();
     this.intervalMs = opts.intervalMs ?? 1000;
+    this.lag.enable();
   }
 
   get isUp(): boolean {
@@ -202,6 +63,11 @@ export class Availability extends EventEmitter {
     return this.reason;
   }
 
+  /** What a refused client is told (503 50302): see unreachableText. */
+  get refusal(): string {
+    return `${unreachableText(this.kind)}; nothing was sent.`;
+  }
+
   markUp(): void {
     if (!this.up) {
       this.up = true;
@@ -211,7 +77,25 @@ export class Availability extends EventEmitter {
     }
   }
 
-  /** A send or connect failed: refuse requests until a probe succeeds. `cause`: an error or its message. */
+  /**
+   * A send could not reach a broker: check the cluster now. Requests are refused only if the probe confirms it
+   * (see the module comment). A configuration problem (authentication, TLS) is taken as it is.
+   */
+  suspect(cause: unknown): void {
+    if (this.closed) return;
+    if (explainKafkaError(cause).rank === 2) {
+      this.markDown(cause);
+      return;
+    }
+    this.check();
+  }
+
+  /** Something looks wrong (a send is slow): check the cluster now; the check decides, as above. */
+  check(): void {
+    if (this.up && !this.closed) void this.probeOnce();
+  }
+
+  /** The cluster cannot be used: refuse requests until a probe succeeds. `cause`: an error or its message. */
   markDown(cause: unknown): void {
     if (this.closed) return;
     const wasUp = this.up;
@@ -231,6 +115,7 @@ export class Availability extends EventEmitter {
     if (!wasUp && problem.rank < this.rank) return; // keep the more specific cause
     const changed = wasUp || problem.reason !== this.reason;
     this.reason = problem.reason;
+    this.kind = problem.kind;
     this.rank = problem.rank;
     if (changed && !this.closed)
       this.opts.logger.warn(
@@ -239,34 +124,63 @@ export class Availability extends EventEmitter {
       );
   }
 
-  private schedule(): void {
+  private schedule(ms = this.intervalMs): void {
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.probeOnce();
-    }, this.intervalMs);
+    }, ms);
     this.timer.unref();
   }
 
   private async probeOnce(): Promise<void> {
     if (this.probing || this.closed) return;
     this.probing = true;
+    this.lag.reset();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.opts.probe();
+      // A probe kafkajs never answers (a broker that accepts requests and never answers them) must not freeze the
+      // tracker: past PROBE_TIMEOUT_MS it is inconclusive. Up: stay up (requests are still answered by their own
+      // deadlines; another broker may answer the next check); down: probe again later.
+      const timedOut = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), PROBE_TIMEOUT_MS);
+      });
+      if ((await Promise.race([this.opts.probe(), timedOut])) === 'timeout') {
+        if (!this.up) this.schedule();
+        return;
+      }
       if (!this.up) await this.opts.onRecover?.();
+      this.failures = 0;
+      this.excused = 0;
       this.markUp();
     } catch (e) {
+      const problem = explainKafkaError(e);
+      if (this.up && problem.rank < 2) {
+        // Up until now, and not a configuration problem: confirm before refusing requests.
+        const stalled = this.lag.max / 1e6 > STALL_MS;
+        if (stalled && this.excused < MAX_EXCUSED) this.excused++;
+        else this.failures++;
+        if (this.failures < FAILURES_TO_DOWN) {
+          this.schedule(CONFIRM_MS);
+          return;
+        }
+      }
       const wasUp = this.up;
       this.up = false;
-      this.note(explainKafkaError(e), wasUp);
+      this.failures = 0;
+      this.excused = 0;
+      this.note(problem, wasUp);
+      if (wasUp) this.emit('down', this.reason);
       this.schedule();
     } finally {
+      clearTimeout(timer);
       this.probing = false;
     }
   }
 
   close(): void {
     this.closed = true;
+    this.lag.disable();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

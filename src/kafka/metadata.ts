@@ -27,6 +27,9 @@ const OFFSETS_ATTEMPTS = 3;
 /** Pauses before the lookups that follow an "unknown topic" answer. */
 const UNKNOWN_RECHECK_MS = [100, 300];
 
+/** How long a request waits for the refresh of an expired topic entry before the last known one answers. */
+const STALE_AFTER_MS = 500;
+
 /** Kafka's own default for max.message.bytes, used when the topic config cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
@@ -48,6 +51,7 @@ export class AdminMetadata implements Metadata {
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
     private readonly recheckMs: readonly number[] = UNKNOWN_RECHECK_MS,
+    private readonly staleAfterMs: number = STALE_AFTER_MS,
   ) {}
 
   invalidate(topic?: string): void {
@@ -58,6 +62,21 @@ export class AdminMetadata implements Metadata {
   async topic(name: string) {
     const t = await this.cached(name);
     return t && { partitions: t.info.partitions.length, maxMessageBytes: t.maxMessageBytes };
+  }
+
+  /** A partition's leader as last looked up (for grouping sends per leader; no I/O). */
+  leaderOf(topic: string, partition: number): number | undefined {
+    const p = this.cache.get(topic)?.info.partitions[partition];
+    return p && p.partition === partition && p.leader >= 0 ? p.leader : undefined;
+  }
+
+  /** Looks a topic up again in the background, keeping the cached entry meanwhile (its leaders may have moved). */
+  refresh(name: string): void {
+    if (!this.cache.has(name) || this.loading.has(name)) return;
+    const p = this.load(name)
+      .catch(() => undefined)
+      .finally(() => this.loading.delete(name));
+    this.loading.set(name, p);
   }
 
   /** The last known max.message.bytes of a topic (for batching; no I/O). */
@@ -78,7 +97,14 @@ export class AdminMetadata implements Metadata {
       p = this.load(name).finally(() => this.loading.delete(name));
       this.loading.set(name, p);
     }
-    return p;
+    if (!hit) return p;
+    // An expired entry is looked up again, but a broker that does not answer (stopped, overloaded) must not hold
+    // every request to the topic for kafkajs's request timeout: past STALE_AFTER_MS the last known entry answers.
+    let timer: NodeJS.Timeout | undefined;
+    const stale = new Promise<CachedTopic>((resolve) => {
+      timer = setTimeout(() => resolve(hit), this.staleAfterMs);
+    });
+    return Promise.race([p.catch(() => hit), stale]).finally(() => clearTimeout(timer));
   }
 
   private async load(name: string): Promise<CachedTopic | undefined> {

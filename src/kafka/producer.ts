@@ -1,9 +1,16 @@
 /**
  * One producer per process, shared by every request. kafkajs does not coalesce concurrent send() calls and an
  * idempotent producer has one request in flight per broker, so this gathers the records of concurrent HTTP
- * requests (for up to `lingerMs`, and while the previous batch is in flight) into one `sendBatch`, then
- * resolves each request with its own offsets. Each request resolves only when Kafka acknowledged (or refused,
- * or timed out on) every one of its records.
+ * requests (for up to `lingerMs`, and while the previous batch is in flight) into batches, then resolves each
+ * request with its own offsets. Each request resolves only when Kafka acknowledged (or refused, or timed out on)
+ * every one of its records.
+ *
+ * One pipeline per partition leader: each leader (by the cached metadata, `leaderOf`) has at most one batch in
+ * flight, and a partition is in at most one batch at a time, so a partition waiting for a new leader holds up no
+ * other leader's partitions, and each partition's records go out in order. A batch stays in flight until kafkajs
+ * answers it, also past PRODUCE_TIMEOUT_MS (its callers are answered "unknown" then): kafkajs keeps retrying it
+ * with the same sequence numbers, so the broker drops a copy it already holds, and the partition's next batch
+ * never reuses those numbers (see `renewProducer`).
  */
 // First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
 import './kafkajs-patches.js';
@@ -13,7 +20,7 @@ import kafkajs from 'kafkajs';
 // kafkajs is CommonJS: its runtime values come from the default export under ESM.
 const { CompressionTypes } = kafkajs;
 import type { ProduceRecord, Producer, RecordResult } from './types.js';
-import { describeKafkaError, isConnectivityError, isRetriable, protocolType } from './errors.js';
+import { classifyKafkaError, type KafkaErrorClass, protocolType } from './errors.js';
 import { BATCH_OVERHEAD_BYTES, recordSize } from '../core/record-size.js';
 
 export interface BatchingProducerOptions {
@@ -25,18 +32,26 @@ export interface BatchingProducerOptions {
   maxBatchBytes: (topic: string) => number;
   /** Upper bound for one whole sendBatch request (below the broker's socket.request.max.bytes). */
   maxRequestBytes?: number;
-  /** Told when a send failed because the cluster could not be reached. */
+  /**
+   * The partition's leader as last known (no I/O), or undefined: batches are grouped per leader and each leader
+   * has its own batch in flight. Without it every partition shares one pipeline.
+   */
+  leaderOf?: (topic: string, partition: number) => number | undefined;
+  /** Told of topics whose send failed or is slow: their leaders may have moved (refresh the metadata). */
+  onLeadersSuspect?: (topics: string[]) => void;
+  /** Told when a send failed because a broker could not be reached (the tracker then checks the cluster). */
   onConnectivityError?: (e: unknown) => void;
   /** Told of every sendBatch: how many records the batch gathered (metrics). */
   onBatch?: (records: number) => void;
   /**
-   * Idempotence: called before the next send once a batch failed or passed its deadline, for a fresh producer.
-   * kafkajs rolls an idempotent producer's sequence numbers back after a failed request even when the broker wrote
-   * the batch (its answer was lost with the leader). The next batch then reuses those numbers, and a broker that
-   * holds the written batch takes it for a retry of that one: it answers with the written batch's offsets and drops
-   * the new records, which we would acknowledge (seen in test/integration/failover.test.ts). A new producer id,
-   * with sequences from 0, is the safe continuation. `previousSettled` resolves once the old producer's calls
-   * ended (kafkajs may retry them past our deadline), so it can be disconnected then.
+   * Idempotence: called before the next send once kafkajs gave up on a batch (or answered without some of its
+   * partitions), for a fresh producer. kafkajs rolls an idempotent producer's sequence numbers back after a failed
+   * request even when the broker wrote the batch (its answer was lost with the leader). While kafkajs retries the
+   * same records that is what makes the retry safe (the broker drops the copy it holds), but once it gave up, the
+   * partition's next batch would reuse those numbers: a broker that holds the written batch takes the new one for
+   * a retry, answers the written batch's offsets and drops the new records, which we would acknowledge (seen in
+   * test/integration/failover.test.ts). A new producer id, with sequences from 0, is the safe continuation.
+   * `previousSettled` resolves once the old producer's calls ended, so it can be disconnected then.
    */
   renewProducer?: (previousSettled: Promise<void>) => Promise<KafkaJsProducer>;
   /** Fault-injection seam for tests: wraps every sendBatch call. */
@@ -46,11 +61,19 @@ export interface BatchingProducerOptions {
   ) => ReturnType<KafkaJsProducer['sendBatch']>;
 }
 
-const UNANSWERED =
-  'Kafka did not answer for this partition; the outcome is unknown (a retry may duplicate the record).';
+/** The unknown-outcome texts (50003): the record may be in Kafka, so a blind retry may duplicate it. */
+export const UNKNOWN_OUTCOME = {
+  unanswered: 'Kafka did not answer for this partition; the outcome is unknown (a retry may duplicate the record).',
+  timedOut: 'Timed out waiting for Kafka to acknowledge; the outcome is unknown (a retry may duplicate the record).',
+} as const;
+const NOT_SENT = 'Timed out before the record was sent; it was not written.';
 
 /** After a failed renewal (cluster unreachable), the next attempt while records wait. */
 const RENEW_RETRY_MS = 500;
+/** A batch kafkajs has not answered this long after its callers' deadline is given up (see sendBatch). */
+const ABANDON_AFTER_MS = 10_000;
+/** A batch unanswered this long makes its topics' leaders suspect (metadata refresh for the grouping). */
+const SLOW_BATCH_MS = 1000;
 
 interface Pending {
   results: RecordResult[];
@@ -71,18 +94,35 @@ interface Item {
   retried?: boolean;
 }
 
+/** One partition's queue: its records in arrival order; `busy` while a batch of it is in flight. */
+interface PartitionQueue {
+  topic: string;
+  partition: number;
+  items: Item[];
+  head: number;
+  busy: boolean;
+}
+
+/** Leader id of a pipeline; partitions without a known leader share one. */
+type Lane = number;
+const UNKNOWN_LEADER: Lane = -1;
+
 export class BatchingProducer implements Producer {
-  private queue: Item[] = [];
-  private head = 0;
-  private inflight = false;
+  /** Partitions with queued records, in the order they get their turn (a served partition goes to the back). */
+  private readonly ready = new Set<PartitionQueue>();
+  private readonly queues = new Map<string, PartitionQueue>();
+  /** Leaders with a batch in flight. */
+  private readonly busyLanes = new Set<Lane>();
   private lingerTimer: NodeJS.Timeout | undefined;
+  private drainSoon = false;
+  private renewing = false;
   private bytes = 0;
   private readonly idle = new Set<() => void>();
   private readonly maxRequestBytes: number;
   private readonly compression: CT;
   /** The current producer's sendBatch calls not answered yet. */
   private calls = new Set<Promise<unknown>>();
-  /** A batch failed or timed out: with renewProducer, the next batch goes out on a new producer. */
+  /** kafkajs gave up on a batch: with renewProducer, the next batch goes out on a new producer. */
   private stale = false;
 
   constructor(
@@ -112,7 +152,7 @@ export class BatchingProducer implements Producer {
         return { topic, record, size, req, index, state: 'queued' };
       });
       this.bytes += req.bytes;
-      for (const it of items) this.queue.push(it);
+      for (const it of items) this.enqueue(it);
       this.schedule();
     });
   }
@@ -123,70 +163,137 @@ export class BatchingProducer implements Producer {
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
+  private queueOf(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`;
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { topic, partition, items: [], head: 0, busy: false }));
+    return q;
+  }
+
+  private enqueue(it: Item, first = false): void {
+    const q = this.queueOf(it.topic, it.record.partition);
+    if (first) {
+      q.items.splice(q.head, 0, it);
+    } else q.items.push(it);
+    this.ready.add(q);
+  }
+
   private schedule(): void {
-    if (this.inflight || this.lingerTimer) return;
+    if (this.lingerTimer || this.drainSoon) return;
     if (this.opts.lingerMs <= 0) {
+      this.drainSoon = true;
       queueMicrotask(() => this.drain());
       return;
     }
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      this.drain();
-    }, this.opts.lingerMs);
+    this.lingerTimer = setTimeout(() => this.drain(), this.opts.lingerMs);
   }
 
-  private pending(): number {
-    return this.queue.length - this.head;
+  /** Records queued while a batch was in flight have waited a round trip already: no linger for them. */
+  private drainNow(): void {
+    if (this.drainSoon) return;
+    this.drainSoon = true;
+    setImmediate(() => this.drain());
   }
 
-  /** Take the next batch off the queue: stop at the first record that would overflow its partition or the request. */
-  private takeBatch(): Item[] {
-    const batch: Item[] = [];
-    const partBytes = new Map<string, number>();
-    let total = 0;
-    while (this.head < this.queue.length) {
-      const it = this.queue[this.head]!;
-      if (it.state !== 'queued') {
-        this.head++;
-        continue;
-      }
-      const key = `${it.topic}\u0000${it.record.partition}`;
-      const used = partBytes.get(key) ?? BATCH_OVERHEAD_BYTES;
-      const limit = this.opts.maxBatchBytes(it.topic);
-      if (batch.length > 0 && (used + it.size > limit || total + it.size > this.maxRequestBytes)) break;
-      partBytes.set(key, used + it.size);
-      total += it.size;
-      it.state = 'sent';
-      batch.push(it);
-      this.head++;
+  /** Skips a queue's records that expired meanwhile; false when nothing is left. */
+  private hasQueuedIn(q: PartitionQueue): boolean {
+    while (q.head < q.items.length && q.items[q.head]!.state !== 'queued') q.head++;
+    if (q.head === q.items.length) {
+      q.items = [];
+      q.head = 0;
+      return false;
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    if (q.head > 1024 && q.head * 2 > q.items.length) {
+      q.items = q.items.slice(q.head);
+      q.head = 0;
     }
-    return batch;
+    return true;
   }
 
+  /** Any record still waiting to be sent. */
+  private hasQueued(): boolean {
+    for (const q of this.ready) {
+      if (this.hasQueuedIn(q)) return true;
+      this.ready.delete(q);
+      if (!q.busy) this.queues.delete(`${q.topic}\u0000${q.partition}`);
+    }
+    return false;
+  }
+
+  private laneOf(q: PartitionQueue): Lane {
+    return this.opts.leaderOf?.(q.topic, q.partition) ?? UNKNOWN_LEADER;
+  }
+
+  /**
+   * One batch per free leader: its partitions that are not in flight, each partition's records up to the topic's
+   * max.message.bytes, the whole batch up to maxRequestBytes.
+   */
   private drain(): void {
-    if (this.inflight) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+    this.drainSoon = false;
+    if (this.renewing) return;
     if (this.stale && this.opts.renewProducer) {
       if (this.hasQueued()) this.renew();
       return;
     }
-    const batch = this.takeBatch();
-    if (batch.length === 0) return;
-    this.inflight = true;
-    this.opts.onBatch?.(batch.length);
+    const batches = new Map<Lane, { items: Item[]; total: number; full: boolean }>();
+    for (const q of [...this.ready]) {
+      if (q.busy) continue;
+      if (!this.hasQueuedIn(q)) {
+        this.ready.delete(q);
+        this.queues.delete(`${q.topic}\u0000${q.partition}`);
+        continue;
+      }
+      const lane = this.laneOf(q);
+      if (this.busyLanes.has(lane)) continue;
+      let b = batches.get(lane);
+      if (!b) batches.set(lane, (b = { items: [], total: 0, full: false }));
+      if (b.full) continue;
+      const limit = this.opts.maxBatchBytes(q.topic);
+      let used = BATCH_OVERHEAD_BYTES;
+      let took = 0;
+      while (q.head < q.items.length) {
+        const it = q.items[q.head]!;
+        if (it.state !== 'queued') {
+          q.head++;
+          continue;
+        }
+        // A record larger than the limit still goes, alone, rather than never.
+        const empty = b.items.length === 0;
+        if (!empty && (used + it.size > limit || b.total + it.size > this.maxRequestBytes)) {
+          if (b.total + it.size > this.maxRequestBytes) b.full = true;
+          break;
+        }
+        used += it.size;
+        b.total += it.size;
+        it.state = 'sent';
+        b.items.push(it);
+        q.head++;
+        took++;
+      }
+      if (took === 0) continue;
+      q.busy = true;
+      // Its turn is over: a partition with more records goes to the back of the line.
+      this.ready.delete(q);
+      if (this.hasQueuedIn(q)) this.ready.add(q);
+    }
+    for (const [lane, b] of batches) if (b.items.length > 0) this.sendBatch(lane, b.items);
+  }
 
+  private sendBatch(lane: Lane, batch: Item[]): void {
+    this.busyLanes.add(lane);
+    this.opts.onBatch?.(batch.length);
+    const parts = new Set<PartitionQueue>();
     const byTopic = new Map<string, { messages: Message[]; items: Item[] }>();
     for (const it of batch) {
+      parts.add(this.queueOf(it.topic, it.record.partition));
       let t = byTopic.get(it.topic);
       if (!t) byTopic.set(it.topic, (t = { messages: [], items: [] }));
       t.messages.push(toMessage(it.record));
       t.items.push(it);
     }
+    const topics = [...byTopic.keys()];
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages }));
     const request = {
       topicMessages,
@@ -195,21 +302,40 @@ export class BatchingProducer implements Producer {
       compression: this.compression,
     };
     const send = this.producer.sendBatch.bind(this.producer);
+    const slow = setTimeout(() => this.opts.onLeadersSuspect?.(topics), SLOW_BATCH_MS);
 
-    // The slot is released when Kafka answers, or at the deadline (the records then report an unknown outcome).
+    // The leader and the partitions are released when kafkajs answers, whatever the callers' deadlines: until
+    // then kafkajs may still be retrying these records with their sequence numbers. A call that never ends (kafkajs
+    // has no bound of its own on a broker that accepts requests and never answers them) is given up after
+    // ABANDON_AFTER_MS: the next batches then go out on a new producer id, as after a failure.
     let released = false;
+    const abandon = setTimeout(() => {
+      if (calls === this.calls) this.markStale();
+      for (const it of batch)
+        this.settle(it, {
+          ok: false,
+          partition: it.record.partition,
+          errorCode: 50003,
+          message: UNKNOWN_OUTCOME.timedOut,
+        });
+      release();
+    }, this.opts.timeoutMs + ABANDON_AFTER_MS);
+    // (Neither timer keeps a shutting-down process alive: its callers were answered at their deadline.)
+    abandon.unref();
+    slow.unref();
     const release = () => {
       if (released) return;
       released = true;
-      clearTimeout(deadline);
-      this.inflight = false;
-      // Records queued meanwhile have waited a whole round trip already: send them now, not after another linger.
-      if (this.pending() > 0) setImmediate(() => this.drain());
+      clearTimeout(abandon);
+      clearTimeout(slow);
+      this.busyLanes.delete(lane);
+      for (const q of parts) {
+        q.busy = false;
+        if (this.hasQueuedIn(q)) this.ready.add(q);
+        else if (!this.ready.has(q)) this.queues.delete(`${q.topic}\u0000${q.partition}`);
+      }
+      if (this.hasQueued()) this.drainNow();
     };
-    const deadline = setTimeout(() => {
-      this.markStale();
-      release();
-    }, this.opts.timeoutMs);
 
     const call = this.opts.sendBatch ? this.opts.sendBatch(send, request) : send(request);
     const calls = this.calls;
@@ -232,7 +358,12 @@ export class BatchingProducer implements Producer {
               // kafkajs 2.2.4 can resolve without some partitions: when a retry finds a partition's new leader among
               // the brokers that already answered, it never re-sends those records. Never acknowledge them.
               unanswered = true;
-              this.settle(it, { ok: false, partition: it.record.partition, errorCode: 50003, message: UNANSWERED });
+              this.settle(it, {
+                ok: false,
+                partition: it.record.partition,
+                errorCode: 50003,
+                message: UNKNOWN_OUTCOME.unanswered,
+              });
               continue;
             }
             // acks=0: Kafka sends no answer, so there is no offset to report (-1, as the Java client does).
@@ -250,6 +381,7 @@ export class BatchingProducer implements Producer {
       (e: unknown) => {
         // (A late failure of a producer already replaced says nothing about the current one.)
         if (calls === this.calls) this.markStale();
+        this.opts.onLeadersSuspect?.(topics);
         // kafkajs refreshes the metadata of every topic a producer ever sent to; once one of them is deleted, each
         // refresh fails with UNKNOWN_TOPIC_OR_PARTITION, whatever this batch's topics are. The routes checked that
         // this batch's topics exist, so the batch goes once more, first in line, on the fresh producer.
@@ -259,17 +391,19 @@ export class BatchingProducer implements Producer {
           batch.every((it) => !it.retried)
         ) {
           const again = batch.filter((it) => it.state === 'sent');
-          for (const it of again) {
+          for (let i = again.length - 1; i >= 0; i--) {
+            const it = again[i]!;
             it.state = 'queued';
             it.retried = true;
+            this.enqueue(it, true);
           }
-          this.queue.splice(this.head, 0, ...again);
           release();
           return;
         }
-        if (isConnectivityError(e)) this.opts.onConnectivityError?.(e);
-        const code = isRetriable(e) ? 50003 : 50002;
-        const message = `${describeKafkaError(e)}; the record may or may not have been written`;
+        const k = classifyKafkaError(e);
+        if (k.connectivity || k.category === 'authentication' || k.category === 'tls')
+          this.opts.onConnectivityError?.(e);
+        const { code, message } = produceFailure(k);
         for (const it of batch)
           this.settle(it, { ok: false, partition: it.record.partition, errorCode: code, message });
         release();
@@ -277,24 +411,16 @@ export class BatchingProducer implements Producer {
     );
   }
 
+  /** The next batch needs a new producer: connect it now, so the next request does not wait for it. */
   private markStale(): void {
-    if (this.opts.renewProducer) this.stale = true;
+    if (!this.opts.renewProducer) return;
+    this.stale = true;
+    if (!this.renewing) this.renew();
   }
 
-  /** Any record still waiting to be sent (skips the ones that expired meanwhile). */
-  private hasQueued(): boolean {
-    while (this.head < this.queue.length && this.queue[this.head]!.state !== 'queued') this.head++;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-      return false;
-    }
-    return true;
-  }
-
-  /** Holds the send slot while a new producer connects; queued records wait (their own deadline still answers them). */
+  /** Holds new sends while a new producer connects; queued records wait (their own deadline still answers them). */
   private renew(): void {
-    this.inflight = true;
+    this.renewing = true;
     const previousSettled = Promise.allSettled([...this.calls]).then(() => undefined);
     this.opts.renewProducer!(previousSettled)
       .then(
@@ -303,12 +429,14 @@ export class BatchingProducer implements Producer {
           this.calls = new Set();
           this.stale = false;
         },
-        () => {
-          /* still unreachable: try again below while records wait */
+        (e: unknown) => {
+          // Still unreachable, or refused (credentials, TLS): the tracker checks or says so; tried again below while
+          // records wait.
+          this.opts.onConnectivityError?.(e);
         },
       )
       .finally(() => {
-        this.inflight = false;
+        this.renewing = false;
         if (!this.hasQueued()) return;
         if (this.stale) setTimeout(() => this.drain(), RENEW_RETRY_MS);
         else this.drain();
@@ -333,17 +461,15 @@ export class BatchingProducer implements Producer {
     }
   }
 
-  /** PRODUCE_TIMEOUT_MS passed: unsent records are dropped from the queue; sent ones have an unknown outcome. */
+  /**
+   * PRODUCE_TIMEOUT_MS passed: queued records are dropped (never sent: not written); sent ones have an unknown
+   * outcome (their batch stays in flight until kafkajs answers it, see sendBatch).
+   */
   private expire(req: Pending, items: Item[]): void {
     for (const it of items) {
       if (it.state === 'queued') {
         it.state = 'done';
-        req.results[it.index] = {
-          ok: false,
-          partition: it.record.partition,
-          errorCode: 50003,
-          message: 'Timed out before the record was sent; it was not written.',
-        };
+        req.results[it.index] = { ok: false, partition: it.record.partition, errorCode: 50003, message: NOT_SENT };
         req.remaining--;
       } else if (it.state === 'sent') {
         it.state = 'done';
@@ -351,14 +477,35 @@ export class BatchingProducer implements Producer {
           ok: false,
           partition: it.record.partition,
           errorCode: 50003,
-          message:
-            'Timed out waiting for Kafka to acknowledge; the outcome is unknown (a retry may duplicate the record).',
+          message: UNKNOWN_OUTCOME.timedOut,
         };
         req.remaining--;
       }
     }
+    // While a partition's batch waits for a stalled broker its queue is not drained: drop what expired now, so a
+    // long stall under load holds no more than PRODUCE_TIMEOUT_MS worth of records.
+    const touched = new Set<PartitionQueue>();
+    for (const it of items) {
+      const q = this.queues.get(`${it.topic}\u0000${it.record.partition}`);
+      if (q) touched.add(q);
+    }
+    for (const q of touched) {
+      if (!this.hasQueuedIn(q) && !q.busy) {
+        this.ready.delete(q);
+        this.queues.delete(`${q.topic}\u0000${q.partition}`);
+      }
+    }
     if (req.remaining <= 0) this.finish(req);
   }
+}
+
+/**
+ * A batch kafkajs gave up on: 50002 only when Kafka refused it (nothing written, see errors.ts), else 50003
+ * with the unknown-outcome text (a try may have been written before the answer was lost).
+ */
+function produceFailure(k: KafkaErrorClass): { code: 50002 | 50003; message: string } {
+  if (k.refusedWrite) return { code: 50002, message: `${k.message}; the record was not written` };
+  return { code: 50003, message: `${k.message}; the outcome is unknown (a retry may duplicate the record)` };
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -101,6 +101,7 @@ export function historyReport(bed: FailureBed, history: Attempt[], result: Check
     unknown: result.unknown,
     byOutcome: result.byOutcome,
     refusedButWritten: result.refusedButWritten.length,
+    failedButWritten: result.failedButWritten.length,
     foreign: result.foreign,
     recordsInKafka: result.recordsInKafka,
   };

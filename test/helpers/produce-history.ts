@@ -175,6 +175,8 @@ export interface Check {
   unknown: { total: number; written: number; notWritten: number };
   /** Refused requests (nothing sent) whose value is nevertheless in Kafka. Must be empty. */
   refusedButWritten: string[];
+  /** Records answered with a definite error (not 50003 "unknown") whose value is nevertheless in Kafka. Must be empty. */
+  failedButWritten: string[];
   /** Records in Kafka that no attempt of this run sent. Must be 0. */
   foreign: number;
   recordsInKafka: number;
@@ -253,6 +255,7 @@ export function check(history: Attempt[], records: ReadRecord[]): Check {
   const unknown = history.filter((a) => a.outcome === 'unknown');
   const unknownWritten = unknown.filter((a) => where.has(a.value)).length;
   const refusedButWritten = history.filter((a) => a.outcome === 'refused' && where.has(a.value)).map((a) => a.value);
+  const failedButWritten = history.filter((a) => a.outcome === 'failed' && where.has(a.value)).map((a) => a.value);
 
   return {
     attempts: history.length,
@@ -265,6 +268,7 @@ export function check(history: Attempt[], records: ReadRecord[]): Check {
     duplicates: { values: dupValues, extraCopies: extra, examples },
     unknown: { total: unknown.length, written: unknownWritten, notWritten: unknown.length - unknownWritten },
     refusedButWritten,
+    failedButWritten,
     foreign,
     recordsInKafka: records.length,
   };

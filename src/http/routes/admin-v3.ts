@@ -30,7 +30,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
 
   async function cluster(c: Context<AppEnv>, id?: string) {
     checkAccept(c.req.header('accept'), V3_ACCEPTABLE);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
     const info = await md.cluster();
     if (id !== undefined && id !== info.clusterId)
       throw new GatewayError(404, ErrorCodes.NOT_FOUND, `Cluster '${id.slice(0, 100)}' not found.`);

@@ -96,7 +96,7 @@ export function produceRoutes(deps: AppDeps) {
 
     deps.rateLimiter?.takeOrThrow(principal.sub, decoded.length);
 
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
     const meta = await kafka.metadata.topic(topic);
     if (!meta) throw errors.topicNotFound(topic);
 

@@ -40,7 +40,7 @@ export function topicRoutes({ kafka }: AppDeps) {
   async function visibleTopic(c: Context<AppEnv>, name: string): Promise<TopicInfo> {
     checkAccept(c.req.header('accept'));
     authorizeSeeTopic(c.get('principal'), name);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
     const info = await md.topicInfo(name);
     if (!info) throw errors.topicNotFound(name);
     return info;
@@ -64,7 +64,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
       const principal = c.get('principal');
       return send(
         c,
@@ -150,7 +150,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
       const cluster = await md.cluster();
       return send(c, { brokers: cluster.brokers.map((b) => b.nodeId) });
     },

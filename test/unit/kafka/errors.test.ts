@@ -10,6 +10,7 @@ import {
   isRetriable,
   protocolType,
   toGatewayError,
+  classifyKafkaError,
 } from '../../../src/kafka/errors.js';
 
 const {
@@ -224,5 +225,45 @@ describe('classification', () => {
     expect(describeKafkaError(bailed(protocol('INVALID_CONFIG')))).toBe('Kafka error INVALID_CONFIG');
     expect(describeKafkaError(new Error('x'.repeat(1000))).length).toBe(300);
     expect(describeKafkaError({})).toBe('Kafka error');
+  });
+});
+
+describe('classifyKafkaError: did a failed produce write anything?', () => {
+  const exhausted = (e: Error) => new KafkaJSNumberOfRetriesExceeded(e, { retryCount: 5, retryTime: 1, cause: e });
+
+  it.each(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'TOPIC_AUTHORIZATION_FAILED'])(
+    '%s: Kafka refused the records (nothing written, 50002)',
+    (type) => {
+      for (const e of [protocol(type), bailed(protocol(type))]) {
+        const k = classifyKafkaError(e);
+        expect(k.refusedWrite).toBe(true);
+        expect(k.category).toBe('refused');
+      }
+    },
+  );
+
+  it('a send whose retries ran out, a lost connection or a timeout: unknown outcome, never "refused"', () => {
+    for (const e of [
+      exhausted(protocol('NOT_LEADER_FOR_PARTITION')),
+      exhausted(protocol('NOT_ENOUGH_REPLICAS')),
+      exhausted(connRefused()),
+      connRefused(),
+      new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out'),
+      new KafkaJSConnectionClosedError('Closed connection'),
+    ]) {
+      const k = classifyKafkaError(e);
+      expect(k.refusedWrite).toBe(false);
+      expect(k.retriable).toBe(true);
+    }
+  });
+
+  it('names authentication to Kafka when SASL fails', () => {
+    const e = Object.assign(
+      new Error('SASL SCRAM SHA256 authentication failed: Authentication failed during authentication'),
+      { name: 'KafkaJSSASLAuthenticationError' },
+    );
+    const k = classifyKafkaError(e);
+    expect(k.category).toBe('authentication');
+    expect(k.message).toMatch(/^Kafka: SASL authentication failed \(SCRAM-SHA-256\)/);
   });
 });

@@ -84,6 +84,27 @@ describe('AdminMetadata', () => {
     expect((await md.topic('t'))?.partitions).toBe(6);
   });
 
+  it('a broker that does not answer a refresh: the last known entry answers after a short wait, not a hang', async () => {
+    let now = 1000;
+    const { admin, topics } = fakeAdmin();
+    topics.set('t', 3);
+    const md = new AdminMetadata(admin, 5000, () => now, [1, 1], 50);
+    expect((await md.topic('t'))?.partitions).toBe(3);
+    now += 5001;
+    let answer!: () => void;
+    const hanging = admin.fetchTopicMetadata;
+    admin.fetchTopicMetadata = ((args: Parameters<Admin['fetchTopicMetadata']>[0]) =>
+      new Promise((resolve) => (answer = () => resolve(hanging(args))))) as Admin['fetchTopicMetadata'];
+    const started = performance.now();
+    expect((await md.topic('t'))?.partitions).toBe(3);
+    expect(performance.now() - started).toBeLessThan(1000);
+    topics.set('t', 6);
+    answer();
+    await new Promise((r) => setTimeout(r, 0));
+    admin.fetchTopicMetadata = hanging;
+    expect((await md.topic('t'))?.partitions).toBe(6);
+  });
+
   it('answers unknown for a missing or illegal topic without caching the miss', async () => {
     const { admin, topics } = fakeAdmin();
     const md = new AdminMetadata(admin, 5000);

@@ -98,35 +98,41 @@ it('a failed batch: the next batch goes out on a new producer, told when the old
   expect(renew).toHaveBeenCalledTimes(1);
 });
 
-it('a batch past its deadline: 50003, and the next batch is not sent on the producer kafkajs may still retry with', async () => {
-  const { a, b, renew, p, settled } = renewingToB();
-
+it('a batch past its deadline: 50003, its partition waits for kafkajs; a late success needs no new producer', async () => {
+  const { a, renew, p } = renewingToB();
   const r1 = p.send('t', [rec('1')]);
   await vi.advanceTimersByTimeAsync(1000);
   expect((await r1)[0]).toMatchObject({ ok: false, errorCode: 50003 });
+  const r2 = p.send('t', [rec('2')]);
+  await vi.advanceTimersByTimeAsync(10);
+  // kafkajs is still retrying '1' with its sequence numbers: '2' is not sent meanwhile, on any producer.
+  expect(a.calls).toHaveLength(1);
+  a.ack(0); // its retry went through (or the broker already held it): sequence numbers agree again
+  await vi.advanceTimersByTimeAsync(1);
+  expect(renew).not.toHaveBeenCalled();
+  expect(a.calls).toHaveLength(2);
+  a.ack(1, 1);
+  expect((await r2)[0]).toMatchObject({ ok: true, offset: 1 });
+});
 
+it('a batch past its deadline that kafkajs finally gives up on: the next batch goes out on a new producer', async () => {
+  const { a, b, renew, p, settled } = renewingToB();
+  const r1 = p.send('t', [rec('1')]);
+  await vi.advanceTimersByTimeAsync(1000);
+  expect((await r1)[0]).toMatchObject({ ok: false, errorCode: 50003 });
   const r2 = p.send('t', [rec('2')]);
   await vi.advanceTimersByTimeAsync(0);
+  a.calls[0]!.reject(connectionError); // kafkajs gave up at last
+  await vi.advanceTimersByTimeAsync(1);
   expect(renew).toHaveBeenCalledTimes(1);
-  expect(a.calls).toHaveLength(1);
-  expect(b.calls).toHaveLength(1);
-  // The old call is still pending in kafkajs: the old producer must not be disconnected yet.
   let done = false;
   void settled()!.then(() => (done = true));
   await vi.advanceTimersByTimeAsync(0);
-  expect(done).toBe(false);
-  a.calls[0]!.reject(connectionError); // kafkajs gave up at last
-  await vi.advanceTimersByTimeAsync(0);
   expect(done).toBe(true);
+  expect(a.calls).toHaveLength(1);
+  expect(b.calls).toHaveLength(1);
   b.ack(0);
   expect((await r2)[0]).toMatchObject({ ok: true });
-  // That late failure of the replaced producer does not condemn the new one.
-  const r3 = p.send('t', [rec('3')]);
-  await vi.advanceTimersByTimeAsync(0);
-  expect(b.calls).toHaveLength(2);
-  b.ack(1, 1);
-  await r3;
-  expect(renew).toHaveBeenCalledTimes(1);
 });
 
 it('renewal fails while the cluster is unreachable: records wait (answered by their deadline), it is retried', async () => {
@@ -139,12 +145,12 @@ it('renewal fails while the cluster is unreachable: records wait (answered by th
   await vi.advanceTimersByTimeAsync(0);
   a.calls[0]!.reject(connectionError);
   await r1;
+  // The renewal starts at once (not when the next request comes) and fails: the cluster is unreachable.
+  await vi.advanceTimersByTimeAsync(0);
+  expect(renew).toHaveBeenCalledTimes(1);
 
   const r2 = p.send('t', [rec('2')]);
   await vi.advanceTimersByTimeAsync(0);
-  expect(renew).toHaveBeenCalledTimes(1);
-  expect(b.calls).toHaveLength(0);
-  await vi.advanceTimersByTimeAsync(500);
   expect(renew).toHaveBeenCalledTimes(2);
   expect(b.calls).toHaveLength(1);
   expect(a.calls).toHaveLength(1);
@@ -212,3 +218,30 @@ it("a partition missing from kafkajs's answer is never acknowledged: 50003, and 
   b.ack(0, 6);
   expect((await r2)[0]).toMatchObject({ ok: true, offset: 6 });
 });
+
+it('a call kafkajs never answers is given up 10 s after the deadline: the partition goes on, on a new producer', async () => {
+  const { a, b, renew, p } = renewingToB();
+  const r1 = p.send('t', [rec('1')]);
+  await vi.advanceTimersByTimeAsync(1000);
+  expect((await r1)[0]).toMatchObject({ ok: false, errorCode: 50003 });
+  const r2 = track(p.send('t', [rec('2')]));
+  await vi.advanceTimersByTimeAsync(5000);
+  expect(a.calls).toHaveLength(1); // still held back behind '1'
+  expect(b.calls).toHaveLength(0);
+  expect(r2.done).toBe(true); // '2' expired unsent meanwhile
+  expect(renew).not.toHaveBeenCalled();
+  await vi.advanceTimersByTimeAsync(5000); // 10 s past '1''s deadline
+  expect(renew).toHaveBeenCalledTimes(1);
+  const r3 = p.send('t', [rec('3')]);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(a.calls).toHaveLength(1);
+  expect(b.calls).toHaveLength(1);
+  b.ack(0);
+  expect((await r3)[0]).toMatchObject({ ok: true });
+});
+
+function track<T>(promise: Promise<T>) {
+  const t = { done: false };
+  void promise.then(() => (t.done = true));
+  return t;
+}

@@ -116,10 +116,11 @@ describe('coalescing', () => {
     const c = producer.send('t1', [rec('c1')]);
     await vi.advanceTimersByTimeAsync(LINGER);
     expect(fake.calls).toHaveLength(1);
+    // Grouped per partition, each partition's records in arrival order.
     expect(fake.messages(0)).toEqual([
       ['t1', 0, 'a1'],
-      ['t1', 1, 'a2'],
       ['t1', 0, 'c1'],
+      ['t1', 1, 'a2'],
       ['t2', 0, 'b1'],
     ]);
     fake.ack(0);
@@ -325,7 +326,7 @@ describe('failures', () => {
         if (r.ok) continue;
         expect(r.errorCode).toBe(50003);
         expect(r.message).toMatch(/NOT_LEADER_OR_FOLLOWER/);
-        expect(r.message).toMatch(/may or may not have been written/);
+        expect(r.message).toMatch(/the outcome is unknown/);
       }
     }
     expect((await a).map((r) => r.partition)).toEqual([2, 0]);
@@ -415,16 +416,25 @@ describe('PRODUCE_TIMEOUT_MS', () => {
     expect(fake.calls).toHaveLength(1);
   });
 
-  it('releases the in-flight slot at the deadline so later requests are sent', async () => {
-    const { fake, producer } = setup();
-    const stuck = producer.send('t', [rec('a')]);
+  it('keeps a partition whose batch passed its deadline back until kafkajs answers; other leaders go on', async () => {
+    const { fake, producer } = setup({ leaderOf: (_t, p) => p + 1 });
+    const stuck = producer.send('t', [rec('a', 0)]);
     await vi.advanceTimersByTimeAsync(LINGER + TIMEOUT);
-    await stuck;
-    const next = producer.send('t', [rec('b')]);
+    expect((await stuck)[0]).toMatchObject({ ok: false, errorCode: 50003 });
+    // kafkajs still retries 'a' with its sequence numbers: 'b' must not go out on partition 0 meanwhile.
+    const b = producer.send('t', [rec('b', 0)]);
+    const c = producer.send('t', [rec('c', 1)]);
     await vi.advanceTimersByTimeAsync(LINGER);
     expect(fake.calls).toHaveLength(2);
+    expect(fake.messages(1)).toEqual([['t', 1, 'c']]);
     fake.ack(1);
-    expect((await next)[0]!.ok).toBe(true);
+    expect((await c)[0]!.ok).toBe(true);
+    fake.ack(0); // kafkajs's retry of 'a' succeeded at last
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fake.calls).toHaveLength(3);
+    expect(fake.messages(2)).toEqual([['t', 0, 'b']]);
+    fake.ack(2);
+    expect(offsets(await b)).toEqual([[0, 1]]);
   });
 
   it('ignores a late answer for records that already timed out', async () => {
@@ -436,6 +446,61 @@ describe('PRODUCE_TIMEOUT_MS', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(rs[0]).toMatchObject({ ok: false, errorCode: 50003 });
     expect(producer.inflightBytes).toBe(0);
+  });
+});
+
+describe('one pipeline per leader', () => {
+  it("a partition waiting for its leader holds up no other leader's partitions", async () => {
+    const leaders: Record<number, number> = { 0: 1, 1: 2, 2: 3 };
+    const { fake, producer } = setup({ leaderOf: (_t, p) => leaders[p] });
+    const waiting = track(producer.send('t', [rec('p0', 0)]));
+    await vi.advanceTimersByTimeAsync(LINGER);
+    expect(fake.calls).toHaveLength(1);
+    // Partition 0's batch is not answered (its leader died); partitions 1 and 2 keep being sent and acknowledged.
+    for (let round = 0; round < 3; round++) {
+      const r1 = producer.send('t', [rec(`p1-${round}`, 1)]);
+      const r2 = producer.send('t', [rec(`p2-${round}`, 2)]);
+      await vi.advanceTimersByTimeAsync(LINGER);
+      const [i1, i2] = [fake.calls.length - 2, fake.calls.length - 1];
+      expect([fake.messages(i1), fake.messages(i2)]).toEqual([[['t', 1, `p1-${round}`]], [['t', 2, `p2-${round}`]]]);
+      fake.ack(i1);
+      fake.ack(i2);
+      expect(offsets(await r1)).toEqual([[1, round]]);
+      expect(offsets(await r2)).toEqual([[2, round]]);
+    }
+    expect(waiting.done).toBe(false);
+    fake.ack(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(offsets(waiting.value!)).toEqual([[0, 0]]);
+  });
+
+  it('partitions of one leader share its batch; a partition is never in two batches at once', async () => {
+    const leaders: Record<number, number> = { 0: 1, 1: 1 };
+    const { fake, producer } = setup({ leaderOf: (_t, p) => leaders[p] });
+    void producer.send('t', [rec('a', 0), rec('b', 1)]);
+    await vi.advanceTimersByTimeAsync(LINGER);
+    expect(fake.calls).toHaveLength(1);
+    expect(fake.messages(0)).toHaveLength(2);
+    // Partition 0 moves to leader 2 while its batch is in flight: its next records still wait for that batch.
+    leaders[0] = 2;
+    void producer.send('t', [rec('c', 0)]);
+    await vi.advanceTimersByTimeAsync(LINGER);
+    expect(fake.calls).toHaveLength(1);
+    fake.ack(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fake.calls).toHaveLength(2);
+    expect(fake.messages(1)).toEqual([['t', 0, 'c']]);
+  });
+
+  it('tells when a batch is slow or failed, so the leaders are looked up again', async () => {
+    const suspects: string[][] = [];
+    const { fake, producer } = setup({ leaderOf: () => 1, onLeadersSuspect: (t) => suspects.push(t) });
+    void producer.send('t', [rec('a', 0)]);
+    await vi.advanceTimersByTimeAsync(LINGER + 999);
+    expect(suspects).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(suspects).toEqual([['t']]);
+    fake.ack(0);
   });
 });
 

@@ -2,7 +2,8 @@
 // The same failures against real listeners: test/integration/security-broker.test.ts.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Availability, explainKafkaError } from '../../../src/kafka/availability.js';
+import { Availability } from '../../../src/kafka/availability.js';
+import { explainKafkaError } from '../../../src/kafka/errors.js';
 import { createOAuthTokenProvider, MIN_REMAINING_MS } from '../../../src/kafka/oauth.js';
 
 const err = (message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), extra);

@@ -1,0 +1,110 @@
+/**
+ * The gateway's Kafka side, assembled once per process: one kafkajs client, one shared batching producer,
+ * one admin client for metadata, the consumers and the availability tracker.
+ */
+// First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
+import './kafkajs-patches.js';
+import type { Admin } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createKafka } from './client.js';
+import { Availability } from './availability.js';
+import { BatchingProducer, type BatchingProducerOptions } from './producer.js';
+import { AdminMetadata } from './metadata.js';
+import { renewingAdmin } from './renewing-admin.js';
+import { renewingProducer } from './renewing-producer.js';
+import type { Metadata, Producer } from './types.js';
+import type { Consumers } from './consumer-types.js';
+import { createConsumers } from './consumers.js';
+
+export interface KafkaGateway {
+  readonly producer: Producer;
+  readonly metadata: Metadata;
+  readonly availability: Availability;
+  /** WebSocket sessions' readers: group members, assign readers, shared broadcast readers. */
+  readonly consumers: Consumers;
+  /** True once the producer connected and the cluster answers. */
+  ready(): boolean;
+  /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaGatewayOptions {
+  /** Fault-injection seam for tests (see BatchingProducerOptions.sendBatch). */
+  sendBatch?: BatchingProducerOptions['sendBatch'];
+  /** Told the record count of every batch sent (metrics). */
+  onBatch?: BatchingProducerOptions['onBatch'];
+}
+
+export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
+  const log = logger.child({ component: 'kafka' });
+  const client = createKafka(config, logger);
+  const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
+  const kProducer = renewingProducer(client, { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS }, log);
+  const admin: Admin = renewingAdmin(
+    () => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
+    log,
+  );
+  const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
+  const consumers = createConsumers({ client, admin, settings: config, logger: log });
+  let adminConnected = false;
+  let closed = false;
+
+  async function connectAll(): Promise<void> {
+    if (!adminConnected) {
+      await admin.connect();
+      adminConnected = true;
+    }
+    await kProducer.connect();
+  }
+
+  const availability = new Availability({
+    logger: log,
+    probe: async () => {
+      await connectAll();
+      await admin.describeCluster();
+    },
+    onRecover: async () => {
+      metadata.invalidate();
+    },
+  });
+
+  const acks =
+    config.KAFKA_PRODUCER_ACKS === 'all' || config.KAFKA_PRODUCER_ACKS === '-1'
+      ? -1
+      : (Number(config.KAFKA_PRODUCER_ACKS) as 0 | 1);
+  const producer = new BatchingProducer(kProducer.current, {
+    lingerMs: config.KAFKA_PRODUCER_LINGER_MS,
+    timeoutMs: config.PRODUCE_TIMEOUT_MS,
+    acks,
+    compression: config.KAFKA_PRODUCER_COMPRESSION,
+    maxBatchBytes: (topic) => metadata.maxMessageBytes(topic),
+    leaderOf: (topic, partition) => metadata.leaderOf(topic, partition),
+    // A slow or failed send: its leaders may have moved, or the cluster may be gone (the check tells).
+    onLeadersSuspect: (topics) => {
+      for (const t of topics) metadata.refresh(t);
+      availability.check();
+    },
+    ...(idempotent ? { renewProducer: (settled: Promise<void>) => kProducer.renew(settled) } : {}),
+    onConnectivityError: (e) => availability.suspect(e),
+    ...(options.sendBatch ? { sendBatch: options.sendBatch } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+  });
+
+  return {
+    producer,
+    metadata,
+    availability,
+    consumers,
+    ready: () => availability.isUp && kProducer.connected,
+    start: () => availability.start(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      availability.close();
+      await Promise.all([producer.flush(), consumers.close()]);
+      await Promise.allSettled([kProducer.close(), admin.disconnect()]);
+    },
+  };
+}
