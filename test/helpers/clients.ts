@@ -9,8 +9,9 @@ import { endOffsets } from '../helpers/gateway.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway } from '../helpers/ws.js';
 
-export const CLIENTS_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const ROOT = path.resolve(CLIENTS_DIR, '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The example clients users read (examples/clients/{python,go,java}); the tests run them as they are. */
+export const CLIENTS_DIR = path.join(ROOT, 'examples/clients');
 
 export interface RunResult {
   code: number | null;

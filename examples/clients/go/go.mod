@@ -1,4 +1,4 @@
-module kafka-gateway/test/clients/go
+module kafka-gateway/examples/clients/go
 
 go 1.26
 
