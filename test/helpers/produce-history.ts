@@ -1,4 +1,4 @@
-// Jepsen-style produce workload through the gateway, and its checker (SECURITY.md "Produce reliability"):
+// Jepsen-style produce workload through the gateway, and its checker (every acknowledged record is in Kafka, every refused one is not: docs/rest-api.md "Decided cases"):
 // clients send unique, sequenced values per key (one request at a time per key, so ack order per key is well
 // defined); every attempt is recorded with its outcome; afterwards the topic is read back straight from Kafka and
 // the history is checked: every acknowledged record present (at the offset the gateway reported), per-key order of

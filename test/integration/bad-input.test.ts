@@ -1,5 +1,5 @@
 // Hostile and malformed requests against an in-process gateway and the real broker. Each gets the documented
-// error (CONFLUENT_V2.md's table), nothing of it reaches Kafka, and the gateway stays healthy: after every test
+// error (docs/rest-api.md's error table), nothing of it reaches Kafka, and the gateway stays healthy: after every test
 // a normal produce succeeds.
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';

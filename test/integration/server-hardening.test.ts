@@ -1,4 +1,4 @@
-// The HTTP server's own limits (SECURITY.md "HTTP server"), against an in-process gateway and the real broker:
+// The HTTP server's own limits (docs/security.md "Limits on every input"), against an in-process gateway and the real broker:
 // slow-loris headers and bodies are cut off by headersTimeout / requestTimeout while other requests keep working,
 // oversized headers get 431, MAX_INFLIGHT_PRODUCE_BYTES answers 503 50301 with Retry-After, gzip/deflate/br request
 // bodies are decoded under the body limit (a compression bomb gets 413), and X-Request-Id is kept when safe,

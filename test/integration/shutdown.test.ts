@@ -1,7 +1,7 @@
 // Graceful shutdown of the real process (`node --import tsx src/main.ts`) under a steady produce load: SIGTERM
 // mid-load → /readyz answers 503, the listener closes, every accepted request is answered (the in-flight ones with
 // their offsets), every acknowledged record is in Kafka, and the process exits 0 within SHUTDOWN_TIMEOUT_MS.
-// SECURITY.md "HTTP server": readiness false → stop accepting → finish in-flight produces → flush → exit.
+// docs/security.md "Shutdown": readiness false → stop accepting → finish in-flight produces → flush → exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
