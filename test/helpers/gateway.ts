@@ -1,5 +1,6 @@
 // An in-process gateway against the integration broker, and small HTTP helpers for the REST tests.
 import { once } from 'node:events';
+import { eventually as pollUntil } from './wait.js';
 import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -123,16 +124,11 @@ export function javaPartition(key: Buffer, numPartitions: number): number {
 }
 
 /**
- * Polls `fn` (every 50 ms) until `ok` holds or `timeoutMs` passed, and returns the last value: for state Kafka
- * makes visible asynchronously (a deleted topic disappears from metadata a moment after DeleteTopics answered).
+ * Polls `fn` until `ok` holds or `timeoutMs` passed, and returns the last value: for state Kafka makes visible
+ * asynchronously (a deleted topic disappears from metadata a moment after DeleteTopics answered). See ./wait.ts.
  */
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  return pollUntil(fn, ok, { timeoutMs });
 }
 
 /**
