@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ReadRecord } from './kafka.js';
+import { eventually } from './wait.js';
 
 export type Outcome =
   /** error_code null: Kafka acknowledged it. */
@@ -342,16 +343,14 @@ export async function until(
   detail: () => string = () => '',
 ): Promise<number> {
   const start = performance.now();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
+  const attempt = async () => {
     try {
-      ok = await cond();
+      return await cond();
     } catch {
-      ok = false;
+      return false; // a broker in transition answers errors: "not yet"
     }
-    if (ok) return performance.now() - start;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  if (!(await eventually(attempt, Boolean, { timeoutMs, intervalMs: 100 })))
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${detail()}`);
+  return performance.now() - start;
 }
