@@ -17,6 +17,7 @@ import { parseArgs } from './lib/args.js';
 import { createTopics, ROOT, startBroker, startGatewayProcess, type GatewayProcess } from './lib/env.js';
 import { machineLoad } from './lib/proc.js';
 import { markdownTable, svgChart, svgToPng, type ChartBar } from './lib/report.js';
+import { RESULTS_DOC, withBenchRun } from './lib/results-doc.js';
 import { DEFAULT_SCENARIOS, scenarios } from './scenarios/index.js';
 import { med } from './scenarios/common.js';
 import type { BenchContext, RoundResult, Row } from './scenarios/types.js';
@@ -229,20 +230,21 @@ function updateDocs(
   svgFile: string,
   png: boolean,
 ): void {
-  const doc = path.join(ROOT, 'docs', 'performance.md');
-  if (!existsSync(doc)) return log('docs/performance.md not found; not updated');
-  const text = readFileSync(doc, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) return log('docs/performance.md has no bench markers; not updated');
+  const doc = path.join(ROOT, RESULTS_DOC);
+  if (!existsSync(doc)) return log(`${RESULTS_DOC} not found; not updated`);
   const image = png ? svgFile.replace(/\.svg$/, '.png') : svgFile;
   const imageName = `performance${path.extname(image)}`;
-  writeFileSync(path.join(ROOT, 'docs', imageName), readFileSync(image));
-  const body = `${start}\n_Run ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.settings.rounds} rounds × ${meta.settings.durationS} s (medians)._\n\n${table}\n\n![benchmark chart](${imageName})\n${end}`;
-  writeFileSync(doc, text.slice(0, i) + body + text.slice(j + end.length));
-  log('updated the results table in docs/performance.md');
+  const text = withBenchRun(readFileSync(doc, 'utf8'), {
+    date: meta.date,
+    rounds: meta.settings.rounds,
+    durationS: meta.settings.durationS,
+    table,
+    image: imageName,
+  });
+  if (text === undefined) return log(`${RESULTS_DOC} has no bench markers; not updated`);
+  writeFileSync(path.join(path.dirname(doc), imageName), readFileSync(image));
+  writeFileSync(doc, text);
+  log(`updated the results table in ${RESULTS_DOC}`);
 }
 
 main().catch((e: unknown) => {
