@@ -92,19 +92,23 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    // A partition created a moment ago may answer NOT_LEADER for a little while on a loaded broker.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
+    // A partition created a moment ago may answer NOT_LEADER for a little while on a loaded broker; so may a broker
+    // whose metadata still lags the topic's creation (kafkajs wraps that in a retries-exceeded error).
+    let lastError: unknown;
+    const attempt = async (): Promise<Record<number, number> | undefined> => {
       try {
         const res = await admin.fetchTopicOffsets(topic);
         return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
       } catch (e) {
-        // Also a broker whose metadata still lags the topic's creation (kafkajs wraps it in a retries-exceeded error).
         const lagging = kafkaErrorType(e) === 'UNKNOWN_TOPIC_OR_PARTITION';
-        if ((!(e as { retriable?: boolean }).retriable && !lagging) || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
+        if (!(e as { retriable?: boolean }).retriable && !lagging) throw e;
+        lastError = e;
+        return undefined;
       }
-    }
+    };
+    const offsets = await pollUntil(attempt, (v) => v !== undefined, { timeoutMs: 15_000, intervalMs: 100 });
+    if (offsets === undefined) throw lastError;
+    return offsets;
   } finally {
     await admin.disconnect();
   }
