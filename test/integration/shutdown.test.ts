@@ -182,11 +182,13 @@ it('SIGTERM under produce load: readiness 503, in-flight requests answered, ackn
   // server must answer it after readiness turned false. It makes the 503 observable without timing luck.
   const raw = net.connect(Number(new URL(url).port), '127.0.0.1');
   await once(raw, 'connect');
-  raw.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
   let rawReply = '';
   raw.setEncoding('utf8').on('data', (d: string) => (rawReply += d));
   const rawClosed = once(raw, 'close');
-  await new Promise((r) => setTimeout(r, 100)); // the server has parsed the request line (message begun)
+  // Handed to the kernel (loopback: in the server's receive buffer) before the fresh connection below exists. The
+  // server reads every readable socket in each event-loop turn, and answers the fresh /readyz only turns later, so
+  // its 200 means this message has begun: no sleep needed.
+  await new Promise<void>((r) => raw.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n', () => r()));
 
   expect(await getFresh(url, '/readyz')).toBe(200);
   const inflightAtSigterm = new Set(inflight);
