@@ -1,11 +1,11 @@
 // An in-process gateway against the integration broker, and small HTTP helpers for the REST tests.
 import { once } from 'node:events';
-import { eventually as pollUntil } from './wait.js';
 import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway, type StartOptions } from '../../src/server.js';
 import { kafkaClient, kafkaErrorType } from './kafka.js';
+import { eventually as pollUntil } from './wait.js';
 
 export const V2 = 'application/vnd.kafka.v2+json';
 export const JSON_V2 = 'application/vnd.kafka.json.v2+json';

