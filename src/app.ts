@@ -18,9 +18,9 @@ import { docsRoutes } from './http/routes/docs.js';
 import { uiRoutes } from './http/routes/ui.js';
 import { asyncapiRoutes } from './http/routes/asyncapi.js';
 import { metricsRoutes } from './http/routes/metrics.js';
-import { rootRoutes } from './http/routes/root.js';
 import { metricsMiddleware } from './http/metrics-middleware.js';
 import { tracingMiddleware } from './http/tracing-middleware.js';
+import { rootRoutes } from './http/routes/root.js';
 
 export type { AppDeps, AppEnv };
 

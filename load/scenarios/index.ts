@@ -1,6 +1,6 @@
 /**
  * The scenario registry: bench.ts runs `DEFAULT_SCENARIOS` in this order each round; `--scenarios` picks others.
- * W1–W4 (WebSocket) are registered but not default: name them (`--scenarios W1,W2`), see docs/performance.md.
+ * W1–W4 (WebSocket) are registered but not default: name them (`--scenarios W1,W2`), see the README's Performance section.
  */
 import { ceilingScenario } from './ceiling.js';
 import { M1, M2 } from './memory.js';
