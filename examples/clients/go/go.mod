@@ -1,4 +1,5 @@
-module kafka-gateway/examples/clients/go
+// The module keeps its first name (it lived under test/clients/) until the branches that add files here are merged.
+module kafka-gateway/test/clients/go
 
 go 1.26
 

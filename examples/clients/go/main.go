@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"time"
 
-	"kafka-gateway/examples/clients/go/kgw"
+	"kafka-gateway/test/clients/go/kgw"
 )
 
 func fail(format string, args ...any) {
