@@ -1,5 +1,5 @@
 /**
- * `npm run bench` — BENCHMARKS.md's scenarios side by side in one run, on one broker started here (free ports),
+ * `npm run bench` — docs/performance.md's scenarios side by side in one run, on one broker started here (free ports),
  * with the gateway in a child process and each baseline in its own process. Several rounds, alternating which
  * side goes first; medians and ratios; a table, the raw JSON and a chart under load/results/.
  *
@@ -7,7 +7,7 @@
  *                    [--p5-records 1000000] [--tsx | --no-build] [--cpu-prof] [--no-baseline] [--update-docs]
  *                    [--gateway-env NAME=value,...]
  *
- * Durations are shorter than BENCHMARKS.md's 20 s so a full run stays near 5 minutes; raise --duration for
+ * Durations are shorter than the scenarios' nominal 20 s so a full run stays near 5 minutes; raise --duration for
  * steadier numbers. Never part of the test suite.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { parseArgs } from './lib/args.js';
 import { createTopics, ROOT, startBroker, startGatewayProcess, type GatewayProcess } from './lib/env.js';
 import { machineLoad } from './lib/proc.js';
 import { markdownTable, svgChart, svgToPng, type ChartBar } from './lib/report.js';
+import { RESULTS_DOC, withBenchRun } from './lib/results-doc.js';
 import { DEFAULT_SCENARIOS, scenarios } from './scenarios/index.js';
 import { med } from './scenarios/common.js';
 import type { BenchContext, RoundResult, Row } from './scenarios/types.js';
@@ -222,27 +223,28 @@ function chart(results: ReadonlyMap<string, RoundResult[]>, rows: readonly Row[]
   return svgChart('kafka-gateway: HTTP produce vs direct kafkajs vs Kafka’s Java client', subtitle, panels);
 }
 
-/** Replaces the generated part of the README's Performance section (between the bench markers) with this run's table. */
+/** Replaces the generated part of docs/performance.md (between the bench markers) with this run's table and chart. */
 function updateDocs(
   table: string,
   meta: { date: string; settings: { durationS: number; rounds: number } },
   svgFile: string,
   png: boolean,
 ): void {
-  const doc = path.join(ROOT, 'README.md');
-  if (!existsSync(doc)) return log('README.md not found; not updated');
-  const text = readFileSync(doc, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) return log('README.md has no bench markers; not updated');
+  const doc = path.join(ROOT, RESULTS_DOC);
+  if (!existsSync(doc)) return log(`${RESULTS_DOC} not found; not updated`);
   const image = png ? svgFile.replace(/\.svg$/, '.png') : svgFile;
   const imageName = `performance${path.extname(image)}`;
-  writeFileSync(path.join(ROOT, 'docs', imageName), readFileSync(image));
-  const body = `${start}\n_Run ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.settings.rounds} rounds × ${meta.settings.durationS} s (medians)._\n\n${table}\n\n![benchmark chart](docs/${imageName})\n${end}`;
-  writeFileSync(doc, text.slice(0, i) + body + text.slice(j + end.length));
-  log('updated the Performance section of README.md');
+  const text = withBenchRun(readFileSync(doc, 'utf8'), {
+    date: meta.date,
+    rounds: meta.settings.rounds,
+    durationS: meta.settings.durationS,
+    table,
+    image: imageName,
+  });
+  if (text === undefined) return log(`${RESULTS_DOC} has no bench markers; not updated`);
+  writeFileSync(path.join(path.dirname(doc), imageName), readFileSync(image));
+  writeFileSync(doc, text);
+  log(`updated the results table in ${RESULTS_DOC}`);
 }
 
 main().catch((e: unknown) => {

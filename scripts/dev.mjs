@@ -11,6 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startKafka } from '../deploy/local-kafka/kafka.mjs';
+import { runOnSupportedNode } from './node-runtime.mjs';
+
+// On an end-of-life `node` (Node 20 on these machines) this re-runs itself on Node 24 from npm: docs/runtime.md.
+await runOnSupportedNode(import.meta.url, 'dev');
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg) => process.stderr.write(`[dev] ${msg}\n`);

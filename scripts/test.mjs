@@ -10,6 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureJars } from '../deploy/local-kafka/kafka.mjs';
+import { runOnSupportedNode } from './node-runtime.mjs';
+
+// On an end-of-life `node` (Node 20 on these machines) this re-runs itself on Node 24 from npm, so the suite runs on
+// a supported runtime and every `node`/`npx` it starts does too: docs/runtime.md.
+await runOnSupportedNode(import.meta.url, 'test');
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg) => process.stderr.write(`[test] ${msg}\n`);

@@ -20,6 +20,7 @@ import { asyncapiRoutes } from './http/routes/asyncapi.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { metricsMiddleware } from './http/metrics-middleware.js';
 import { tracingMiddleware } from './http/tracing-middleware.js';
+import { rootRoutes } from './http/routes/root.js';
 
 export type { AppDeps, AppEnv };
 
@@ -74,6 +75,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
     docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }),
     uiRoutes(deps),
     asyncapiRoutes({ version: OPENAPI_INFO.info.version }),
+    rootRoutes({ version: OPENAPI_INFO.info.version, metrics: Boolean(deps.metrics) }),
   ];
   if (deps.metrics) routers.push(metricsRoutes({ ...deps, metrics: deps.metrics }));
   for (const r of routers) app.route('/', r);

@@ -33,7 +33,7 @@ const STOP_GRACE_MS = 10_000;
 /** @type {readonly ListenerName[]} */
 export const LISTENERS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL', 'OAUTHBEARER'];
 
-/** Dev-mode ports (LOCAL_KAFKA.md). With 3 nodes, node N uses N*10000 + port (19092, 29092, 39092...). */
+/** Dev-mode ports (docs/local-kafka.md). With 3 nodes, node N uses N*10000 + port (19092, 29092, 39092...). */
 export const DEV_PORTS = Object.freeze({
   PLAINTEXT: 9092,
   CONTROLLER: 9093,

@@ -1,4 +1,4 @@
-// k6 version of BENCHMARKS.md's P1–P4 (produce over HTTP), for users who have k6. The same scenarios run here
+// k6 version of docs/performance.md's P1–P4 (produce over HTTP), for users who have k6. The same scenarios run here
 // with `npm run load -- P1` (autocannon) and side by side with their baselines in `npm run bench`.
 //
 //   k6 run -e SCENARIO=P1 -e BASE_URL=http://127.0.0.1:8080 -e TOPIC=bench-p1 load/k6/produce.js

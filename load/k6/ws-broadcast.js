@@ -1,4 +1,4 @@
-// k6 version of BENCHMARKS.md's W1/W2 (WebSocket broadcast), for users who have k6. Each VU holds one socket
+// k6 version of docs/performance.md's W1/W2 (WebSocket broadcast), for users who have k6. Each VU holds one socket
 // subscribed through the URL shortcut; a second scenario produces through the gateway's HTTP API at a steady
 // rate, each record carrying its send time, and sockets report produce → receive latency (ws_latency_ms).
 //

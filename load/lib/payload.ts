@@ -1,4 +1,4 @@
-/** Record bodies for the produce scenarios: JSON values of an exact byte size, as BENCHMARKS.md asks. */
+/** Record bodies for the produce scenarios: JSON values of an exact byte size, as docs/performance.md describes. */
 
 /** A compact JSON object whose UTF-8 text is exactly `bytes` long (≥ 12), e.g. {"i":0,"p":"xxxx"}. */
 export function jsonValue(bytes: number, seed = 0): string {

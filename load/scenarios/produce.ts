@@ -1,4 +1,4 @@
-/** P1–P4 (BENCHMARKS.md "Produce over HTTP"): the gateway against a direct kafkajs producer, same broker, same run. */
+/** P1–P4 (docs/performance.md, produce scenarios): the gateway against a direct kafkajs producer, same broker, same run. */
 import { produceBody } from '../lib/payload.js';
 import { baselineSide, bothSides, cpuPerRecordsRow, cpuRow, gatewaySide, ratioRow } from './common.js';
 import type { BenchContext, Measured, RoundResult, Row, Scenario } from './types.js';

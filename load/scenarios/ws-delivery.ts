@@ -1,5 +1,5 @@
 /**
- * W1/W2 (BENCHMARKS.md "WebSocket delivery", broadcast): N sockets subscribe to one topic through the URL shortcut,
+ * W1/W2 (docs/performance.md, WebSocket delivery, broadcast): N sockets subscribe to one topic through the URL shortcut,
  * spread over client processes; a kafkajs producer writes R records/s stamped with their send time; every socket
  * measures produce → receipt. Reports frames/s, p50/p99, lost frames, dropped sockets, and CPU and RSS per process.
  *

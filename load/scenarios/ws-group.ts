@@ -1,5 +1,5 @@
 /**
- * W3 (BENCHMARKS.md): group mode as fast as possible. A topic of 3 partitions is prefilled once; each round, 3
+ * W3 (docs/performance.md): group mode as fast as possible. A topic of 3 partitions is prefilled once; each round, 3
  * sockets (one client process) join a fresh consumer group through the gateway from the earliest offset with manual
  * acks (cumulative, every `--w3-ack-every` records per partition; window `--w3-window`), and a direct kafkajs
  * consumer group of 3 members (its own process, the gateway's consumer settings) reads the same records. Both sides
@@ -22,7 +22,7 @@ import { prefill, watchAll, wsBase } from './ws-common.js';
 const TOPIC = 'bench-w3';
 const PARTITIONS = 3;
 const MEMBERS = 3;
-/** The gateway's consumer defaults (CONFIG.md), used by the baseline too. */
+/** The gateway's consumer defaults (docs/configuration.md), used by the baseline too. */
 const CONSUMER = { maxBytes: 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 };
 const TIMEOUT_MS = 180_000;
 

@@ -1,5 +1,5 @@
 /**
- * W4 (BENCHMARKS.md): a socket that never reads among 1,000 healthy broadcast sockets. Three measured windows in
+ * W4 (docs/performance.md): a socket that never reads among 1,000 healthy broadcast sockets. Three measured windows in
  * one round, on the same open healthy sockets and the same topic rate:
  *   A  no stalled socket (the reference p99);
  *   B  plus one socket that stops reading right after subscribing in **assign** mode from the earliest offset of a

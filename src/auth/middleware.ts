@@ -68,7 +68,7 @@ export function publicPathMatcher(
   const prefixes: string[] = [];
   if (config.AUTH_PUBLIC_METRICS) exact.add('/metrics');
   if (config.AUTH_PUBLIC_DOCS) {
-    for (const p of ['/openapi.json', '/openapi.yaml', '/asyncapi.yaml', '/docs', '/ui']) exact.add(p);
+    for (const p of ['/', '/openapi.json', '/openapi.yaml', '/asyncapi.yaml', '/docs', '/ui']) exact.add(p);
     prefixes.push('/docs/', '/ui/'); // a whole segment: `/docsXYZ` is not public
   }
   return function isPublicPath(path: string): boolean {

@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway, type StartOptions } from '../../src/server.js';
 import { kafkaClient, kafkaErrorType } from './kafka.js';
+import { eventually as pollUntil } from './wait.js';
 
 export const V2 = 'application/vnd.kafka.v2+json';
 export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
@@ -93,19 +94,23 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    // A partition created a moment ago may answer NOT_LEADER for a little while on a loaded broker.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
+    // A partition created a moment ago may answer NOT_LEADER for a little while on a loaded broker; so may a broker
+    // whose metadata still lags the topic's creation (kafkajs wraps that in a retries-exceeded error).
+    let lastError: unknown;
+    const attempt = async (): Promise<Record<number, number> | undefined> => {
       try {
         const res = await admin.fetchTopicOffsets(topic);
         return Object.fromEntries(res.map((p) => [p.partition, Number(p.high)]));
       } catch (e) {
-        // Also a broker whose metadata still lags the topic's creation (kafkajs wraps it in a retries-exceeded error).
         const lagging = kafkaErrorType(e) === 'UNKNOWN_TOPIC_OR_PARTITION';
-        if ((!(e as { retriable?: boolean }).retriable && !lagging) || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
+        if (!(e as { retriable?: boolean }).retriable && !lagging) throw e;
+        lastError = e;
+        return undefined;
       }
-    }
+    };
+    const offsets = await pollUntil(attempt, (v) => v !== undefined, { timeoutMs: 15_000, intervalMs: 100 });
+    if (offsets === undefined) throw lastError;
+    return offsets;
   } finally {
     await admin.disconnect();
   }
@@ -125,16 +130,11 @@ export function javaPartition(key: Buffer, numPartitions: number): number {
 }
 
 /**
- * Polls `fn` (every 50 ms) until `ok` holds or `timeoutMs` passed, and returns the last value: for state Kafka
- * makes visible asynchronously (a deleted topic disappears from metadata a moment after DeleteTopics answered).
+ * Polls `fn` until `ok` holds or `timeoutMs` passed, and returns the last value: for state Kafka makes visible
+ * asynchronously (a deleted topic disappears from metadata a moment after DeleteTopics answered). See ./wait.ts.
  */
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  return pollUntil(fn, ok, { timeoutMs });
 }
 
 /**

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type ConsumerConfig, type IHeaders, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { ListenerName, LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
+import { eventually } from './wait.js';
 
 export {
   cleanupStale,
@@ -121,18 +122,18 @@ export async function createTopic(
       ],
     });
     if (!created) throw new Error(`topic ${name} already exists`);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    const led = async () => {
       try {
         const t = (await admin.fetchTopicMetadata({ topics: [name] })).topics[0];
-        if (t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0)) return;
+        return t !== undefined && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0);
       } catch (e) {
         const type = kafkaErrorType(e);
         if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw e;
+        return false;
       }
-      if (Date.now() > deadline) throw new Error(`topic ${name}: no leaders after 30 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    };
+    if (!(await eventually(led, Boolean, { timeoutMs: 30_000, intervalMs: 100 })))
+      throw new Error(`topic ${name}: no leaders after 30 s`);
   } finally {
     await admin.disconnect();
   }

@@ -1,4 +1,4 @@
-// Jepsen-style produce workload through the gateway, and its checker (SECURITY.md "Produce reliability"):
+// Jepsen-style produce workload through the gateway, and its checker (every acknowledged record is in Kafka, every refused one is not: docs/rest-api.md "Decided cases"):
 // clients send unique, sequenced values per key (one request at a time per key, so ack order per key is well
 // defined); every attempt is recorded with its outcome; afterwards the topic is read back straight from Kafka and
 // the history is checked: every acknowledged record present (at the offset the gateway reported), per-key order of
@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ReadRecord } from './kafka.js';
+import { eventually } from './wait.js';
 
 export type Outcome =
   /** error_code null: Kafka acknowledged it. */
@@ -346,16 +347,14 @@ export async function until(
   detail: () => string = () => '',
 ): Promise<number> {
   const start = performance.now();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
+  const attempt = async () => {
     try {
-      ok = await cond();
+      return await cond();
     } catch {
-      ok = false;
+      return false; // a broker in transition answers errors: "not yet"
     }
-    if (ok) return performance.now() - start;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  if (!(await eventually(attempt, Boolean, { timeoutMs, intervalMs: 100 })))
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${detail()}`);
+  return performance.now() - start;
 }

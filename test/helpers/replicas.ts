@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { waitFor } from './wait.js';
 
 export interface Replica {
   url: string;
@@ -49,13 +50,14 @@ export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_0
       }
     });
   });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(`${url}/readyz`).catch(() => undefined);
-    if (res?.ok) break;
-    if (Date.now() > deadline) throw new Error(`replica ${url} never became ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(
+    `replica ${url} to answer /readyz 200`,
+    async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
+    {
+      timeoutMs,
+      intervalMs: 100,
+    },
+  );
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;

@@ -3,6 +3,7 @@
 import WebSocket from 'ws';
 import type { Gateway } from '../../src/server.js';
 import { startTestGateway } from './gateway.js';
+import { waitFor } from './wait.js';
 
 /** Consumer timings for tests (production defaults are 30 s / 3 s / 500 ms). The broker's minimum session is 6 s. */
 export const FAST_CONSUMERS = {
@@ -154,15 +155,11 @@ export class WsClient {
   }
 }
 
-/** Polls `cond` (for state that frames do not signal, e.g. gateway stats). */
+/** Polls `cond` (for state that frames do not signal, e.g. gateway stats); throws after `timeoutMs`. See ./wait.ts. */
 export async function eventually(
   cond: () => boolean | Promise<boolean>,
   timeoutMs = 30_000,
   what = 'condition',
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(what, cond, { timeoutMs, intervalMs: 25 });
 }

@@ -1,10 +1,10 @@
-// The Go client (test/clients/go: net/http + github.com/coder/websocket) against the real gateway and broker:
+// The Go client (examples/clients/go: net/http + github.com/coder/websocket) against the real gateway and broker:
 // produce JSON and binary, metadata, a manual-ack group subscription, typed errors. go.sum is committed; the
 // first build on a machine downloads the module from the Go proxy into ~/go/pkg/mod.
 import path from 'node:path';
 import { afterAll, beforeAll, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { build, CLIENTS_DIR, runClientCheck, startClientsGateway } from '../clients/harness.js';
+import { build, CLIENTS_DIR, runClientCheck, startClientsGateway } from '../helpers/clients.js';
 
 const GO_DIR = path.join(CLIENTS_DIR, 'go');
 const BIN = path.join(GO_DIR, 'bin', 'kgw-check');

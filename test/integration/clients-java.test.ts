@@ -1,10 +1,10 @@
-// The Java client (test/clients/java: java.net.http HttpClient + WebSocket, Jackson) against the real gateway and
+// The Java client (examples/clients/java: java.net.http HttpClient + WebSocket, Jackson) against the real gateway and
 // broker: produce JSON and binary, metadata, a manual-ack group subscription, typed errors. Built with Maven; the
 // first build on a machine fetches the compiler plugins and Jackson from Maven Central into ~/.m2.
 import path from 'node:path';
 import { afterAll, beforeAll, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { build, CLIENTS_DIR, runClientCheck, startClientsGateway } from '../clients/harness.js';
+import { build, CLIENTS_DIR, runClientCheck, startClientsGateway } from '../helpers/clients.js';
 
 const JAVA_DIR = path.join(CLIENTS_DIR, 'java');
 let gw: Gateway;

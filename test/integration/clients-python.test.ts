@@ -1,10 +1,10 @@
-// The Python client (test/clients/python: requests + websocket-client, from the repo's .venv) against the real
+// The Python client (examples/clients/python: requests + websocket-client, from the repo's .venv) against the real
 // gateway and broker: produce JSON and binary, metadata, a manual-ack group subscription, typed errors.
 import path from 'node:path';
 import { afterAll, beforeAll, inject, it } from 'vitest';
 import { ensurePythonEnv } from '../../scripts/python-env.mjs';
 import type { Gateway } from '../../src/server.js';
-import { CLIENTS_DIR, runClientCheck, startClientsGateway } from '../clients/harness.js';
+import { CLIENTS_DIR, runClientCheck, startClientsGateway } from '../helpers/clients.js';
 
 const PY_DIR = path.join(CLIENTS_DIR, 'python');
 let python: string;

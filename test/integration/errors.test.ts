@@ -1,4 +1,4 @@
-// The error table (CONFLUENT_V2.md "Error model") as the REST routes meet it, against a real broker: each
+// The error table (docs/rest-api.md "Errors") as the REST routes meet it, against a real broker: each
 // refusal has its status and error_code, a Confluent-shaped body, and nothing of a refused request reaches Kafka.
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';

@@ -197,7 +197,7 @@ function checkCommon(r: Rendered) {
   // the service account the pod uses exists
   expect(nameOf(r.one('ServiceAccount'))).toBe(pod.serviceAccountName);
 
-  // every variable the chart sets is a name the gateway reads (CONFIG.md's public names)
+  // every variable the chart sets is a name the gateway reads (the public names in docs/configuration.md)
   const setByChart = [...Object.keys(data), ...Object.keys(envOf(deploy))];
   expect(setByChart.filter((n) => !knownSettings.has(n))).toEqual([]);
   // and secrets never travel in the ConfigMap

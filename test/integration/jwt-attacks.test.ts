@@ -22,6 +22,7 @@ import {
   type TokenOptions,
 } from '../helpers/jwks-server.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const ISSUER = 'https://idp.attacks.test/';
@@ -123,13 +124,14 @@ function produceWith(authorization: string | undefined, marker: string): Promise
 
 /** Our consumer has read everything up to the topic's end offset. */
 async function caughtUp(timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const end = (await endOffsets(brokers, topic))[0]!;
-    if (end === 0 || seen.has(end - 1)) return;
-    if (Date.now() > until) throw new Error(`consumer did not reach offset ${end - 1}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(
+    'our consumer to reach the end offset',
+    async () => {
+      const end = (await endOffsets(brokers, topic))[0]!;
+      return end === 0 || seen.has(end - 1);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 function expectRefused(res: Reply, reason?: RegExp): void {
@@ -311,7 +313,13 @@ describe('key rotation through the JWKS, without a restart', () => {
 
   it('a key removed from the JWKS is refused once the cache age has passed', async () => {
     jwks.publish([k2]); // k1 retired
-    await new Promise((r) => setTimeout(r, CACHE_MAX_AGE_MS + 300));
+    // Accepted while the cached key set is fresh; refused once the gateway fetched the set again.
+    const retired = bearer(await good({}, k1));
+    await waitFor(
+      'the retired key to be refused',
+      async () => (await call(gw, '/topics', { headers: { authorization: retired } })).status === 401,
+      { timeoutMs: CACHE_MAX_AGE_MS + 15_000, intervalMs: 200 },
+    );
     await attack(bearer(await good({}, k1)), /no matching key/);
     // k2 still works
     const ok = await call(gw, '/topics', { headers: { authorization: bearer(await good({}, k2)) } });
@@ -321,7 +329,13 @@ describe('key rotation through the JWKS, without a restart', () => {
   it('JWKS down → 503 50303 with Retry-After (not 401), nothing written; back up → accepted again', async () => {
     jwks.setUp(false);
     try {
-      await new Promise((r) => setTimeout(r, CACHE_MAX_AGE_MS + 300));
+      // Once the cached key set is older than CACHE_MAX_AGE_MS the gateway must fetch it, and cannot.
+      const probe = bearer(await good({}, k2));
+      await waitFor(
+        'the JWKS outage to show',
+        async () => (await call(gw, '/topics', { headers: { authorization: probe } })).status === 503,
+        { timeoutMs: CACHE_MAX_AGE_MS + 15_000, intervalMs: 200 },
+      );
       const marker = uniqueTopic('jwks-down');
       const res = await produceWith(bearer(await good({}, k2)), marker);
       expect(res.status, res.text).toBe(503);

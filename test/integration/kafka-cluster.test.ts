@@ -12,6 +12,7 @@ import {
   type LocalKafka,
 } from '../helpers/kafka.js';
 import { clusterLock } from '../helpers/produce-history.js';
+import { eventually } from '../helpers/wait.js';
 
 const SLOW = { timeout: 120_000 };
 
@@ -28,20 +29,20 @@ async function partitionState(brokers: string, topic: string) {
   }
 }
 
+/** Polls `fn` (its errors count as "not yet", as a cluster in transition answers them) until `ok` holds. */
 async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
   let lastErr: unknown;
-  while (Date.now() < deadline) {
+  const attempt = async (): Promise<{ v?: T }> => {
     try {
-      last = await fn();
-      if (ok(last)) return last;
+      return { v: await fn() };
     } catch (err) {
       lastErr = err;
+      return {};
     }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)} ${lastErr ? String(lastErr) : ''}`);
+  };
+  const last = await eventually(attempt, (r) => 'v' in r && ok(r.v as T), { timeoutMs, intervalMs: 250 });
+  if ('v' in last && ok(last.v as T)) return last.v as T;
+  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last.v)} ${lastErr ? String(lastErr) : ''}`);
 }
 
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('3-node cluster', () => {

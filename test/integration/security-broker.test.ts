@@ -18,6 +18,7 @@ import { JSON_V2, call, createTopicReady, post, type ProduceReply } from '../hel
 import { clientConfigFor, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog, type LogLine } from '../helpers/log-capture.js';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.js';
+import { eventually, quietPeriod } from '../helpers/wait.js';
 
 const OAUTH_CLIENT = 'gateway';
 const OAUTH_SECRET = 'gateway-oauth-secret-4d1f';
@@ -265,7 +266,7 @@ describe('good settings: produce through the gateway, read back with kafkajs ove
         expect(res.status, res.text).toBe(200);
         expect(res.body.offsets[0]!.error_code).toBeNull();
         sent.push(value);
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 1000)); // pace: a produce a second while tokens expire and renew
       }
       expect((await call(s.gw, '/readyz')).status).toBe(200);
       const tokens = oauth.issued.filter((t) => t.clientId === OAUTH_CLIENT).slice(issuedBefore);
@@ -304,21 +305,19 @@ describe('good settings: produce through the gateway, read back with kafkajs ove
 async function refused(env: Record<string, string>, reason: RegExp, secrets: string[] = []): Promise<void> {
   const s = await gateway(env);
   try {
-    let body: { error_code?: number; message?: string } = {};
-    const until = Date.now() + 20_000;
-    for (;;) {
-      const r = await call(s.gw, '/readyz');
-      body = r.body;
-      if (r.status === 503 && !/not connected yet/.test(body.message ?? '')) break;
-      expect(r.status).not.toBe(200);
-      if (Date.now() > until) throw new Error(`no reason after 20 s: ${r.text}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    const r = await eventually(
+      () => call(s.gw, '/readyz'),
+      (res) => res.status === 200 || (res.status === 503 && !/not connected yet/.test(res.body.message ?? '')),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(r.status, `no reason after 20 s: ${r.text}`).toBe(503);
+    expect(r.body.message).not.toMatch(/not connected yet/);
+    const body: { error_code?: number; message?: string } = r.body;
     expect(body.error_code).toBe(50302);
     expect(body.message).toMatch(/^Kafka not reachable: /);
     expect(body.message).toMatch(reason);
     // A few more probe rounds (one a second): the reason is not repeated, nor flapping.
-    await new Promise((res) => setTimeout(res, 2_500));
+    await quietPeriod(2_500, 'the same reason over several probe rounds, and no second warning line');
     expect((await call(s.gw, '/readyz')).body.message).toBe(body.message);
 
     const topic = uniqueTopic('never');

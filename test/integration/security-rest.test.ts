@@ -243,6 +243,10 @@ describe('permissions (claim and scope globs)', () => {
   it('topic admin needs admin (403 without, topic untouched); admin actions are logged with the sub', async () => {
     const name = `${P}.created`;
     const user = await sign('not-admin', { kafka: { produce: ['*'], consume: ['*'], groups: ['*'] } });
+    // A record in the topic first: a deleted and re-created topic would start again at offset 0.
+    expect((await produceJson(audit, user)).status).toBe(200);
+    const before = await endOffsets(brokers, audit);
+    expect(before[0]).toBeGreaterThan(0);
     expect403(
       await post(
         gw,
@@ -254,7 +258,7 @@ describe('permissions (claim and scope globs)', () => {
     );
     expect403(await call(gw, `/v3/clusters/${clusterId}/topics/${audit}`, { method: 'DELETE', headers: auth(user) }));
     expect((await call(gw, `/v3/clusters/${clusterId}/topics/${audit}`, { headers: auth(user) })).status).toBe(200); // still there
-    expect((await endOffsets(brokers, audit))[0]).toBeGreaterThanOrEqual(0);
+    expect(await endOffsets(brokers, audit)).toEqual(before); // neither deleted nor re-created
 
     const admin = await sign('ops-admin', { kafka: { admin: true } });
     const created = await post(
@@ -462,15 +466,17 @@ describe('per-caller rate limit (RATE_LIMIT_RECORDS_PER_S)', () => {
     const a = await sign('rate-a', { kafka: { produce: [`${P}.orders.*`] } });
     const b = await sign('rate-b', { kafka: { produce: [`${P}.orders.*`] } });
     const burst = Array.from({ length: RATE }, (_, i) => ({ value: i }));
-    expect((await produceJson(topic, a, burst)).status).toBe(200);
+    // The offsets first, so nothing slow sits between the burst and the request over the rate.
     const before = await endOffsets(brokers, topic);
+    expect((await produceJson(topic, a, burst)).status).toBe(200);
     const limited: Reply = await produceJson(topic, a, burst.slice(0, 10));
     expect(limited.status, limited.text).toBe(429);
     expect(limited.body.error_code).toBe(429);
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(await endOffsets(brokers, topic)).toEqual(before);
+    expect(await endOffsets(brokers, topic)).toEqual({ 0: before[0]! + RATE }); // the burst, and nothing of the 429
     expect((await produceJson(topic, b, burst)).status).toBe(200); // per sub
+    // A client that waits as Retry-After says is served again (the wait is the contract under test).
     await new Promise((r) => setTimeout(r, retryAfter * 1000));
     expect((await produceJson(topic, a, burst.slice(0, 10))).status).toBe(200);
   });

@@ -22,6 +22,7 @@ import {
 } from '../helpers/jwks-server.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { FAST_CONSUMERS, WsClient, wsUrl } from '../helpers/ws.js';
+import { eventually, quietPeriod } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const ISSUER = 'https://idp.ws.test/';
@@ -160,8 +161,17 @@ describe('the upgrade uses the same verifier as REST', () => {
     await c.close();
     jwks.setUp(false);
     try {
-      await new Promise((r) => setTimeout(r, CACHE_MAX_AGE_MS + 300));
-      const r = await refused(wsUrl(gw), viaProtocol(await token({}, k2)));
+      // Once the cached key set is older than CACHE_MAX_AGE_MS, the gateway must fetch it again, and cannot.
+      const t = await token({}, k2);
+      // Until then the socket still opens (refused() rejects): that attempt counts as "not yet".
+      const r = await eventually(
+        () =>
+          refused(wsUrl(gw), viaProtocol(t)).catch(
+            (): Refusal => ({ status: 101, body: { error_code: 0, message: 'upgraded' }, headers: {} }),
+          ),
+        (res) => res.status === 503,
+        { timeoutMs: CACHE_MAX_AGE_MS + 15_000, intervalMs: 200 },
+      );
       expect(r.status).toBe(503);
       expect(r.body.error_code).toBe(50303);
       expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
@@ -290,10 +300,14 @@ describe('token expiry', () => {
   });
 
   it('a valid reauth of the same sub keeps the socket open past the first exp', async () => {
-    const c = await WsClient.open(wsUrl(gw, `/ws?topic=${topic}`), viaProtocol(await token({ ttlS: 3 })));
+    const first = await token({ ttlS: 3 });
+    const c = await WsClient.open(wsUrl(gw, `/ws?topic=${topic}`), viaProtocol(first));
     await c.waitFor((f) => f.type === 'subscribed');
     c.send({ type: 'reauth', token: await token({ ttlS: 600 }) });
-    await new Promise((r) => setTimeout(r, 4000));
+    const firstExpMs =
+      (JSON.parse(Buffer.from(first.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+    await quietPeriod(Math.max(0, firstExpMs + 1000 - Date.now()), "no 4401 close at the first token's exp");
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
     expect(c.ws.readyState).toBe(WebSocket.OPEN);

@@ -1,8 +1,9 @@
-// The HTTP server's own limits (SECURITY.md "HTTP server"), against an in-process gateway and the real broker:
+// The HTTP server's own limits (docs/security.md "Limits on every input"), against an in-process gateway and the real broker:
 // slow-loris headers and bodies are cut off by headersTimeout / requestTimeout while other requests keep working,
 // oversized headers get 431, MAX_INFLIGHT_PRODUCE_BYTES answers 503 50301 with Retry-After, gzip/deflate/br request
 // bodies are decoded under the body limit (a compression bomb gets 413), and X-Request-Id is kept when safe,
 // replaced otherwise, echoed, and on the request's log lines.
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +11,7 @@ import type { Gateway } from '../../src/server.js';
 import { JSON_V2, post, startTestGateway, type ProduceReply } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog } from '../helpers/log-capture.js';
+import { quietPeriod, waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const topics: string[] = [];
@@ -35,6 +37,7 @@ function rawClient(gw: Gateway) {
   return { sock, closed, received: () => received };
 }
 
+/** A deadline for a race, or the pace of a client that sends on purpose slowly: never a wait for an event. */
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('slow clients (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000)', () => {
@@ -112,12 +115,14 @@ describe('a client that hangs up mid-body', () => {
       `${head}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`,
     ]) {
       const c = rawClient(gw);
+      // The server has parsed the request head and is reading the body when the client hangs up.
+      const received = once(gw.server, 'request');
       c.sock.write(request);
-      await delay(200);
+      await received;
       c.sock.destroy();
       await c.closed;
     }
-    await delay(300);
+    await quietPeriod(500, 'no error log line after the hang-ups');
     expect(log.lines.filter((l) => l.level >= 50)).toEqual([]);
     const ok = await post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, { records: [{ value: 'after' }] });
     expect(ok.status).toBe(200);
@@ -171,7 +176,7 @@ describe('MAX_INFLIGHT_PRODUCE_BYTES', () => {
     held = new Promise<void>((r) => (release = r));
     const first = post<ProduceReply>(gw, `/topics/${topic}`, JSON_V2, { records: [{ value: 'x'.repeat(3000) }] });
     // Wait until the first request's records are in flight.
-    for (let i = 0; i < 100 && gw.kafka.producer.inflightBytes === 0; i++) await delay(20);
+    await waitFor('the first request in flight', () => gw.kafka.producer.inflightBytes > 0, { timeoutMs: 10_000 });
     expect(gw.kafka.producer.inflightBytes).toBeGreaterThan(3000);
 
     const refused = await post(gw, `/topics/${topic}`, JSON_V2, { records: [{ value: 'y'.repeat(2000) }] });
@@ -317,7 +322,9 @@ describe('X-Request-Id', () => {
     expect(missing.headers.get('x-request-id')).toBe('req-404');
     const unknownRoute = await fetch(`${gw.url}/nowhere`, { headers: { 'X-Request-Id': 'req-route' } });
     expect(unknownRoute.headers.get('x-request-id')).toBe('req-route');
-    await delay(50);
+    await waitFor('the three access lines', () =>
+      ['abc-DEF_123=', 'req-404', 'req-route'].every((id) => accessLines(id).length > 0),
+    );
     expect(accessLines('abc-DEF_123=')).toEqual([
       expect.objectContaining({ msg: 'request', status: 200, route: '/healthz' }),
     ]);
@@ -336,7 +343,7 @@ describe('X-Request-Id', () => {
     const id = res.headers.get('x-request-id')!;
     expect(id).not.toBe(inbound);
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    await delay(50);
+    await waitFor('the access line', () => accessLines(id).length > 0);
     expect(accessLines(id)).toHaveLength(1);
     expect(log.text()).not.toContain(inbound);
   });
@@ -362,7 +369,7 @@ describe('X-Request-Id', () => {
       { 'X-Request-Id': 'audit-1' },
     );
     expect(res.status).toBe(201);
-    await delay(50);
-    expect(log.lines.find((l) => l.msg === 'topic created')).toMatchObject({ reqId: 'audit-1', topic: name });
+    await waitFor('the audit line', () => log.lines.find((l) => l.msg === 'topic created' && l.topic === name));
+    expect(log.lines.find((l) => l.msg === 'topic created' && l.topic === name)).toMatchObject({ reqId: 'audit-1' });
   });
 });

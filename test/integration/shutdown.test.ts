@@ -1,15 +1,15 @@
 // Graceful shutdown of the real process (`node --import tsx src/main.ts`) under a steady produce load: SIGTERM
 // mid-load → /readyz answers 503, the listener closes, every accepted request is answered (the in-flight ones with
 // their offsets), every acknowledged record is in Kafka, and the process exits 0 within SHUTDOWN_TIMEOUT_MS.
-// SECURITY.md "HTTP server": readiness false → stop accepting → finish in-flight produces → flush → exit.
-import { spawn, type ChildProcess } from 'node:child_process';
+// docs/security.md "Shutdown": readiness false → stop accepting → finish in-flight produces → flush → exit.
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createTopic, readAll, uniqueTopic } from '../helpers/kafka.js';
+import { type Replica, spawnReplica } from '../helpers/replicas.js';
+import { eventually } from '../helpers/wait.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -18,7 +18,6 @@ declare module 'vitest' {
   }
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 const CLIENTS = 8;
 const RECORDS_PER_REQUEST = 4;
@@ -30,11 +29,14 @@ const brokers = inject('kafkaBrokers');
 const topic = uniqueTopic('shutdown');
 const run = Math.random().toString(36).slice(2, 8);
 
-let child: ChildProcess | undefined;
-const output: string[] = [];
+let replica: Replica | undefined;
 
+/** The gateway's last log lines, for failure messages. */
 function dump(): string {
-  return output.join('').split('\n').slice(-60).join('\n');
+  return (replica?.logs ?? [])
+    .slice(-60)
+    .map((l) => JSON.stringify(l))
+    .join('\n');
 }
 
 beforeAll(async () => {
@@ -42,58 +44,18 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await once(child, 'exit').catch(() => {});
-  }
+  await replica?.kill();
 });
 
-/** Spawns the gateway and resolves with its URL once it logged "gateway listening". */
+/** Spawns the gateway as its own process; resolves once it listens and reached Kafka. */
 async function spawnGateway(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      AUTH_MODE: 'none',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      PRODUCE_TIMEOUT_MS: '10000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  replica = await spawnReplica({
+    KAFKA_BROKERS: brokers,
+    AUTH_MODE: 'none',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    PRODUCE_TIMEOUT_MS: '10000',
   });
-  child = proc;
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 60 s:\n${dump()}`)), 60_000);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      output.push(d);
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.msg === 'gateway listening' && entry.url) {
-            clearTimeout(timer);
-            resolve(entry.url);
-          }
-        } catch {
-          /* not JSON */
-        }
-      }
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => output.push(d));
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code ?? signal}) before listening:\n${dump()}`));
-    });
-  });
-  return { proc, url };
+  return { proc: replica.child, url: replica.url };
 }
 
 interface Outcome {
@@ -174,11 +136,7 @@ function getFresh(url: string, p: string): Promise<number | string> {
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${dump()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await eventually(cond, Boolean, { timeoutMs }))) throw new Error(`timed out waiting for ${what}:\n${dump()}`);
 }
 
 it('SIGTERM under produce load: readiness 503, in-flight requests answered, acknowledged records in Kafka, exit 0', {
@@ -224,11 +182,13 @@ it('SIGTERM under produce load: readiness 503, in-flight requests answered, ackn
   // server must answer it after readiness turned false. It makes the 503 observable without timing luck.
   const raw = net.connect(Number(new URL(url).port), '127.0.0.1');
   await once(raw, 'connect');
-  raw.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
   let rawReply = '';
   raw.setEncoding('utf8').on('data', (d: string) => (rawReply += d));
   const rawClosed = once(raw, 'close');
-  await new Promise((r) => setTimeout(r, 100)); // the server has parsed the request line (message begun)
+  // Handed to the kernel (loopback: in the server's receive buffer) before the fresh connection below exists. The
+  // server reads every readable socket in each event-loop turn, and answers the fresh /readyz only turns later, so
+  // its 200 means this message has begun: no sleep needed.
+  await new Promise<void>((r) => raw.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n', () => r()));
 
   expect(await getFresh(url, '/readyz')).toBe(200);
   const inflightAtSigterm = new Set(inflight);

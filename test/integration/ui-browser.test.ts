@@ -3,7 +3,8 @@
 // key, value, partition, offset and headers, as text (a markup payload stays text); pause stops new rows (the
 // protocol's pause frame: broadcast skips what arrives meanwhile), resume continues; assign and group modes read
 // from the beginning; with AUTH_MODE=jwt the token typed into the page authorizes both REST and the socket. No CSP
-// violation, no request leaving the gateway's origin. Screenshot: test/artifacts/ui.png.
+// violation, no request leaving the gateway's origin. The root URL's page links /ui and the API documents.
+// Screenshot: test/artifacts/ui.png.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +223,23 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
     await waitForState(page, 'idle');
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('the root URL is a page linking the live tail, Swagger UI, the API documents and metrics; its link opens /ui', async () => {
+    const page = await context.newPage();
+    const seen: string[] = [];
+    page.on('console', (m) => seen.push(`${m.type()}: ${m.text()}`)); // the page has no script: any message is a CSP report
+    page.on('pageerror', (e) => seen.push(e.message));
+    const res = await page.goto(`${gw.url}/`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-type']).toMatch(/^text\/html/);
+    const hrefs = await page.locator('a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+    for (const p of ['/ui', '/docs', '/asyncapi.yaml', '/openapi.json', '/metrics'])
+      expect(hrefs, p).toContain(new URL(p, gw.url).href);
+    await Promise.all([page.waitForURL(`${gw.url}/ui`), page.click('text=Live tail')]);
+    await page.locator('#topic-select').waitFor({ state: 'attached', timeout: 30_000 });
+    expect(seen).toEqual([]);
     await page.close();
   });
 

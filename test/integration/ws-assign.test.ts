@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import type { Gateway } from '../../src/server.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
+import { quietPeriod } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 let gw: Gateway;
@@ -179,7 +180,7 @@ describe('flow control', () => {
       await expect.poll(() => stats().subscriptions[0]?.paused, { timeout: 30_000, interval: 50 }).toBe(true);
       // The gateway stopped pulling: the delivered count stays put while the client does not read.
       const before = stats().subscriptions[0]!.delivered;
-      await new Promise((r) => setTimeout(r, 1500));
+      await quietPeriod(1500, 'a paused subscription delivers nothing more while its client does not read');
       const after = stats();
       expect(after.subscriptions[0]!.delivered).toBe(before);
       expect(after.subscriptions[0]!.paused).toBe(true);

@@ -171,26 +171,32 @@ describe('broadcast mode', () => {
     const topic = uniqueTopic('wspause');
     await createTopic(brokers, topic, 1);
     const c = await client(gw);
+    // A second socket on the same topic never pauses: it shows when the shared consumer has passed a record.
+    const watcher = await client(gw);
     await c.subscribe({ id: 'b', mode: 'broadcast', topics: [topic], format: 'string' });
+    await watcher.subscribe({ id: 'w', mode: 'broadcast', topics: [topic], format: 'string' });
     await producer.send({ topic, acks: -1, messages: [{ value: 'one' }] });
     await c.until(() => c.records('b').length === 1);
     c.send({ type: 'pause', id: 'b' });
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
-    await producer.send({ topic, acks: -1, messages: [{ value: 'skipped' }] });
     await expect
       .poll(
         () => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'b' && x.paused)) !== undefined,
       )
       .toBe(true);
-    // Let the skipped record pass the shared consumer before resuming.
-    await new Promise((r) => setTimeout(r, 500));
+    await producer.send({ topic, acks: -1, messages: [{ value: 'skipped' }] });
+    // The shared consumer delivered it (to the watcher) while 'b' was paused: 'b' dropped it.
+    await watcher.until(() => watcher.records('w').length === 2, 30_000, 'the skipped record at the watcher');
     c.send({ type: 'resume', id: 'b' });
     c.send({ type: 'ping' });
     await c.until(() => c.frames.filter((f) => f.type === 'pong').length === 2);
     await producer.send({ topic, acks: -1, messages: [{ value: 'three' }] });
     await c.until(() => c.records('b').length === 2);
     expect(c.records('b').map((r) => r.value)).toEqual(['one', 'three']);
+    await watcher.until(() => watcher.records('w').length === 3, 30_000, 'three records at the watcher');
+    expect(watcher.records('w').map((r) => r.value)).toEqual(['one', 'skipped', 'three']);
+    await watcher.close();
     c.send({ type: 'unsubscribe', id: 'b' });
     await expect.poll(() => gw.kafka.consumers.stats().broadcastConsumers.some((b) => b.topic === topic)).toBe(false);
   });

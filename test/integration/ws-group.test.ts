@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway, WsClient, wsUrl, type RecordFrame } from '../helpers/ws.js';
+import { eventually, quietPeriod } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 let gw: Gateway;
@@ -219,8 +220,8 @@ describe('group mode', () => {
         () => gw.ws.stats().sockets.find((s) => s.subscriptions.some((x) => x.id === 'w'))?.subscriptions[0]?.paused,
       )
       .toBe(true);
-    // Nothing more while the window is full.
-    await new Promise((r) => setTimeout(r, 500));
+    // Nothing more while the window is full (15 more records wait in Kafka).
+    await quietPeriod(1000, 'no record beyond a full window of 5 unacknowledged ones');
     expect(c.records('w')).toHaveLength(5);
     c.ack('w', c.records('w')[2]!);
     await c.until(() => c.records('w').length === 8, 30_000, '3 more after acking 3');
@@ -332,10 +333,6 @@ describe('group mode', () => {
 
 /** Waits (polling, since idle members get no frames) until `cond` holds. */
 async function eventuallySettled(clients: WsClient[], cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until)
-      throw new Error(`group did not settle: ${clients.map((c) => JSON.stringify(c.assignment('s'))).join(' | ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await eventually(cond, Boolean, { timeoutMs })))
+    throw new Error(`group did not settle: ${clients.map((c) => JSON.stringify(c.assignment('s'))).join(' | ')}`);
 }

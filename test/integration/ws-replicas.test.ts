@@ -1,12 +1,10 @@
 // Group mode across gateway processes (a second gateway spawned as `tsx src/main.ts`), and graceful shutdown:
 // acknowledged offsets committed, sockets closed with 1001, groups left.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
+import { type Replica, spawnReplica } from '../helpers/replicas.js';
 import { FAST_CONSUMERS, startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
 
 const brokers = inject('kafkaBrokers');
@@ -30,63 +28,21 @@ async function client(base: Gateway | string, query = ''): Promise<WsClient> {
   return c;
 }
 
-/**
- * A second gateway process running src/main.ts (what `npx tsx src/main.ts` runs, as one process so that
- * SIGTERM reaches the gateway itself); resolves with its URL once it listens.
- */
-async function spawnGateway(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      ...FAST_CONSUMERS,
-      KAFKA_BROKERS: brokers,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AUTH_MODE: 'none',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('second gateway did not start in 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`second gateway exited with ${code}`)));
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'gateway listening' && entry.url) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-  // Wait until it reaches Kafka.
-  for (let i = 0; i < 300; i++) {
-    const res = await fetch(`${url}/readyz`).catch(() => undefined);
-    if (res?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, child };
-}
-
 const partitionsOf = (c: WsClient, id: string) => c.assignment(id).map((tp) => tp.partition);
 
 describe('group mode across gateway processes', () => {
   let gw: Gateway;
-  let second: { url: string; child: ChildProcess } | undefined;
+  let second: Replica | undefined;
   beforeAll(async () => {
-    [gw, second] = await Promise.all([startWsGateway(), spawnGateway()]);
+    // The second gateway is its own process (what `npx tsx src/main.ts` runs), ready once it reached Kafka.
+    [gw, second] = await Promise.all([
+      startWsGateway(),
+      spawnReplica({ ...FAST_CONSUMERS, KAFKA_BROKERS: brokers, AUTH_MODE: 'none' }),
+    ]);
   }, 90_000);
   afterAll(async () => {
     await gw?.close();
-    if (second && second.child.exitCode === null) {
-      second.child.kill('SIGTERM');
-      await once(second.child, 'exit');
-    }
+    await second?.stop();
   });
 
   it('sockets on two gateways in one group share the partitions; each record goes to exactly one', async () => {

@@ -9,6 +9,7 @@ import type { Gateway } from '../../src/server.js';
 import { createTopic, uniqueTopic } from '../helpers/kafka.js';
 import { SUBSCRIBE_LIMIT } from '../../src/ws/frame-rate.js';
 import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
+import { quietPeriod, waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const SECRET = 'ws-test-secret-that-is-at-least-32-bytes-long';
@@ -163,7 +164,10 @@ describe('frames', () => {
       await expect.poll(() => g.ws.stats().connections).toBe(0);
       // A normal client answers pings automatically and stays.
       const ok = await client(g);
-      await new Promise((r) => setTimeout(r, 700));
+      const pongs = { n: 0 };
+      ok.ws.on('ping', () => pongs.n++); // ws answers each ping with a pong by itself
+      // A peer that does not answer is terminated at the ping after a missed pong: three pings outlive that.
+      await waitFor('three pings answered by a normal client', () => pongs.n >= 3, { timeoutMs: 15_000 });
       expect(ok.ws.readyState).toBe(WebSocket.OPEN);
     } finally {
       await g.close();
@@ -229,7 +233,8 @@ describe('with JWT authentication', () => {
     c.send({ type: 'reauth', token: await token('bob', rights(), 300) });
     expect(await c.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });
     c.send({ type: 'reauth', token: await token('alice', rights(), 300) });
-    await new Promise((r) => setTimeout(r, 2500));
+    await quietPeriod(2500, "no 4401 close at the old token's expiry (2 s)");
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
     expect(c.ws.readyState).toBe(WebSocket.OPEN);

@@ -1,4 +1,4 @@
-// loadConfig: CONFIG.md's names and defaults, one ConfigError naming the variable for each bad value, *_FILE
+// loadConfig: docs/configuration.md's names and defaults, one ConfigError naming the variable for each bad value, *_FILE
 // secrets, the dev profile, and the checks across settings.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ function configError(env: Record<string, string>, profile: 'dev' | 'prod' = 'pro
 const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('defaults (CONFIG.md)', () => {
+describe('defaults (docs/configuration.md)', () => {
   const c = loadConfig(BASE, 'prod');
 
   it('server settings', () => {

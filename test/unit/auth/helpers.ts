@@ -50,7 +50,7 @@ export function call(app: Hono, token?: string, path = '/protected'): Promise<Re
   return app.request(path, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
 }
 
-/** Asserts the 401 shape SECURITY.md asks for. */
+/** Asserts the 401 shape docs/security.md describes. */
 export async function expect401(
   res: Response,
   expectFn: typeof import('vitest').expect,

@@ -54,6 +54,7 @@ describe('publicPathMatcher', () => {
       '/healthz',
       '/readyz',
       '/metrics',
+      '/',
       '/openapi.json',
       '/openapi.yaml',
       '/docs',
@@ -63,10 +64,20 @@ describe('publicPathMatcher', () => {
       '/ui/tail',
     ])
       expect(open(p), p).toBe(true);
-    for (const p of ['/', '/topics', '/docsX', '/uiadmin', '/healthz/x', '/metrics/x', '/v3/clusters', '/ws'])
+    for (const p of [
+      '//',
+      '/index.html',
+      '/topics',
+      '/docsX',
+      '/uiadmin',
+      '/healthz/x',
+      '/metrics/x',
+      '/v3/clusters',
+      '/ws',
+    ])
       expect(open(p), p).toBe(false);
     const closed = publicPathMatcher({ AUTH_PUBLIC_METRICS: false, AUTH_PUBLIC_DOCS: false });
-    for (const p of ['/metrics', '/openapi.json', '/docs', '/ui/x']) expect(closed(p), p).toBe(false);
+    for (const p of ['/', '/metrics', '/openapi.json', '/docs', '/ui/x']) expect(closed(p), p).toBe(false);
     expect(closed('/readyz')).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ const bytes = (s: string) => Buffer.from(s, 'utf8');
 
 describe('murmur2', () => {
   it.each([
-    // CONFLUENT_V2.md vectors (Kafka's UtilsTest).
+    // docs/rest-api.md vectors (Kafka's UtilsTest).
     ['21', -973932308],
     ['foobar', -790332482],
     ['abc', 479470107],

@@ -1,4 +1,4 @@
-// Content-Type → embedded format (or 415) and Accept negotiation (or 406), CONFLUENT_V2.md "Media types" and
+// Content-Type → embedded format (or 415) and Accept negotiation (or 406), docs/rest-api.md "Media types" and
 // "Accept on produce and metadata".
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';

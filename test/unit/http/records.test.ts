@@ -1,5 +1,5 @@
 // decodeRecords: produce bodies → the exact bytes that go to Kafka, and bad input refused (400/422) before
-// anything is sent. CONFLUENT_V2.md "v2 produce" and "Decided cases".
+// anything is sent. docs/rest-api.md "Produce" and "Decided cases".
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
 import { decodeBase64, decodeRecords, type DecodeOptions } from '../../../src/http/records.js';

@@ -24,7 +24,7 @@ const bad = (q: string) => {
 };
 
 describe('client frames', () => {
-  it('accepts every frame of WS_PROTOCOL.md', () => {
+  it('accepts every frame of docs/websocket.md', () => {
     const frames = [
       {
         type: 'subscribe',

@@ -146,7 +146,7 @@ secret: those are mounted as files.
 {{- $fileNames := list "KAFKA_SSL_CA_FILE" "KAFKA_SSL_CERT_FILE" "KAFKA_SSL_KEY_FILE" "AUTH_PUBLIC_KEY_FILE" "TLS_CERT_FILE" "TLS_KEY_FILE" -}}
 {{- range $k, $v := .Values.config }}
 {{- if not (regexMatch "^[A-Z][A-Z0-9_]*$" $k) }}
-{{- fail (printf "config.%s: setting names are UPPER_SNAKE (see CONFIG.md)" $k) }}
+{{- fail (printf "config.%s: setting names are UPPER_SNAKE (see docs/configuration.md)" $k) }}
 {{- end }}
 {{- if or (has $k $secretNames) (has (trimSuffix "_FILE" $k) $secretNames) (has $k $fileNames) }}
 {{- fail (printf "config.%s: a secret or secret file does not belong in the ConfigMap; use the chart's kafka.tls/kafka.sasl/kafka.oauth/auth/serverTls values (mounted as files)" $k) }}

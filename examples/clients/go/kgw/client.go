@@ -21,7 +21,7 @@ const (
 	MediaBinaryV2 = "application/vnd.kafka.binary.v2+json"
 )
 
-// Confluent error codes the gateway answers with (CONFLUENT_V2.md, "Error model").
+// Confluent error codes the gateway answers with (docs/rest-api.md, "Errors").
 const (
 	CodeTopicNotFound     = 40401
 	CodePartitionNotFound = 40402

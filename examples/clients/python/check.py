@@ -28,7 +28,7 @@ def expect(cond: bool, msg: str) -> None:
 
 
 def compact(v) -> bytes:
-    """The bytes the gateway stores for a JSON key/value (CONFLUENT_V2.md: compact, UTF-8, not ASCII-escaped)."""
+    """The bytes the gateway stores for a JSON key/value (docs/rest-api.md: compact, UTF-8, not ASCII-escaped)."""
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

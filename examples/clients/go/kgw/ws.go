@@ -14,7 +14,7 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Subprotocol is the WebSocket protocol the gateway speaks (WS_PROTOCOL.md).
+// Subprotocol is the WebSocket protocol the gateway speaks (docs/websocket.md).
 const Subprotocol = "kgw.v1"
 
 type TopicPartition struct {
