@@ -95,6 +95,11 @@ export function produceRoutes(deps: AppDeps) {
     const principal = c.get('principal');
     if (!principal.can('produce', topic)) throw errors.forbidden(`Not allowed to produce to topic '${topic}'.`);
 
+    // Refusals known before the body are given before reading it (and instead of `100 Continue`): a client that
+    // waits for 100 never sends a body that would be refused anyway.
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (kafka.producer.inflightBytes >= config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
+
     const raw = await readBody(c, config.MAX_BODY_BYTES);
     const decoded = decodeRecords(raw, {
       format,
@@ -130,10 +135,7 @@ export function produceRoutes(deps: AppDeps) {
     // An idle gateway takes any request that passed the body limit: a request bigger than the window alone would
     // otherwise be refused forever.
     const inflight = kafka.producer.inflightBytes;
-    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
-      throw errors.overloaded(
-        'The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.',
-      );
+    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
 
     const results = await kafka.producer.send(topic, records);
     c.header('Content-Type', V2_JSON);
@@ -146,6 +148,10 @@ export function produceRoutes(deps: AppDeps) {
     return produce(c, topic, pathPartition(topic, c.req.param('partition')!));
   });
   return app;
+}
+
+function overloaded() {
+  return errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
 }
 
 /** A path partition that is not a non-negative int32 cannot exist: 404 40402. */
