@@ -33,10 +33,20 @@ export function contentCoding(header: string | undefined): string | undefined {
   );
 }
 
-export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
+/**
+ * What the headers alone say about the body: 415 for a coding we cannot decode, 413 for a declared length over the
+ * limit. Routes may call it before other checks that would refuse a retriable way (503), so a request that can never
+ * succeed is told so first; readBody calls it anyway.
+ */
+export function checkBodyHeaders(c: Context, maxBytes: number): { coding: string | undefined; declared?: string } {
   const coding = contentCoding(c.req.header('content-encoding'));
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(c, maxBytes);
+  return declared === undefined ? { coding } : { coding, declared };
+}
+
+export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
+  const { coding, declared } = checkBodyHeaders(c, maxBytes);
   // A plain body of a declared length (checked above; Node's parser holds the body to it) is read in one go:
   // @hono/node-server then collects the socket's chunks directly, without a web stream in between.
   if (coding === undefined && declared !== undefined) {

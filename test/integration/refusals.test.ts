@@ -180,6 +180,13 @@ describe('a client that writes its whole request before reading gets the refusal
     }, 120_000);
 });
 
+it('a body that can never be taken is told so before a retriable refusal: 413, not 503, when Kafka is down', async () => {
+  const tooLarge = bed.cases.find((x) => x.status === 413)!;
+  const down = bed.cases.find((x) => x.errorCode === 50302)!;
+  const r = await rawRequest({ ...tooLarge, url: down.url });
+  expectRefusal(r, tooLarge);
+}, 60_000);
+
 describe('Expect: 100-continue', () => {
   it('a refusal known before the body is the answer instead of 100: the body is never sent', async () => {
     for (const c of bed.cases.filter((x) => x.beforeBody && x.status !== 431)) {

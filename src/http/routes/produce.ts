@@ -14,7 +14,7 @@ import {
 } from '../../kafka/index.js';
 import { recordSize } from '../../kafka/producer.js';
 import type { AppDeps, AppEnv } from '../deps.js';
-import { readBody } from '../body.js';
+import { checkBodyHeaders, readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
 import { decodeRecords, parsePartition } from '../records.js';
 import { V2_JSON } from '../errors.js';
@@ -96,7 +96,9 @@ export function produceRoutes(deps: AppDeps) {
     if (!principal.can('produce', topic)) throw errors.forbidden(`Not allowed to produce to topic '${topic}'.`);
 
     // Refusals known before the body are given before reading it (and instead of `100 Continue`): a client that
-    // waits for 100 never sends a body that would be refused anyway.
+    // waits for 100 never sends a body that would be refused anyway. The body's own limits first: a 413 is final,
+    // a 503 is worth retrying.
+    checkBodyHeaders(c, config.MAX_BODY_BYTES);
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
     if (kafka.producer.inflightBytes >= config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
 
