@@ -58,6 +58,10 @@ export const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: int(65000, 1000),
   PRODUCE_TIMEOUT_MS: int(15000, 100),
   MAX_INFLIGHT_PRODUCE_BYTES: int(64 * MiB, 1024),
+  // After an answer given before the request was fully received (413, 431, 401, 415, …): read and discard the rest
+  // up to these bounds before closing, so the answer reaches a client that writes everything before reading.
+  REFUSAL_DRAIN_BYTES: int(64 * MiB, 0),
+  REFUSAL_DRAIN_MS: int(10000, 0, 300000),
   SHUTDOWN_TIMEOUT_MS: int(20000, 0),
   CORS_ORIGINS: list,
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

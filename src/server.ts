@@ -18,6 +18,8 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { instrumentProducer } from './observability/instrument-producer.js';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.js';
 import { attachWebSocket, upgradeAuth, type WebSocketGateway } from './ws/server.js';
+import { clientErrorHandler, lingerOnEarlyAnswer } from './http/linger.js';
+import { continueWhenRead } from './http/expect-continue.js';
 
 export interface Gateway {
   server: Server;
@@ -78,7 +80,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // (those of requests in flight included) says `Connection: close`: each connection ends with the answer it owes.
   const unanswered = new Set<ServerResponse>();
   const handle = getRequestListener(app.fetch);
+  // An answer given before the body is in (a refusal) must still reach the client: see src/http/linger.ts.
+  const drainLimits = { maxBytes: config.REFUSAL_DRAIN_BYTES, maxMs: config.REFUSAL_DRAIN_MS };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    lingerOnEarlyAnswer(req, res, drainLimits);
     if (!accepting) res.shouldKeepAlive = false;
     else {
       unanswered.add(res);
@@ -104,6 +109,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       : createHttpServer(limits, listener);
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
   server.maxHeadersCount = 100;
+  // 431 (headers over MAX_HEADER_BYTES), 400 (unparsable), 408 (too slow): a whole JSON answer, then a drained close.
+  server.on('clientError', clientErrorHandler(drainLimits, config.MAX_HEADER_BYTES));
+  // `Expect: 100-continue`: 100 only once the app reads the body, so an early refusal is the answer instead.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    continueWhenRead(req, res);
+    listener(req, res);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,11 +1,9 @@
 /**
  * Reads a request body under MAX_BODY_BYTES: a declared Content-Length over the limit is refused before reading
  * (an uncompressed body within it is then read in one go), a chunked body is counted while it streams and refused as
- * soon as it passes the limit. No `Connection: close` on the
- * 413: Node would destroy the socket as soon as the answer is flushed, and the unread rest of the body turns that
- * into a TCP reset, so a client that writes its whole body before reading (Python's urllib) would see EPIPE or
- * ECONNRESET instead of the 413. The rest is read and discarded instead (@hono/node-server's drain, bounded to
- * 64 MiB / 500 ms, then it closes).
+ * soon as it passes the limit. The rest of a refused body is read and discarded before the connection closes, so a
+ * client that writes its whole body before reading still gets the 413 (src/http/linger.ts: REFUSAL_DRAIN_BYTES,
+ * REFUSAL_DRAIN_MS); with `Expect: 100-continue` the 413 on a declared length is sent instead of 100.
  *
  * `Content-Encoding: gzip` (or deflate, br) bodies are decompressed while streaming, and the limit applies to the
  * decompressed bytes too, so a small compression bomb is refused with 413 after at most MAX_BODY_BYTES of output.
@@ -35,10 +33,20 @@ export function contentCoding(header: string | undefined): string | undefined {
   );
 }
 
-export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
+/**
+ * What the headers alone say about the body: 415 for a coding we cannot decode, 413 for a declared length over the
+ * limit. Routes may call it before other checks that would refuse a retriable way (503), so a request that can never
+ * succeed is told so first; readBody calls it anyway.
+ */
+export function checkBodyHeaders(c: Context, maxBytes: number): { coding: string | undefined; declared?: string } {
   const coding = contentCoding(c.req.header('content-encoding'));
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(c, maxBytes);
+  return declared === undefined ? { coding } : { coding, declared };
+}
+
+export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
+  const { coding, declared } = checkBodyHeaders(c, maxBytes);
   // A plain body of a declared length (checked above; Node's parser holds the body to it) is read in one go:
   // @hono/node-server then collects the socket's chunks directly, without a web stream in between.
   if (coding === undefined && declared !== undefined) {

@@ -4,3 +4,6 @@
 import os
 
 collect_ignore = [] if os.environ.get("KGW_SECURITY") == "1" else ["test_security.py"]
+# test_refusals.py needs the refusal bed's gateways (test/helpers/refusals.ts): only refusals-python.test.ts runs it.
+if os.environ.get("KGW_REFUSALS") != "1":
+    collect_ignore.append("test_refusals.py")

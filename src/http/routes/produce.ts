@@ -10,7 +10,7 @@ import { recordSize } from '../../core/record-size.js';
 import { isLegalTopicName } from '../../core/topic-names.js';
 import { authorizeProduce, refuseInternalWrite } from '../../auth/authorize.js';
 import type { AppDeps, AppEnv } from '../deps.js';
-import { readBody } from '../body.js';
+import { checkBodyHeaders, readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
 import { decodeRecords, parsePartition } from '../records.js';
 import { V2_JSON } from '../errors.js';
@@ -86,6 +86,13 @@ export function produceRoutes(deps: AppDeps) {
     const principal = c.get('principal');
     authorizeProduce(principal, topic);
 
+    // Refusals known before the body are given before reading it (and instead of `100 Continue`): a client that
+    // waits for 100 never sends a body that would be refused anyway. The body's own limits first: a 413 is final,
+    // a 503 is worth retrying.
+    checkBodyHeaders(c, config.MAX_BODY_BYTES);
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    if (kafka.producer.inflightBytes >= config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
+
     const raw = await readBody(c, config.MAX_BODY_BYTES);
     const decoded = decodeRecords(raw, {
       format,
@@ -121,10 +128,7 @@ export function produceRoutes(deps: AppDeps) {
     // An idle gateway takes any request that passed the body limit: a request bigger than the window alone would
     // otherwise be refused forever.
     const inflight = kafka.producer.inflightBytes;
-    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
-      throw errors.overloaded(
-        'The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.',
-      );
+    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
 
     const results = await kafka.producer.send(topic, records);
     c.header('Content-Type', V2_JSON);
@@ -137,6 +141,10 @@ export function produceRoutes(deps: AppDeps) {
     return produce(c, topic, pathPartition(topic, c.req.param('partition')!));
   });
   return app;
+}
+
+function overloaded() {
+  return errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
 }
 
 /** A path partition that is not a non-negative int32 cannot exist: 404 40402. */

@@ -1,0 +1,31 @@
+// Java's HttpClient (examples/clients/java: kgw.Refusals) gets every early refusal on bodies of several MiB, with and
+// without `Expect: 100-continue` (issue 11 §1; the latter from JDK 19 on, see kgw.Refusals). Built with the Java
+// client's Maven project.
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { build, CLIENTS_DIR, run } from '../helpers/clients.js';
+import { type RefusalBed, startRefusalBed } from '../helpers/refusals.js';
+
+const JAVA_DIR = path.join(CLIENTS_DIR, 'java');
+let bed: RefusalBed;
+
+beforeAll(async () => {
+  const mvn = build('mvn compile', 'mvn', ['-B', '-ntp', '-q', '-Dstyle.color=never', 'compile'], { cwd: JAVA_DIR });
+  [, bed] = await Promise.all([mvn, startRefusalBed()]);
+}, 900_000);
+afterAll(() => bed?.close());
+
+it('HttpClient gets each refusal (status and error_code), three times on one client and with expectContinue', async () => {
+  const cp = ['target/classes', 'target/dependency/*'].join(path.delimiter);
+  const r = await run('java', ['-cp', cp, 'kgw.Refusals'], {
+    cwd: JAVA_DIR,
+    env: { REFUSAL_CASES: bed.casesFile },
+    timeoutMs: 240_000,
+  });
+  process.stdout.write(`[java refusals] ${r.output.trimEnd().replaceAll('\n', '\n[java refusals] ')}\n`);
+  expect(r.code, 'exit code (output above)').toBe(0);
+  expect(r.output).toMatch(/java client: all refusal checks passed/);
+  // Each case: 3 plain tries, then expectContinue (skipped, saying why, on a JDK older than 19: JDK-8286171).
+  expect(r.output.match(/^ok {3}.*3 times/gm)?.length, 'plain checks run').toBe(bed.cases.length);
+  expect(r.output.match(/^(ok {3}.*with Expect|skip .*JDK-8286171)/gm)?.length, 'Expect checks').toBe(bed.cases.length);
+}, 300_000);
