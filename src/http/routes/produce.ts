@@ -4,25 +4,22 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
-import {
-  isLegalTopicName,
-  KeylessSpreader,
-  partitionForKey,
-  type ProduceRecord,
-  type RecordHeader,
-  type RecordResult,
-} from '../../kafka/index.js';
-import { recordSize } from '../../kafka/producer.js';
+import { isLegalTopicName, KeylessSpreader, type ProduceRecord, type RecordResult } from '../../kafka/index.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
 import { decodeRecords, parsePartition } from '../records.js';
+import {
+  authorizeProduce,
+  INTERNAL_TOPIC_PREFIX,
+  overInflightWindow,
+  overloadedMessage,
+  produceTarget,
+  RecordPreparer,
+} from '../produce-pipeline.js';
 import { V2_JSON } from '../errors.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { BinaryProduceRequestSchema, JsonProduceRequestSchema, ProduceResponseSchema } from '../schemas.js';
-
-/** Internal topics, as GET /topics and v3 `is_internal` see them. */
-const INTERNAL_TOPIC_PREFIX = '__';
 
 const TopicParam = z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'test-topic1' });
 const PartitionParam = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
@@ -81,19 +78,16 @@ export const producePartitionRoute = createRoute({
 export function produceRoutes(deps: AppDeps) {
   const { config, kafka } = deps;
   const spreader = new KeylessSpreader();
-  const principalHeader = config.AUTH_PRINCIPAL_HEADER;
   const app = new OpenAPIHono<AppEnv>();
 
   async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
     if (!isLegalTopicName(topic)) throw errors.topicNotFound(topic);
-    // Kafka never takes client writes to its own topics (__consumer_offsets, __transaction_state, ...): refused for
-    // every caller, admins included, before anything is sent (other callers would get 403 from their rights anyway).
-    if (topic.startsWith(INTERNAL_TOPIC_PREFIX))
-      throw errors.forbidden(`Topic '${topic}' is internal; nobody may produce to it.`);
+    const principal = c.get('principal');
+    // The internal-topic refusal comes first (it is the same for everyone), then Content-Type and Accept.
+    if (topic.startsWith(INTERNAL_TOPIC_PREFIX)) authorizeProduce(principal, topic);
     const format = produceFormat(c.req.header('content-type'));
     checkAccept(c.req.header('accept'));
-    const principal = c.get('principal');
-    if (!principal.can('produce', topic)) throw errors.forbidden(`Not allowed to produce to topic '${topic}'.`);
+    authorizeProduce(principal, topic);
 
     const raw = await readBody(c, config.MAX_BODY_BYTES);
     const decoded = decodeRecords(raw, {
@@ -105,35 +99,17 @@ export function produceRoutes(deps: AppDeps) {
 
     deps.rateLimiter?.takeOrThrow(principal.sub, decoded.length);
 
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
-    const meta = await kafka.metadata.topic(topic);
-    if (!meta) throw errors.topicNotFound(topic);
-
-    const keyless = spreader.pick(topic, meta.partitions);
+    const target = await produceTarget(kafka, topic);
+    const preparer = new RecordPreparer(target, config, principal.sub);
+    const keyless = spreader.pick(topic, target.partitions);
     const records: ProduceRecord[] = new Array(decoded.length);
     let bytes = 0;
     for (let i = 0; i < decoded.length; i++) {
-      const d = decoded[i]!;
-      if (d.partition !== undefined && d.partition >= meta.partitions)
-        throw errors.partitionNotFound(topic, d.partition);
-      const partition = d.partition ?? (d.key ? partitionForKey(d.key, meta.partitions) : keyless);
-      const headers = principalHeader ? withPrincipal(d.headers, principalHeader, principal.sub) : d.headers;
-      const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(headers ? { headers } : {}) };
-      const size = recordSize(rec);
-      if (size > meta.maxMessageBytes)
-        throw errors.tooLarge(
-          `records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`,
-        );
+      const { record, size } = preparer.prepare(decoded[i]!, keyless, `records[${i}]`);
       bytes += size;
-      records[i] = rec;
+      records[i] = record;
     }
-    // An idle gateway takes any request that passed the body limit: a request bigger than the window alone would
-    // otherwise be refused forever.
-    const inflight = kafka.producer.inflightBytes;
-    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES)
-      throw errors.overloaded(
-        'The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.',
-      );
+    if (overInflightWindow(kafka, config, bytes)) throw errors.overloaded(overloadedMessage);
 
     const results = await kafka.producer.send(topic, records);
     c.header('Content-Type', V2_JSON);
@@ -153,18 +129,6 @@ export function pathPartition(topic: string, raw: string): number {
   const p = /^\d{1,10}$/.test(raw) ? parsePartition(raw, 'partition') : undefined;
   if (p === undefined || p > 0x7fffffff) throw errors.partitionNotFound(topic, raw);
   return p;
-}
-
-/** AUTH_PRINCIPAL_HEADER: the caller's own header of that name is dropped, never trusted; the verified `sub` is written. */
-function withPrincipal(
-  headers: RecordHeader[] | undefined,
-  name: string,
-  sub: string | null,
-): RecordHeader[] | undefined {
-  const lower = name.toLowerCase();
-  const kept = (headers ?? []).filter((h) => h.name.toLowerCase() !== lower);
-  if (sub !== null) kept.push({ name, value: Buffer.from(sub, 'utf8') });
-  return kept.length > 0 ? kept : undefined;
 }
 
 function toOffset(r: RecordResult) {

@@ -1,0 +1,283 @@
+// Confluent v3 records through a real gateway into a real broker: the single form, streaming (inline errors, order,
+// back-pressure, hang-up) and batch; every record reported written is read back straight from Kafka.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Gateway } from '../../src/server.js';
+import {
+  call,
+  createTopicReady,
+  endOffsets,
+  javaPartition,
+  JSON_V2,
+  post,
+  startTestGateway,
+} from '../helpers/gateway.js';
+import { spawnReplica } from '../helpers/replicas.js';
+import { readAll, uniqueTopic } from '../helpers/kafka.js';
+import { openStream } from '../helpers/v3-stream.js';
+
+const brokers = inject('kafkaBrokers');
+let gw: Gateway;
+let cluster: string;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  cluster = (await call(gw, '/v3/clusters')).body.data[0].cluster_id;
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+async function topicWith(partitions: number): Promise<string> {
+  const t = uniqueTopic('v3rec');
+  await createTopicReady(brokers, t, partitions);
+  return t;
+}
+
+const recordsPath = (t: string, c = cluster) => `/v3/clusters/${c}/topics/${t}/records`;
+const batchPath = (t: string, c = cluster) => `/v3/clusters/${c}/topics/${t}/records:batch`;
+const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  post(gw, path, 'application/json', body, headers);
+
+describe('single record', () => {
+  it("answers Confluent's report and writes key, value, headers and timestamp as sent", async () => {
+    const t = await topicWith(3);
+    // Raw text: the big integer must reach the gateway with all its digits.
+    const body = JSON.stringify({
+      headers: [
+        { name: 'h1', value: Buffer.from('one').toString('base64') },
+        { name: 'h2', value: null },
+      ],
+      key: { type: 'STRING', data: 'order-17' },
+      value: { type: 'JSON', data: { amount: 42, big: 0 } },
+      timestamp: '2026-01-02T03:04:05.678+01:00',
+    }).replace('"big":0', '"big":12345678901234567890');
+    const res = await postJson(recordsPath(t), body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.text.endsWith('\r\n')).toBe(true);
+    const partition = javaPartition(Buffer.from('order-17'), 3);
+    expect(res.body).toEqual({
+      error_code: 200,
+      cluster_id: cluster,
+      topic_name: t,
+      partition_id: partition,
+      offset: 0,
+      timestamp: '2026-01-02T02:04:05.678Z',
+      key: { type: 'STRING', size: 8 },
+      value: { type: 'JSON', size: '{"amount":42,"big":12345678901234567890}'.length },
+    });
+    const [rec] = await readAll(brokers, t, 1);
+    expect(rec!.partition).toBe(partition);
+    expect(rec!.key!.toString()).toBe('order-17');
+    // The big integer's digits as sent (JSON.parse would have rounded it).
+    expect(rec!.value!.toString()).toBe('{"amount":42,"big":12345678901234567890}');
+    expect(rec!.timestamp).toBe(Date.UTC(2026, 0, 2, 2, 4, 5, 678));
+    expect(rec!.headers.h1?.toString()).toBe('one');
+    expect(rec!.headers.h2?.toString()).toBe('');
+  });
+
+  it('writes each type byte for byte and reports its size; null data is a null key/value of size -1', async () => {
+    const t = await topicWith(1);
+    const bin = Buffer.from([0, 1, 2, 250, 255]);
+    const cases = [
+      { key: { type: 'BINARY', data: bin.toString('base64') }, value: { type: 'STRING', data: 'héllo' } },
+      { key: { type: 'JSON', data: 'k' }, value: { type: 'JSON', data: [1, 'ü', null] } },
+      { key: { type: 'BINARY', data: null }, value: { type: 'STRING', data: '' } },
+      { value: { type: 'JSON', data: null } },
+      {},
+    ];
+    const bodies = [];
+    for (const c of cases) {
+      const res = await postJson(recordsPath(t), { partition_id: 0, ...c });
+      expect(res.status).toBe(200);
+      bodies.push(res.body);
+    }
+    expect(bodies.map((b) => [b.offset, b.key, b.value])).toEqual([
+      [0, { type: 'BINARY', size: 5 }, { type: 'STRING', size: 6 }],
+      [1, { type: 'JSON', size: 3 }, { type: 'JSON', size: '[1,"ü",null]'.length + 1 }],
+      [2, { type: 'BINARY', size: -1 }, { type: 'STRING', size: 0 }],
+      [3, undefined, { type: 'JSON', size: -1 }],
+      [4, undefined, undefined],
+    ]);
+    const recs = await readAll(brokers, t, 5);
+    expect(recs.map((r) => [r.key, r.value])).toEqual([
+      [bin, Buffer.from('héllo')],
+      [Buffer.from('"k"'), Buffer.from('[1,"ü",null]')],
+      [null, Buffer.alloc(0)],
+      [null, null],
+      [null, null],
+    ]);
+  });
+
+  it('refuses the whole request for request-level problems, before reading records', async () => {
+    const t = await topicWith(1);
+    const rec = { value: { type: 'STRING', data: 'x' } };
+    const cases: [string, Promise<{ status: number; body: any }>, number, number][] = [
+      ['unknown cluster', postJson(recordsPath(t, 'no-such-cluster'), rec), 404, 404],
+      ['illegal topic name', postJson(recordsPath('bad name!'), rec), 422, 42206],
+      ['unknown topic', postJson(recordsPath(uniqueTopic('missing')), rec), 404, 40401],
+      ['internal topic', postJson(recordsPath('__consumer_offsets'), rec), 403, 40301],
+      ['empty body', post(gw, recordsPath(t), 'application/json', ''), 422, 42206],
+      ['not JSON', post(gw, recordsPath(t), 'text/plain', 'x'), 415, 415],
+      ['Accept', postJson(recordsPath(t), rec, { Accept: 'text/html' }), 406, 406],
+    ];
+    for (const [what, p, status, code] of cases) {
+      const res = await p;
+      expect([what, res.status, res.body?.error_code]).toEqual([what, status, code]);
+    }
+    expect(await readAll(brokers, t, 0, 1000)).toEqual([]);
+  });
+
+  it('reports a bad record inline with its code (HTTP 200), as Confluent does', async () => {
+    const t = await topicWith(2);
+    const cases: [unknown, number][] = [
+      [{ value: { type: 'BINARY', data: 'not base64!' } }, 400],
+      [{ value: { type: 'BINARY', data: 1 } }, 400],
+      [{ value: { type: 'STRING', data: { a: 1 } } }, 400],
+      [{ value: { type: 'AVRO', data: 'x' } }, 400],
+      [{ value: { data: 'no type' } }, 400],
+      [{ records: [{ value: 1 }] }, 400],
+      [{ value: { type: 'STRING', data: 'x' }, timestamp: 'yesterday' }, 400],
+      [{ value: { type: 'STRING', data: 'x' }, timestamp: '1969-12-31T23:59:59Z' }, 400],
+      [{ partition_id: -1 }, 40402],
+      [{ partition_id: 2 }, 40402],
+    ];
+    for (const [body, code] of cases) {
+      const res = await postJson(recordsPath(t), body);
+      expect([body, res.status, res.body.error_code]).toEqual([body, 200, code]);
+      expect(typeof res.body.message).toBe('string');
+    }
+    expect(await readAll(brokers, t, 0, 1000)).toEqual([]);
+  });
+});
+
+describe('streaming', () => {
+  it('answers one report per record in order, a malformed one inline, while the stream goes on', async () => {
+    const t = await topicWith(3);
+    const s = openStream(gw.url, recordsPath(t));
+    const n = 500;
+    const bad = new Set([7, 250, 499]);
+    for (let i = 0; i < n; i++) {
+      // Records split across writes at odd places, with and without whitespace between them.
+      const text = bad.has(i)
+        ? `{"value": {"type": "STRING", "data": "broken ${i}"},}`
+        : JSON.stringify({ key: { type: 'STRING', data: `k${i % 10}` }, value: { type: 'STRING', data: `v${i}` } });
+      const cut = i % 3 === 0 ? 5 : text.length;
+      await s.write(text.slice(0, cut));
+      if (cut < text.length) await s.write(text.slice(cut));
+      if (i % 2 === 0) await s.write('\n');
+    }
+    s.end();
+    expect(await s.status).toBe(200);
+    await s.done;
+    expect(s.reports).toHaveLength(n);
+    const written: [number, number, string][] = [];
+    s.reports.forEach((r, i) => {
+      if (bad.has(i)) {
+        expect(r.error_code).toBe(400);
+        return;
+      }
+      expect(r.error_code).toBe(200);
+      expect(r.partition_id).toBe(javaPartition(Buffer.from(`k${i % 10}`), 3));
+      written.push([r.partition_id as number, r.offset as number, `v${i}`]);
+    });
+    const recs = await readAll(brokers, t, written.length);
+    expect(recs.map((r) => [r.partition, r.offset, r.value!.toString()]).sort()).toEqual(written.sort());
+  });
+
+  it('stops reading the body while the client does not read its reports (gateway RSS stays flat), then finishes', async () => {
+    const t = await topicWith(1);
+    // A gateway process of its own, so that its memory is measured apart from this test's.
+    const replica = await spawnReplica({ KAFKA_BROKERS: brokers, AUTH_MODE: 'none' });
+    try {
+      const rss = () => {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${replica.child.pid}/status`, 'utf8'));
+        return Number(m![1]) * 1024;
+      };
+      const rssBefore = rss();
+      const s = openStream(replica.url, recordsPath(t));
+      s.pauseReading();
+      const rec = (i: number) => JSON.stringify({ value: { type: 'STRING', data: `${i}:${'x'.repeat(100)}` } });
+      const PER_WRITE = 100;
+      const LIMIT = 2_000_000; // ~260 MB of body: far more than any buffer on the way may hold
+      let sent = 0;
+      while (sent < LIMIT) {
+        let text = '';
+        for (let i = 0; i < PER_WRITE; i++) text += rec(sent + i);
+        const stalled = await Promise.race([
+          s.write(text).then(() => false),
+          new Promise<boolean>((r) => setTimeout(() => r(true), 1500)),
+        ]);
+        sent += PER_WRITE;
+        if (stalled) break;
+      }
+      expect(sent, 'the gateway stopped taking the body').toBeLessThan(LIMIT);
+      const rssStalled = rss();
+      // Held back: the gateway keeps what it read bounded (reports not read, records awaiting Kafka).
+      expect(rssStalled - rssBefore).toBeLessThan(150 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(rss() - rssStalled, 'flat while the client still does not read').toBeLessThan(16 * 1024 * 1024);
+
+      // Reading again lets the whole stream through: one report per record, in order, all in Kafka.
+      s.resumeReading();
+      s.end();
+      await s.done;
+      expect(s.reports).toHaveLength(sent);
+      s.reports.forEach((r, i) => {
+        if (r.error_code !== 200 || r.offset !== i) expect([i, r]).toEqual([i, { error_code: 200, offset: i }]);
+      });
+      const end = await endOffsets(brokers, t);
+      expect(end[0]).toBe(sent);
+    } finally {
+      await replica.stop();
+    }
+  }, 180_000);
+
+  it('after a hang-up mid-stream, what was acknowledged is in Kafka and nothing beyond what was in flight is sent', async () => {
+    const t = await topicWith(1);
+    const s = openStream(gw.url, recordsPath(t));
+    const rec = (i: number) => JSON.stringify({ value: { type: 'STRING', data: `r${i}` } });
+    let sent = 0;
+    for (; sent < 300; sent++) await s.write(rec(sent));
+    await s.waitReports(200);
+    for (let i = 0; i < 50; i++) await s.write(rec(sent++));
+    s.destroy();
+    await s.done;
+    const acknowledged = s.reports.filter((r) => r.error_code === 200);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(200);
+    // Kafka's content settles (in-flight records land), then stays put: nothing is sent after the hang-up.
+    const stable = async () => {
+      let last = -1;
+      for (;;) {
+        const now = (await endOffsets(brokers, t))[0]!;
+        if (now === last) return now;
+        last = now;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    const written = await stable();
+    const recs = await readAll(brokers, t, written);
+    // One partition, written in order: a gap-free prefix of what was sent, each record once.
+    expect(recs.map((r) => r.value!.toString())).toEqual(Array.from({ length: written }, (_, i) => `r${i}`));
+    expect(written).toBeGreaterThanOrEqual(acknowledged.length);
+    expect(written).toBeLessThanOrEqual(sent);
+    for (const r of acknowledged) expect(recs[r.offset as number]!.value!.toString()).toBe(`r${r.offset}`);
+    expect(gw.kafka.producer.inflightBytes).toBe(0);
+  });
+});
+
+describe('v2 timestamp', () => {
+  it("writes a record's timestamp (epoch ms) as its CreateTime", async () => {
+    const t = await topicWith(1);
+    const res = await post(gw, `/topics/${t}`, JSON_V2, {
+      records: [{ value: 1, timestamp: 1_000 }, { value: 2 }],
+    });
+    expect(res.status).toBe(200);
+    const recs = await readAll(brokers, t, 2);
+    expect(recs[0]!.timestamp).toBe(1000);
+    expect(Math.abs(recs[1]!.timestamp - Date.now())).toBeLessThan(60_000);
+    const bad = await post(gw, `/topics/${t}`, JSON_V2, { records: [{ value: 1, timestamp: -5 }] });
+    expect([bad.status, bad.body.error_code]).toEqual([422, 422]);
+  });
+});
