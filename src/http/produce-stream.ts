@@ -24,8 +24,12 @@ import { type DataInfo, decodeV3Record, formatTimestamp, type V3Record } from '.
 
 /** Records of one stream handed to Kafka and not answered yet, at most (then the body is not read). */
 export const STREAM_MAX_AWAITING = 1024;
-/** Report bytes of one stream the client has not read yet, at most (then the body is not read). */
-export const STREAM_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
+/**
+ * Report bytes of one stream the client has not read yet, at most (then the body is not read). Large enough that a
+ * client which sends its whole body before reading anything (Python's `requests` with a generator) still gets
+ * ~150,000 reports through; a longer stream needs a client that reads while it sends.
+ */
+export const STREAM_MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 /** Largest chunk handed to the response at once (many small reports per write). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
 /** How often a stream looks again at the process-wide in-flight window while it is full. */

@@ -71,9 +71,16 @@ export function openStream(url: string, path: string, headers: Record<string, st
     done,
     write: (text) =>
       new Promise((resolve, reject) => {
-        if (req.write(text)) resolve();
-        else
-          req.once('drain', () => resolve()).once('close', () => reject(new Error('connection closed while writing')));
+        if (req.write(text)) return resolve();
+        const onDrain = () => {
+          req.off('close', onClose);
+          resolve();
+        };
+        const onClose = () => {
+          req.off('drain', onDrain);
+          reject(new Error('connection closed while writing'));
+        };
+        req.once('drain', onDrain).once('close', onClose);
       }),
     end: () => req.end(),
     pauseReading: () => res?.pause(),

@@ -189,7 +189,8 @@ describe('streaming', () => {
   it('stops reading the body while the client does not read its reports (gateway RSS stays flat), then finishes', async () => {
     const t = await topicWith(1);
     // A gateway process of its own, so that its memory is measured apart from this test's.
-    const replica = await spawnReplica({ KAFKA_BROKERS: brokers, AUTH_MODE: 'none' });
+    // A long request: the client writes until held back, then waits.
+    const replica = await spawnReplica({ KAFKA_BROKERS: brokers, AUTH_MODE: 'none', REQUEST_TIMEOUT_MS: '170000' });
     try {
       const rss = () => {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${replica.child.pid}/status`, 'utf8'));
@@ -202,6 +203,7 @@ describe('streaming', () => {
       const PER_WRITE = 100;
       const LIMIT = 2_000_000; // ~260 MB of body: far more than any buffer on the way may hold
       let sent = 0;
+      const t0 = Date.now();
       while (sent < LIMIT) {
         let text = '';
         for (let i = 0; i < PER_WRITE; i++) text += rec(sent + i);
@@ -212,6 +214,7 @@ describe('streaming', () => {
         sent += PER_WRITE;
         if (stalled) break;
       }
+      console.log(`back-pressure: held back after ${sent} records, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       expect(sent, 'the gateway stopped taking the body').toBeLessThan(LIMIT);
       const rssStalled = rss();
       // Held back: the gateway keeps what it read bounded (reports not read, records awaiting Kafka).
@@ -264,6 +267,74 @@ describe('streaming', () => {
     expect(written).toBeLessThanOrEqual(sent);
     for (const r of acknowledged) expect(recs[r.offset as number]!.value!.toString()).toBe(`r${r.offset}`);
     expect(gw.kafka.producer.inflightBytes).toBe(0);
+  });
+});
+
+describe('batch', () => {
+  it('answers 207 with one result per entry id: written ones in successes, the others in failures', async () => {
+    const t = await topicWith(2);
+    const res = await postJson(batchPath(t), {
+      entries: [
+        { id: 'a', key: { type: 'STRING', data: 'k' }, value: { type: 'STRING', data: 'first' } },
+        { id: 'b', value: { type: 'BINARY', data: 'not base64!' } },
+        { id: 'c', partition_id: 1, value: { type: 'JSON', data: { n: 3 } }, timestamp: '2026-12-02T10:00:00Z' },
+        { id: 'd', partition_id: 7, value: { type: 'STRING', data: 'nowhere' } },
+      ],
+    });
+    expect(res.status).toBe(207);
+    const p = javaPartition(Buffer.from('k'), 2);
+    expect(res.body.successes).toEqual([
+      {
+        id: 'a',
+        cluster_id: cluster,
+        topic_name: t,
+        partition_id: p,
+        offset: 0,
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/),
+        key: { type: 'STRING', size: 1 },
+        value: { type: 'STRING', size: 5 },
+      },
+      {
+        id: 'c',
+        cluster_id: cluster,
+        topic_name: t,
+        partition_id: 1,
+        offset: p === 1 ? 1 : 0,
+        timestamp: '2026-12-02T10:00:00Z',
+        value: { type: 'JSON', size: 7 },
+      },
+    ]);
+    expect(res.body.failures).toEqual([
+      { id: 'b', error_code: 400, message: expect.any(String) },
+      { id: 'd', error_code: 40402, message: expect.any(String) },
+    ]);
+    const recs = await readAll(brokers, t, 2);
+    expect(recs.map((r) => r.value!.toString()).sort()).toEqual(['first', '{"n":3}']);
+    expect(recs.find((r) => r.value!.toString() === '{"n":3}')!.timestamp).toBe(Date.UTC(2026, 11, 2, 10));
+  });
+
+  it('refuses a batch whose entry list or ids are not valid with 422 42208, writing nothing', async () => {
+    const t = await topicWith(1);
+    const v = { type: 'STRING', data: 'x' };
+    const cases = [
+      { entries: [] },
+      {
+        entries: [
+          { id: 'same', value: v },
+          { id: 'same', value: v },
+        ],
+      },
+      { entries: [{ id: 'has space', value: v }] },
+      { entries: [{ id: 'x'.repeat(81), value: v }] },
+      { entries: [{ value: v }] },
+    ];
+    for (const body of cases) {
+      const res = await postJson(batchPath(t), body);
+      expect([body, res.status, res.body.error_code]).toEqual([body, 422, 42208]);
+    }
+    const wrongType = await postJson(batchPath(t), { entries: [{ id: '1', partition_id: 'x' }] });
+    expect([wrongType.status, wrongType.body.error_code]).toEqual([400, 400]);
+    expect(await readAll(brokers, t, 0, 1000)).toEqual([]);
   });
 });
 
