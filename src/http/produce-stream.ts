@@ -56,6 +56,8 @@ export interface ProduceStreamOptions {
 /** One record's place in the report order: its report text once known. */
 interface Slot {
   text: string | undefined;
+  /** Why the gateway did not send it (for a single-record body, which answers with the error's own status). */
+  error?: GatewayError;
 }
 
 /** The success report, as Confluent writes it (key/value only when the record named a type). */
@@ -105,6 +107,7 @@ export class ProduceStream {
   private wakeWriter: (() => void) | undefined;
   private wakeReader: (() => void) | undefined;
   private settleFirst: ((v: 'data' | 'empty') => void) | undefined;
+  private settleSingle: ((v: GatewayError | undefined) => void) | undefined;
   private failFirst: ((e: unknown) => void) | undefined;
 
   constructor(private readonly o: ProduceStreamOptions) {
@@ -143,13 +146,25 @@ export class ProduceStream {
     } catch (e) {
       if (this.closed || this.o.signal.aborted) this.close();
       else if (this.settleFirst && this.slots.length === 0) this.failFirst?.(e);
-      else this.resolve(this.newSlot(), errorReport(e, this.o.logger));
+      else this.resolve(this.newSlot(), errorReport(e, this.o.logger), e);
     } finally {
       this.ended = true;
       this.settleFirst?.('empty');
       this.settleFirst = undefined;
       this.changed();
     }
+  }
+
+  /**
+   * For a body of declared length: resolves, once it is known, with the gateway's refusal of the body's only record
+   * (so the route can answer with that error's own status), or undefined when the body holds more records or its
+   * one record went to Kafka.
+   */
+  singleRefusal(): Promise<GatewayError | undefined> {
+    return new Promise((resolve) => {
+      this.settleSingle = resolve;
+      this.changed();
+    });
   }
 
   /** Records read but not yet answered by Kafka, and report bytes not yet taken by the client (tests, metrics). */
@@ -172,7 +187,8 @@ export class ProduceStream {
     return slot;
   }
 
-  private resolve(slot: Slot, report: object): void {
+  private resolve(slot: Slot, report: object, error?: unknown): void {
+    if (isGatewayError(error)) slot.error = error;
     slot.text = JSON.stringify(report) + SEPARATOR;
     this.unreadBytes += slot.text.length;
     this.changed();
@@ -194,7 +210,7 @@ export class ProduceStream {
         group.push({ slot, v3, record });
         bytes += size;
       } catch (e) {
-        this.resolve(slot, errorReport(e, this.o.logger));
+        this.resolve(slot, errorReport(e, this.o.logger), e);
       }
     }
     if (group.length === 0) return;
@@ -202,8 +218,8 @@ export class ProduceStream {
     const refusal = this.rateRefusal(group.length) ?? (await this.windowRefusal(bytes));
     if (refusal || this.closed) {
       // A client already gone gets nothing more written for it; its reports would go nowhere.
-      for (const g of group)
-        this.resolve(g.slot, errorReport(refusal ?? errors.badRequest('Client went away.'), this.o.logger));
+      const error = refusal ?? errors.badRequest('Client went away.');
+      for (const g of group) this.resolve(g.slot, errorReport(error, this.o.logger), error);
       return;
     }
     this.awaiting += group.length;
@@ -276,6 +292,16 @@ export class ProduceStream {
   }
 
   private changed(): void {
+    if (this.settleSingle) {
+      const only = this.slots[0];
+      const settled =
+        this.slots.length > 1 || (this.ended && (only === undefined || only.text !== undefined)) || this.closed;
+      if (settled) {
+        const settle = this.settleSingle;
+        this.settleSingle = undefined;
+        settle(this.slots.length === 1 && this.head === 0 ? only?.error : undefined);
+      }
+    }
     if (this.wakeReader && this.hasRoom()) {
       const wake = this.wakeReader;
       this.wakeReader = undefined;

@@ -230,7 +230,7 @@ export const V3RecordDataSchema = z
     schema: z.string().nullable().optional(),
   })
   .nullable()
-  .openapi('ProduceRequestData');
+  .openapi('V3ProduceRequestData');
 
 const v3RecordFields = {
   partition_id: jsonInt
@@ -258,7 +258,7 @@ export const V3ProduceRequestSchema = z
     ...v3RecordFields,
     id: z.string().nullable().optional().openapi({ description: 'ignored here (batch entries use it)' }),
   })
-  .openapi('ProduceRequest', {
+  .openapi('V3ProduceRequest', {
     example: {
       partition_id: 0,
       headers: [{ name: 'trace', value: 'dHJhY2U=' }],
@@ -273,7 +273,7 @@ const V3ResponseDataSchema = z
     type: z.string().openapi({ enum: [...V3_TYPES] }),
     size: z.number().int().openapi({ description: 'bytes stored; -1 for null data' }),
   })
-  .openapi('ProduceResponseData');
+  .openapi('V3ProduceResponseData');
 
 const v3ResultFields = {
   cluster_id: z.string(),
@@ -291,7 +291,7 @@ export const V3ProduceResponseSchema = z
     message: z.string().optional().openapi({ description: 'only when error_code is not 200' }),
     ...Object.fromEntries(Object.entries(v3ResultFields).map(([k, v]) => [k, v.optional()])),
   })
-  .openapi('ProduceResponse', {
+  .openapi('V3ProduceResponse', {
     example: {
       error_code: 200,
       cluster_id: 'q2bW0mIVQ3ysIKWnLQ8Heg',
@@ -312,9 +312,9 @@ const BatchId = z
 
 export const V3BatchRequestSchema = z
   .strictObject({
-    entries: z.array(z.strictObject({ id: BatchId, ...v3RecordFields }).openapi('ProduceBatchRequestEntry')),
+    entries: z.array(z.strictObject({ id: BatchId, ...v3RecordFields }).openapi('V3ProduceBatchRequestEntry')),
   })
-  .openapi('ProduceBatchRequest', {
+  .openapi('V3ProduceBatchRequest', {
     example: {
       entries: [
         { id: '1', value: { type: 'STRING', data: 'first' } },
@@ -325,11 +325,11 @@ export const V3BatchRequestSchema = z
 
 export const V3BatchResponseSchema = z
   .object({
-    successes: z.array(z.object({ id: z.string(), ...v3ResultFields }).openapi('ProduceBatchResponseSuccessEntry')),
+    successes: z.array(z.object({ id: z.string(), ...v3ResultFields }).openapi('V3ProduceBatchResponseSuccessEntry')),
     failures: z.array(
       z
         .object({ id: z.string(), error_code: z.number().int(), message: z.string() })
-        .openapi('ProduceBatchResponseFailureEntry'),
+        .openapi('V3ProduceBatchResponseFailureEntry'),
     ),
   })
-  .openapi('ProduceBatchResponse');
+  .openapi('V3ProduceBatchResponse');

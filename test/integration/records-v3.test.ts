@@ -129,24 +129,32 @@ describe('single record', () => {
     expect(await readAll(brokers, t, 0, 1000)).toEqual([]);
   });
 
-  it('reports a bad record inline with its code (HTTP 200), as Confluent does', async () => {
+  it('refuses a bad record: inline with HTTP 200 when streamed (as Confluent), with its own status when sent alone', async () => {
     const t = await topicWith(2);
-    const cases: [unknown, number][] = [
-      [{ value: { type: 'BINARY', data: 'not base64!' } }, 400],
-      [{ value: { type: 'BINARY', data: 1 } }, 400],
-      [{ value: { type: 'STRING', data: { a: 1 } } }, 400],
-      [{ value: { type: 'AVRO', data: 'x' } }, 400],
-      [{ value: { data: 'no type' } }, 400],
-      [{ records: [{ value: 1 }] }, 400],
-      [{ value: { type: 'STRING', data: 'x' }, timestamp: 'yesterday' }, 400],
-      [{ value: { type: 'STRING', data: 'x' }, timestamp: '1969-12-31T23:59:59Z' }, 400],
-      [{ partition_id: -1 }, 40402],
-      [{ partition_id: 2 }, 40402],
+    const cases: [unknown, number, number][] = [
+      [{ value: { type: 'BINARY', data: 'not base64!' } }, 400, 400],
+      [{ value: { type: 'BINARY', data: 1 } }, 400, 400],
+      [{ value: { type: 'STRING', data: { a: 1 } } }, 400, 400],
+      [{ value: { type: 'AVRO', data: 'x' } }, 400, 400],
+      [{ value: { data: 'no type' } }, 400, 400],
+      [{ records: [{ value: 1 }] }, 400, 400],
+      [{ value: { type: 'STRING', data: 'x' }, timestamp: 'yesterday' }, 400, 400],
+      [{ value: { type: 'STRING', data: 'x' }, timestamp: '1969-12-31T23:59:59Z' }, 400, 400],
+      [{ partition_id: -1 }, 404, 40402],
+      [{ partition_id: 2 }, 404, 40402],
     ];
-    for (const [body, code] of cases) {
-      const res = await postJson(recordsPath(t), body);
-      expect([body, res.status, res.body.error_code]).toEqual([body, 200, code]);
-      expect(typeof res.body.message).toBe('string');
+    for (const [body, status, code] of cases) {
+      // Alone (a body of declared length): the refusal's own status, Confluent's error body.
+      const alone = await postJson(recordsPath(t), body);
+      expect([body, alone.status, alone.body.error_code]).toEqual([body, status, code]);
+      expect(typeof alone.body.message).toBe('string');
+      // Streamed: 200, and the same error as that record's report.
+      const s = openStream(gw.url, recordsPath(t));
+      await s.write(JSON.stringify(body));
+      s.end();
+      expect(await s.status).toBe(200);
+      await s.done;
+      expect([body, s.reports]).toEqual([body, [{ error_code: code, message: alone.body.message }]]);
     }
     expect(await readAll(brokers, t, 0, 1000)).toEqual([]);
   });

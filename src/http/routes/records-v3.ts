@@ -70,7 +70,7 @@ const recordsRoute = createRoute({
       description: 'One report per record, in order, each followed by \\r\\n (a single record: one report).',
       content: { 'application/json': { schema: V3ProduceResponseSchema } },
     },
-    ...errorResponses([401, 403, 404, 406, 415, 422, 503]),
+    ...errorResponses([400, 401, 403, 404, 406, 413, 415, 422, 429, 503]),
   },
 });
 
@@ -153,6 +153,13 @@ export function recordsV3Routes(deps: AppDeps) {
     // 42206 is Confluent's "invalid payload" code (the same as for an illegal topic name).
     if ((await stream.first) === 'empty')
       throw errors.unprocessable('Request body is empty. Data is required.', ErrorCodes.INVALID_TOPIC_NAME);
+    // Ours: a plain single request (a body of declared length holding one record) that the gateway refuses gets
+    // the refusal's own status (400, 404, 413, 429, 503) with the same body; a streamed body keeps 200 and reports
+    // inline, as Confluent does. Kafka's own per-record failures stay reports with 200, as in v2.
+    if (c.req.header('content-length') !== undefined) {
+      const refusal = await stream.singleRefusal();
+      if (refusal) throw refusal;
+    }
     return new Response(stream.readable, { status: 200, headers: { 'Content-Type': 'application/json' } });
   });
 
