@@ -23,7 +23,12 @@ it('passes test_v3_records.py (requests, curl, kafka-python)', async () => {
     { GATEWAY_URL: gw.url, KAFKA_BROKERS: inject('kafkaBrokers') },
     ['-s'],
   );
-  console.log(output.split('\n').filter((l) => /records\/s|passed|failed/.test(l)).join('\n'));
+  console.log(
+    output
+      .split('\n')
+      .filter((l) => /records\/s|passed|failed/.test(l))
+      .join('\n'),
+  );
   if (code !== 0) console.error(output);
   expect(code, 'pytest exit code (output above)').toBe(0);
   expect(output).toMatch(/\b3 passed\b/);
