@@ -32,6 +32,10 @@ export const STREAM_MAX_AWAITING = 1024;
 export const STREAM_MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 /** Largest chunk handed to the response at once (many small reports per write). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
+/** How long before REQUEST_TIMEOUT_MS a stream stops reading: 10% of it, within these bounds. */
+const STOP_MARGIN_MIN_MS = 500;
+const STOP_MARGIN_MAX_MS = 3000;
+const EXPIRED = Symbol('expired');
 /** How often a stream looks again at the process-wide in-flight window while it is full. */
 const WINDOW_POLL_MS = 10;
 
@@ -41,7 +45,11 @@ export interface ProduceStreamOptions {
   kafka: KafkaGateway;
   config: Pick<
     Config,
-    'MAX_BODY_BYTES' | 'MAX_INFLIGHT_PRODUCE_BYTES' | 'PRODUCE_TIMEOUT_MS' | 'AUTH_PRINCIPAL_HEADER'
+    | 'MAX_BODY_BYTES'
+    | 'MAX_INFLIGHT_PRODUCE_BYTES'
+    | 'PRODUCE_TIMEOUT_MS'
+    | 'AUTH_PRINCIPAL_HEADER'
+    | 'REQUEST_TIMEOUT_MS'
   >;
   target: ProduceTarget;
   clusterId: string;
@@ -101,6 +109,9 @@ export class ProduceStream {
   private unreadBytes = 0;
   private ended = false;
   private closed = false;
+  /** The request's time is up (see deadline): nothing more is read. */
+  private expired = false;
+  private readonly deadline: number;
   private count = 0;
   private readonly splitter: JsonSplitter;
   private readonly preparer: RecordPreparer;
@@ -112,6 +123,11 @@ export class ProduceStream {
 
   constructor(private readonly o: ProduceStreamOptions) {
     this.splitter = new JsonSplitter(o.config.MAX_BODY_BYTES);
+    // Node cuts a request that is not received within REQUEST_TIMEOUT_MS (checked about once a second). Stop reading
+    // a little before, so the stream ends with every report written and a 408 report saying where it stopped,
+    // instead of a cut connection that loses the reports of the records in flight.
+    const timeout = o.config.REQUEST_TIMEOUT_MS;
+    this.deadline = Date.now() + timeout - Math.max(STOP_MARGIN_MIN_MS, Math.min(STOP_MARGIN_MAX_MS, timeout / 10));
     this.preparer = new RecordPreparer(o.target, o.config, o.sub);
     this.first = new Promise((resolve, reject) => {
       this.settleFirst = resolve;
@@ -129,25 +145,55 @@ export class ProduceStream {
     o.signal.addEventListener('abort', () => this.close(), { once: true });
   }
 
-  /** Reads the body to its end (or until the client is gone), handing each record on as it completes. */
+  /**
+   * Reads the body to its end (or until the client is gone, or the request's time is up), handing each record on
+   * as it completes.
+   */
   async run(body: AsyncIterable<Uint8Array>): Promise<void> {
+    const it = body[Symbol.asyncIterator]();
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<typeof EXPIRED>((resolve) => {
+      timer = setTimeout(
+        () => {
+          this.expired = true;
+          this.changed();
+          resolve(EXPIRED);
+        },
+        Math.max(0, this.deadline - Date.now()),
+      );
+    });
     try {
-      for await (const chunk of body) {
-        if (this.closed) break;
-        const items = this.splitter.push(chunk);
+      while (!this.closed && !this.expired) {
+        const read = it.next();
+        read.catch(() => {}); // still pending when the time is up; the body is abandoned then
+        const next = await Promise.race([read, expiry]);
+        if (next === EXPIRED) break;
+        if (next.done) {
+          done = true;
+          const rest = this.splitter.end();
+          if (rest.length > 0 && !this.closed) await this.handle(rest);
+          break;
+        }
+        const items = this.splitter.push(next.value);
         if (items.length > 0) await this.handle(items);
         await this.room();
-        if (this.closed) break;
       }
-      if (!this.closed) {
-        const rest = this.splitter.end();
-        if (rest.length > 0) await this.handle(rest);
+      if (this.expired && !done && !this.closed) {
+        const e = new GatewayError(
+          408,
+          ErrorCodes.REQUEST_TIMEOUT,
+          `The stream reached its time limit (REQUEST_TIMEOUT_MS, ${this.o.config.REQUEST_TIMEOUT_MS} ms): the records before this report were read, nothing after it was; send the rest in a new request.`,
+        );
+        this.resolve(this.newSlot(), errorReport(e, this.o.logger), e);
       }
     } catch (e) {
       if (this.closed || this.o.signal.aborted) this.close();
       else if (this.settleFirst && this.slots.length === 0) this.failFirst?.(e);
       else this.resolve(this.newSlot(), errorReport(e, this.o.logger), e);
     } finally {
+      clearTimeout(timer);
+      if (!done) void it.return?.()?.catch(() => {});
       this.ended = true;
       this.settleFirst?.('empty');
       this.settleFirst = undefined;
@@ -288,7 +334,9 @@ export class ProduceStream {
   }
 
   private hasRoom(): boolean {
-    return this.closed || (this.awaiting < STREAM_MAX_AWAITING && this.unreadBytes < STREAM_MAX_UNREAD_BYTES);
+    return (
+      this.closed || this.expired || (this.awaiting < STREAM_MAX_AWAITING && this.unreadBytes < STREAM_MAX_UNREAD_BYTES)
+    );
   }
 
   private changed(): void {

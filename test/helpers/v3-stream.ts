@@ -31,6 +31,8 @@ export function openStream(url: string, path: string, headers: Record<string, st
     headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...headers },
   });
   let res: http.IncomingMessage | undefined;
+  /** pauseReading() may come before the response headers do (they wait for the first record's report). */
+  let paused = false;
   const status = new Promise<number>((resolve, reject) => {
     req.once('response', (r) => {
       res = r;
@@ -57,6 +59,7 @@ export function openStream(url: string, path: string, headers: Record<string, st
           return reports.length < w.n;
         });
       });
+      if (paused) r.pause();
       r.on('end', () => {
         if (pending.trim() !== '') reports.push(JSON.parse(pending) as Record<string, unknown>);
         resolve();
@@ -83,8 +86,14 @@ export function openStream(url: string, path: string, headers: Record<string, st
         req.once('drain', onDrain).once('close', onClose);
       }),
     end: () => req.end(),
-    pauseReading: () => res?.pause(),
-    resumeReading: () => res?.resume(),
+    pauseReading: () => {
+      paused = true;
+      res?.pause();
+    },
+    resumeReading: () => {
+      paused = false;
+      res?.resume();
+    },
     destroy: () => req.destroy(),
     waitReports: (n, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
