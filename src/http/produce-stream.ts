@@ -152,22 +152,24 @@ export class ProduceStream {
   async run(body: AsyncIterable<Uint8Array>): Promise<void> {
     const it = body[Symbol.asyncIterator]();
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const expiry = new Promise<typeof EXPIRED>((resolve) => {
-      timer = setTimeout(
-        () => {
-          this.expired = true;
-          this.changed();
-          resolve(EXPIRED);
-        },
-        Math.max(0, this.deadline - Date.now()),
-      );
-    });
+    // When the time is up, the pending read (if any) is let go. (A fresh promise per read: racing every read against
+    // one long-lived promise would pile a reaction onto it per chunk until it settles.)
+    let interrupt: (() => void) | undefined;
+    const timer = setTimeout(
+      () => {
+        this.expired = true;
+        interrupt?.();
+        this.changed();
+      },
+      Math.max(0, this.deadline - Date.now()),
+    );
     try {
       while (!this.closed && !this.expired) {
-        const read = it.next();
-        read.catch(() => {}); // still pending when the time is up; the body is abandoned then
-        const next = await Promise.race([read, expiry]);
+        const next = await new Promise<IteratorResult<Uint8Array> | typeof EXPIRED>((resolve, reject) => {
+          interrupt = () => resolve(EXPIRED);
+          it.next().then(resolve, reject);
+        });
+        interrupt = undefined;
         if (next === EXPIRED) break;
         if (next.done) {
           done = true;
