@@ -1,6 +1,7 @@
 // Confluent v3 records through a real gateway into a real broker: the single form, streaming (inline errors, order,
 // back-pressure, hang-up) and batch; every record reported written is read back straight from Kafka.
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import {
@@ -193,6 +194,25 @@ describe('streaming', () => {
     });
     const recs = await readAll(brokers, t, written.length);
     expect(recs.map((r) => [r.partition, r.offset, r.value!.toString()]).sort()).toEqual(written.sort());
+  });
+
+  it('takes a gzip-encoded stream (Content-Encoding), and refuses one that is not gzip with 400', async () => {
+    const t = await topicWith(1);
+    const text = [1, 2, 3].map((i) => JSON.stringify({ value: { type: 'STRING', data: `z${i}` } })).join('\n');
+    const res = await post(gw, recordsPath(t), 'application/json', gzipSync(text), { 'Content-Encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    const reports = res.text
+      .split('\r\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(reports.map((r) => [r.error_code, r.offset])).toEqual([
+      [200, 0],
+      [200, 1],
+      [200, 2],
+    ]);
+    expect((await readAll(brokers, t, 3)).map((r) => r.value!.toString())).toEqual(['z1', 'z2', 'z3']);
+    const bad = await post(gw, recordsPath(t), 'application/json', 'not gzip', { 'Content-Encoding': 'gzip' });
+    expect([bad.status, bad.body?.error_code]).toEqual([400, 400]);
   });
 
   it('stops reading the body while the client does not read its reports (gateway RSS stays flat), then finishes', async () => {
