@@ -13,6 +13,7 @@ import { accessLog } from './http/access-log.js';
 import { produceRoutes } from './http/routes/produce.js';
 import { topicRoutes } from './http/routes/topics.js';
 import { adminRoutes } from './http/routes/admin-v3.js';
+import { recordsV3Routes } from './http/routes/records-v3.js';
 import { healthRoutes } from './http/routes/health.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { uiRoutes } from './http/routes/ui.js';
@@ -72,6 +73,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
     produceRoutes(deps),
     topicRoutes(deps),
     adminRoutes(deps),
+    recordsV3Routes(deps),
     docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }),
     uiRoutes(deps),
     asyncapiRoutes({ version: OPENAPI_INFO.info.version }),

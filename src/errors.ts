@@ -23,6 +23,8 @@ export const ErrorCodes = {
   SCHEMA_NOT_FOUND: 42201,
   INVALID_SCHEMA: 42202,
   INVALID_TOPIC_NAME: 42206,
+  /** v3 `records:batch`: empty, too many entries, ids not distinct or not valid. */
+  BATCH_INVALID: 42208,
   RATE_LIMITED: 429,
   KAFKA_THROTTLED: 42901,
   INTERNAL: 500,

@@ -1,17 +1,19 @@
 /**
  * The scenario registry: bench.ts runs `DEFAULT_SCENARIOS` in this order each round; `--scenarios` picks others.
- * W1–W4 (WebSocket) are registered but not default: name them (`--scenarios W1,W2`), see the README's Performance section.
+ * W1–W4 (WebSocket) and P6 (v3 streaming; compare with `--scenarios P1,P6`) are registered but not default: name them
+ * (`--scenarios W1,W2`), see the README's Performance section.
  */
 import { ceilingScenario } from './ceiling.js';
 import { M1, M2 } from './memory.js';
 import { P1, P2, P3, P4 } from './produce.js';
+import { P6 } from './stream.js';
 import type { Scenario } from './types.js';
 import { W1, W2 } from './ws-delivery.js';
 import { W3 } from './ws-group.js';
 import { W4 } from './ws-slow.js';
 
 export function scenarios(opts: { p5Records?: number } = {}): Map<string, Scenario> {
-  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), M2, W1, W2, W3, W4];
+  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), P6, M2, W1, W2, W3, W4];
   return new Map(list.map((s) => [s.id, s]));
 }
 

@@ -154,3 +154,39 @@ function hungUp() {
 function tooLarge(_c: Context, maxBytes: number) {
   return errors.tooLarge(`Request body is larger than the limit of ${maxBytes} bytes (MAX_BODY_BYTES).`);
 }
+
+/**
+ * The request body as it arrives, decoded when it has a Content-Encoding, for routes that read a body as a stream
+ * (v3 streaming produce): the caller applies its own limits. Reading stops when the caller stops asking, so the
+ * client's sending is held back by TCP. Fails with the coding's 400 on bytes that are not what it says.
+ */
+export async function* bodyChunks(c: Context): AsyncGenerator<Uint8Array> {
+  const coding = contentCoding(c.req.header('content-encoding'));
+  const stream = c.req.raw.body;
+  if (!stream) return;
+  if (coding === undefined) {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  const decoder = DECODERS[coding]!();
+  const source = Readable.fromWeb(stream as import('node:stream/web').ReadableStream<Uint8Array>);
+  source.on('error', (e) => decoder.destroy(e));
+  source.pipe(decoder);
+  try {
+    for await (const chunk of decoder as AsyncIterable<Buffer>) yield chunk;
+  } catch (e) {
+    if (c.req.raw.signal.aborted) throw e;
+    throw errors.badRequest(`Request body is not valid ${coding} data (Content-Encoding: ${coding}).`);
+  } finally {
+    source.destroy();
+    decoder.destroy();
+  }
+}

@@ -15,6 +15,8 @@ export interface DecodedRecord {
   /** Explicit partition from the record (or the path, or `?partition=`). */
   partition: number | undefined;
   headers: { name: string; value: Buffer | null }[] | undefined;
+  /** The record's CreateTime (epoch ms); absent: the producer's clock. */
+  timestamp?: number | undefined;
 }
 
 export interface DecodeOptions {
@@ -37,7 +39,7 @@ export function decodeBase64(s: string, what: string): Buffer {
   return Buffer.from(s, 'base64');
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+export function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length ? issue.path.join('.') : 'body';
   return `${path}: ${issue.message}`;
 }
@@ -54,13 +56,29 @@ function checkPartition(p: number | null | undefined, index: number): number | u
   return p;
 }
 
-function decodeHeaders(hs: { name: string; value?: string | null | undefined }[] | null | undefined, index: number) {
+/** `where` names the record in messages (`records[3]`). */
+export function decodeHeaders(
+  hs: { name: string; value?: string | null | undefined }[] | null | undefined,
+  where: string,
+): DecodedRecord['headers'] {
   if (!hs || hs.length === 0) return undefined;
   return hs.map((h, j) => ({
     name: h.name,
-    value:
-      h.value === null || h.value === undefined ? null : decodeBase64(h.value, `records[${index}].headers[${j}].value`),
+    value: h.value === null || h.value === undefined ? null : decodeBase64(h.value, `${where}.headers[${j}].value`),
   }));
+}
+
+/** Kafka's timestamps are non-negative longs; beyond year 9999 no ISO-8601 form can carry it back either. */
+export const MAX_TIMESTAMP_MS = 253402300799999;
+
+/** v2's per-record `timestamp` (epoch ms, our addition): a non-negative integer, or absent/null for "now". */
+function checkTimestamp(t: number | null | undefined, index: number): number | undefined {
+  if (t === null || t === undefined) return undefined;
+  if (t < 0 || t > MAX_TIMESTAMP_MS)
+    throw errors.unprocessable(
+      `records[${index}].timestamp must be epoch milliseconds between 0 and ${MAX_TIMESTAMP_MS} (year 9999).`,
+    );
+  return t;
 }
 
 export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[] {
@@ -97,7 +115,8 @@ export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[
       key: rec.key == null ? null : decodeBase64(rec.key, `records[${i}].key`),
       value: rec.value == null ? null : decodeBase64(rec.value, `records[${i}].value`),
       partition: checkPartition(rec.partition, i) ?? opts.pathPartition,
-      headers: decodeHeaders(rec.headers, i),
+      headers: decodeHeaders(rec.headers, `records[${i}]`),
+      timestamp: checkTimestamp(rec.timestamp, i),
     }));
   }
 
@@ -107,6 +126,7 @@ export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[
     key: rec.key == null ? null : Buffer.from(parsed.stringify(rec.key), 'utf8'),
     value: rec.value == null ? null : Buffer.from(parsed.stringify(rec.value), 'utf8'),
     partition: checkPartition(rec.partition, i) ?? opts.pathPartition,
-    headers: decodeHeaders(rec.headers, i),
+    headers: decodeHeaders(rec.headers, `records[${i}]`),
+    timestamp: checkTimestamp(rec.timestamp, i),
   }));
 }

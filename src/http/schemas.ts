@@ -39,6 +39,14 @@ const baseRecord = {
     .nullable()
     .openapi({ type: ['integer', 'null'], description: 'overrides the path partition', example: 0 }),
   headers: z.array(HeaderSchema).max(1000).optional().nullable(),
+  timestamp: jsonInt
+    .optional()
+    .nullable()
+    .openapi({
+      type: ['integer', 'null'],
+      description: "the record's CreateTime in epoch milliseconds (our addition to v2); absent or null: now",
+      example: 1767225600000,
+    }),
 };
 
 export const JsonRecordSchema = z
@@ -198,3 +206,130 @@ export const CreateTopicSchema = z
   .openapi('CreateTopicRequest', { example: { topic_name: 'orders', partitions_count: 3, replication_factor: 1 } });
 
 export const HealthSchema = z.object({ status: z.string() }).openapi('Health');
+
+// v3 records (Confluent's v3 produce shapes)
+const V3_TYPES = ['BINARY', 'JSON', 'STRING'] as const;
+
+export const V3RecordDataSchema = z
+  .strictObject({
+    type: z
+      .string()
+      .optional()
+      .openapi({
+        enum: [...V3_TYPES],
+        description:
+          'BINARY: data is base64; JSON: any JSON value, stored as compact JSON; STRING: a string, stored as UTF-8. Required when data is not null.',
+        example: 'STRING',
+      }),
+    data: z.unknown().optional().openapi({ description: 'null or absent: a null key/value', example: 'hello' }),
+    // Confluent's schema-registry fields: recognised so that using them says why it cannot work (no registry).
+    subject: z.string().nullable().optional(),
+    subject_name_strategy: z.string().nullable().optional(),
+    schema_id: z.number().nullable().optional(),
+    schema_version: z.number().nullable().optional(),
+    schema: z.string().nullable().optional(),
+  })
+  .nullable()
+  .openapi('V3ProduceRequestData');
+
+const v3RecordFields = {
+  partition_id: jsonInt
+    .optional()
+    .nullable()
+    .openapi({ type: ['integer', 'null'], description: 'absent: murmur2 of the key bytes, or spread', example: 0 }),
+  headers: z.array(HeaderSchema).max(1000).optional().nullable(),
+  key: V3RecordDataSchema.optional(),
+  value: V3RecordDataSchema.optional(),
+  timestamp: z
+    .union([z.string(), z.number()])
+    .nullable()
+    .optional()
+    .openapi({
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        "the record's CreateTime, ISO-8601 with a zone (e.g. 2026-12-02T10:00:00.123Z); absent or null: now. (A JSON number is taken as epoch seconds, as Confluent does.)",
+      example: '2026-12-02T10:00:00.123Z',
+    }),
+};
+
+export const V3ProduceRequestSchema = z
+  .strictObject({
+    ...v3RecordFields,
+    id: z.string().nullable().optional().openapi({ description: 'ignored here (batch entries use it)' }),
+  })
+  .openapi('V3ProduceRequest', {
+    example: {
+      partition_id: 0,
+      headers: [{ name: 'trace', value: 'dHJhY2U=' }],
+      key: { type: 'STRING', data: 'order-17' },
+      value: { type: 'JSON', data: { amount: 42 } },
+      timestamp: '2026-12-02T10:00:00Z',
+    },
+  });
+
+const V3ResponseDataSchema = z
+  .object({
+    type: z.string().openapi({ enum: [...V3_TYPES] }),
+    size: z.number().int().openapi({ description: 'bytes stored; -1 for null data' }),
+  })
+  .openapi('V3ProduceResponseData');
+
+const v3ResultFields = {
+  cluster_id: z.string(),
+  topic_name: z.string(),
+  partition_id: z.number().int(),
+  offset: z.number().int(),
+  timestamp: z.string().nullable().openapi({ format: 'date-time' }),
+  key: V3ResponseDataSchema.optional(),
+  value: V3ResponseDataSchema.optional(),
+};
+
+export const V3ProduceResponseSchema = z
+  .object({
+    error_code: z.number().int().openapi({ description: '200 for a record written; else the error code' }),
+    message: z.string().optional().openapi({ description: 'only when error_code is not 200' }),
+    ...Object.fromEntries(Object.entries(v3ResultFields).map(([k, v]) => [k, v.optional()])),
+  })
+  .openapi('V3ProduceResponse', {
+    example: {
+      error_code: 200,
+      cluster_id: 'q2bW0mIVQ3ysIKWnLQ8Heg',
+      topic_name: 'orders',
+      partition_id: 0,
+      offset: 17,
+      timestamp: '2026-12-02T10:00:00Z',
+      key: { type: 'STRING', size: 8 },
+      value: { type: 'JSON', size: 13 },
+    },
+  });
+
+const BatchId = z
+  .string()
+  .min(1)
+  .max(80)
+  .regex(/^[0-9a-zA-Z_-]+$/);
+
+export const V3BatchRequestSchema = z
+  .strictObject({
+    entries: z.array(z.strictObject({ id: BatchId, ...v3RecordFields }).openapi('V3ProduceBatchRequestEntry')),
+  })
+  .openapi('V3ProduceBatchRequest', {
+    example: {
+      entries: [
+        { id: '1', value: { type: 'STRING', data: 'first' } },
+        { id: '2', key: { type: 'BINARY', data: 'a2V5' }, value: { type: 'JSON', data: { n: 2 } } },
+      ],
+    },
+  });
+
+export const V3BatchResponseSchema = z
+  .object({
+    successes: z.array(z.object({ id: z.string(), ...v3ResultFields }).openapi('V3ProduceBatchResponseSuccessEntry')),
+    failures: z.array(
+      z
+        .object({ id: z.string(), error_code: z.number().int(), message: z.string() })
+        .openapi('V3ProduceBatchResponseFailureEntry'),
+    ),
+  })
+  .openapi('V3ProduceBatchResponse');

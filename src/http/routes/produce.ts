@@ -4,15 +4,21 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { errors } from '../../errors.js';
-import type { ProduceRecord, RecordHeader, RecordResult } from '../../kafka/index.js';
-import { KeylessSpreader, partitionForKey } from '../../core/partitioner.js';
-import { recordSize } from '../../core/record-size.js';
 import { isLegalTopicName } from '../../core/topic-names.js';
+import { KeylessSpreader } from '../../core/partitioner.js';
 import { authorizeProduce, refuseInternalWrite } from '../../auth/authorize.js';
+import type { ProduceRecord, RecordResult } from '../../kafka/index.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { checkBodyHeaders, readBody } from '../body.js';
 import { checkAccept, produceFormat } from '../media.js';
 import { decodeRecords, parsePartition } from '../records.js';
+import {
+  overInflightWindow,
+  overloadedMessage,
+  produceTarget,
+  RecordPreparer,
+  refuseBeforeBody,
+} from '../produce-pipeline.js';
 import { V2_JSON } from '../errors.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { BinaryProduceRequestSchema, JsonProduceRequestSchema, ProduceResponseSchema } from '../schemas.js';
@@ -74,7 +80,6 @@ export const producePartitionRoute = createRoute({
 export function produceRoutes(deps: AppDeps) {
   const { config, kafka } = deps;
   const spreader = new KeylessSpreader();
-  const principalHeader = config.AUTH_PRINCIPAL_HEADER;
   const app = new OpenAPIHono<AppEnv>();
 
   async function produce(c: Context<AppEnv>, topic: string, pathPartition: number | undefined) {
@@ -85,13 +90,9 @@ export function produceRoutes(deps: AppDeps) {
     checkAccept(c.req.header('accept'));
     const principal = c.get('principal');
     authorizeProduce(principal, topic);
-
-    // Refusals known before the body are given before reading it (and instead of `100 Continue`): a client that
-    // waits for 100 never sends a body that would be refused anyway. The body's own limits first: a 413 is final,
-    // a 503 is worth retrying.
+    // The body's own limits first (a 413 is final), then the 503s (worth retrying): all before the body is read.
     checkBodyHeaders(c, config.MAX_BODY_BYTES);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
-    if (kafka.producer.inflightBytes >= config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
+    refuseBeforeBody(kafka, config);
 
     const raw = await readBody(c, config.MAX_BODY_BYTES);
     const decoded = decodeRecords(raw, {
@@ -103,32 +104,17 @@ export function produceRoutes(deps: AppDeps) {
 
     deps.rateLimiter?.takeOrThrow(principal.sub, decoded.length);
 
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
-    const meta = await kafka.metadata.topic(topic);
-    if (!meta) throw errors.topicNotFound(topic);
-
-    const keyless = spreader.pick(topic, meta.partitions);
+    const target = await produceTarget(kafka, topic);
+    const preparer = new RecordPreparer(target, config, principal.sub);
+    const keyless = spreader.pick(topic, target.partitions);
     const records: ProduceRecord[] = new Array(decoded.length);
     let bytes = 0;
     for (let i = 0; i < decoded.length; i++) {
-      const d = decoded[i]!;
-      if (d.partition !== undefined && d.partition >= meta.partitions)
-        throw errors.partitionNotFound(topic, d.partition);
-      const partition = d.partition ?? (d.key ? partitionForKey(d.key, meta.partitions) : keyless);
-      const headers = principalHeader ? withPrincipal(d.headers, principalHeader, principal.sub) : d.headers;
-      const rec: ProduceRecord = { key: d.key, value: d.value, partition, ...(headers ? { headers } : {}) };
-      const size = recordSize(rec);
-      if (size > meta.maxMessageBytes)
-        throw errors.tooLarge(
-          `records[${i}] is ${size} bytes, over the topic's max.message.bytes of ${meta.maxMessageBytes}; nothing was written.`,
-        );
+      const { record, size } = preparer.prepare(decoded[i]!, keyless, `records[${i}]`);
       bytes += size;
-      records[i] = rec;
+      records[i] = record;
     }
-    // An idle gateway takes any request that passed the body limit: a request bigger than the window alone would
-    // otherwise be refused forever.
-    const inflight = kafka.producer.inflightBytes;
-    if (inflight > 0 && inflight + bytes > config.MAX_INFLIGHT_PRODUCE_BYTES) throw overloaded();
+    if (overInflightWindow(kafka, config, bytes)) throw errors.overloaded(overloadedMessage);
 
     const results = await kafka.producer.send(topic, records);
     c.header('Content-Type', V2_JSON);
@@ -143,27 +129,11 @@ export function produceRoutes(deps: AppDeps) {
   return app;
 }
 
-function overloaded() {
-  return errors.overloaded('The gateway has too many records in flight (MAX_INFLIGHT_PRODUCE_BYTES); retry shortly.');
-}
-
 /** A path partition that is not a non-negative int32 cannot exist: 404 40402. */
 export function pathPartition(topic: string, raw: string): number {
   const p = /^\d{1,10}$/.test(raw) ? parsePartition(raw, 'partition') : undefined;
   if (p === undefined || p > 0x7fffffff) throw errors.partitionNotFound(topic, raw);
   return p;
-}
-
-/** AUTH_PRINCIPAL_HEADER: the caller's own header of that name is dropped, never trusted; the verified `sub` is written. */
-function withPrincipal(
-  headers: RecordHeader[] | undefined,
-  name: string,
-  sub: string | null,
-): RecordHeader[] | undefined {
-  const lower = name.toLowerCase();
-  const kept = (headers ?? []).filter((h) => h.name.toLowerCase() !== lower);
-  if (sub !== null) kept.push({ name, value: Buffer.from(sub, 'utf8') });
-  return kept.length > 0 ? kept : undefined;
 }
 
 function toOffset(r: RecordResult) {

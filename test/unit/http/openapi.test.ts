@@ -69,6 +69,8 @@ describe('the OpenAPI document', () => {
         'POST /v3/clusters/{cluster_id}/topics',
         'GET /v3/clusters/{cluster_id}/topics/{topic_name}',
         'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}',
+        'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records',
+        'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch',
       ].sort(),
     );
   });
