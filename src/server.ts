@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { instrumentProducer } from './observability/instrument-producer.js';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.js';
 import { attachWebSocket, upgradeAuth, type WebSocketGateway } from './ws/server.js';
+import { InstanceRegistry } from './consumers/registry.js';
 
 export interface Gateway {
   server: Server;
@@ -60,7 +61,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     config.RATE_LIMIT_RECORDS_PER_S > 0
       ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })
       : undefined;
+  const consumerInstances = new InstanceRegistry(kafka, config, logger.child({ component: 'http-consumers' }));
   const app = buildApp({
+    consumerInstances,
     config,
     kafka,
     logger,
@@ -130,6 +133,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   async function close(): Promise<void> {
     closing ??= (async () => {
       accepting = false;
+      consumerInstances.interrupt();
       for (const res of unanswered) {
         if (!res.headersSent) res.shouldKeepAlive = false;
         else {
@@ -145,6 +149,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // WebSockets: commit acknowledged offsets, close 1001, leave groups (upgraded sockets also hold `stopped`).
       await Promise.race([Promise.all([stopped, kafka.producer.flush(), ws.close()]), deadline]);
       server.closeAllConnections();
+      // HTTP consumer instances commit what auto-commit owes and leave their groups before Kafka closes.
+      await Promise.race([consumerInstances.close(), deadline]);
       await Promise.race([kafka.close(), deadline]);
       await Promise.race([tracing.shutdown(), deadline]);
     })();

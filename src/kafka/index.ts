@@ -15,9 +15,11 @@ import { renewingAdmin } from './renewing-admin.js';
 import type { Metadata, Producer } from './types.js';
 import type { Consumers } from './consumer-types.js';
 import { createConsumers } from './consumers.js';
+import { createInstanceOffsets, type InstanceOffsets } from './instance-offsets.js';
 
 export type * from './types.js';
 export type * from './consumer-types.js';
+export type { InstanceOffsets } from './instance-offsets.js';
 export { isLegalTopicName } from './metadata.js';
 export { KeylessSpreader, partitionForKey, murmur2 } from './partitioner.js';
 
@@ -27,6 +29,8 @@ export interface KafkaGateway {
   readonly availability: Availability;
   /** WebSocket sessions' readers: group members, assign readers, shared broadcast readers. */
   readonly consumers: Consumers;
+  /** HTTP consumer instances' offsets, commits and assign-mode readers. */
+  readonly instanceOffsets: InstanceOffsets;
   /** True once the producer connected and the cluster answers. */
   ready(): boolean;
   /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
@@ -66,6 +70,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   );
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const consumers = createConsumers({ client, admin, settings: config, logger: log });
+  const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log });
   let producerConnected = false;
   let adminConnected = false;
   let closed = false;
@@ -144,6 +149,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     metadata,
     availability,
     consumers,
+    instanceOffsets,
     client,
     ready: () => availability.isUp && producerConnected,
     start: () => availability.start(),
