@@ -41,10 +41,12 @@ const JOIN_WAIT_MS = 65_000;
 const GroupParam = z.string().openapi({ param: { name: 'group', in: 'path' }, example: 'my_group' });
 const InstanceParam = z.string().openapi({ param: { name: 'instance', in: 'path' }, example: 'my_consumer' });
 const instanceParams = z.object({ group: GroupParam, instance: InstanceParam });
-const jsonBody = (schema: ZodType, required = true) => ({
+const jsonBody = (schema: ZodType, example: unknown, required = true) => ({
   required,
-  content: { [V2_JSON]: { schema }, 'application/json': { schema } },
+  content: { [V2_JSON]: { schema, example }, 'application/json': { schema, example } },
 });
+const PARTITIONS_EXAMPLE = { partitions: [{ topic: 'orders', partition: 0 }] };
+const OFFSETS_EXAMPLE = { offsets: [{ topic: 'orders', partition: 0, offset: 41 }] };
 const noContent = { 204: { description: 'Done' } };
 const ok = (schema: ZodType, description: string) => ({ 200: { description, content: { [V2_JSON]: { schema } } } });
 const TAG = ['v2 consumers'];
@@ -150,7 +152,10 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
       path: '/consumers/{group}',
       tags: TAG,
       summary: 'Create a consumer instance in a group (on this replica; any replica serves it afterwards)',
-      request: { params: z.object({ group: GroupParam }), body: jsonBody(CreateConsumerSchema) },
+      request: {
+        params: z.object({ group: GroupParam }),
+        body: jsonBody(CreateConsumerSchema, { name: 'my_consumer', format: 'json', 'auto.offset.reset': 'earliest' }),
+      },
       responses: {
         ...ok(CreateConsumerResponseSchema, 'The instance id and its URL'),
         ...errorResponses([400, 401, 403, 406, 409, 415, 422, 429, 503]),
@@ -211,7 +216,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     '/subscription',
     {
       summary: 'Subscribe to topics (or a pattern, matched now): a member of the group, partitions balanced by Kafka',
-      request: { params: instanceParams, body: jsonBody(SubscriptionRequestSchema) },
+      request: { params: instanceParams, body: jsonBody(SubscriptionRequestSchema, { topics: ['orders'] }) },
       responses: { ...noContent, ...errorResponses(INSTANCE_ERRORS) },
     },
     async (c, i, body) => {
@@ -267,7 +272,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     '/assignments',
     {
       summary: 'Read these partitions (no group balancing); each starts at the group commit, else auto.offset.reset',
-      request: { params: instanceParams, body: jsonBody(PartitionsSchema) },
+      request: { params: instanceParams, body: jsonBody(PartitionsSchema, PARTITIONS_EXAMPLE) },
       responses: { ...noContent, ...errorResponses(INSTANCE_ERRORS) },
     },
     async (c, i, body) => {
@@ -302,7 +307,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     '/positions',
     {
       summary: 'Seek: the next records call reads these partitions from these offsets',
-      request: { params: instanceParams, body: jsonBody(OffsetsRequestSchema) },
+      request: { params: instanceParams, body: jsonBody(OffsetsRequestSchema, OFFSETS_EXAMPLE) },
       responses: { ...noContent, ...errorResponses(INSTANCE_ERRORS) },
     },
     async (c, i, body) => {
@@ -318,7 +323,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
       `/positions/${end}`,
       {
         summary: `Seek these partitions to their ${end === 'beginning' ? 'first' : 'next (after the last)'} offset`,
-        request: { params: instanceParams, body: jsonBody(PartitionsSchema) },
+        request: { params: instanceParams, body: jsonBody(PartitionsSchema, PARTITIONS_EXAMPLE) },
         responses: { ...noContent, ...errorResponses(INSTANCE_ERRORS) },
       },
       async (c, i, body) => {
@@ -343,7 +348,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     {
       summary:
         'Commit: each offset is the last record processed (Kafka stores offset + 1); no body commits all fetched',
-      request: { params: instanceParams, body: jsonBody(OffsetsRequestSchema, false) },
+      request: { params: instanceParams, body: jsonBody(OffsetsRequestSchema, OFFSETS_EXAMPLE, false) },
       responses: { 200: { description: 'Committed' }, ...errorResponses([...INSTANCE_ERRORS, 500]) },
     },
     async (c, i, body) => {
@@ -359,7 +364,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     '/offsets',
     {
       summary: "The group's committed offsets (the next offset to read) for these partitions; -1 where none",
-      request: { params: instanceParams, body: jsonBody(PartitionsSchema) },
+      request: { params: instanceParams, body: jsonBody(PartitionsSchema, PARTITIONS_EXAMPLE) },
       responses: { ...ok(CommittedOffsetsSchema, 'Committed offsets'), ...errorResponses(INSTANCE_ERRORS) },
     },
     async (c, i, body) => {
