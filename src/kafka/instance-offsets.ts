@@ -8,7 +8,11 @@ import { watermarks } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
 import { startPrivateConsumer } from './private-consumer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errors } from '../errors.js';
+
+/** Reading committed offsets is tried this often on retriable errors. */
+const COMMITTED_ATTEMPTS = 4;
 
 export interface InstanceOffsets {
   /** The group's committed offset per partition (the next offset to read), or -1 where it never committed. */
@@ -37,12 +41,19 @@ export function createInstanceOffsets(ctx: ConsumerContext): InstanceOffsets {
 
   return {
     async committed(group, partitions) {
+      // No topics would ask Kafka for every topic the group ever committed: nothing asked, nothing to say.
+      if (partitions.length === 0) return [];
       const topics = [...new Set(partitions.map((p) => p.topic))];
-      let res: Awaited<ReturnType<typeof ctx.admin.fetchOffsets>>;
-      try {
-        res = await ctx.admin.fetchOffsets({ groupId: group, topics });
-      } catch (e) {
-        throw toGatewayError(e);
+      let res: Awaited<ReturnType<typeof ctx.admin.fetchOffsets>> | undefined;
+      for (let attempt = 1; !res; attempt++) {
+        try {
+          res = await ctx.admin.fetchOffsets({ groupId: group, topics });
+        } catch (e) {
+          // A group nobody used yet may answer NOT_COORDINATOR while its coordinator loads: ask again, briefly.
+          const err = toGatewayError(e);
+          if (!err.retriable || attempt >= COMMITTED_ATTEMPTS) throw err;
+          await sleep(200 * attempt);
+        }
       }
       return partitions.map(({ topic, partition }) => {
         const o = res.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;

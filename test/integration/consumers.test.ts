@@ -84,6 +84,9 @@ describe('v2 consumers', () => {
       { topic, partition: 0, offset: 5, metadata: '' },
       { topic, partition: 1, offset: 5, metadata: '' },
     ]);
+    // Fuzz finding: no partitions asked → none answered (Kafka was asked for every topic and said NOT_COORDINATOR).
+    const none = await request(gw.url, 'GET', `${base}/offsets`, { partitions: [] });
+    expect([none.status, none.body]).toEqual([200, { offsets: [] }]);
 
     // Seek back to the beginning of partition 1: its records come again.
     expect(
