@@ -55,7 +55,9 @@ export class ConsumerInstance {
   private mode: Mode = { kind: 'none' };
   /** Bumped whenever the reader is replaced, so records of an old reader are ignored. */
   private generation = 0;
+  /** Fetched records not handed out yet: `buffer[head..]` (a moving head, so draining is not O(n²)). */
   private buffer: ConsumedRecord[] = [];
+  private head = 0;
   private bufferedBytes = 0;
   private wake: (() => void) | undefined;
   /** Per partition: the next offset to hand out (assign mode restarts its reader from these). */
@@ -199,7 +201,7 @@ export class ConsumerInstance {
     if (this.config.autoCommit) this.autoCommit(false);
     if (this.mode.kind === 'none') return [];
     const until = Date.now() + timeoutMs;
-    while (this.bufferedBytes < this.config.fetchMinBytes || this.buffer.length === 0) {
+    while (this.bufferedBytes < this.config.fetchMinBytes || this.head >= this.buffer.length) {
       const left = until - Date.now();
       if (left <= 0 || this.closed || this.interrupted) break;
       this.resumeIfRoom();
@@ -215,17 +217,24 @@ export class ConsumerInstance {
     }
     const out: ConsumedRecord[] = [];
     let bytes = 0;
-    while (this.buffer.length > 0) {
-      const r = this.buffer[0]!;
+    while (this.head < this.buffer.length) {
+      const r = this.buffer[this.head]!;
       const size = recordBytes(r);
       if (out.length > 0 && bytes + size > maxBytes) break;
-      this.buffer.shift();
+      this.buffer[this.head++] = undefined as unknown as ConsumedRecord; // let it be collected
       this.bufferedBytes -= size;
       bytes += size;
       out.push(r);
       const next = { topic: r.topic, partition: r.partition, offset: r.offset + 1 };
       this.position.set(key(r), next);
       this.owed.set(key(r), next);
+    }
+    if (this.head >= this.buffer.length) {
+      this.buffer = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.buffer.length) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
     }
     this.resumeIfRoom();
     return out;
@@ -300,8 +309,9 @@ export class ConsumerInstance {
   }
 
   private dropBuffered(which: (r: ConsumedRecord) => boolean): void {
-    const kept = this.buffer.filter((r) => !which(r));
+    const kept = this.buffer.slice(this.head).filter((r) => !which(r));
     this.buffer = kept;
+    this.head = 0;
     this.bufferedBytes = kept.reduce((n, r) => n + recordBytes(r), 0);
   }
 
