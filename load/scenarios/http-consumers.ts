@@ -63,6 +63,8 @@ async function gatewaySide(
   const proxy = await roundRobinProxy(replicas.map((r) => r.url));
   const group = `bench-c1-${ctx.round}-${Date.now()}`;
   try {
+    // All creates first, so the balancer spreads the instances over both replicas (create, subscribe, create, ...
+    // would put every instance on the same one).
     const names: string[] = [];
     for (let i = 0; i < MEMBERS; i++) {
       const c = (await api(proxy.url, 'POST', `/consumers/${group}`, {
@@ -72,8 +74,9 @@ async function gatewaySide(
         'auto.commit.enable': 'false',
       })) as { instance_id: string };
       names.push(c.instance_id);
-      await api(proxy.url, 'POST', `/consumers/${group}/instances/${c.instance_id}/subscription`, { topics: [TOPIC] });
     }
+    for (const n of names)
+      await api(proxy.url, 'POST', `/consumers/${group}/instances/${n}/subscription`, { topics: [TOPIC] });
     const base = (n: string) => `/consumers/${group}/instances/${n}`;
     const settle = Date.now() + 60_000;
     let owned: { topic: string; partition: number }[][] = [];
