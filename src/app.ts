@@ -19,6 +19,7 @@ import { docsRoutes } from './http/routes/docs.js';
 import { uiRoutes } from './http/routes/ui.js';
 import { asyncapiRoutes } from './http/routes/asyncapi.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { consumerRoutes } from './http/routes/consumers.js';
 import { metricsMiddleware } from './http/metrics-middleware.js';
 import { tracingMiddleware } from './http/tracing-middleware.js';
 import { rootRoutes } from './http/routes/root.js';
@@ -74,6 +75,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
     topicRoutes(deps),
     adminRoutes(deps),
     recordsV3Routes(deps),
+    consumerRoutes(deps, deps.consumerInstances ? { registry: deps.consumerInstances } : {}).app,
     docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }),
     uiRoutes(deps),
     asyncapiRoutes({ version: OPENAPI_INFO.info.version }),

@@ -131,6 +131,42 @@ export const envSchema = z.object({
   WS_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
   WS_SLOW_CLIENT_MS: int(10000, 100),
   WS_PING_INTERVAL_MS: int(30000, 100),
+
+  // HTTP consumers (the v2 consumer API, docs/consuming-over-http.md)
+  /** Idle time after which an instance is closed, when its creator did not ask for `consumer.instance.timeout.ms`. */
+  CONSUMER_INSTANCE_TIMEOUT_MS: int(300000, 1000),
+  /** The most a creator may ask for as `consumer.instance.timeout.ms` (larger requests are lowered to it). */
+  CONSUMER_INSTANCE_TIMEOUT_MAX_MS: int(3600000, 1000),
+  /** Instances one replica holds at most (over it: 503 50301 with Retry-After). */
+  CONSUMER_MAX_INSTANCES: int(1000, 1),
+  /** Instances one caller (`sub`) holds at most on one replica (over it: 429 with Retry-After). */
+  CONSUMER_MAX_INSTANCES_PER_CALLER: int(50, 1),
+  /** `GET records?max_bytes=` cap, and its value when absent. */
+  CONSUMER_MAX_RESPONSE_BYTES: int(4 * MiB, 1024),
+  /** `GET records?timeout=` cap. */
+  CONSUMER_MAX_REQUEST_TIMEOUT_MS: int(30000, 0, 300000),
+  /** Records fetched ahead per instance, waiting for its next `GET records` (fetching pauses above it). */
+  CONSUMER_BUFFER_BYTES: int(4 * MiB, 1024),
+  /** The public URL clients use (e.g. https://kafka.example.com); `base_uri` is built from it when set. */
+  PUBLIC_BASE_URL: z
+    .url({ error: 'expected an http(s) URL' })
+    .refine((u) => /^https?:\/\//i.test(u), 'expected an http(s) URL')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** Believe X-Forwarded-Proto / X-Forwarded-Host (only behind a proxy that sets them). */
+  TRUST_PROXY: bool(false),
+  /**
+   * The replicas, for serving any consumer instance from any replica: a comma list of http(s) base URLs; a host
+   * name stands for every address it resolves to (a Kubernetes headless service). Empty: a single replica.
+   */
+  PEER_URLS: list.refine(
+    (l) => l.every((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol)),
+    'expected a comma list of http(s) URLs',
+  ),
+  /** Shared secret replicas sign their requests to each other with (HMAC); required with PEER_URLS. */
+  PEER_SECRET: optional,
+  /** How long a replica waits for a peer's answer (lookups; forwarded calls get this on top of their own wait). */
+  PEER_TIMEOUT_MS: int(5000, 100, 120000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -143,6 +179,7 @@ export const SECRET_SETTINGS = [
   'KAFKA_OAUTH_CLIENT_ID',
   'KAFKA_OAUTH_CLIENT_SECRET',
   'AUTH_HS256_SECRET',
+  'PEER_SECRET',
 ] as const;
 
 export interface Config extends Env {
@@ -216,6 +253,10 @@ function checkCombinations(c: Config): void {
         'AUTH_MODE: jwt needs exactly one key source: AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE or AUTH_HS256_SECRET (or AUTH_MODE=none)',
       );
   }
+  if (c.PEER_URLS.length > 0 && c.PEER_SECRET === undefined)
+    throw new ConfigError('PEER_SECRET: PEER_URLS needs PEER_SECRET (or PEER_SECRET_FILE), the same on every replica');
+  if (c.PEER_SECRET !== undefined && Buffer.byteLength(c.PEER_SECRET) < 32)
+    throw new ConfigError('PEER_SECRET: must be at least 32 bytes');
   if (c.AUTH_HS256_SECRET !== undefined && Buffer.byteLength(c.AUTH_HS256_SECRET) < 32)
     throw new ConfigError('AUTH_HS256_SECRET: must be at least 32 bytes');
 }

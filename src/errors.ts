@@ -15,13 +15,18 @@ export const ErrorCodes = {
   CONSUMER_INSTANCE_NOT_FOUND: 40403,
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
+  /** GET records with an Accept naming another embedded format than the consumer instance's. */
+  CONSUMER_FORMAT_MISMATCH: 40601,
   REQUEST_TIMEOUT: 408,
+  CONSUMER_EXISTS: 40902,
+  CONSUMER_ILLEGAL_STATE: 40903,
   TOO_LARGE: 413,
   REQUEST_HEADERS_TOO_LARGE: 431,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   SCHEMA_NOT_FOUND: 42201,
   INVALID_SCHEMA: 42202,
+  INVALID_CONSUMER_CONFIG: 42204,
   INVALID_TOPIC_NAME: 42206,
   /** v3 `records:batch`: empty, too many entries, ids not distinct or not valid. */
   BATCH_INVALID: 42208,

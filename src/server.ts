@@ -20,6 +20,7 @@ import { startTracing, tracingSettings, type Tracing } from './observability/tra
 import { attachWebSocket, upgradeAuth, type WebSocketGateway } from './ws/server.js';
 import { clientErrorHandler, lingerOnEarlyAnswer } from './http/linger.js';
 import { continueWhenRead } from './http/expect-continue.js';
+import { InstanceRegistry } from './consumers/registry.js';
 
 export interface Gateway {
   server: Server;
@@ -64,7 +65,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     config.RATE_LIMIT_RECORDS_PER_S > 0
       ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })
       : undefined;
+  const consumerInstances = new InstanceRegistry(kafka, config, logger.child({ component: 'http-consumers' }));
   const app = buildApp({
+    consumerInstances,
     config,
     kafka,
     logger,
@@ -144,6 +147,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   async function close(): Promise<void> {
     closing ??= (async () => {
       accepting = false;
+      consumerInstances.interrupt();
       for (const res of unanswered) {
         if (!res.headersSent) res.shouldKeepAlive = false;
         else {
@@ -159,6 +163,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // WebSockets: commit acknowledged offsets, close 1001, leave groups (upgraded sockets also hold `stopped`).
       await Promise.race([Promise.all([stopped, kafka.producer.flush(), ws.close()]), deadline]);
       server.closeAllConnections();
+      // HTTP consumer instances commit what auto-commit owes and leave their groups before Kafka closes.
+      await Promise.race([consumerInstances.close(), deadline]);
       await Promise.race([kafka.close(), deadline]);
       await Promise.race([tracing.shutdown(), deadline]);
     })();

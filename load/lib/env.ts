@@ -95,10 +95,12 @@ export interface GatewayProcessOptions {
   /** Write a V8 CPU profile of the whole run into this folder. */
   cpuProfDir?: string;
   env?: Record<string, string>;
+  /** Listen here (replicas that must know each other's addresses before they start); default a free port. */
+  port?: number;
 }
 
 export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const useBuild = !o.tsx && (o.noBuild ? existsSync(path.join(BUILD_DIR, 'main.js')) : buildGateway());
   const nodeArgs = [
     ...(o.cpuProfDir

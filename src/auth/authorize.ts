@@ -65,6 +65,21 @@ export function authorizeRead(p: Principal, access: ReadAccess): void {
   if (access.group !== undefined && !p.can('group', access.group)) throw refused(RIGHT_WORDING.group, access.group);
 }
 
+/** An HTTP consumer instance's group: throws 403 unless the caller may use `group`. */
+export function authorizeGroup(p: Principal, group: string): void {
+  if (!p.can('group', group)) throw refused(RIGHT_WORDING.group, group);
+}
+
+/** Reading topics through an HTTP consumer instance: throws 403 naming the first topic the caller may not consume. */
+export function authorizeConsume(p: Principal, topics: Iterable<string>): void {
+  authorizeRead(p, { topics });
+}
+
+/** May `p` consume `topic` (a subscription pattern only matches the topics its caller may read)? */
+export function canConsume(p: Principal, topic: string): boolean {
+  return p.can('consume', topic);
+}
+
 /** Does `p` still hold every right `access` needs (after a WebSocket `reauth`)? */
 export function mayRead(p: Principal, access: ReadAccess): boolean {
   try {

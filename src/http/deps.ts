@@ -6,6 +6,7 @@ import type { TokenVerifier } from '../auth/jwt.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
+import type { InstanceRegistry } from '../consumers/registry.js';
 
 /** What the HTTP layer is built from; tests pass their own. */
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Tracing: a span per request only when `enabled`. */
   tracing?: Tracing;
+  /** HTTP consumer instances (closed by the shutdown before Kafka); the routes make their own when absent. */
+  consumerInstances?: InstanceRegistry;
 }
 
 export type AppEnv = {

@@ -68,6 +68,14 @@ export interface GroupSession extends ConsumerSession {
   commit(position: TopicPartitionOffset): void;
   /** Wait until every commit asked for so far was sent (or failed for good). */
   flushCommits(): Promise<void>;
+  /**
+   * Commit these offsets now and say how it went (HTTP consumers' explicit commits): resolves once Kafka confirmed
+   * them; rejects (409 40903) when one of the partitions is not assigned to this member any more, or with Kafka's
+   * error. Nothing is retried: the caller decides.
+   */
+  commitNow(positions: TopicPartitionOffset[]): Promise<void>;
+  /** Read `partition` from `offset` next (it must be assigned to this member: else 409 40903). */
+  seek(position: TopicPartitionOffset): void;
 }
 
 export interface AssignSession extends ConsumerSession {

@@ -16,6 +16,7 @@ import { renewingProducer } from './renewing-producer.js';
 import type { Metadata, Producer } from './types.js';
 import type { Consumers } from './consumer-types.js';
 import { createConsumers } from './consumers.js';
+import { createInstanceOffsets, type InstanceOffsets } from './instance-offsets.js';
 
 export interface KafkaGateway {
   readonly producer: Producer;
@@ -23,6 +24,8 @@ export interface KafkaGateway {
   readonly availability: Availability;
   /** WebSocket sessions' readers: group members, assign readers, shared broadcast readers. */
   readonly consumers: Consumers;
+  /** HTTP consumer instances' offsets, commits and assign-mode readers. */
+  readonly instanceOffsets: InstanceOffsets;
   /** True once the producer connected and the cluster answers. */
   ready(): boolean;
   /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
@@ -48,6 +51,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   );
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const consumers = createConsumers({ client, admin, settings: config, logger: log });
+  const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log });
   let adminConnected = false;
   let closed = false;
 
@@ -97,6 +101,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     metadata,
     availability,
     consumers,
+    instanceOffsets,
     ready: () => availability.isUp && kProducer.connected,
     start: () => availability.start(),
     async close() {

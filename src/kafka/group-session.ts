@@ -15,7 +15,8 @@ import {
   type ConsumerContext,
 } from './consumer-common.js';
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
-import { describeKafkaError } from './errors.js';
+import { describeKafkaError, toGatewayError } from './errors.js';
+import { ErrorCodes, GatewayError } from '../errors.js';
 import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
@@ -269,6 +270,46 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
         return;
       }
     }
+  }
+
+  private requireAssigned(tps: readonly TopicPartition[]): void {
+    const mine = new Set(this.current.map(tpKey));
+    const lost = tps.filter((tp) => !mine.has(tpKey(tp)));
+    if (lost.length > 0)
+      throw new GatewayError(
+        409,
+        ErrorCodes.CONSUMER_ILLEGAL_STATE,
+        `Not assigned to this consumer (now): ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
+      );
+  }
+
+  async commitNow(positions: TopicPartitionOffset[]): Promise<void> {
+    if (this.closed) throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The consumer is closed.');
+    if (positions.length === 0) return;
+    this.requireAssigned(positions);
+    const seen = this.commitsSeen;
+    try {
+      await this.consumer.commitOffsets(
+        positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
+      );
+    } catch (e) {
+      throw toGatewayError(e);
+    }
+    // Same check as commitLoop: kafkajs resolves without committing while its runner is not running.
+    if (this.commitsSeen === seen)
+      throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The group is rebalancing; nothing committed.', {
+        retriable: true,
+      });
+    for (const p of positions) {
+      const k = tpKey(p);
+      this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
+    }
+  }
+
+  seek(position: TopicPartitionOffset): void {
+    this.requireAssigned([position]);
+    this.delivered.set(tpKey(position), position.offset);
+    this.consumer.seek({ topic: position.topic, partition: position.partition, offset: String(position.offset) });
   }
 
   async flushCommits(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {

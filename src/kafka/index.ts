@@ -2,3 +2,4 @@
 export type * from './types.js';
 export type * from './consumer-types.js';
 export { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './gateway.js';
+export type { InstanceOffsets } from './instance-offsets.js';

@@ -1,5 +1,4 @@
-// The module keeps its first name (it lived under test/clients/) until the branches that add files here are merged.
-module kafka-gateway/test/clients/go
+module kafka-gateway/examples/clients/go
 
 go 1.26
 

@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"time"
 
-	"kafka-gateway/test/clients/go/kgw"
+	"kafka-gateway/examples/clients/go/kgw"
 )
 
 func fail(format string, args ...any) {
@@ -63,6 +63,10 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeout)*time.Second)
 	defer cancel()
 	c := kgw.New(base)
+	if os.Getenv("MODE") == "http-consumer" {
+		httpConsumerCheck(ctx, c, topic, group)
+		return
+	}
 	missing := fmt.Sprintf("kgw-go-missing-%d", time.Now().UnixNano())
 
 	// --- metadata -------------------------------------------------------------------------------------------

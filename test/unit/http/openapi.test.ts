@@ -29,7 +29,15 @@ const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
 );
 
 const V2_JSON = 'application/vnd.kafka.v2+json';
-const isV2 = (path: string) => path === '/topics' || path.startsWith('/topics/') || path === '/brokers';
+const isV2 = (path: string) =>
+  path === '/topics' || path.startsWith('/topics/') || path === '/brokers' || path.startsWith('/consumers/');
+/** `GET records` answers in the instance's embedded format: one vendor type per format. */
+const RECORDS = '/consumers/{group}/instances/{instance}/records';
+const RECORDS_TYPES = [
+  'application/vnd.kafka.json.v2+json',
+  'application/vnd.kafka.binary.v2+json',
+  'application/vnd.kafka.string.v2+json',
+];
 const isHealth = (path: string) => path === '/healthz' || path === '/readyz';
 
 describe('checked-in openapi/ files', () => {
@@ -71,6 +79,19 @@ describe('the OpenAPI document', () => {
         'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}',
         'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records',
         'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch',
+        'POST /consumers/{group}',
+        'DELETE /consumers/{group}/instances/{instance}',
+        'POST /consumers/{group}/instances/{instance}/subscription',
+        'GET /consumers/{group}/instances/{instance}/subscription',
+        'DELETE /consumers/{group}/instances/{instance}/subscription',
+        'POST /consumers/{group}/instances/{instance}/assignments',
+        'GET /consumers/{group}/instances/{instance}/assignments',
+        'POST /consumers/{group}/instances/{instance}/positions',
+        'POST /consumers/{group}/instances/{instance}/positions/beginning',
+        'POST /consumers/{group}/instances/{instance}/positions/end',
+        'POST /consumers/{group}/instances/{instance}/offsets',
+        'GET /consumers/{group}/instances/{instance}/offsets',
+        'GET /consumers/{group}/instances/{instance}/records',
       ].sort(),
     );
   });
@@ -98,7 +119,7 @@ describe('the OpenAPI document', () => {
     for (const [status, r] of Object.entries(op.responses)) {
       if (Number(status) >= 400 || !r.content) continue;
       const expected = path === '/metrics' ? 'text/plain' : isV2(path) ? V2_JSON : 'application/json';
-      expect(Object.keys(r.content), status).toEqual([expected]);
+      expect(Object.keys(r.content), status).toEqual(path === RECORDS ? RECORDS_TYPES : [expected]);
     }
   });
 

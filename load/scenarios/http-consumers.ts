@@ -1,0 +1,241 @@
+/**
+ * C1 (BENCHMARKS.md): the v2 consumer API. Two gateway replicas (their own processes, PEER_URLS pointing at each
+ * other) behind a non-sticky round-robin balancer; 3 instances in one group on a 3-partition prefilled topic, each
+ * looping `GET records?max_bytes=1MiB` and committing every batch (`POST offsets`, no body), against a direct kafkajs
+ * consumer group of 3 (W3's baseline worker, the gateway's consumer settings). Both sides start timing once the
+ * group settled (the HTTP side seeks its partitions back to the beginning then): rate = unique records ÷ time to the
+ * last one. Also the p99 of a `records` call.
+ *
+ *   npm run bench -- --scenarios C1 [--c1-records 200000]
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { roundRobinProxy } from '../../test/helpers/replicas.js';
+import { freePort, ROOT, startGatewayProcess } from '../lib/env.js';
+import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
+import { watchProcesses } from '../lib/proc.js';
+import { bothSides, med, ratioRow } from './common.js';
+import type { BenchContext, Measured, Row, Scenario } from './types.js';
+import { prefill } from './ws-common.js';
+
+const TOPIC = 'bench-c1';
+const PARTITIONS = 3;
+const MEMBERS = 3;
+const MAX_BYTES = 1024 * 1024;
+const CONSUMER = { maxBytes: 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 };
+const TIMEOUT_MS = 180_000;
+const V2 = 'application/vnd.kafka.v2+json';
+
+async function api(base: string, method: string, p: string, body?: unknown, accept = V2) {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: { accept, ...(body === undefined ? {} : { 'content-type': V2 }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 200)}`);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0;
+}
+
+async function gatewaySide(
+  ctx: BenchContext,
+  expect: Record<number, [number, number]>,
+  total: number,
+): Promise<Measured> {
+  const ports = [await freePort(), await freePort()];
+  const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
+  const replicas = await Promise.all(
+    ports.map((port) =>
+      startGatewayProcess({
+        brokers: ctx.brokers,
+        port,
+        noBuild: true,
+        env: { PEER_URLS: peers, PEER_SECRET: 'bench-c1-peer-secret-of-at-least-32-bytes', LOG_LEVEL: 'warn' },
+      }),
+    ),
+  );
+  const proxy = await roundRobinProxy(replicas.map((r) => r.url));
+  const group = `bench-c1-${ctx.round}-${Date.now()}`;
+  try {
+    // All creates first, so the balancer spreads the instances over both replicas (create, subscribe, create, ...
+    // would put every instance on the same one).
+    const names: string[] = [];
+    for (let i = 0; i < MEMBERS; i++) {
+      const c = (await api(proxy.url, 'POST', `/consumers/${group}`, {
+        name: `c${i}`,
+        format: 'binary',
+        'auto.offset.reset': 'earliest',
+        'auto.commit.enable': 'false',
+      })) as { instance_id: string };
+      names.push(c.instance_id);
+    }
+    for (const n of names)
+      await api(proxy.url, 'POST', `/consumers/${group}/instances/${n}/subscription`, { topics: [TOPIC] });
+    const base = (n: string) => `/consumers/${group}/instances/${n}`;
+    const settle = Date.now() + 60_000;
+    let owned: { topic: string; partition: number }[][] = [];
+    for (;;) {
+      owned = await Promise.all(
+        names.map(
+          async (n) => ((await api(proxy.url, 'GET', `${base(n)}/assignments`)) as { partitions: [] }).partitions,
+        ),
+      );
+      if (owned.every((p) => p.length === 1)) break;
+      if (Date.now() > settle) throw new Error(`C1: the group did not settle: ${JSON.stringify(owned)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Fetched ahead while the group formed: start every partition over, then time.
+    await Promise.all(
+      names.map((n, i) => api(proxy.url, 'POST', `${base(n)}/positions/beginning`, { partitions: owned[i] })),
+    );
+    const watch = watchProcesses({
+      replica1: replicas[0]!.pid,
+      replica2: replicas[1]!.pid,
+      broker: ctx.pids.broker,
+    });
+    const seen = new Set<string>();
+    let duplicates = 0;
+    const latencies: number[] = [];
+    let lastAt = 0;
+    let errors = 0;
+    const startAt = performance.now();
+    const deadline = Date.now() + TIMEOUT_MS;
+    await Promise.all(
+      names.map(async (n) => {
+        while (seen.size < total && Date.now() < deadline) {
+          const t0 = performance.now();
+          let recs: { partition: number; offset: number }[];
+          try {
+            recs = (await api(
+              proxy.url,
+              'GET',
+              `${base(n)}/records?timeout=1000&max_bytes=${MAX_BYTES}`,
+              undefined,
+              'application/vnd.kafka.binary.v2+json',
+            )) as typeof recs;
+          } catch {
+            errors++;
+            continue;
+          }
+          latencies.push(performance.now() - t0);
+          for (const r of recs) {
+            const range = expect[r.partition];
+            if (!range || r.offset < range[0] || r.offset >= range[1]) continue;
+            const k = `${r.partition}:${r.offset}`;
+            if (seen.has(k)) duplicates++;
+            else {
+              seen.add(k);
+              lastAt = performance.now();
+            }
+          }
+          if (recs.length > 0) await api(proxy.url, 'POST', `${base(n)}/offsets`).catch(() => errors++);
+        }
+      }),
+    );
+    const usage = watch.stop();
+    const seconds = (lastAt - startAt) / 1000;
+    await Promise.all(names.map((n) => api(proxy.url, 'DELETE', base(n)).catch(() => {})));
+    const lat = latencies.sort((a, b) => a - b);
+    return {
+      durationS: seconds,
+      records: seen.size,
+      recordsPerS: seen.size / seconds,
+      latencyMs: {
+        p50: lat[Math.floor(lat.length / 2)] ?? 0,
+        p90: lat[Math.floor(lat.length * 0.9)] ?? 0,
+        p99: p99(lat),
+        mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length),
+        max: lat[lat.length - 1] ?? 0,
+        count: lat.length,
+      },
+      errors: errors + (total - seen.size),
+      cpuPct: usage.cpuPct,
+      rssMaxMb: usage.rssMaxMb,
+      extra: { duplicates, calls: lat.length },
+    };
+  } finally {
+    await proxy.close();
+    await Promise.allSettled(replicas.map((r) => r.stop()));
+  }
+}
+
+async function baselineSide(ctx: BenchContext, expect: Record<number, [number, number]>): Promise<Measured> {
+  const job: GroupBaselineJob = {
+    brokers: ctx.brokers,
+    topic: TOPIC,
+    group: `bench-c1-base-${ctx.round}-${Date.now()}`,
+    members: MEMBERS,
+    expect: Object.fromEntries(Object.entries(expect)),
+    ...CONSUMER,
+    timeoutMs: TIMEOUT_MS,
+  };
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'load/lib/group-baseline-worker.ts'), JSON.stringify(job)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let watch: ReturnType<typeof watchProcesses> | undefined;
+  let result: GroupBaselineResult | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line === 'started') watch = watchProcesses({ baseline: child.pid, broker: ctx.pids.broker });
+    else if (line.startsWith('{')) result = JSON.parse(line) as GroupBaselineResult;
+  }
+  const usage = watch?.stop() ?? { cpuPct: {}, rssMaxMb: {} };
+  if (!result) throw new Error('the C1 baseline failed (see its stderr above)');
+  return {
+    durationS: (result.lastAt - result.startAt) / 1000,
+    records: result.uniqueAfterStart,
+    recordsPerS: result.recordsPerS,
+    errors: 0,
+    cpuPct: usage.cpuPct,
+    rssMaxMb: usage.rssMaxMb,
+    extra: { duplicates: result.duplicates },
+  };
+}
+
+export const C1: Scenario = {
+  id: 'C1',
+  title: 'v2 consumer API: 3 instances on 3 partitions through 2 replicas in round-robin, vs a kafkajs group of 3',
+  topics: { [TOPIC]: PARTITIONS },
+  async round(ctx) {
+    const records = ctx.param('c1-records', 200_000);
+    const expect = await prefill(ctx.brokers, TOPIC, records, 100, ctx.log);
+    const total = Object.values(expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
+    const r = await bothSides(
+      ctx,
+      () => gatewaySide(ctx, expect, total),
+      () => baselineSide(ctx, expect),
+    );
+    ctx.log(
+      `  C1: ${total.toLocaleString('en')} records; HTTP ${r.gateway?.recordsPerS?.toFixed(0)} rec/s (records p99 ${r.gateway?.latencyMs?.p99.toFixed(0)} ms), kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
+    );
+    return r;
+  },
+  summarize(rounds): Row[] {
+    const p = med(rounds, 'gateway', (m) => m.latencyMs?.p99);
+    return [
+      ratioRow(
+        'C1',
+        'records/s: 3 HTTP consumer instances (GET records 1 MiB, commit per batch, 2 replicas round-robin) vs kafkajs group of 3',
+        'rec/s',
+        rounds,
+        (m) => m.recordsPerS,
+        '≥ 0.5× baseline',
+        (x) => x >= 0.5,
+      ),
+      {
+        id: 'C1',
+        metric: 'p99 of a GET records call',
+        unit: 'ms',
+        ...(p !== undefined ? { gateway: p } : {}),
+        target: 'report',
+      },
+    ];
+  },
+};
