@@ -127,6 +127,18 @@ export const envSchema = z.object({
   WS_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
   WS_SLOW_CLIENT_MS: int(10000, 100),
   WS_PING_INTERVAL_MS: int(30000, 100),
+
+  // Server-Sent Events (GET /sse)
+  /** A `: keep-alive` comment this often, so proxies do not close an idle stream. */
+  SSE_HEARTBEAT_MS: int(15000, 100, 3_600_000),
+  /** The `retry:` sent once per stream: how long a browser's EventSource waits before reconnecting. */
+  SSE_RETRY_MS: int(2000, 0, 600_000),
+  /** Open streams per replica (each holds one Kafka reader); more → 503 50301. */
+  SSE_MAX_STREAMS: int(200, 1),
+  /** Bytes of events queued for one stream above which its Kafka reader pauses (resumes at half). */
+  SSE_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
+  /** A stream that stays over its high water this long is closed (the client resumes with Last-Event-ID). */
+  SSE_SLOW_CLIENT_MS: int(10000, 100),
 });
 
 export type Env = z.infer<typeof envSchema>;

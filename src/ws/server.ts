@@ -266,12 +266,12 @@ function offeredProtocols(req: IncomingMessage): string[] {
     .filter(Boolean);
 }
 
-function normalizeOrigin(o: string): string {
+export function normalizeOrigin(o: string): string {
   return o.trim().toLowerCase().replace(/\/+$/, '');
 }
 
 /** No Origin (a non-browser client) passes to the token check; a browser's must be allowed (CSWSH). */
-function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
+export function originAllowed(req: Pick<IncomingMessage, 'headers'>, allowed: string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   if (allowed.length > 0) return allowed.includes('*') || allowed.includes(normalizeOrigin(origin));

@@ -69,6 +69,7 @@ describe('the OpenAPI document', () => {
         'POST /v3/clusters/{cluster_id}/topics',
         'GET /v3/clusters/{cluster_id}/topics/{topic_name}',
         'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}',
+        'GET /sse',
       ].sort(),
     );
   });
@@ -95,7 +96,14 @@ describe('the OpenAPI document', () => {
   it.each(operations)('$id answers with the right media type', ({ path, op }) => {
     for (const [status, r] of Object.entries(op.responses)) {
       if (Number(status) >= 400 || !r.content) continue;
-      const expected = path === '/metrics' ? 'text/plain' : isV2(path) ? V2_JSON : 'application/json';
+      const expected =
+        path === '/metrics'
+          ? 'text/plain'
+          : path === '/sse'
+            ? 'text/event-stream'
+            : isV2(path)
+              ? V2_JSON
+              : 'application/json';
       expect(Object.keys(r.content), status).toEqual([expected]);
     }
   });

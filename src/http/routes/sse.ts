@@ -1,0 +1,158 @@
+/**
+ * `GET /sse?topic=…`: a topic as Server-Sent Events, for browsers' EventSource and `curl -N` (docs/sse.md).
+ *
+ * Everything refusable is refused before the stream starts, as plain HTTP with the Confluent error body, in the
+ * WebSocket door's order: origin (403), query (400), token (401), rights (403), Kafka down (503), topic and
+ * partitions (404), the replica's stream bound (503 50301). EventSource cannot send headers, so this route
+ * authenticates itself, like the WebSocket upgrade: `Authorization: Bearer`, or `?access_token=` when
+ * WS_QUERY_TOKEN=true (the access log never prints query strings). It is registered before the app's bearer-only
+ * middleware for that reason.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { ServerResponse } from 'node:http';
+import { requireRight, tokenFromUpgrade } from '../../auth/middleware.js';
+import { anonymousPrincipal, type Principal } from '../../auth/principal.js';
+import { errors } from '../../errors.js';
+import type { TopicPartition } from '../../kafka/index.js';
+import { decodeEventId } from '../../sse/event-id.js';
+import { parseSseQuery } from '../../sse/query.js';
+import { SseStream } from '../../sse/stream.js';
+import { SseStreams } from '../../sse/streams.js';
+import { keyMatcher } from '../../ws/sessions/broadcast.js';
+import { normalizeOrigin, originAllowed } from '../../ws/server.js';
+import type { AppDeps, AppEnv } from '../deps.js';
+import { errorResponses, route } from '../openapi-common.js';
+
+export const SSE_PATH = '/sse';
+
+const query = z.object({
+  topic: z.string().openapi({ description: 'The topic (one per stream).', example: 'orders' }),
+  partition: z
+    .string()
+    .optional()
+    .openapi({ description: 'Comma list of partitions; default every partition of the topic.', example: '0,1' }),
+  from: z.string().optional().openapi({
+    description:
+      'Where a new stream starts on each partition: `latest` (default), `earliest`, an offset, or a time (`@1732550000000`, `@2026-11-25T10:00:00Z`). Ignored when resuming.',
+    example: 'earliest',
+  }),
+  format: z.enum(['json', 'string', 'base64']).optional().openapi({ description: 'How key and value are encoded.' }),
+  key: z.string().optional().openapi({ description: 'Only records with exactly this key.' }),
+  keyPrefix: z.string().optional().openapi({ description: 'Only records whose key starts with this.' }),
+  lastEventId: z.string().optional().openapi({
+    description:
+      'Resume after this event id, for clients that cannot send the `Last-Event-ID` header (the header wins).',
+  }),
+  access_token: z
+    .string()
+    .optional()
+    .openapi({ description: 'The JWT, for EventSource (no headers); accepted only when WS_QUERY_TOKEN=true.' }),
+});
+
+const sseRoute = createRoute({
+  method: 'get',
+  path: SSE_PATH,
+  tags: ['Streams'],
+  summary: 'Read a topic as Server-Sent Events (resumable on any replica)',
+  description:
+    'A `text/event-stream` of `event: record` events, one per record, whose `data:` is a JSON object `{topic, partition, offset, timestamp, key, value, headers}` (as in the WebSocket `record` frame). ' +
+    'The first event is `event: subscribed` with the start positions. Each event id is an opaque position on every partition: reconnecting with `Last-Event-ID` (EventSource does it by itself) to any replica goes on with no record missed and none repeated. ' +
+    'A `: keep-alive` comment every SSE_HEARTBEAT_MS. See docs/sse.md.',
+  request: {
+    query,
+    headers: z.object({
+      'last-event-id': z.string().optional().openapi({ description: 'Resume after this event (sent by EventSource).' }),
+    }),
+  },
+  responses: {
+    200: {
+      description:
+        'The event stream (never ends on its own; ends when the replica shuts down or the reader is too slow).',
+      content: {
+        'text/event-stream': { schema: z.string().openapi({ example: 'id: 1.AbCd\nevent: record\ndata: {…}\n\n' }) },
+      },
+    },
+    ...errorResponses([400, 401, 403, 404, 503]),
+  },
+});
+
+export function sseRoutes(deps: AppDeps) {
+  const { config, kafka } = deps;
+  const app = new OpenAPIHono<AppEnv>();
+  const log = deps.logger.child({ component: 'sse' });
+  const streams = new SseStreams(config.SSE_MAX_STREAMS, deps.accepting);
+  const allowedOrigins = config.WS_ALLOWED_ORIGINS.map(normalizeOrigin);
+  const verifier = deps.verifier ?? null;
+
+  async function authenticate(headers: Record<string, string>, url: string): Promise<Principal> {
+    if (verifier === null) return anonymousPrincipal;
+    const { token } = tokenFromUpgrade({ headers, url }, config);
+    if (token === undefined)
+      throw errors.unauthorized(
+        'Missing token: send Authorization: Bearer <jwt>, or ?access_token=<jwt> where WS_QUERY_TOKEN=true.',
+      );
+    return verifier.verify(token);
+  }
+
+  route(app, sseRoute, async (c) => {
+    const headers = Object.fromEntries(c.req.raw.headers);
+    if (!originAllowed({ headers }, allowedOrigins)) throw errors.forbidden('Origin not allowed.');
+    const q = parseSseQuery(new URL(c.req.url).searchParams);
+    const principal = await authenticate(headers, c.req.url);
+    requireRight(principal, 'consume', q.topic);
+    if (!kafka.availability.isUp) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
+    const info = await kafka.metadata.topic(q.topic);
+    if (!info) throw errors.topicNotFound(q.topic);
+    for (const p of q.partitions ?? []) if (p >= info.partitions) throw errors.partitionNotFound(q.topic, p);
+    const partitions: TopicPartition[] = (q.partitions ?? Array.from({ length: info.partitions }, (_, i) => i)).map(
+      (partition) => ({ topic: q.topic, partition }),
+    );
+    // The header wins: EventSource sends it on every reconnect, while the URL keeps the first value forever.
+    const lastId = c.req.header('last-event-id') || q.lastEventId || undefined;
+    const resumeAt = lastId === undefined ? undefined : decodeEventId(q.topic, lastId);
+
+    const slot = streams.reserve();
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    const stream: SseStream = new SseStream({
+      topic: q.topic,
+      format: q.format,
+      match: keyMatcher(q.filter),
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
+      retryMs: config.SSE_RETRY_MS,
+      highWaterBytes: config.SSE_SEND_HIGH_WATER_BYTES,
+      slowClientMs: config.SSE_SLOW_CLIENT_MS,
+      destroyConnection: outgoing ? () => outgoing.destroy() : undefined,
+      onClosed: () => streams.closed(stream),
+      logger: log,
+    });
+    try {
+      // Resuming: the id's position on each partition it names; a partition it does not name was added to the
+      // topic since (or to the URL), so all of it is new to this client: from its beginning.
+      const session = await kafka.consumers.assign(
+        resumeAt
+          ? {
+              partitions,
+              from: 'earliest',
+              offsets: partitions.flatMap((tp) => {
+                const offset = resumeAt.get(tp.partition);
+                return offset === undefined ? [] : [{ ...tp, offset }];
+              }),
+            }
+          : { partitions, from: q.from },
+        stream.sink(),
+      );
+      slot.attach(stream);
+      stream.begin(session, resumeAt !== undefined);
+    } catch (e) {
+      slot.release();
+      stream.close('kafka');
+      throw e;
+    }
+    c.header('Content-Type', 'text/event-stream; charset=utf-8');
+    c.header('Cache-Control', 'no-cache, no-store');
+    // nginx and similar proxies buffer responses unless told not to.
+    c.header('X-Accel-Buffering', 'no');
+    return c.body(stream.body, 200);
+  });
+  return app;
+}
