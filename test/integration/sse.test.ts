@@ -356,6 +356,23 @@ describe('auth (JWT): ?access_token= only with WS_QUERY_TOKEN, consume right, to
   });
 });
 
+describe('shutdown', () => {
+  it('ends open streams at once (the client reconnects elsewhere) instead of holding the shutdown', async () => {
+    const gw = await startWsGateway({ SHUTDOWN_TIMEOUT_MS: '20000' });
+    const topic = uniqueTopic('sse-stop');
+    await createTopic(brokers, topic, 1);
+    await produce(topic, 1, 3, 's');
+    const c = await open(gw, `?topic=${topic}&from=earliest`);
+    await c.waitRecords(3);
+    const t0 = Date.now();
+    await gw.close();
+    await c.until(() => c.ended, 'the end of the stream', 5_000);
+    // Far below SHUTDOWN_TIMEOUT_MS: the stream did not keep the replica alive until its connections were cut.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(c.records).toHaveLength(3);
+  });
+});
+
 describe('heartbeat, stream bound, slow reader', () => {
   it('sends a keep-alive comment every SSE_HEARTBEAT_MS on an idle stream', async () => {
     const gw = await gateway({ SSE_HEARTBEAT_MS: '200' });
