@@ -1,8 +1,8 @@
 /**
  * `GET /sse?topic=…`: a topic as Server-Sent Events, for browsers' EventSource and `curl -N` (docs/sse.md).
  *
- * Everything refusable is refused before the stream starts, as plain HTTP with the Confluent error body, in the
- * WebSocket door's order: origin (403), query (400), token (401), rights (403), Kafka down (503), topic and
+ * Everything refusable is refused before the stream starts, as plain HTTP with the Confluent error body: origin
+ * (403), token (401, first like every REST route), query (400), rights (403), Kafka down (503), topic and
  * partitions (404), the replica's stream bound (503 50301). EventSource cannot send headers, so this route
  * authenticates itself, like the WebSocket upgrade: `Authorization: Bearer`, or `?access_token=` when
  * WS_QUERY_TOKEN=true (the access log never prints query strings). It is registered before the app's bearer-only
@@ -97,8 +97,8 @@ export function sseRoutes(deps: AppDeps) {
   route(app, sseRoute, async (c) => {
     const headers = Object.fromEntries(c.req.raw.headers);
     if (!originAllowed({ headers }, allowedOrigins)) throw errors.forbidden('Origin not allowed.');
-    const q = parseSseQuery(new URL(c.req.url).searchParams);
     const principal = await authenticate(headers, c.req.url);
+    const q = parseSseQuery(new URL(c.req.url).searchParams);
     requireRight(principal, 'consume', q.topic);
     if (!kafka.availability.isUp) throw errors.kafkaUnavailable('No Kafka broker is reachable.');
     const info = await kafka.metadata.topic(q.topic);
