@@ -10,9 +10,9 @@ import type { SseStream } from './stream.js';
 const SHUTDOWN_CHECK_MS = 250;
 
 export interface StreamSlot {
-  /** The stream now holds the slot; it is released when the stream closes. */
+  /** The stream that holds the slot (ended with the others at shutdown). */
   attach(stream: SseStream): void;
-  /** Give the slot back (the stream never started). Idempotent. */
+  /** Give the slot back: the stream closed, or never started. Idempotent. */
   release(): void;
 }
 
@@ -38,46 +38,28 @@ export class SseStreams {
       throw errors.overloaded(`Too many SSE streams on this replica (SSE_MAX_STREAMS=${this.max}); retry later.`);
     this.reserved++;
     let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      this.reserved--;
-    };
+    let holder: SseStream | undefined;
     return {
       attach: (stream) => {
-        if (stream.closed) return release();
+        if (!held) return;
+        holder = stream;
         this.open.add(stream);
-        this.startWatch();
-        const done = () => {
-          this.open.delete(stream);
-          release();
-          if (this.open.size === 0) this.stopWatch();
-        };
-        this.onClose.set(stream, done);
+        // Only while streams are open, so an idle app holds no timer.
+        this.watch ??= setInterval(() => {
+          if (!this.accepting()) for (const s of this.open) s.end('shutdown');
+        }, SHUTDOWN_CHECK_MS);
+        this.watch.unref();
       },
-      release,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved--;
+        if (holder) this.open.delete(holder);
+        if (this.open.size === 0) {
+          clearInterval(this.watch);
+          this.watch = undefined;
+        }
+      },
     };
-  }
-
-  /** Called by a stream's onClosed (see routes/sse.ts). */
-  closed(stream: SseStream): void {
-    const done = this.onClose.get(stream);
-    this.onClose.delete(stream);
-    done?.();
-  }
-
-  private readonly onClose = new Map<SseStream, () => void>();
-
-  private startWatch(): void {
-    this.watch ??= setInterval(() => {
-      if (this.accepting()) return;
-      for (const s of this.open) s.end('shutdown');
-    }, SHUTDOWN_CHECK_MS);
-    this.watch.unref();
-  }
-
-  private stopWatch(): void {
-    clearInterval(this.watch);
-    this.watch = undefined;
   }
 }

@@ -113,7 +113,7 @@ export function sseRoutes(deps: AppDeps) {
 
     const slot = streams.reserve();
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-    const stream: SseStream = new SseStream({
+    const stream = new SseStream({
       topic: q.topic,
       format: q.format,
       match: keyMatcher(q.filter),
@@ -122,7 +122,7 @@ export function sseRoutes(deps: AppDeps) {
       highWaterBytes: config.SSE_SEND_HIGH_WATER_BYTES,
       slowClientMs: config.SSE_SLOW_CLIENT_MS,
       destroyConnection: outgoing ? () => outgoing.destroy() : undefined,
-      onClosed: () => streams.closed(stream),
+      onClosed: () => slot.release(),
       logger: log,
     });
     try {
