@@ -8,13 +8,22 @@
  * a stream that stays over for SSE_SLOW_CLIENT_MS is cut: its memory is freed at once, and the client's
  * Last-Event-ID still says where it stands.
  */
-import type { AssignSession, ConsumedRecord, RecordSink } from '../kafka/index.js';
+import type {
+  AssignSession,
+  BroadcastSink,
+  BroadcastWatch,
+  ConsumedRecord,
+  RecordSink,
+  TopicPartitionOffset,
+} from '../kafka/index.js';
 import type { Logger } from '../observability/logger.js';
 import { recordBody } from '../ws/encode.js';
 import { LOW_WATER_RATIO } from '../ws/flow.js';
 import type { Format } from '../ws/protocol.js';
 import { encodeEventId } from './event-id.js';
 
+/** Shared-reader records held while the stream's positions are read (a round trip; the watch caps it too). */
+const SHARED_EARLY_MAX = 10_000;
 /** At most this much is handed to the response per pull, so the node buffer holds little beyond our own queue. */
 const CHUNK_BYTES = 64 * 1024;
 
@@ -36,6 +45,50 @@ export interface SseStreamOptions {
 
 export type CloseReason = 'client' | 'slow' | 'kafka' | 'shutdown';
 
+/**
+ * Where the records come from: a reader of the stream's own (pausable), or the topic's shared broadcast reader
+ * (a new stream from `latest`: one Kafka reader for all of them; it cannot be paused for one stream).
+ */
+export interface RecordSource {
+  readonly positions: readonly TopicPartitionOffset[];
+  readonly paused: boolean;
+  /** False for the shared reader: a stream that falls behind ends instead, and resumes on a reader of its own. */
+  readonly pausable: boolean;
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export function ownReader(session: AssignSession): RecordSource {
+  return {
+    get positions() {
+      return session.positions;
+    },
+    get paused() {
+      return session.paused;
+    },
+    pausable: true,
+    pause: () => session.pause(),
+    resume: () => session.resume(),
+    close: () => session.close(),
+  };
+}
+
+/** The shared reader's watch, limited to the stream's partitions. */
+export function sharedReader(watch: BroadcastWatch, partitions: readonly number[]): RecordSource {
+  const want = new Set(partitions);
+  return {
+    positions: watch.positions.filter((p) => want.has(p.partition)),
+    paused: false,
+    pausable: false,
+    pause() {},
+    resume() {},
+    async close() {
+      watch.close();
+    },
+  };
+}
+
 export class SseStream {
   /** The response body. */
   readonly body: ReadableStream<Uint8Array>;
@@ -47,7 +100,9 @@ export class SseStream {
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private wake: (() => void) | undefined;
   private wakeScheduled = false;
-  private session: AssignSession | undefined;
+  private session: RecordSource | undefined;
+  /** Shared-reader records that arrived before `begin` (the watch hands them over as it starts). */
+  private early: ConsumedRecord[] | undefined = [];
   private started = false;
   private over = false;
   /** No more events: the queue is sent, then the response ends. */
@@ -90,8 +145,22 @@ export class SseStream {
     };
   }
 
+  /** The sink for the topic's shared reader: never refuses (it cannot wait); only the stream's partitions count. */
+  sharedSink(): BroadcastSink {
+    return {
+      onRecord: (r) => {
+        if (this.early) {
+          if (this.early.length < SHARED_EARLY_MAX) this.early.push(r);
+          return;
+        }
+        if (this.positions.has(r.partition)) this.onRecord(r);
+      },
+      onFatal: () => this.end('kafka'),
+    };
+  }
+
   /** The reader joined and knows its start offsets: send `retry:` and the `subscribed` event, then records. */
-  begin(session: AssignSession, resumed: boolean): void {
+  begin(session: RecordSource, resumed: boolean): void {
     this.session = session;
     // Gone (client left, shutdown) while the reader was joining: it has nothing to read for.
     if (this.closed || this.ending) return void session.close();
@@ -105,6 +174,9 @@ export class SseStream {
     this.heartbeat.unref();
     this.started = true;
     if (session.paused) session.resume();
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const r of early) if (this.positions.has(r.partition)) this.onRecord(r);
   }
 
   private id(): string {
@@ -179,6 +251,9 @@ export class SseStream {
     this.over = over;
     if (over) {
       this.session?.pause();
+      // The shared reader goes on for the others: this stream ends after its queue, and its client's reconnect
+      // (Last-Event-ID) continues on a reader of its own, which can wait for it.
+      if (this.session && !this.session.pausable) this.end('slow');
       this.slowTimer ??= setTimeout(() => this.cut(), this.opts.slowClientMs);
       this.slowTimer.unref();
     } else {
@@ -202,13 +277,16 @@ export class SseStream {
   private cut(): void {
     if (this.closed) return;
     this.opts.logger.info({ queuedBytes: this.queued }, 'SSE stream closed: the client read too slowly');
-    try {
-      this.controller.error(new Error('slow reader'));
-    } catch {
-      // already closed
-    }
-    this.opts.destroyConnection?.();
     this.close('slow');
+    // Dropping the connection also cancels the body; erroring the body is the fallback (node's adapter would
+    // print that error to stderr).
+    if (this.opts.destroyConnection) this.opts.destroyConnection();
+    else
+      try {
+        this.controller.error(new Error('slow reader'));
+      } catch {
+        // already closed
+      }
   }
 
   /** Release everything (idempotent). */

@@ -16,7 +16,7 @@ import { errors } from '../../errors.js';
 import type { TopicPartition } from '../../kafka/index.js';
 import { decodeEventId } from '../../sse/event-id.js';
 import { parseSseQuery } from '../../sse/query.js';
-import { SseStream } from '../../sse/stream.js';
+import { ownReader, type RecordSource, SseStream, sharedReader } from '../../sse/stream.js';
 import { SseStreams } from '../../sse/streams.js';
 import { keyMatcher } from '../../ws/sessions/broadcast.js';
 import { normalizeOrigin, originAllowed } from '../../ws/server.js';
@@ -126,23 +126,33 @@ export function sseRoutes(deps: AppDeps) {
       logger: log,
     });
     try {
-      // Resuming: the id's position on each partition it names; a partition it does not name was added to the
-      // topic since (or to the URL), so all of it is new to this client: from its beginning.
-      const session = await kafka.consumers.assign(
-        resumeAt
-          ? {
+      let source: RecordSource;
+      if (resumeAt)
+        // Resuming: the id's position on each partition it names; a partition it does not name was added to the
+        // topic since (or to the URL), so all of it is new to this client: from its beginning.
+        source = ownReader(
+          await kafka.consumers.assign(
+            {
               partitions,
               from: 'earliest',
               offsets: partitions.flatMap((tp) => {
                 const offset = resumeAt.get(tp.partition);
                 return offset === undefined ? [] : [{ ...tp, offset }];
               }),
-            }
-          : { partitions, from: q.from },
-        stream.sink(),
-      );
+            },
+            stream.sink(),
+          ),
+        );
+      // A new stream from now on reads the topic's shared reader, like a WebSocket broadcast: one Kafka reader
+      // however many such streams. Everything else (a start in the past, a resume) needs a reader of its own.
+      else if (q.from === 'latest')
+        source = sharedReader(
+          await kafka.consumers.broadcast(q.topic, stream.sharedSink()),
+          partitions.map((p) => p.partition),
+        );
+      else source = ownReader(await kafka.consumers.assign({ partitions, from: q.from }, stream.sink()));
       slot.attach(stream);
-      stream.begin(session, resumeAt !== undefined);
+      stream.begin(source, resumeAt !== undefined);
     } catch (e) {
       slot.release();
       stream.close('kafka');

@@ -1,19 +1,17 @@
 // The SSE stream's own logic, without Kafka or sockets: the bytes it writes, ids that follow the position, flow
 // control against a reader that pulls (or not), and how it ends.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AssignSession, ConsumedRecord, TopicPartitionOffset } from '../../../src/kafka/index.js';
+import type { ConsumedRecord, TopicPartitionOffset } from '../../../src/kafka/index.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { decodeEventId } from '../../../src/sse/event-id.js';
-import { dataLines, SseStream, type SseStreamOptions } from '../../../src/sse/stream.js';
+import { dataLines, type RecordSource, SseStream, type SseStreamOptions } from '../../../src/sse/stream.js';
 
-class FakeSession implements AssignSession {
+class FakeSession implements RecordSource {
+  readonly pausable: boolean = true;
   paused = false;
   closed = false;
   pauses = 0;
   constructor(readonly positions: TopicPartitionOffset[]) {}
-  get assignment() {
-    return this.positions.map(({ topic, partition }) => ({ topic, partition }));
-  }
   pause() {
     this.paused = true;
     this.pauses++;
@@ -173,6 +171,41 @@ describe('SseStream', () => {
     expect(closed).toEqual(['client']);
     stream.begin(session, false);
     expect(session.closed).toBe(true);
+  });
+});
+
+describe('SseStream on the shared reader (cannot pause)', () => {
+  class Shared extends FakeSession {
+    override readonly pausable = false;
+  }
+
+  it('replays what arrived before it began, keeps only its partitions, and ends (not pauses) above the high water', async () => {
+    const { stream, closed } = make();
+    const shared = new Shared([{ topic: 't', partition: 0, offset: 5 }]);
+    const sink = stream.sharedSink();
+    sink.onRecord(rec(0, 5, 'early'));
+    stream.begin(shared, false);
+    sink.onRecord(rec(1, 0, 'other partition'));
+    const big = 'x'.repeat(1500);
+    for (let i = 6; i < 12; i++) sink.onRecord(rec(0, i, big));
+    expect(shared.pauses).toBe(1);
+    expect(shared.closed).toBe(true); // ended: the shared reader went on for the others
+    sink.onRecord(rec(0, 12, 'after the end'));
+    const reader = stream.body.getReader();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    expect(text).toContain('"value":"early"');
+    expect(text).not.toContain('other partition');
+    expect(text).not.toContain('after the end');
+    // Its last id says where its own reader goes on after the reconnect: right after the last event sent.
+    const offsets = [...text.matchAll(/"offset":(\d+)/g)].map((m) => Number(m[1]));
+    const last = [...text.matchAll(/^id: (\S+)$/gm)].at(-1)![1]!;
+    expect(decodeEventId('t', last).get(0)).toBe(offsets.at(-1)! + 1);
+    expect(closed).toEqual(['slow']);
   });
 });
 
