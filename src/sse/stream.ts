@@ -36,6 +36,12 @@ export interface SseStreamOptions {
   retryMs: number;
   highWaterBytes: number;
   slowClientMs: number;
+  /**
+   * On the shared reader (which cannot pause), how far past the high water the queue may grow before the stream
+   * ends: one fetch's worth (KAFKA_CONSUMER_FETCH_MAX_BYTES), since a whole fetch arrives before the socket can
+   * take any of it, even for a client that keeps up.
+   */
+  sharedOverflowBytes?: number | undefined;
   /** Drops the connection at once (a slow reader: queued bytes must not wait for a client that does not read). */
   destroyConnection?: (() => void) | undefined;
   /** Runs once when the stream is over, for whatever reason. */
@@ -52,7 +58,7 @@ export type CloseReason = 'client' | 'slow' | 'kafka' | 'shutdown';
 export interface RecordSource {
   readonly positions: readonly TopicPartitionOffset[];
   readonly paused: boolean;
-  /** False for the shared reader: a stream that falls behind ends instead, and resumes on a reader of its own. */
+  /** False for the shared reader: a stream that falls too far behind ends instead, and resumes on a reader of its own. */
   readonly pausable: boolean;
   pause(): void;
   resume(): void;
@@ -184,7 +190,9 @@ export class SseStream {
   }
 
   private onRecord(r: ConsumedRecord): boolean {
-    if (!this.started || this.closed || this.ending || this.over) return false;
+    if (!this.started || this.closed || this.ending) return false;
+    const shared = this.session?.pausable === false;
+    if (this.over && !shared) return false;
     const next = this.positions.get(r.partition);
     if (next !== undefined && r.offset < next) return true; // sent already (a refetch)
     this.positions.set(r.partition, r.offset + 1);
@@ -192,7 +200,10 @@ export class SseStream {
     if (!this.opts.match(r.key)) return true;
     this.write(`id: ${this.id()}\nevent: record\ndata: ${dataLines(`{${recordBody(r, this.opts.format)}`)}\n\n`);
     this.delivered++;
-    if (this.queued > this.opts.highWaterBytes) this.setOver(true);
+    if (this.queued > this.opts.highWaterBytes && !this.over) this.setOver(true);
+    // The shared reader goes on for the others: past its allowance this stream ends after its queue, and its
+    // client's reconnect (Last-Event-ID) continues on a reader of its own, which can wait for it.
+    if (shared && this.queued > this.opts.highWaterBytes + (this.opts.sharedOverflowBytes ?? 0)) this.end('slow');
     return true;
   }
 
@@ -251,9 +262,6 @@ export class SseStream {
     this.over = over;
     if (over) {
       this.session?.pause();
-      // The shared reader goes on for the others: this stream ends after its queue, and its client's reconnect
-      // (Last-Event-ID) continues on a reader of its own, which can wait for it.
-      if (this.session && !this.session.pausable) this.end('slow');
       this.slowTimer ??= setTimeout(() => this.cut(), this.opts.slowClientMs);
       this.slowTimer.unref();
     } else {

@@ -121,6 +121,7 @@ export function sseRoutes(deps: AppDeps) {
       retryMs: config.SSE_RETRY_MS,
       highWaterBytes: config.SSE_SEND_HIGH_WATER_BYTES,
       slowClientMs: config.SSE_SLOW_CLIENT_MS,
+      sharedOverflowBytes: config.KAFKA_CONSUMER_FETCH_MAX_BYTES,
       destroyConnection: outgoing ? () => outgoing.destroy() : undefined,
       onClosed: () => slot.release(),
       logger: log,
