@@ -13,16 +13,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without types
 import { ensureFuzzEnv } from '../../scripts/fuzz-env.mjs';
 import type { Gateway } from '../../src/server.js';
 import { startTestGateway } from '../helpers/gateway.js';
-import { createTopic, deleteTopics, uniqueTopic } from '../helpers/kafka.js';
+import { createTopic, type LocalKafka, startKafka, uniqueTopic } from '../helpers/kafka.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
-const brokers = inject('kafkaBrokers');
 const TIME_BUDGET_S = 90;
 
 const CHECKS = [
@@ -127,18 +126,23 @@ function authHeader(args: string[] = []): Record<string, string> {
 describe('schemathesis against the live gateway', () => {
   let exe: string;
   const topic = uniqueTopic('fuzz');
+  // A broker of its own: the fuzzer learns real topic names and the cluster id from responses and creates and
+  // deletes topics with them, so on the shared broker it removed other test files' topics mid-test.
+  let kafka: LocalKafka;
+  let brokers: string;
 
   beforeAll(async () => {
-    exe = (await ensureFuzzEnv()) as string;
+    [exe, kafka] = await Promise.all([ensureFuzzEnv() as Promise<string>, startKafka({ log: () => {} })]);
+    brokers = kafka.bootstrap.PLAINTEXT;
     await createTopic(brokers, topic, 3);
   }, 300_000);
 
   afterAll(async () => {
-    await deleteTopics(brokers, [topic]).catch(() => {});
+    await kafka?.stop();
   });
 
   it('AUTH_MODE=none: no server errors and no responses outside the document', async () => {
-    const gw = await startTestGateway();
+    const gw = await startTestGateway({ KAFKA_BROKERS: brokers });
     try {
       await fuzz(exe, topic, {
         name: 'schemathesis',
@@ -158,7 +162,7 @@ describe('schemathesis against the live gateway', () => {
   // Short: every route the document marks as needing a bearer token refuses a request without one, or with a bad
   // one, with 401 (`ignored_auth`), while the valid token gets through to documented answers.
   it('AUTH_MODE=jwt: every secured route refuses missing and invalid tokens', async () => {
-    const gw = await startTestGateway({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET });
+    const gw = await startTestGateway({ KAFKA_BROKERS: brokers, AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET });
     try {
       const token = await new SignJWT({ sub: 'fuzz', scope: 'kafka:admin kafka:produce:* kafka:consume:*' })
         .setProtectedHeader({ alg: 'HS256' })
