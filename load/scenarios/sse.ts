@@ -166,7 +166,7 @@ function c2(streams: number, rate: number): Scenario {
         },
         {
           id: 'C2',
-          metric: 'events lost',
+          metric: 'events lost or later than 5 s',
           unit: 'events',
           ...v(lost),
           target: '0',
