@@ -4,9 +4,10 @@
  * Every event carries the stream's position on every partition (event-id.ts), so whatever happens to this
  * connection the client resumes exactly after the last event it got. Flow control follows the WebSocket rules:
  * events wait in a queue of our own until the response pulls them (the node response asks for more only once the
- * socket drained), the Kafka reader pauses while that queue is over the high water and resumes at half of it, and
- * a stream that stays over for SSE_SLOW_CLIENT_MS is cut: its memory is freed at once, and the client's
- * Last-Event-ID still says where it stands.
+ * socket drained), a reader of the stream's own pauses while that queue is over the high water and resumes at half
+ * of it (the topic's shared reader cannot pause: past one more fetch the stream ends instead), and a stream that
+ * stays over for SSE_SLOW_CLIENT_MS is cut: its memory is freed at once, and the client's Last-Event-ID still says
+ * where it stands.
  */
 import type {
   AssignSession,
