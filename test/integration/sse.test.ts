@@ -145,6 +145,30 @@ describe('GET /sse', () => {
     expect(str.records[0]).toMatchObject({ partition: 1, offset: 0, key: 'eu-3', value: 'other partition' });
   });
 
+  it('two live streams share the topic reader, each with its own partitions and key filter', async () => {
+    const topic = uniqueTopic('sse-shared');
+    await createTopic(brokers, topic, 2);
+    const p1 = await open(gw, `?topic=${topic}&partition=1`);
+    const eu = await open(gw, `?topic=${topic}&keyPrefix=eu`);
+    await p1.until(() => p1.events.length >= 1, 'subscribed');
+    await eu.until(() => eu.events.length >= 1, 'subscribed');
+    expect(JSON.parse(p1.events[0]!.data).positions).toEqual([{ topic, partition: 1, offset: 0 }]);
+    expect(gw.kafka.consumers.stats().broadcastConsumers).toContainEqual({ topic, watchers: 2 });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'eu-a', value: '1', partition: 0 },
+        { key: 'us-b', value: '2', partition: 1 },
+        { key: 'eu-c', value: '3', partition: 1 },
+      ],
+    });
+    await p1.waitRecords(2);
+    await eu.waitRecords(2);
+    expect(p1.records.map((r) => r.key)).toEqual(['us-b', 'eu-c']);
+    expect(eu.records.map((r) => r.key).sort()).toEqual(['eu-a', 'eu-c']);
+  });
+
   it('from=@time starts each partition at the first record at or after that time', async () => {
     const topic = uniqueTopic('sse-time');
     await createTopic(brokers, topic, 1);
