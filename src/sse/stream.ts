@@ -166,6 +166,11 @@ export class SseStream {
     };
   }
 
+  /** Forget what the shared reader handed over before `begin` (the stream will not use it after all). */
+  dropEarly(): void {
+    if (this.early) this.early = [];
+  }
+
   /** The reader joined and knows its start offsets: send `retry:` and the `subscribed` event, then records. */
   begin(session: RecordSource, resumed: boolean): void {
     this.session = session;

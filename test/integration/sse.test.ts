@@ -214,6 +214,33 @@ describe('resume by Last-Event-ID', () => {
     second.close();
   });
 
+  it('a client that was at the end of every partition resumes on the shared reader; one behind gets its own', async () => {
+    const topic = uniqueTopic('sse-resume-tail');
+    await createTopic(brokers, topic, 2);
+    await produce(topic, 2, 4, 'tail');
+    const first = await open(a, `?topic=${topic}&from=earliest`);
+    await first.waitRecords(4);
+    first.close();
+    const readers = () => b.kafka.consumers.stats();
+    const assignsBefore = readers().assignSessions;
+    // Nothing produced since: the id is exactly where the shared reader starts.
+    const atTail = await open(b, `?topic=${topic}`, { headers: { 'Last-Event-ID': first.lastEventId } });
+    await atTail.until(() => atTail.events.length >= 1, 'subscribed');
+    expect(readers().broadcastConsumers).toContainEqual({ topic, watchers: 1 });
+    expect(readers().assignSessions).toBe(assignsBefore);
+    await produce(topic, 2, 4, 'tail', 4);
+    await atTail.waitRecords(4);
+    expectCompleteInOrder([...first.records, ...atTail.records], { 0: 4, 1: 4 });
+    const tailId = atTail.lastEventId;
+    atTail.close();
+    // Records produced while away: a reader of its own, from the id.
+    await produce(topic, 2, 2, 'tail', 8);
+    const behind = await open(b, `?topic=${topic}`, { headers: { 'Last-Event-ID': tailId } });
+    await behind.waitRecords(2);
+    expect(readers().assignSessions).toBe(assignsBefore + 1);
+    expect(behind.records.map((r) => r.key).sort()).toEqual(['tail-8', 'tail-9']);
+  });
+
   it('takes lastEventId from the query; the header wins over it', async () => {
     const topic = uniqueTopic('sse-resume-q');
     await createTopic(brokers, topic, 1);

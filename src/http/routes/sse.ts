@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import { requireRight, tokenFromUpgrade } from '../../auth/middleware.js';
 import { anonymousPrincipal, type Principal } from '../../auth/principal.js';
 import { errors } from '../../errors.js';
-import type { TopicPartition } from '../../kafka/index.js';
+import type { StartPosition, TopicPartition } from '../../kafka/index.js';
 import { decodeEventId } from '../../sse/event-id.js';
 import { parseSseQuery } from '../../sse/query.js';
 import { ownReader, type RecordSource, SseStream, sharedReader } from '../../sse/stream.js';
@@ -94,6 +94,58 @@ export function sseRoutes(deps: AppDeps) {
     return verifier.verify(token);
   }
 
+  /**
+   * A resumed stream whose id is exactly where the shared reader starts now, on every partition, can use it: there is
+   * nothing in between to miss. (After a replica restart most reconnecting streams are at the end: they stay cheap.)
+   * Otherwise the watch is dropped, with whatever it handed over, and the stream gets a reader of its own.
+   */
+  async function caughtUp(
+    topic: string,
+    partitions: TopicPartition[],
+    resumeAt: ReadonlyMap<number, number>,
+    stream: SseStream,
+  ): Promise<RecordSource | undefined> {
+    if (!partitions.every((tp) => resumeAt.has(tp.partition))) return undefined;
+    const watch = await kafka.consumers.broadcast(topic, stream.sharedSink());
+    const start = new Map(watch.positions.map((p) => [p.partition, p.offset]));
+    if (partitions.every((tp) => start.get(tp.partition) === resumeAt.get(tp.partition)))
+      return sharedReader(
+        watch,
+        partitions.map((tp) => tp.partition),
+      );
+    watch.close();
+    stream.dropEarly();
+    return undefined;
+  }
+
+  async function openSource(
+    topic: string,
+    from: StartPosition,
+    partitions: TopicPartition[],
+    resumeAt: ReadonlyMap<number, number> | undefined,
+    stream: SseStream,
+  ): Promise<RecordSource> {
+    if (resumeAt) {
+      const shared = await caughtUp(topic, partitions, resumeAt, stream);
+      if (shared) return shared;
+      // The id's position on each partition it names; a partition it does not name was added to the topic since
+      // (or to the URL), so all of it is new to this client: from its beginning.
+      const offsets = partitions.flatMap((tp) => {
+        const offset = resumeAt.get(tp.partition);
+        return offset === undefined ? [] : [{ ...tp, offset }];
+      });
+      return ownReader(await kafka.consumers.assign({ partitions, from: 'earliest', offsets }, stream.sink()));
+    }
+    // A new stream from now on reads the topic's shared reader, like a WebSocket broadcast: one Kafka reader however
+    // many such streams. A start in the past needs a reader of its own.
+    if (from === 'latest')
+      return sharedReader(
+        await kafka.consumers.broadcast(topic, stream.sharedSink()),
+        partitions.map((tp) => tp.partition),
+      );
+    return ownReader(await kafka.consumers.assign({ partitions, from }, stream.sink()));
+  }
+
   route(app, sseRoute, async (c) => {
     const headers = Object.fromEntries(c.req.raw.headers);
     if (!originAllowed({ headers }, allowedOrigins)) throw errors.forbidden('Origin not allowed.');
@@ -127,31 +179,7 @@ export function sseRoutes(deps: AppDeps) {
       logger: log,
     });
     try {
-      let source: RecordSource;
-      if (resumeAt)
-        // Resuming: the id's position on each partition it names; a partition it does not name was added to the
-        // topic since (or to the URL), so all of it is new to this client: from its beginning.
-        source = ownReader(
-          await kafka.consumers.assign(
-            {
-              partitions,
-              from: 'earliest',
-              offsets: partitions.flatMap((tp) => {
-                const offset = resumeAt.get(tp.partition);
-                return offset === undefined ? [] : [{ ...tp, offset }];
-              }),
-            },
-            stream.sink(),
-          ),
-        );
-      // A new stream from now on reads the topic's shared reader, like a WebSocket broadcast: one Kafka reader
-      // however many such streams. Everything else (a start in the past, a resume) needs a reader of its own.
-      else if (q.from === 'latest')
-        source = sharedReader(
-          await kafka.consumers.broadcast(q.topic, stream.sharedSink()),
-          partitions.map((p) => p.partition),
-        );
-      else source = ownReader(await kafka.consumers.assign({ partitions, from: q.from }, stream.sink()));
+      const source = await openSource(q.topic, q.from, partitions, resumeAt, stream);
       slot.attach(stream);
       stream.begin(source, resumeAt !== undefined);
     } catch (e) {
