@@ -133,8 +133,10 @@ export const envSchema = z.object({
   SSE_HEARTBEAT_MS: int(15000, 100, 3_600_000),
   /** The `retry:` sent once per stream: how long a browser's EventSource waits before reconnecting. */
   SSE_RETRY_MS: int(2000, 0, 600_000),
-  /** Open streams per replica (each holds one Kafka reader); more → 503 50301. */
-  SSE_MAX_STREAMS: int(200, 1),
+  /** Open streams per replica; more → 503 50301. */
+  SSE_MAX_STREAMS: int(2000, 1),
+  /** Of those, streams with a Kafka reader of their own (a start in the past, a resume behind the end); more → 503 50301. */
+  SSE_MAX_READERS: int(200, 1),
   /** Bytes of events queued for one stream above which its Kafka reader pauses (resumes at half). */
   SSE_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
   /** A stream that stays over its high water this long is closed (the client resumes with Last-Event-ID). */

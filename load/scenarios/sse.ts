@@ -4,8 +4,8 @@
  * stamped with their send time; every stream measures produce → event. Reports events/s, p50/p99, events lost,
  * streams dropped, and CPU and RSS of the gateway and the broker.
  *
- *   SSE_MAX_STREAMS=2000 npm run load -- C2 [--c2-streams 1000 --c2-rate 10]
- * (each stream holds one Kafka reader of its own in the gateway: SSE_MAX_STREAMS, default 200, bounds them.)
+ *   npm run load -- C2 [--c2-streams 1000 --c2-rate 10]
+ * (streams from latest share the topic's one reader in the gateway; SSE_MAX_STREAMS, default 2000, bounds them.)
  */
 import http from 'node:http';
 import { Histogram } from '../lib/histogram.js';

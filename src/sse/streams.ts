@@ -1,6 +1,6 @@
 /**
- * The open SSE streams of this replica: the SSE_MAX_STREAMS bound (a slot is taken before the Kafka reader starts,
- * so concurrent connects cannot overshoot it) and the end of every stream when the replica shuts down (each ends
+ * The open SSE streams of this replica: the SSE_MAX_STREAMS bound, and SSE_MAX_READERS for those with a Kafka reader
+ * of their own (slots are taken before a reader starts, so concurrent connects cannot overshoot either) and the end of every stream when the replica shuts down (each ends
  * gracefully; its client reconnects, through the load balancer, to another replica).
  */
 import { errors } from '../errors.js';
@@ -12,6 +12,8 @@ const SHUTDOWN_CHECK_MS = 250;
 export interface StreamSlot {
   /** The stream that holds the slot (ended with the others at shutdown). */
   attach(stream: SseStream): void;
+  /** The stream needs a Kafka reader of its own: counted against the second bound, or 503 50301. */
+  takeReader(): void;
   /** Give the slot back: the stream closed, or never started. Idempotent. */
   release(): void;
 }
@@ -19,10 +21,12 @@ export interface StreamSlot {
 export class SseStreams {
   private readonly open = new Set<SseStream>();
   private reserved = 0;
+  private readers = 0;
   private watch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly max: number,
+    private readonly maxReaders: number,
     /** False once the replica is shutting down (AppDeps.accepting). */
     private readonly accepting: () => boolean = () => true,
   ) {}
@@ -38,8 +42,18 @@ export class SseStreams {
       throw errors.overloaded(`Too many SSE streams on this replica (SSE_MAX_STREAMS=${this.max}); retry later.`);
     this.reserved++;
     let held = true;
+    let reader = false;
     let holder: SseStream | undefined;
     return {
+      takeReader: () => {
+        if (!held || reader) return;
+        if (this.readers >= this.maxReaders)
+          throw errors.overloaded(
+            `Too many SSE streams reading the past on this replica (SSE_MAX_READERS=${this.maxReaders}); retry later.`,
+          );
+        this.readers++;
+        reader = true;
+      },
       attach: (stream) => {
         if (!held) return;
         holder = stream;
@@ -54,6 +68,7 @@ export class SseStreams {
         if (!held) return;
         held = false;
         this.reserved--;
+        if (reader) this.readers--;
         if (holder) this.open.delete(holder);
         if (this.open.size === 0) {
           clearInterval(this.watch);

@@ -434,6 +434,29 @@ describe('heartbeat, stream bound, slow reader', () => {
     expect(c.records).toEqual([]);
   });
 
+  it('503 50301 over SSE_MAX_READERS for streams that need a reader of their own; live streams still open', async () => {
+    const gw = await gateway({ SSE_MAX_READERS: '1' });
+    const topic = uniqueTopic('sse-readers');
+    await createTopic(brokers, topic, 1);
+    const own = await open(gw, `?topic=${topic}&from=earliest`);
+    expect(own.status).toBe(200);
+    const second = await open(gw, `?topic=${topic}&from=earliest`);
+    expect(second.status).toBe(503);
+    expect(JSON.parse(await second.text)).toMatchObject({ error_code: 50301 });
+    expect(JSON.parse(await second.text).message).toContain('SSE_MAX_READERS');
+    const live = await open(gw, `?topic=${topic}`);
+    expect(live.status).toBe(200);
+    own.close();
+    const deadline = Date.now() + 10_000;
+    let again: SseClient;
+    for (;;) {
+      again = await open(gw, `?topic=${topic}&from=earliest`);
+      if (again.status === 200 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(again.status).toBe(200);
+  });
+
   it('503 50301 over SSE_MAX_STREAMS; a closed stream frees its slot', async () => {
     const gw = await gateway({ SSE_MAX_STREAMS: '2' });
     const topic = uniqueTopic('sse-max');

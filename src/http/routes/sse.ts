@@ -17,7 +17,7 @@ import type { StartPosition, TopicPartition } from '../../kafka/index.js';
 import { decodeEventId } from '../../sse/event-id.js';
 import { parseSseQuery } from '../../sse/query.js';
 import { ownReader, type RecordSource, SseStream, sharedReader } from '../../sse/stream.js';
-import { SseStreams } from '../../sse/streams.js';
+import { SseStreams, type StreamSlot } from '../../sse/streams.js';
 import { keyMatcher } from '../../ws/sessions/broadcast.js';
 import { normalizeOrigin, originAllowed } from '../../ws/server.js';
 import type { AppDeps, AppEnv } from '../deps.js';
@@ -80,7 +80,7 @@ export function sseRoutes(deps: AppDeps) {
   const { config, kafka } = deps;
   const app = new OpenAPIHono<AppEnv>();
   const log = deps.logger.child({ component: 'sse' });
-  const streams = new SseStreams(config.SSE_MAX_STREAMS, deps.accepting);
+  const streams = new SseStreams(config.SSE_MAX_STREAMS, config.SSE_MAX_READERS, deps.accepting);
   const allowedOrigins = config.WS_ALLOWED_ORIGINS.map(normalizeOrigin);
   const verifier = deps.verifier ?? null;
 
@@ -124,6 +124,7 @@ export function sseRoutes(deps: AppDeps) {
     partitions: TopicPartition[],
     resumeAt: ReadonlyMap<number, number> | undefined,
     stream: SseStream,
+    slot: StreamSlot,
   ): Promise<RecordSource> {
     if (resumeAt) {
       const shared = await caughtUp(topic, partitions, resumeAt, stream);
@@ -134,6 +135,7 @@ export function sseRoutes(deps: AppDeps) {
         const offset = resumeAt.get(tp.partition);
         return offset === undefined ? [] : [{ ...tp, offset }];
       });
+      slot.takeReader();
       return ownReader(await kafka.consumers.assign({ partitions, from: 'earliest', offsets }, stream.sink()));
     }
     // A new stream from now on reads the topic's shared reader, like a WebSocket broadcast: one Kafka reader however
@@ -143,6 +145,7 @@ export function sseRoutes(deps: AppDeps) {
         await kafka.consumers.broadcast(topic, stream.sharedSink()),
         partitions.map((tp) => tp.partition),
       );
+    slot.takeReader();
     return ownReader(await kafka.consumers.assign({ partitions, from }, stream.sink()));
   }
 
@@ -179,7 +182,7 @@ export function sseRoutes(deps: AppDeps) {
       logger: log,
     });
     try {
-      const source = await openSource(q.topic, q.from, partitions, resumeAt, stream);
+      const source = await openSource(q.topic, q.from, partitions, resumeAt, stream, slot);
       slot.attach(stream);
       stream.begin(source, resumeAt !== undefined);
     } catch (e) {
