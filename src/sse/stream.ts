@@ -110,6 +110,8 @@ export class SseStream {
   private session: RecordSource | undefined;
   /** Shared-reader records that arrived before `begin` (the watch hands them over as it starts). */
   private early: ConsumedRecord[] | undefined = [];
+  /** More arrived before `begin` than it holds: the stream ends after its `subscribed` event, whose id resumes it. */
+  private earlyOverflow = false;
   private started = false;
   private over = false;
   /** No more events: the queue is sent, then the response ends. */
@@ -158,6 +160,7 @@ export class SseStream {
       onRecord: (r) => {
         if (this.early) {
           if (this.early.length < SHARED_EARLY_MAX) this.early.push(r);
+          else this.earlyOverflow = true;
           return;
         }
         if (this.positions.has(r.partition)) this.onRecord(r);
@@ -169,6 +172,7 @@ export class SseStream {
   /** Forget what the shared reader handed over before `begin` (the stream will not use it after all). */
   dropEarly(): void {
     if (this.early) this.early = [];
+    this.earlyOverflow = false;
   }
 
   /** The reader joined and knows its start offsets: send `retry:` and the `subscribed` event, then records. */
@@ -188,6 +192,8 @@ export class SseStream {
     if (session.paused) session.resume();
     const early = this.early ?? [];
     this.early = undefined;
+    // Records were dropped: rather than a gap, an end; the reconnect reads from the subscribed id with its own reader.
+    if (this.earlyOverflow) return this.end('slow');
     for (const r of early) if (this.positions.has(r.partition)) this.onRecord(r);
   }
 

@@ -212,6 +212,28 @@ describe('SseStream on the shared reader (cannot pause)', () => {
   });
 });
 
+describe('SseStream: more early records than it holds', () => {
+  it('ends after its subscribed event instead of leaving a gap (the reconnect reads from that id)', async () => {
+    const { stream, closed } = make();
+    const shared = new (class extends FakeSession {
+      override readonly pausable = false;
+    })([{ topic: 't', partition: 0, offset: 0 }]);
+    const sink = stream.sharedSink();
+    for (let i = 0; i <= 10_000; i++) sink.onRecord(rec(0, i));
+    stream.begin(shared, false);
+    const reader = stream.body.getReader();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    expect(text).toContain('event: subscribed');
+    expect(text).not.toContain('event: record');
+    expect(closed).toEqual(['slow']);
+  });
+});
+
 describe('dataLines', () => {
   it('splits a multi-line payload into data lines that SSE joins back with \\n', () => {
     expect(dataLines('{"a":1}')).toBe('{"a":1}');
