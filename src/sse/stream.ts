@@ -23,7 +23,7 @@ import { LOW_WATER_RATIO } from '../ws/flow.js';
 import type { Format } from '../ws/protocol.js';
 import { encodeEventId } from './event-id.js';
 
-/** Shared-reader records held while the stream's positions are read (a round trip; the watch caps it too). */
+/** Shared-reader records held while the stream starts (a round trip); the broadcast watch holds as many (10,000). */
 const SHARED_EARLY_MAX = 10_000;
 /** At most this much is handed to the response per pull, so the node buffer holds little beyond our own queue. */
 const CHUNK_BYTES = 64 * 1024;
@@ -159,8 +159,9 @@ export class SseStream {
     return {
       onRecord: (r) => {
         if (this.early) {
+          // At the cap (the broadcast watch's own cap is the same) records may have been dropped: end rather than gap.
           if (this.early.length < SHARED_EARLY_MAX) this.early.push(r);
-          else this.earlyOverflow = true;
+          if (this.early.length >= SHARED_EARLY_MAX) this.earlyOverflow = true;
           return;
         }
         if (this.positions.has(r.partition)) this.onRecord(r);
