@@ -20,6 +20,7 @@ import { uiRoutes } from './http/routes/ui.js';
 import { asyncapiRoutes } from './http/routes/asyncapi.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { consumerRoutes } from './http/routes/consumers.js';
+import { sseRoutes } from './http/routes/sse.js';
 import { metricsMiddleware } from './http/metrics-middleware.js';
 import { tracingMiddleware } from './http/tracing-middleware.js';
 import { rootRoutes } from './http/routes/root.js';
@@ -60,6 +61,8 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
         maxAge: 600,
       }),
     );
+  // /sse authenticates itself (EventSource sends no headers: ?access_token= like /ws), so it comes before the bearer check.
+  app.route('/', sseRoutes(deps));
   app.use(
     options.auth ??
       (authMiddleware({

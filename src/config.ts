@@ -167,6 +167,19 @@ export const envSchema = z.object({
   PEER_SECRET: optional,
   /** How long a replica waits for a peer's answer (lookups; forwarded calls get this on top of their own wait). */
   PEER_TIMEOUT_MS: int(5000, 100, 120000),
+  // Server-Sent Events (GET /sse)
+  /** A `: keep-alive` comment this often, so proxies do not close an idle stream. */
+  SSE_HEARTBEAT_MS: int(15000, 100, 3_600_000),
+  /** The `retry:` sent once per stream: how long a browser's EventSource waits before reconnecting. */
+  SSE_RETRY_MS: int(2000, 0, 600_000),
+  /** Open streams per replica; more → 503 50301. */
+  SSE_MAX_STREAMS: int(2000, 1),
+  /** Of those, streams with a Kafka reader of their own (a start in the past, a resume behind the end); more → 503 50301. */
+  SSE_MAX_READERS: int(200, 1),
+  /** Bytes of events queued for one stream above which its Kafka reader pauses (resumes at half). */
+  SSE_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
+  /** A stream that stays over its high water this long is closed (the client resumes with Last-Event-ID). */
+  SSE_SLOW_CLIENT_MS: int(10000, 100),
 });
 
 export type Env = z.infer<typeof envSchema>;

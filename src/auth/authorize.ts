@@ -95,9 +95,9 @@ export function authorizeAdmin(p: Principal): void {
   if (!p.admin) throw errors.forbidden('Not authorized: this operation needs the admin right.');
 }
 
-/** The WebSocket upgrade from a browser page whose origin is not allowed (cross-site WebSocket hijacking). */
-export function originRefused(): GatewayError {
-  return errors.forbidden('Not authorized: this Origin may not open a WebSocket here.');
+/** A WebSocket upgrade or an event stream from a browser page whose origin is not allowed (auth/origin.ts). */
+export function originRefused(what: 'a WebSocket' | 'an event stream' = 'a WebSocket'): GatewayError {
+  return errors.forbidden(`Not authorized: this Origin may not open ${what} here.`);
 }
 
 /** A `reauth` frame whose token does not do (invalid, or another subject's): the socket keeps its old token. */

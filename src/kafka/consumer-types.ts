@@ -105,8 +105,14 @@ export interface ConsumersStats {
 export interface Consumers {
   /** Join Kafka consumer group `group` as one member; resolves after the first assignment (possibly empty). */
   group(opts: { group: string; topics: string[]; from: GroupStart }, sink: RecordSink): Promise<GroupSession>;
-  /** Read exactly these partitions from `from`; no group balancing, no commits. */
-  assign(opts: { partitions: TopicPartition[]; from: StartPosition }, sink: RecordSink): Promise<AssignSession>;
+  /**
+   * Read exactly these partitions from `from`; no group balancing, no commits. `offsets` (optional) gives some
+   * partitions an exact start offset instead (clamped to what each partition holds): a resumed SSE stream.
+   */
+  assign(
+    opts: { partitions: TopicPartition[]; from: StartPosition; offsets?: readonly TopicPartitionOffset[] },
+    sink: RecordSink,
+  ): Promise<AssignSession>;
   /** Watch a topic's new records through the process's one shared consumer for that topic. */
   broadcast(topic: string, sink: BroadcastSink): Promise<BroadcastWatch>;
   stats(): ConsumersStats;

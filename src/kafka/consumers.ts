@@ -15,6 +15,7 @@ import type {
   RecordSink,
   StartPosition,
   TopicPartition,
+  TopicPartitionOffset,
 } from './consumer-types.js';
 import { TopicBroadcast } from './broadcast.js';
 import { startGroupSession } from './group-session.js';
@@ -51,9 +52,12 @@ export function createConsumers(ctx: ConsumerContext): Consumers {
       return track(groups, await startGroupSession(ctx, opts, sink));
     },
 
-    async assign(opts: { partitions: TopicPartition[]; from: StartPosition }, sink: RecordSink) {
+    async assign(
+      opts: { partitions: TopicPartition[]; from: StartPosition; offsets?: readonly TopicPartitionOffset[] },
+      sink: RecordSink,
+    ) {
       refuseWhenClosed();
-      const positions = await resolveStart(ctx.admin, opts.partitions, opts.from);
+      const positions = await resolveStart(ctx.admin, opts.partitions, opts.from, opts.offsets);
       return track(assigns, await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink));
     },
 

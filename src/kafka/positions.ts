@@ -12,7 +12,10 @@ export async function resolveStart(
   admin: Admin,
   partitions: TopicPartition[],
   from: StartPosition,
+  /** Exact start offsets for some partitions, instead of `from` (still clamped below). */
+  exact: readonly TopicPartitionOffset[] = [],
 ): Promise<TopicPartitionOffset[]> {
+  const exactOf = new Map(exact.map((p) => [`${p.partition}:${p.topic}`, p.offset]));
   const topics = [...new Set(partitions.map((p) => p.topic))];
   const marks = new Map(await Promise.all(topics.map(async (t) => [t, await watermarks(admin, t)] as const)));
   const byTime = new Map<string, Map<number, number>>();
@@ -31,7 +34,9 @@ export async function resolveStart(
     const m = marks.get(topic)?.get(partition);
     if (!m) throw errors.partitionNotFound(topic, partition);
     let offset: number;
-    if (from === 'earliest') offset = m.low;
+    const given = exactOf.get(`${partition}:${topic}`);
+    if (given !== undefined) offset = given;
+    else if (from === 'earliest') offset = m.low;
     else if (from === 'latest') offset = m.high;
     else if ('offset' in from) offset = from.offset;
     else offset = byTime.get(topic)?.get(partition) ?? m.high;

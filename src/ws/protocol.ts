@@ -325,3 +325,14 @@ export function parseFrom(v: string): z.infer<typeof startPositionSchema> {
   }
   throw errors.badRequest(`'from': '${v.slice(0, 40)}' is not earliest, latest, an offset, or @time.`);
 }
+
+/** A broadcast `filter` as a test on record keys (bytes): exact `key`, or `keyPrefix`; none passes every record. */
+export function keyMatcher(filter: SubscribeBroadcast['filter']): (key: Buffer | null) => boolean {
+  if (!filter) return () => true;
+  if ('key' in filter) {
+    const want = Buffer.from(filter.key, 'utf8');
+    return (k) => k !== null && k.equals(want);
+  }
+  const prefix = Buffer.from(filter.keyPrefix, 'utf8');
+  return (k) => k !== null && k.length >= prefix.length && k.subarray(0, prefix.length).equals(prefix);
+}

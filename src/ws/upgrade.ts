@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { originRefused } from '../auth/authorize.js';
+import { normalizeOrigin, originAllowed } from '../auth/origin.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import { tokenFromUpgrade } from '../auth/middleware.js';
 import { anonymousPrincipal, type Principal } from '../auth/principal.js';
@@ -71,7 +72,7 @@ export function upgradeHandler(deps: UpgradeDeps) {
     if (url.pathname !== WS_PATH)
       return refuseUpgrade(socket, new GatewayError(404, ErrorCodes.NOT_FOUND, 'HTTP 404 Not Found'));
     if (deps.closing()) return refuseUpgrade(socket, errors.overloaded('The gateway is shutting down.'));
-    if (!originAllowed(req, allowedOrigins)) return refuseUpgrade(socket, originRefused());
+    if (!originAllowed(req.headers, allowedOrigins)) return refuseUpgrade(socket, originRefused());
     const offered = offeredProtocols(req);
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL))
       return refuseUpgrade(socket, errors.badRequest(`Unsupported subprotocol: offer '${SUBPROTOCOL}'.`));
@@ -96,22 +97,4 @@ function offeredProtocols(req: IncomingMessage): string[] {
     .flatMap((s) => s.split(','))
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-function normalizeOrigin(o: string): string {
-  return o.trim().toLowerCase().replace(/\/+$/, '');
-}
-
-/** No Origin (a non-browser client) passes to the token check; a browser's must be allowed (CSWSH). */
-function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  if (allowed.length > 0) return allowed.includes('*') || allowed.includes(normalizeOrigin(origin));
-  // Default: the request's own origin (same host and port as the Host header).
-  try {
-    const host = req.headers.host?.toLowerCase();
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
 }

@@ -106,6 +106,11 @@ export async function roundRobinProxy(targets: string[]): Promise<RoundRobinProx
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
         res.on('close', () => up.destroy());
+        // A replica that dies mid-answer (a stream) drops the client's connection too, as a real balancer does;
+        // pipe() alone would leave the client waiting forever on a response that never ends.
+        up.on('close', () => {
+          if (!up.complete) res.destroy();
+        });
       },
     );
     out.on('error', (e: NodeJS.ErrnoException) => {

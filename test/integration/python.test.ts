@@ -19,12 +19,12 @@ afterAll(async () => {
 });
 
 it('passes the Python produce suite (requests + kafka-python, murmur2 computed in Python)', async () => {
-  // test_ws.py has its own wrapper (python-ws.test.ts); test_security.py skips itself without KGW_SECURITY.
+  // test_ws.py and test_sse.py have their own wrappers (python-ws/-sse.test.ts); test_security.py skips itself without KGW_SECURITY.
   const { code, output } = await runPytest(
     python,
     [''],
     { GATEWAY_URL: gw.url, KAFKA_BROKERS: inject('kafkaBrokers') },
-    ['--ignore', path.join('test', 'python', 'test_ws.py')],
+    ['--ignore', path.join('test', 'python', 'test_ws.py'), '--ignore', path.join('test', 'python', 'test_sse.py')],
   );
   if (code !== 0) console.error(output);
   expect(code, 'pytest exit code (output above)').toBe(0);

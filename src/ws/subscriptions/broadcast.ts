@@ -10,7 +10,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { BroadcastWatch, ConsumedRecord, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame } from '../close-codes.js';
 import { sharedRecordFrame } from '../encode.js';
-import { DEFAULTS, type Format, type SubscribeBroadcast } from '../protocol.js';
+import { DEFAULTS, type Format, keyMatcher, type SubscribeBroadcast } from '../protocol.js';
 import { checkTopics, readAccess, type SubscriptionDeps, type Subscription, type SubscriptionStats } from './types.js';
 
 /** Records held between the readers starting and the `subscribed` frame (normally none). */
@@ -124,14 +124,4 @@ export class BroadcastSubscription implements Subscription {
       assignment: [...this.assignment],
     };
   }
-}
-
-export function keyMatcher(filter: SubscribeBroadcast['filter']): (key: Buffer | null) => boolean {
-  if (!filter) return () => true;
-  if ('key' in filter) {
-    const want = Buffer.from(filter.key, 'utf8');
-    return (k) => k !== null && k.equals(want);
-  }
-  const prefix = Buffer.from(filter.keyPrefix, 'utf8');
-  return (k) => k !== null && k.length >= prefix.length && k.subarray(0, prefix.length).equals(prefix);
 }

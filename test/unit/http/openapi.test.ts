@@ -92,6 +92,7 @@ describe('the OpenAPI document', () => {
         'POST /consumers/{group}/instances/{instance}/offsets',
         'GET /consumers/{group}/instances/{instance}/offsets',
         'GET /consumers/{group}/instances/{instance}/records',
+        'GET /sse',
       ].sort(),
     );
   });
@@ -118,7 +119,14 @@ describe('the OpenAPI document', () => {
   it.each(operations)('$id answers with the right media type', ({ path, op }) => {
     for (const [status, r] of Object.entries(op.responses)) {
       if (Number(status) >= 400 || !r.content) continue;
-      const expected = path === '/metrics' ? 'text/plain' : isV2(path) ? V2_JSON : 'application/json';
+      const expected =
+        path === '/metrics'
+          ? 'text/plain'
+          : path === '/sse'
+            ? 'text/event-stream'
+            : isV2(path)
+              ? V2_JSON
+              : 'application/json';
       expect(Object.keys(r.content), status).toEqual(path === RECORDS ? RECORDS_TYPES : [expected]);
     }
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../../src/kafka/index.js';
 import { recordBody, recordFrame, sharedRecordBody, sharedRecordFrame } from '../../../src/ws/encode.js';
-import { keyMatcher } from '../../../src/ws/subscriptions/broadcast.js';
+import { keyMatcher } from '../../../src/ws/protocol.js';
 import { recordFrameSchema } from '../../../src/ws/protocol.js';
 
 const rec = (key: string | null, value: string | Buffer | null): ConsumedRecord => ({
