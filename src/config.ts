@@ -1,5 +1,5 @@
 /**
- * Every setting, parsed once at start-up from environment variables by one zod schema (names: CONFIG.md).
+ * Every setting, parsed once at start-up from environment variables by one zod schema (names: docs/configuration.md).
  * A bad value stops the process with one line naming the variable and what it expects.
  */
 import { readFileSync } from 'node:fs';
@@ -196,7 +196,7 @@ export const SECRET_SETTINGS = [
 ] as const;
 
 export interface Config extends Env {
-  /** `dev` = started by `npm run dev` (other defaults, see CONFIG.md). */
+  /** `dev` = started by `npm run dev` (other defaults, see docs/configuration.md). */
   profile: 'dev' | 'prod';
 }
 

@@ -1,7 +1,7 @@
 /**
  * Errors are values with a stable code. Anything thrown as a GatewayError becomes
  * `{"error_code": ..., "message": ...}` over HTTP (src/http/errors.ts) or an error frame / close code over
- * WebSocket, in one place each. Codes follow Confluent REST Proxy (CONFLUENT_V2.md's error table).
+ * WebSocket, in one place each. Codes follow Confluent REST Proxy (docs/rest-api.md's error table).
  */
 export const ErrorCodes = {
   BAD_REQUEST: 400,

@@ -94,7 +94,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     return handle(req, res);
   };
-  // Limits set deliberately (SECURITY.md "HTTP server"): slow clients cannot hold the server.
+  // Limits set deliberately (docs/security.md "Limits on every input"): slow clients cannot hold the server.
   const headersTimeout = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
   const limits = {
     maxHeaderSize: config.MAX_HEADER_BYTES,

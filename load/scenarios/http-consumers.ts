@@ -1,5 +1,5 @@
 /**
- * C1 (BENCHMARKS.md): the v2 consumer API. Two gateway replicas (their own processes, PEER_URLS pointing at each
+ * C1 (docs/performance.md): the v2 consumer API. Two gateway replicas (their own processes, PEER_URLS pointing at each
  * other) behind a non-sticky round-robin balancer; 3 instances in one group on a 3-partition prefilled topic, each
  * looping `GET records?max_bytes=1MiB` and committing every batch (`POST offsets`, no body), against a direct kafkajs
  * consumer group of 3 (W3's baseline worker, the gateway's consumer settings). Both sides start timing once the

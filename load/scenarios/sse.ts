@@ -1,5 +1,5 @@
 /**
- * C2 (BENCHMARKS.md "Consumption over HTTP"): N Server-Sent Event streams on one topic (`GET /sse?topic=`, every
+ * C2 (docs/performance.md): N Server-Sent Event streams on one topic (`GET /sse?topic=`, every
  * partition, from latest), opened from this process over plain node:http; a kafkajs producer writes R records/s
  * stamped with their send time; every stream measures produce → event. Reports events/s, p50/p99, events lost,
  * streams dropped, and CPU and RSS of the gateway and the broker.

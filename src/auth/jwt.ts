@@ -1,5 +1,5 @@
 /**
- * Verifies a caller's JWT with jose's `jwtVerify`, as SECURITY.md's table says: an explicit algorithm allowlist
+ * Verifies a caller's JWT with jose's `jwtVerify`, as docs/security.md's table says: an explicit algorithm allowlist
  * per key source, `exp` (and `sub`) required, issuer/audience when configured, a capped clock tolerance, and a
  * size cap before any parsing. Keys only ever come from configuration: no decodeJwt/decodeProtectedHeader, no
  * EmbeddedJWK, and `jku`/`x5u` headers are ignored (jose never fetches them).
@@ -51,7 +51,7 @@ export const JWKS_TIMEOUT_MS = 5_000;
 export const JWKS_RETRY_AFTER_S = 5;
 /** The shortest HS256 secret we accept (RFC 7518 §3.2: at least the hash size). */
 export const HS256_MIN_SECRET_BYTES = 32;
-/** Our cap on AUTH_CLOCK_TOLERANCE_S (CONFIG.md); config.ts caps it too, this guards other callers. */
+/** Our cap on AUTH_CLOCK_TOLERANCE_S (docs/configuration.md); config.ts caps it too, this guards other callers. */
 const MAX_CLOCK_TOLERANCE_S = 60;
 /** During a JWKS outage every request fails: warn once per interval, debug in between. */
 export const JWKS_WARN_INTERVAL_MS = 10_000;

@@ -11,7 +11,7 @@ import { anonymousPrincipal } from './principal.js';
 
 export type { AuthVariables } from './context.js';
 
-/** AUTH_MAX_TOKEN_BYTES's default (CONFIG.md). */
+/** AUTH_MAX_TOKEN_BYTES's default (docs/configuration.md). */
 export const DEFAULT_MAX_TOKEN_BYTES = 8192;
 /** A browser's token rides as a second offered subprotocol: `bearer.<jwt>`. */
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
@@ -60,7 +60,7 @@ export function bearerToken(header: string | undefined | null, maxTokenBytes = D
   return m[1]!;
 }
 
-/** Paths open without a token (CONFIG.md): health always; metrics and docs unless turned off. */
+/** Paths open without a token (docs/configuration.md): health always; metrics and docs unless turned off. */
 export function publicPathMatcher(
   config: Pick<Config, 'AUTH_PUBLIC_METRICS' | 'AUTH_PUBLIC_DOCS'>,
 ): (path: string) => boolean {

@@ -1,5 +1,5 @@
 /**
- * Turns a verified token's claims into a Principal (CONFIG.md, "Callers (JWT)"). Two forms add up:
+ * Turns a verified token's claims into a Principal (docs/configuration.md, "Callers (JWT)"). Two forms add up:
  *   claim: "kafka": {"produce": ["orders.*"], "consume": [...], "groups": [...], "admin": false}
  *   scope: "kafka:produce:orders.* kafka:consume:x kafka:group:team-a-* kafka:admin"
  * Patterns are globs: `*` matches any run of characters (dots included), everything else is literal.

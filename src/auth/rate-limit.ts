@@ -1,5 +1,5 @@
 /**
- * Per-caller rate limit on records (RATE_LIMIT_RECORDS_PER_S, CONFIG.md): a token bucket per `sub` that refills
+ * Per-caller rate limit on records (RATE_LIMIT_RECORDS_PER_S, docs/configuration.md): a token bucket per `sub` that refills
  * at the rate and holds one second's worth. A request bigger than the bucket is let through when the bucket is
  * full and leaves it in debt, so large batches are slowed to the rate instead of refused forever.
  */

@@ -1,5 +1,5 @@
 /**
- * Content types and Accept negotiation for the Confluent v2 wire format (CONFLUENT_V2.md "Media types").
+ * Content types and Accept negotiation for the Confluent v2 wire format (docs/rest-api.md "Media types").
  */
 import { errors } from '../errors.js';
 
@@ -59,7 +59,7 @@ const V2_ACCEPTABLE = new Set([
 
 /**
  * Responses are `application/vnd.kafka.v2+json`; an Accept that admits none of the satisfiable values
- * (CONFLUENT_V2.md "Accept on produce and metadata") → 406.
+ * (docs/rest-api.md "Media types") → 406.
  */
 export function checkAccept(accept: string | undefined, acceptable: ReadonlySet<string> = V2_ACCEPTABLE): void {
   if (accept === undefined || accept.trim() === '') return;

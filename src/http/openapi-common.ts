@@ -46,7 +46,7 @@ export function route(app: OpenAPIHono<AppEnv>, config: RouteConfig, handler: Ha
       scheme: 'bearer',
       bearerFormat: 'JWT',
       description:
-        'With AUTH_MODE=jwt: a JWT whose claims grant the rights (CONFIG.md). With AUTH_MODE=none: not needed.',
+        'With AUTH_MODE=jwt: a JWT whose claims grant the rights (docs/configuration.md). With AUTH_MODE=none: not needed.',
     });
   }
   app.openAPIRegistry.registerPath({ security: [{ [BEARER_AUTH]: [] }], ...config });

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './logger.js';
 
-/** WebSocket session modes (WS_PROTOCOL.md). */
+/** WebSocket session modes (docs/websocket.md). */
 export type WsMode = 'group' | 'assign' | 'broadcast';
 
 /** One partition's lag for a consumer group the gateway runs (WebSocket group sessions). */

@@ -1,5 +1,5 @@
 /**
- * The one place where WebSocket outcomes are decided: the close-code table (WS_PROTOCOL.md) as data, and the
+ * The one place where WebSocket outcomes are decided: the close-code table (docs/websocket.md) as data, and the
  * mapping of errors to `error` frames. Subscriptions and the connection throw or report; this formats.
  */
 import { ErrorCodes, GatewayError, isGatewayError } from '../errors.js';

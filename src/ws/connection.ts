@@ -369,7 +369,7 @@ export class Connection {
     }
     this.principal = next;
     this.armExpiry();
-    // An open subscription whose rights went away ends the socket (WS_PROTOCOL.md: 4403).
+    // An open subscription whose rights went away ends the socket (docs/websocket.md: 4403).
     if ([...this.subs.values()].some((s) => !s.allowedFor(next))) this.closeWith(CloseCodes.FORBIDDEN);
   }
 

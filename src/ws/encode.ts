@@ -13,7 +13,7 @@ function jsonOrString(b: Buffer): string {
     JSON.parse(text);
     return text;
   } catch {
-    // Not JSON: delivered as a string, never dropped (WS_PROTOCOL.md).
+    // Not JSON: delivered as a string, never dropped (docs/websocket.md).
     return JSON.stringify(text);
   }
 }

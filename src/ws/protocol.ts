@@ -1,5 +1,5 @@
 /**
- * The `kgw.v1` WebSocket protocol as data (WS_PROTOCOL.md is the contract): a zod schema for every frame in
+ * The `kgw.v1` WebSocket protocol as data (docs/websocket.md is the contract): a zod schema for every frame in
  * both directions, exported so the AsyncAPI document can be generated from / checked against them, plus the
  * URL-shortcut parser. Client frames are strict: an unknown or misspelled field is a BAD_MESSAGE, not silence.
  */

@@ -1,5 +1,5 @@
 /**
- * v2 produce: `POST /topics/{topic}` and `POST /topics/{topic}/partitions/{partition}` (CONFLUENT_V2.md).
+ * v2 produce: `POST /topics/{topic}` and `POST /topics/{topic}/partitions/{partition}` (docs/rest-api.md).
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';

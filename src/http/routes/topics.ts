@@ -1,5 +1,5 @@
 /**
- * v2 metadata: topics, partitions, offsets, brokers (CONFLUENT_V2.md "v2 metadata").
+ * v2 metadata: topics, partitions, offsets, brokers (docs/rest-api.md "Metadata").
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';

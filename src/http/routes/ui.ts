@@ -1,9 +1,9 @@
 /**
  * `/ui`: the live-tail page (public/ui/, plain HTML/JS/CSS, no build step, no CDN). Static and open like /docs
- * (SECURITY.md): it asks the user for a token and sends it itself (subprotocol `bearer.<jwt>` on the WebSocket,
+ * (docs/security.md): it asks the user for a token and sends it itself (subprotocol `bearer.<jwt>` on the WebSocket,
  * `Authorization: Bearer` on REST calls). Served under a strict CSP: scripts and styles from this origin only, no
  * inline code, Trusted Types required (so no HTML sink can be fed a string: Kafka payloads are rendered as text,
- * SECURITY.md API10), network access to this origin and WebSockets only.
+ * OWASP API10), network access to this origin and WebSockets only.
  *
  * Caching: files are read once at start-up. The page itself is `no-cache` (revalidated with its ETag); it links
  * its assets with `?v=<content hash>`, and a request carrying the current hash is cached for a year (immutable),

@@ -58,7 +58,7 @@ export function closeCodes(): Array<{
   });
 }
 
-/** The URL shortcut's query parameters (WS_PROTOCOL.md). Every example below must parse (tested). */
+/** The URL shortcut's query parameters (docs/websocket.md). Every example below must parse (tested). */
 export const SHORTCUT_PARAMS: Record<string, { description: string; schema: JsonObject; examples: string[] }> = {
   topic: {
     description:

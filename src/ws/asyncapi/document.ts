@@ -20,7 +20,7 @@ const WS_BINDING_VERSION = '0.1.0';
 
 function jsonSchema(schema: z.ZodType): JsonObject {
   // io 'input': what a sender may put in a frame. Server frames are open objects (new optional fields may be
-  // added, WS_PROTOCOL.md), client frames are strict (additionalProperties: false) as the gateway enforces.
+  // added, docs/websocket.md), client frames are strict (additionalProperties: false) as the gateway enforces.
   const out = z.toJSONSchema(schema, { target: 'draft-07', io: 'input', unrepresentable: 'throw' }) as JsonObject;
   delete out.$schema;
   return out;
