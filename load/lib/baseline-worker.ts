@@ -1,18 +1,24 @@
 /**
  * The baseline side of the produce scenarios, in its own process (so its CPU is measured apart): a direct
- * kafkajs producer with the gateway's settings (idempotent, acks=all, one request in flight per broker, no
+ * producer with the gateway's settings (idempotent, acks=all, one request in flight per broker, no
  * compression), sending the same record sizes with the same concurrency. Keyless records go to one partition
- * per send, rotating, as the gateway's spreader does per request.
+ * per send, rotating, as the gateway's spreader does per request. The client is kafkajs unless the job names
+ * @platformatic/kafka (the K scenarios compare the two bare clients, docs/performance.md).
  *
  *   node --import tsx load/lib/baseline-worker.ts '<BaselineJob JSON>'   → one JSON line (BaselineResult)
  */
+import { Producer as PlatformaticProducer } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { jsonValue } from './payload.js';
 import { Samples, summarize, type LatencySummary } from './stats.js';
 
 const { Kafka, logLevel } = kafkajs;
 
+export type BaselineClient = 'kafkajs' | 'platformatic';
+
 export interface BaselineJob {
+  /** Which client library produces; kafkajs when absent. */
+  client?: BaselineClient;
   brokers: string;
   topic: string;
   partitions: number;
@@ -36,15 +42,46 @@ export interface BaselineResult {
   latencyMs: LatencySummary;
 }
 
-async function main(job: BaselineJob): Promise<BaselineResult> {
+interface BareProducer {
+  send(partition: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function kafkajsProducer(job: BaselineJob, value: Buffer): Promise<BareProducer> {
   const kafka = new Kafka({ clientId: 'bench-baseline', brokers: job.brokers.split(','), logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const value = Buffer.from(jsonValue(job.valueBytes));
   const messages = (partition: number) =>
     Array.from({ length: job.recordsPerSend }, () => ({ key: null, value, partition }));
+  return {
+    send: (partition) => producer.send({ topic: job.topic, acks: -1, messages: messages(partition) }),
+    close: () => producer.disconnect(),
+  };
+}
+
+async function platformaticProducer(job: BaselineJob, value: Buffer): Promise<BareProducer> {
+  // idempotent forces acks=all and one request in flight per connection (the library's own rule).
+  const producer = new PlatformaticProducer({
+    clientId: 'bench-baseline',
+    bootstrapBrokers: job.brokers.split(','),
+    idempotent: true,
+    acks: -1,
+    autocreateTopics: false,
+  });
+  await producer.initIdempotentProducer({});
+  const messages = (partition: number) =>
+    Array.from({ length: job.recordsPerSend }, () => ({ topic: job.topic, key: undefined, value, partition }));
+  return {
+    send: (partition) => producer.send({ messages: messages(partition) }),
+    close: () => producer.close(),
+  };
+}
+
+async function main(job: BaselineJob): Promise<BaselineResult> {
+  const value = Buffer.from(jsonValue(job.valueBytes));
+  const producer = await (job.client === 'platformatic' ? platformaticProducer : kafkajsProducer)(job, value);
   let next = 0;
-  const send = () => producer.send({ topic: job.topic, acks: -1, messages: messages(next++ % job.partitions) });
+  const send = () => producer.send(next++ % job.partitions);
 
   const latencies = new Samples();
   let sends = 0;
@@ -95,7 +132,7 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
   await runFor(job.durationS);
   const durationS = (performance.now() - t0) / 1000;
   measuring = false;
-  await producer.disconnect();
+  await producer.close();
   return {
     sends,
     records: sends * job.recordsPerSend,
