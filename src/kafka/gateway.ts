@@ -1,6 +1,7 @@
 /**
  * The gateway's Kafka side, assembled once per process: one kafkajs client, one shared batching producer,
- * one admin client for metadata, the consumers and the availability tracker.
+ * one admin client for metadata, the consumers and the availability tracker. The batching producer sends through
+ * kafkajs or, with KAFKA_CLIENT=platformatic, through @platformatic/kafka (platformatic-producer.ts).
  */
 // First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
 import './kafkajs-patches.js';
@@ -9,7 +10,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { createKafka } from './client.js';
 import { Availability } from './availability.js';
-import { BatchingProducer, type BatchingProducerOptions } from './producer.js';
+import { BatchingProducer, type BatchingProducerOptions, type ProducerHandle } from './producer.js';
+import { platformaticProducer } from './platformatic-producer.js';
 import { AdminMetadata } from './metadata.js';
 import { renewingAdmin } from './renewing-admin.js';
 import { renewingProducer } from './renewing-producer.js';
@@ -44,7 +46,12 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
   const log = logger.child({ component: 'kafka' });
   const client = createKafka(config, logger);
   const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
-  const kProducer = renewingProducer(client, { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS }, log);
+  const producerSettings = { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS };
+  // KAFKA_CLIENT picks the producer's library; the batching producer above it is the same for both.
+  const kProducer: ProducerHandle =
+    config.KAFKA_CLIENT === 'platformatic'
+      ? platformaticProducer({ ...config, ...producerSettings }, log)
+      : renewingProducer(client, producerSettings, log);
   const admin: Admin = renewingAdmin(
     () => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
     log,

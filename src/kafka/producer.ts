@@ -23,6 +23,20 @@ import type { ProduceRecord, Producer, RecordResult } from './types.js';
 import { classifyKafkaError, type KafkaErrorClass, protocolType } from './errors.js';
 import { BATCH_OVERHEAD_BYTES, recordSize } from '../core/record-size.js';
 
+/** What the batching producer needs of a client: kafkajs's `sendBatch` (platformatic-producer.ts adapts to it). */
+export type BatchSender = Pick<KafkaJsProducer, 'sendBatch'>;
+
+/** The client-side producer behind the batching producer, replaceable (renewing-producer.ts, platformatic-producer.ts). */
+export interface ProducerHandle {
+  readonly current: BatchSender;
+  /** True while the current producer is connected. */
+  readonly connected: boolean;
+  connect(): Promise<void>;
+  /** Connects a new producer and makes it current; the old one is closed once `previousSettled` resolves. */
+  renew(previousSettled: Promise<void>): Promise<BatchSender>;
+  close(): Promise<void>;
+}
+
 export interface BatchingProducerOptions {
   lingerMs: number;
   timeoutMs: number;
@@ -53,7 +67,7 @@ export interface BatchingProducerOptions {
    * test/integration/failover.test.ts). A new producer id, with sequences from 0, is the safe continuation.
    * `previousSettled` resolves once the old producer's calls ended, so it can be disconnected then.
    */
-  renewProducer?: (previousSettled: Promise<void>) => Promise<KafkaJsProducer>;
+  renewProducer?: (previousSettled: Promise<void>) => Promise<BatchSender>;
   /** Fault-injection seam for tests: wraps every sendBatch call. */
   sendBatch?: (
     send: KafkaJsProducer['sendBatch'],
@@ -126,7 +140,7 @@ export class BatchingProducer implements Producer {
   private stale = false;
 
   constructor(
-    private producer: KafkaJsProducer,
+    private producer: BatchSender,
     private readonly opts: BatchingProducerOptions,
   ) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 32 * 1024 * 1024;

@@ -2,7 +2,7 @@
 // clusterLock), a topic on it, and an in-process gateway with a short PRODUCE_TIMEOUT_MS whose log is captured.
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { ready } from './gateway.js';
+import { ready, testKafkaClientEnv } from './gateway.js';
 import { captureLog, type CapturedLog } from './log-capture.js';
 import {
   createTopic,
@@ -52,6 +52,7 @@ export async function startFailureBed(o: FailureBedOptions): Promise<FailureBed>
           HOST: '127.0.0.1',
           AUTH_MODE: 'none',
           PRODUCE_TIMEOUT_MS: String(o.produceTimeoutMs),
+          ...testKafkaClientEnv(),
         },
         'prod',
       ),

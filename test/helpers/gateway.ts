@@ -13,6 +13,15 @@ export const V2 = 'application/vnd.kafka.v2+json';
 export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 export const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
 
+/**
+ * KGW_TEST_KAFKA_CLIENT=platformatic runs the in-process gateways of a test file on the other producer library
+ * (KAFKA_CLIENT), so the produce and failure files check it without copies of themselves.
+ */
+export function testKafkaClientEnv(): Record<string, string> {
+  const client = process.env.KGW_TEST_KAFKA_CLIENT;
+  return client ? { KAFKA_CLIENT: client } : {};
+}
+
 /** Starts a gateway on a free loopback port (AUTH_MODE=none, silent logs); `env` overrides any setting. */
 export async function startTestGateway(
   env: Record<string, string> = {},
@@ -25,6 +34,7 @@ export async function startTestGateway(
       HOST: '127.0.0.1',
       AUTH_MODE: 'none',
       LOG_LEVEL: 'silent',
+      ...testKafkaClientEnv(),
       ...env,
     },
     'prod',

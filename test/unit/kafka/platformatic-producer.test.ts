@@ -1,0 +1,53 @@
+// The @platformatic/kafka producer's errors reach the one classification (errors.ts) with the same meaning as
+// kafkajs's: built with the library's own error classes, classified by the gateway's own classifier.
+import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka';
+import { describe, expect, it } from 'vitest';
+import { classifyKafkaError, explainKafkaError, protocolType } from '../../../src/kafka/errors.js';
+import { kafkaJsShaped } from '../../../src/kafka/platformatic-producer.js';
+
+const classify = (e: unknown, mechanism?: string) => classifyKafkaError(kafkaJsShaped(e, mechanism));
+
+describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
+  it('a refused write (MESSAGE_TOO_LARGE) is refused: nothing was written', () => {
+    const k = classify(new ProtocolError('MESSAGE_TOO_LARGE'));
+    expect(k).toMatchObject({ category: 'refused', refusedWrite: true, connectivity: false });
+    expect(k.message).toBe('Kafka error MESSAGE_TOO_LARGE');
+  });
+
+  it('a leader change inside an aggregate keeps its Kafka name and stays an unknown outcome', () => {
+    const agg = new MultipleErrors('Producing messages failed.', [
+      new NetworkError('Connection closed'),
+      new ProtocolError('NOT_LEADER_OR_FOLLOWER'),
+    ]);
+    expect(protocolType(kafkaJsShaped(agg))).toBe('NOT_LEADER_OR_FOLLOWER');
+    const k = classify(agg);
+    expect(k.refusedWrite).toBe(false);
+    expect(k.retriable).toBe(true);
+  });
+
+  it('a refused connection is a connectivity problem with the network reason', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const e = new NetworkError('Connection to 127.0.0.1:1 failed.', { cause: refused });
+    const k = classify(e);
+    expect(k).toMatchObject({ category: 'unreachable', connectivity: true, refusedWrite: false });
+    expect(explainKafkaError(kafkaJsShaped(e)).kind).toBe('network');
+  });
+
+  it('a request timeout is a connectivity problem, never a refused write', () => {
+    expect(classify(new TimeoutError('Request timed out', { canRetry: true }))).toMatchObject({
+      connectivity: true,
+      refusedWrite: false,
+    });
+  });
+
+  it('a SASL failure is an authentication problem naming the mechanism', () => {
+    const k = classify(new AuthenticationError('SASL authentication failed.'), 'SCRAM-SHA-512');
+    expect(k.category).toBe('authentication');
+    expect(k.message).toContain('SCRAM-SHA-512');
+  });
+
+  it('leaves errors that are not the library’s untouched', () => {
+    const e = new Error('plain');
+    expect(kafkaJsShaped(e)).toBe(e);
+  });
+});
