@@ -83,7 +83,7 @@ function checkVersion(): void {
     fail('version', 'kafkajs/package.json cannot be found (is kafkajs installed?)');
   }
   if (version !== PATCHED_KAFKAJS_VERSION)
-    fail('version', `kafkajs ${version} is installed; review both patches against it, then update the pin`);
+    fail('version', `kafkajs ${version} is installed; review every patch against it, then update the pin`);
 }
 
 /** Seeds the CommonJS cache (idempotent: a second import of this module finds its own copy there). */
