@@ -14,7 +14,7 @@ import type { KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, call, createTopicReady, post, type ProduceReply } from '../helpers/gateway.js';
+import { JSON_V2, call, createTopicReady, post, type ProduceReply, testKafkaClientEnv } from '../helpers/gateway.js';
 import { clientConfigFor, readAll, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog, type LogLine } from '../helpers/log-capture.js';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.js';
@@ -76,7 +76,10 @@ interface Started {
 
 async function gateway(env: Record<string, string>): Promise<Started> {
   const log = captureLog('debug');
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', ...env }, 'prod');
+  const config = loadConfig(
+    { PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', ...testKafkaClientEnv(), ...env },
+    'prod',
+  );
   const gw = await startGateway(config, { logger: log.logger });
   return { gw, log };
 }
