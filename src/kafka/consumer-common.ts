@@ -142,18 +142,30 @@ export async function feedBatch(
     }
   };
   const halted = () => !isRunning() || isStale() || stopped();
-  for (const m of batch.messages) {
-    if (halted()) return false;
-    const r = toRecord(batch.topic, batch.partition, m);
-    let taken = offer(r, m.offset);
-    while (!taken && room) {
-      if (!(await roomWithin(room, ROOM_WAIT_MS)) || halted()) break;
-      taken = offer(r, m.offset);
+  // Resolving is cumulative in kafkajs and costs a Long parse each: done once per run of taken records (before
+  // any wait or return), not per record.
+  let taken: string | undefined;
+  const resolve = () => {
+    if (taken !== undefined) resolveOffset(taken);
+    taken = undefined;
+  };
+  try {
+    for (const m of batch.messages) {
+      if (halted()) return false;
+      const r = toRecord(batch.topic, batch.partition, m);
+      let ok = offer(r, m.offset);
+      while (!ok && room) {
+        resolve();
+        if (!(await roomWithin(room, ROOM_WAIT_MS)) || halted()) break;
+        ok = offer(r, m.offset);
+      }
+      if (!ok) return true;
+      taken = m.offset;
     }
-    if (!taken) return true;
-    resolveOffset(m.offset);
+    return false;
+  } finally {
+    resolve();
   }
-  return false;
 }
 
 /**
