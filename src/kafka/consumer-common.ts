@@ -158,10 +158,16 @@ export async function feedBatch(
       if (halted()) return false;
       const r = toRecord(batch.topic, batch.partition, m);
       let ok = offer(r, m.offset);
-      while (!ok && room) {
+      if (!ok && room) {
         resolve();
-        if (!(await roomWithin(room, ROOM_WAIT_MS)) || halted()) break;
-        ok = offer(r, m.offset);
+        // One deadline per refused record, however often the sink wakes the wait without having room after all;
+        // between such wakes a macrotask turn, so that a sink that keeps waking can never starve the event loop.
+        const until = performance.now() + ROOM_WAIT_MS;
+        for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
+          if (!(await roomWithin(room, left)) || halted()) break;
+          ok = offer(r, m.offset);
+          if (!ok) await new Promise<void>((next) => setImmediate(next));
+        }
       }
       if (!ok) return true;
       taken = m.offset;

@@ -160,4 +160,24 @@ describe('batched records frames', () => {
       Array.from({ length: 20 }, (_, i) => i),
     );
   }, 60_000);
+
+  it('ack auto: a written records frame commits up to its last offset', async () => {
+    const topic = uniqueTopic('wsbatch-auto');
+    const group = uniqueTopic('g');
+    await createTopic(brokers, topic, 1);
+    await produceEach(topic, 1, 300);
+    const c = await client();
+    await c.subscribe({
+      id: 'a',
+      mode: 'group',
+      topics: [topic],
+      group,
+      from: 'earliest',
+      format: 'string',
+      batch: { maxRecords: 100 },
+    });
+    await c.until(() => count(c, 'a') === 300, 30_000, 'all 300 records');
+    expect(batches(c, 'a').every((b) => b.records.length <= 100)).toBe(true);
+    await eventually(async () => (await committed(group, topic))[0] === 300, 30_000, 'commit at 300');
+  }, 60_000);
 });

@@ -155,7 +155,8 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
 
   /** Resolves when records may flow again, or the state changed so that the session should look again. */
   private room(): Promise<void> {
-    if (this.closed || !this.full || this.held) return Promise.resolve();
+    // A socket on its way out (closing handshake) has no room; its close wakes the waiters.
+    if (this.closed || this.held || (!this.full && this.deps.port.open)) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -174,7 +175,7 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
 
   /** Pause or resume the Kafka session to match the flow state; wake a session that waits for room. */
   protected updateFlow(): void {
-    if (this.closed || !this.full || this.held) this.wakeWaiters();
+    if (this.closed || this.held || (!this.full && this.deps.port.open)) this.wakeWaiters();
     if (!this.session || this.closed) return;
     const want = this.held;
     if (want === this.kafkaPaused) return;

@@ -101,6 +101,28 @@ describe('feedBatch', () => {
     expect(resolved).toEqual(['10']);
   });
 
+  it('a sink that keeps waking it without room: refused after ROOM_WAIT_MS in all, never starving the event loop', async () => {
+    const { p, resolved } = payload(2);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const t0 = performance.now();
+    try {
+      const refused = await feedBatch(
+        p,
+        () => false,
+        () => false,
+        log,
+        () => Promise.resolve(),
+      );
+      expect(refused).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(ROOM_WAIT_MS - 1);
+    expect(ticks).toBeGreaterThan(5); // timers kept firing meanwhile
+    expect(resolved).toEqual([]);
+  });
+
   it('stops when the batch went stale during the wait (a rebalance): nothing more taken or resolved', async () => {
     let stale = false;
     const { p, resolved } = payload(3, { stale: () => stale });
