@@ -145,7 +145,10 @@ export async function feedBatch(
       return true;
     }
   };
-  const halted = () => !isRunning() || isStale() || stopped();
+  // kafkajs' isStale() builds a JSON key per call (seekOffsets.js): a seek or a rebalance happens between turns of the
+  // event loop, so it is asked at the start and after each wait, not per record.
+  if (isStale()) return false;
+  const halted = () => !isRunning() || stopped();
   // Resolving is cumulative in kafkajs and costs a Long parse each: done once per run of taken records (before
   // any wait or return), not per record.
   let taken: string | undefined;
@@ -164,7 +167,7 @@ export async function feedBatch(
         // between such wakes a macrotask turn, so that a sink that keeps waking can never starve the event loop.
         const until = performance.now() + ROOM_WAIT_MS;
         for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
-          if (!(await roomWithin(room, left)) || halted()) break;
+          if (!(await roomWithin(room, left)) || halted() || isStale()) break;
           ok = offer(r, m.offset);
           if (!ok) await new Promise<void>((next) => setImmediate(next));
         }
