@@ -6,8 +6,9 @@ import type { RoundResult, Row, Scenario } from './types.js';
 const SETTLE_MS = 3000;
 /**
  * After start-up V8 keeps the young generation it grew while loading modules (its semi-spaces at their maximum,
- * ~32 MiB of heap, mostly resident) until the first scavenge at a low allocation rate shrinks it; an idle gateway
- * reaches that within about half a minute. Round 1 also samples RSS until then, so both numbers are on record.
+ * 32 MiB reserved, ~10 MiB of it resident here) until the first scavenge at a low allocation rate shrinks it: on Node 20 an idle
+ * gateway often gets there within half a minute, Node 24 kept it for minutes (docs/performance.md, "Idle memory").
+ * Round 1 also reads RSS at SETTLED_AFTER_MS, so both numbers are on record.
  */
 const SETTLED_AFTER_MS = 45_000;
 
