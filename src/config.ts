@@ -130,6 +130,7 @@ export const envSchema = z.object({
   WS_MAX_SUBSCRIPTIONS: int(16, 1),
   WS_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
   WS_SLOW_CLIENT_MS: int(10000, 100),
+  WS_SEND_BUDGET_BYTES: int(256 * MiB, 1024),
   WS_PING_INTERVAL_MS: int(30000, 100),
 
   // HTTP consumers (the v2 consumer API, docs/consuming-over-http.md)
