@@ -96,7 +96,7 @@ export const envSchema = z.object({
   KAFKA_PRODUCER_ACKS: z.enum(['all', '-1', '1', '0']).default('all'),
   KAFKA_PRODUCER_IDEMPOTENT: bool(true),
   KAFKA_PRODUCER_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
-  KAFKA_PRODUCER_LINGER_MS: int(2, 0, 1000),
+  KAFKA_PRODUCER_LINGER_MS: int(0, 0, 1000),
   KAFKA_CONNECTION_TIMEOUT_MS: int(3000, 100),
   KAFKA_REQUEST_TIMEOUT_MS: int(30000, 100),
   METADATA_CACHE_MS: int(5000, 0),
