@@ -80,11 +80,14 @@ const WS_PUBLIC_TO_HTTP = 'ws/asyncapi/document.ts';
 const WS_SHARED_LEAVES = new Set(['ws/protocol.ts', 'ws/encode.ts', 'ws/flow.ts']);
 const SHARES_WS_LEAVES = new Set(['http', 'sse', 'consumers']);
 
+/** The Kafka client libraries: only src/kafka/ may import them (KAFKA_CLIENT picks one at run time). */
+const KAFKA_CLIENTS = new Set(['kafkajs', '@platformatic/kafka']);
+
 function forbidden(i: Import): string | undefined {
   const a = area(i.from);
   if (WIRING.has(a)) return undefined;
   if (!i.ours) {
-    if (i.to === 'kafkajs' && a !== 'kafka') return 'kafkajs outside src/kafka/';
+    if (KAFKA_CLIENTS.has(i.to) && a !== 'kafka') return `${i.to} outside src/kafka/`;
     if (i.to === 'ws' && a !== 'ws') return 'the ws library outside src/ws/';
     if ((i.to === 'hono' || i.to.startsWith('@hono/')) && !['http', 'auth'].includes(a))
       return 'hono outside http/auth';
@@ -132,6 +135,10 @@ describe('the import reader', () => {
     expect(forbidden({ from: 'http/x.ts', to: 'kafkajs', ours: false, typeOnly: true })).toBe(
       'kafkajs outside src/kafka/',
     );
+    expect(forbidden({ from: 'ws/x.ts', to: '@platformatic/kafka', ours: false, typeOnly: false })).toBe(
+      '@platformatic/kafka outside src/kafka/',
+    );
+    expect(forbidden({ from: 'kafka/x.ts', to: '@platformatic/kafka', ours: false, typeOnly: false })).toBeUndefined();
     expect(forbidden(i('core/x.ts', 'errors.ts'))).toBe('core may not import errors.ts');
     expect(forbidden(i('ws/x.ts', 'http/errors.ts'))).toBe('ws may not import http');
     expect(forbidden(i('http/x.ts', 'ws/connection.ts'))).toBe('http may not import ws');
