@@ -1,5 +1,5 @@
 // The kafkajs patches: the O(n) replacement for kafkajs's groupMessagesPerPartition is what kafkajs's producer
-// requires, returns exactly what kafkajs's own returns and stays linear where the original is quadratic; a paused
+// requires and returns exactly what kafkajs's own returns (its cost is a benchmark matter, not a timed test); a paused
 // consumer wakes on resume; and a patch that cannot apply stops the process instead of going unnoticed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -46,19 +46,6 @@ it('groups exactly as kafkajs does: partition → messages in their original ord
   const args = { topic: 't', partitionMetadata, messages, partitioner };
   expect(groupMessagesPerPartition(args)).toEqual(original()(args));
   expect(groupMessagesPerPartition({ ...args, partitionMetadata: [] })).toEqual({});
-});
-
-it('stays linear: 4,000 records to one partition take a fraction of the original’s quadratic time', () => {
-  const messages = Array.from({ length: 4_000 }, () => ({ partition: 0 }));
-  const args = { topic: 't', partitionMetadata: [{}], messages, partitioner: () => 0 };
-  const time = (f: typeof groupMessagesPerPartition) => {
-    const t = performance.now();
-    f(args);
-    return performance.now() - t;
-  };
-  const ours = Math.min(time(groupMessagesPerPartition), time(groupMessagesPerPartition));
-  const theirs = time(original());
-  expect(ours * 10).toBeLessThan(theirs);
 });
 
 describe('wake on resume', () => {
