@@ -1,0 +1,178 @@
+// docs/configuration.md is the complete list of settings: every key of the config schema (and of tracing's OTEL_*
+// schema) is in one of its tables, every setting its tables name is known to a schema, and every default stated in
+// a table's `default` column is the one the schema gives (the dev profile's too, where the page states it).
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEV_DEFAULTS, SECRET_SETTINGS, envSchema } from '../../../src/config.js';
+import { otelEnvSchema } from '../../../src/observability/tracing.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const PAGE = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+const MINIMAL = { KAFKA_BROKERS: 'localhost:9092' };
+
+interface Row {
+  names: string[];
+  /** The `default` column's text, when the table has one. */
+  default: string | undefined;
+  line: string;
+}
+
+/** Every row of every table whose first column is a setting name (header `variable` or `setting`). */
+function settingRows(markdown: string): Row[] {
+  const rows: Row[] = [];
+  const lines = markdown.replace(/```[\s\S]*?```/g, '').split('\n');
+  let header: string[] | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith('|')) {
+      header = undefined;
+      continue;
+    }
+    const cells = splitRow(line);
+    if (header === undefined) {
+      // A header is followed by its |---| line.
+      if (/^\|[\s|:-]+\|$/.test(lines[i + 1] ?? '')) {
+        header = cells.map((c) => c.toLowerCase());
+        i++;
+      }
+      continue;
+    }
+    if (header[0] !== 'variable' && header[0] !== 'setting') continue;
+    const d = header.indexOf('default');
+    rows.push({
+      names: [...cells[0]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!),
+      default: d >= 0 ? cells[d] : undefined,
+      line,
+    });
+  }
+  return rows;
+}
+
+/** Cells of a table row; `|` inside backticks stays in its cell. */
+function splitRow(line: string): string[] {
+  const cells: string[] = [];
+  let cur = '';
+  let code = false;
+  for (const ch of line.trim().slice(1, -1)) {
+    if (ch === '`') code = !code;
+    if (ch === '|' && !code) {
+      cells.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  cells.push(cur.trim());
+  return cells;
+}
+
+type Stated =
+  | { kind: 'unset' }
+  | { kind: 'empty' }
+  | { kind: 'required' }
+  | { kind: 'literal'; value: string }
+  | { kind: 'number'; value: number };
+
+const UNITS: Record<string, number> = { KiB: 1024, MiB: 1024 * 1024, GiB: 1024 * 1024 * 1024 };
+
+/**
+ * What a default cell states. Its first words are the default; what follows in brackets (or after `=` / `;`) is a
+ * comment, except `(dev: `X`)`, which is returned separately. Forms: `unset`, `empty`, `**required**`, a backticked
+ * literal, or a number with an optional binary unit (`8 MiB (8388608)`, `16384`).
+ */
+function readDefault(cell: string): { prod: Stated | undefined; dev: string | undefined } {
+  const dev = /\(dev: `([^`]*)`\)/.exec(cell)?.[1];
+  const text = cell.trim();
+  let prod: Stated | undefined;
+  let m: RegExpExecArray | null;
+  if (/^unset\b/.test(text)) prod = { kind: 'unset' };
+  else if (/^empty\b/.test(text)) prod = { kind: 'empty' };
+  else if (/^\*\*required\*\*/.test(text)) prod = { kind: 'required' };
+  else if ((m = /^`([^`]*)`/.exec(text))) prod = { kind: 'literal', value: m[1]! };
+  else if ((m = /^(\d+(?:\.\d+)?)(?: (KiB|MiB|GiB))?(?:$|[ ,;(])/.exec(text)))
+    prod = { kind: 'number', value: Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1) };
+  return { prod, dev };
+}
+
+/** The schema's value as the page would write it between backticks. */
+const asText = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+
+const rows = settingRows(PAGE);
+const documented = new Set(rows.flatMap((r) => r.names));
+const configKeys = Object.keys(envSchema.shape);
+const otelKeys = Object.keys(otelEnvSchema.shape);
+const parsedDefaults: Record<string, unknown> = envSchema.parse(MINIMAL);
+
+describe('docs/configuration.md', () => {
+  it('reads the tables it checks (a parser that finds nothing would pass everything)', () => {
+    expect(rows.length).toBeGreaterThan(configKeys.length / 2);
+    expect(documented).toContain('PORT');
+    expect(documented).toContain('OTEL_SERVICE_NAME');
+    expect(rows.find((r) => r.names.includes('PORT'))?.default).toBe('`8080`');
+  });
+
+  it('documents every key of the config schema and of the tracing schema', () => {
+    const missing = [...configKeys, ...otelKeys].filter((k) => !documented.has(k));
+    expect(missing, 'settings missing from docs/configuration.md').toEqual([]);
+  });
+
+  it('names no setting that the schemas do not know (stale docs)', () => {
+    const known = new Set([...configKeys, ...otelKeys, ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
+    const stale = [...documented].filter((n) => !known.has(n));
+    expect(stale, 'documented but unknown to src/config.ts').toEqual([]);
+  });
+
+  it('states every default in a form this test can read', () => {
+    const unreadable = rows
+      .filter((r) => r.default !== undefined && r.names.length > 0)
+      .filter((r) => readDefault(r.default!).prod === undefined)
+      .map((r) => r.line);
+    expect(unreadable).toEqual([]);
+  });
+
+  it('states the defaults the schema gives', () => {
+    const wrong: string[] = [];
+    for (const row of rows) {
+      if (row.default === undefined) continue;
+      const { prod } = readDefault(row.default);
+      for (const name of row.names) {
+        if (!(name in envSchema.shape) || prod === undefined) continue;
+        const actual = parsedDefaults[name];
+        const ok =
+          prod.kind === 'unset'
+            ? actual === undefined
+            : prod.kind === 'empty'
+              ? Array.isArray(actual) && actual.length === 0
+              : prod.kind === 'required'
+                ? !envSchema.safeParse({ ...MINIMAL, [name]: undefined }).success
+                : prod.kind === 'literal'
+                  ? asText(actual) === prod.value
+                  : actual === prod.value;
+        if (!ok) wrong.push(`${name}: page says ${row.default}, schema gives ${JSON.stringify(actual)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('states the dev profile defaults, and only those', () => {
+    const stated: Record<string, string> = {};
+    for (const row of rows) {
+      const dev = row.default === undefined ? undefined : readDefault(row.default).dev;
+      if (dev !== undefined) for (const name of row.names) stated[name] = dev;
+    }
+    expect(stated).toEqual(DEV_DEFAULTS);
+  });
+
+  it('reads defaults as the page writes them', () => {
+    // The parser itself, on the forms the page uses (a misreading would make the comparison above meaningless).
+    expect(readDefault('8 MiB (8388608)').prod).toEqual({ kind: 'number', value: 8 * 1024 * 1024 });
+    expect(readDefault('`0.0.0.0` (dev: `127.0.0.1`)')).toEqual({
+      prod: { kind: 'literal', value: '0.0.0.0' },
+      dev: '127.0.0.1',
+    });
+    expect(readDefault('`0` (off)').prod).toEqual({ kind: 'literal', value: '0' });
+    expect(readDefault('unset; required with `PEER_URLS`').prod).toEqual({ kind: 'unset' });
+    expect(readDefault('**required** (dev: a local broker)')).toEqual({ prod: { kind: 'required' }, dev: undefined });
+    expect(readDefault('from the key source').prod).toBeUndefined();
+    expect(splitRow('| `A` | `x|y` | z |')).toEqual(['`A`', '`x|y`', 'z']);
+  });
+});
