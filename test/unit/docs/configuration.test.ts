@@ -1,7 +1,8 @@
 // docs/configuration.md is the complete list of settings: every key of the config schema (and of tracing's OTEL_*
 // schema) is in one of its tables, every setting its tables name is known to a schema, and every default stated in
-// a table's `default` column is the one the schema gives (the dev profile's too, where the page states it).
-import { readFileSync } from 'node:fs';
+// a table's `default` column is the one the schema gives (the dev profile's too, where the page states it). The
+// feature pages that repeat their settings in a table of their own are held to the same names and defaults.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEV_DEFAULTS, SECRET_SETTINGS, envSchema } from '../../../src/config.js';
@@ -96,11 +97,37 @@ function readDefault(cell: string): { prod: Stated | undefined; dev: string | un
 /** The schema's value as the page would write it between backticks. */
 const asText = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
+/** Rows whose stated default differs from the schema's (defaults this test cannot read are skipped here). */
+function wrongDefaults(rows: Row[]): string[] {
+  const wrong: string[] = [];
+  for (const row of rows) {
+    if (row.default === undefined) continue;
+    const { prod } = readDefault(row.default);
+    for (const name of row.names) {
+      if (!(name in envSchema.shape) || prod === undefined) continue;
+      const actual = parsedDefaults[name];
+      const ok =
+        prod.kind === 'unset'
+          ? actual === undefined
+          : prod.kind === 'empty'
+            ? Array.isArray(actual) && actual.length === 0
+            : prod.kind === 'required'
+              ? !envSchema.safeParse({ ...MINIMAL, [name]: undefined }).success
+              : prod.kind === 'literal'
+                ? asText(actual) === prod.value
+                : actual === prod.value;
+      if (!ok) wrong.push(`${name}: page says ${row.default}, schema gives ${JSON.stringify(actual)}`);
+    }
+  }
+  return wrong;
+}
+
 const rows = settingRows(PAGE);
 const documented = new Set(rows.flatMap((r) => r.names));
 const configKeys = Object.keys(envSchema.shape);
 const otelKeys = Object.keys(otelEnvSchema.shape);
 const parsedDefaults: Record<string, unknown> = envSchema.parse(MINIMAL);
+const known = new Set([...configKeys, ...otelKeys, ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
 
 describe('docs/configuration.md', () => {
   it('reads the tables it checks (a parser that finds nothing would pass everything)', () => {
@@ -116,7 +143,6 @@ describe('docs/configuration.md', () => {
   });
 
   it('names no setting that the schemas do not know (stale docs)', () => {
-    const known = new Set([...configKeys, ...otelKeys, ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
     const stale = [...documented].filter((n) => !known.has(n));
     expect(stale, 'documented but unknown to src/config.ts').toEqual([]);
   });
@@ -130,27 +156,7 @@ describe('docs/configuration.md', () => {
   });
 
   it('states the defaults the schema gives', () => {
-    const wrong: string[] = [];
-    for (const row of rows) {
-      if (row.default === undefined) continue;
-      const { prod } = readDefault(row.default);
-      for (const name of row.names) {
-        if (!(name in envSchema.shape) || prod === undefined) continue;
-        const actual = parsedDefaults[name];
-        const ok =
-          prod.kind === 'unset'
-            ? actual === undefined
-            : prod.kind === 'empty'
-              ? Array.isArray(actual) && actual.length === 0
-              : prod.kind === 'required'
-                ? !envSchema.safeParse({ ...MINIMAL, [name]: undefined }).success
-                : prod.kind === 'literal'
-                  ? asText(actual) === prod.value
-                  : actual === prod.value;
-        if (!ok) wrong.push(`${name}: page says ${row.default}, schema gives ${JSON.stringify(actual)}`);
-      }
-    }
-    expect(wrong).toEqual([]);
+    expect(wrongDefaults(rows)).toEqual([]);
   });
 
   it('states the dev profile defaults, and only those', () => {
@@ -174,5 +180,26 @@ describe('docs/configuration.md', () => {
     expect(readDefault('**required** (dev: a local broker)')).toEqual({ prod: { kind: 'required' }, dev: undefined });
     expect(readDefault('from the key source').prod).toBeUndefined();
     expect(splitRow('| `A` | `x|y` | z |')).toEqual(['`A`', '`x|y`', 'z']);
+  });
+});
+
+describe('settings tables on the other pages of docs/', () => {
+  const pages = readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md') && f !== 'configuration.md')
+    .map((f) => ({ name: f, rows: settingRows(readFileSync(join(ROOT, 'docs', f), 'utf8')) }))
+    .filter((p) => p.rows.length > 0);
+
+  it('are found (sse.md, consuming-over-http.md and reliability.md have one each)', () => {
+    expect(pages.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['sse.md', 'consuming-over-http.md', 'reliability.md']),
+    );
+  });
+
+  it.each(pages.map((p) => [p.name, p.rows] as const))('%s names only known settings', (_name, pageRows) => {
+    expect(pageRows.flatMap((r) => r.names).filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it.each(pages.map((p) => [p.name, p.rows] as const))('%s states the schema defaults', (_name, pageRows) => {
+    expect(wrongDefaults(pageRows)).toEqual([]);
   });
 });
