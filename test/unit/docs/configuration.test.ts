@@ -1,6 +1,7 @@
 // docs/configuration.md is the complete list of settings: every key of the config schema (and of tracing's OTEL_*
 // schema) is in one of its tables, every setting its tables name is known to a schema, and every default stated in
-// a table's `default` column is the one the schema gives (the dev profile's too, where the page states it). The
+// a table's `default` column is the one the schema gives (the dev profile's too, where the page states it), and
+// every range or list of values in its `range / values` column is the one the schema enforces. The
 // feature pages that repeat their settings in a table of their own are held to the same names and defaults.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,8 @@ interface Row {
   names: string[];
   /** The `default` column's text, when the table has one. */
   default: string | undefined;
+  /** The `range / values` column's text, when the table has one. */
+  range: string | undefined;
   line: string;
 }
 
@@ -41,9 +44,11 @@ function settingRows(markdown: string): Row[] {
     }
     if (header[0] !== 'variable' && header[0] !== 'setting') continue;
     const d = header.indexOf('default');
+    const r = header.indexOf('range / values');
     rows.push({
       names: [...cells[0]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!),
       default: d >= 0 ? cells[d] : undefined,
+      range: r >= 0 ? cells[r] : undefined,
       line,
     });
   }
@@ -92,6 +97,42 @@ function readDefault(cell: string): { prod: Stated | undefined; dev: string | un
   else if ((m = /^(\d+(?:\.\d+)?)(?: (KiB|MiB|GiB))?(?:$|[ ,;(])/.exec(text)))
     prod = { kind: 'number', value: Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1) };
   return { prod, dev };
+}
+
+type Range =
+  | { kind: 'numbers'; min: number; max: number | undefined }
+  | { kind: 'values'; values: string[] }
+  | { kind: 'boolean' };
+
+const NUMBER = String.raw`(\d+)(?: (KiB|MiB|GiB))?`;
+const amount = (n: string, unit: string | undefined) => Number(n) * (unit ? UNITS[unit]! : 1);
+
+/**
+ * What a range cell states, when it states one this test checks: `≥ N`, `A–B` (units allowed, a comment may
+ * follow), `boolean`, or a list of backticked values and nothing else. Other cells (`PEM`, `URL`, …) describe.
+ */
+function readRange(cell: string): Range | undefined {
+  const text = cell.trim();
+  let m: RegExpExecArray | null;
+  if ((m = new RegExp(`^≥ ${NUMBER}(?:$|[ ,;(])`).exec(text)))
+    return { kind: 'numbers', min: amount(m[1]!, m[2]), max: undefined };
+  if ((m = new RegExp(`^${NUMBER} ?– ?${NUMBER}(?:$|[ ,;(])`).exec(text)))
+    return { kind: 'numbers', min: amount(m[1]!, m[2]), max: amount(m[3]!, m[4]) };
+  if (text === 'boolean') return { kind: 'boolean' };
+  if (/^`[^`]+`(?:, `[^`]+`)*$/.test(text))
+    return { kind: 'values', values: [...text.matchAll(/`([^`]+)`/g)].map((v) => v[1]!) };
+  return undefined;
+}
+
+/** The values an enum setting accepts (zod keeps them on the enum inside the default and the transform). */
+function enumValues(schema: unknown): string[] | undefined {
+  let cur = schema as { options?: unknown; _zod?: { def?: { innerType?: unknown; in?: unknown } } } | undefined;
+  for (let i = 0; cur && i < 6; i++) {
+    if (Array.isArray(cur.options)) return cur.options as string[];
+    const def = cur._zod?.def;
+    cur = (def?.innerType ?? def?.in) as typeof cur;
+  }
+  return undefined;
 }
 
 /** The schema's value as the page would write it between backticks. */
@@ -159,6 +200,38 @@ describe('docs/configuration.md', () => {
     expect(wrongDefaults(rows)).toEqual([]);
   });
 
+  it('states the ranges and values the schema enforces', () => {
+    const shape = envSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const row of rows) {
+      const range = row.range === undefined ? undefined : readRange(row.range);
+      if (range === undefined) continue;
+      for (const name of row.names) {
+        const field = shape[name];
+        if (field === undefined) continue;
+        checked++;
+        const takes = (v: number | string) => field.safeParse(String(v)).success;
+        if (range.kind === 'numbers') {
+          if (!takes(range.min) || takes(range.min - 1)) wrong.push(`${name}: the least value is not ${range.min}`);
+          if (range.max !== undefined && (!takes(range.max) || takes(range.max + 1)))
+            wrong.push(`${name}: the largest value is not ${range.max}`);
+          if (range.max === undefined && !takes(Number.MAX_SAFE_INTEGER)) wrong.push(`${name}: has a largest value`);
+        } else {
+          const values = enumValues(field);
+          const stated = range.kind === 'boolean' ? ['true', 'false'] : range.values;
+          const ok =
+            values !== undefined &&
+            stated.every((v) => values.includes(v)) &&
+            (range.kind === 'boolean' || values.every((v) => stated.includes(v)));
+          if (!ok) wrong.push(`${name}: page says ${row.range}, schema takes ${JSON.stringify(values)}`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(wrong).toEqual([]);
+  });
+
   it('states the dev profile defaults, and only those', () => {
     const stated: Record<string, string> = {};
     for (const row of rows) {
@@ -180,6 +253,11 @@ describe('docs/configuration.md', () => {
     expect(readDefault('**required** (dev: a local broker)')).toEqual({ prod: { kind: 'required' }, dev: undefined });
     expect(readDefault('from the key source').prod).toBeUndefined();
     expect(splitRow('| `A` | `x|y` | z |')).toEqual(['`A`', '`x|y`', 'z']);
+    expect(readRange('1024 – 1 MiB')).toEqual({ kind: 'numbers', min: 1024, max: 1024 * 1024 });
+    expect(readRange('0–65535 (0 = any free port)')).toEqual({ kind: 'numbers', min: 0, max: 65535 });
+    expect(readRange('≥ 100, below the session timeout')).toEqual({ kind: 'numbers', min: 100, max: undefined });
+    expect(readRange('`json`, `pretty`')).toEqual({ kind: 'values', values: ['json', 'pretty'] });
+    expect(readRange('secret (`_FILE`), ≥ 32 bytes')).toBeUndefined();
   });
 });
 
