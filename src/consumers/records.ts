@@ -2,6 +2,7 @@
  * `GET records` answers: the instance's embedded format picks the media type and how keys and values are written
  * (the same record shape as WebSocket frames: src/ws/encode.ts), and an Accept naming another format is 406 40601.
  */
+import { acceptAdmits } from '../core/accept.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { ConsumedRecord } from '../kafka/index.js';
 import { recordBody } from '../ws/encode.js';
@@ -22,14 +23,7 @@ const VENDOR = /^application\/vnd\.kafka\.([a-z0-9]+)\.v2\+json$/;
 export const recordsMediaType = (format: InstanceFormat) => `application/vnd.kafka.${format}.v2+json`;
 
 export function checkRecordsAccept(accept: string | undefined, format: InstanceFormat): void {
-  if (accept === undefined || accept.trim() === '') return;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    if (!type) continue;
-    const q = params.find((p) => p.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) continue;
-    if (ANY.has(type) || VENDOR.exec(type)?.[1] === format) return;
-  }
+  if (acceptAdmits(accept, (type) => ANY.has(type) || VENDOR.exec(type)?.[1] === format)) return;
   throw new GatewayError(
     406,
     ErrorCodes.CONSUMER_FORMAT_MISMATCH,

@@ -1,6 +1,7 @@
 /**
  * Content types and Accept negotiation for the Confluent v2 wire format (docs/rest-api.md "Media types").
  */
+import { acceptAdmits } from '../core/accept.js';
 import { errors } from '../errors.js';
 
 export type EmbeddedFormat = 'json' | 'binary' | 'raw';
@@ -62,16 +63,9 @@ const V2_ACCEPTABLE = new Set([
  * (docs/rest-api.md "Media types") → 406.
  */
 export function checkAccept(accept: string | undefined, acceptable: ReadonlySet<string> = V2_ACCEPTABLE): void {
-  if (accept === undefined || accept.trim() === '') return;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    if (!type) continue;
-    const q = params.find((p) => p.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) continue;
-    if (acceptable.has(type)) return;
-  }
+  if (acceptAdmits(accept, (type) => acceptable.has(type))) return;
   throw errors.notAcceptable(
-    `Cannot answer with any type in Accept '${accept.slice(0, 200)}'; responses are application/vnd.kafka.v2+json.`,
+    `Cannot answer with any type in Accept '${accept!.slice(0, 200)}'; responses are application/vnd.kafka.v2+json.`,
   );
 }
 

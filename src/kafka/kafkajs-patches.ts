@@ -1,6 +1,6 @@
 /**
- * Two fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
- * that version; importing this module applies both, and throws (stopping the gateway at start-up) when one cannot
+ * Three fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
+ * that version; importing this module applies all three, and throws (stopping the gateway at start-up) when one cannot
  * apply — another kafkajs version or file layout, or kafkajs loaded before this module — instead of running with
  * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
@@ -83,7 +83,7 @@ function checkVersion(): void {
     fail('version', 'kafkajs/package.json cannot be found (is kafkajs installed?)');
   }
   if (version !== PATCHED_KAFKAJS_VERSION)
-    fail('version', `kafkajs ${version} is installed; review both patches against it, then update the pin`);
+    fail('version', `kafkajs ${version} is installed; review every patch against it, then update the pin`);
 }
 
 /** Seeds the CommonJS cache (idempotent: a second import of this module finds its own copy there). */
@@ -216,10 +216,51 @@ function installWakeOnResume(): void {
   };
 }
 
+/**
+ * 3. No 1 ms timer loop on idle connections.
+ *
+ * Each broker connection's request queue re-arms a timer whenever a request completes: `setTimeout(check,
+ * throttledUntil - Date.now())`. `throttledUntil` starts at -1, so unless the broker throttled the client the
+ * delay is a large negative number, which Node runs as 1 ms (Node 24 also prints a TimeoutNegativeWarning for it,
+ * tulios/kafkajs#1751); the check finds nothing pending and arms the same timer again. Every connection thus
+ * wakes the process about 1,000 times a second for as long as it lives (measured: ~920 timers/s and ~2.4% of a
+ * core for one idle producer). Here nothing is scheduled when nothing is pending and the broker is not
+ * throttling: `push` schedules a check itself when it queues a request, and a completed request checks the queue.
+ * A pending queue or an active throttle is scheduled exactly as before.
+ */
+interface RequestQueueLike {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: unknown;
+  scheduleCheckPendingRequests(): void;
+}
+
+function installQuietRequestQueue(): void {
+  let proto: RequestQueueLike;
+  try {
+    proto = (require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueLike }).prototype;
+  } catch {
+    fail('quiet request queue', 'kafkajs/src/network/requestQueue/index.js is not where it was');
+  }
+  const original = proto.scheduleCheckPendingRequests;
+  if (typeof original !== 'function') fail('quiet request queue', 'RequestQueue has no scheduleCheckPendingRequests');
+  if ((original as { quiet?: boolean }).quiet) return;
+  const quiet = function (this: RequestQueueLike): void {
+    if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
+    original.call(this);
+  };
+  proto.scheduleCheckPendingRequests = Object.assign(quiet, { quiet: true });
+}
+
 // Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
 checkVersion();
 installGrouping();
 installWakeOnResume();
+installQuietRequestQueue();
 
-/** The patches in force (both, or this module threw): logged by the gateway at start-up. */
-export const KAFKAJS_PATCHES: readonly string[] = Object.freeze(['O(n) record grouping', 'wake on resume']);
+/** The patches in force (all, or this module threw): logged by the gateway at start-up. */
+export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([
+  'O(n) record grouping',
+  'wake on resume',
+  'quiet request queue',
+]);

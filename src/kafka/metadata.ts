@@ -22,7 +22,33 @@ import { ErrorCodes, GatewayError } from '../errors.js';
 import { isInternalTopic, isLegalTopicName } from '../core/topic-names.js';
 
 /** kafkajs client-bug retries for offset lookups (see offsets()). */
-const OFFSETS_ATTEMPTS = 3;
+const CLIENT_RACE_ATTEMPTS = 3;
+
+/**
+ * kafkajs 2.2.4's admin calls race with its own concurrent metadata refreshes, most often while a topic is being
+ * deleted: fetchTopicOffsets throws "Cannot destructure property 'partitions' of 'low.pop(...)'" and
+ * fetchTopicMetadata "Cannot read properties of null (reading 'topicMetadata')" (both seen under schemathesis). A
+ * TypeError is a client bug, not an answer from Kafka: the call is tried again, and a retry usually gets Kafka's
+ * real answer (often "unknown topic", a 404).
+ */
+async function retryClientRace<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!(e instanceof TypeError) || attempt >= CLIENT_RACE_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+/** A client race that persisted through every retry: retriable, never a bare 500 with kafkajs's message. */
+function clientRaceError(what: string, cause: unknown): GatewayError {
+  return new GatewayError(500, ErrorCodes.KAFKA_RETRIABLE, `Could not read ${what}; retry.`, {
+    cause,
+    retriable: true,
+  });
+}
 
 /** Pauses before the lookups that follow an "unknown topic" answer. */
 const UNKNOWN_RECHECK_MS = [100, 300];
@@ -137,12 +163,12 @@ export class AdminMetadata implements Metadata {
   /** One metadata lookup: the topic, or undefined when Kafka says it does not know it. */
   private async fetchInfo(name: string): Promise<TopicInfo | undefined> {
     try {
-      const md = await this.admin.fetchTopicMetadata({ topics: [name] });
+      const md = await retryClientRace(() => this.admin.fetchTopicMetadata({ topics: [name] }));
       const t = md.topics.find((x) => x.name === name);
       return t && toTopicInfo(t);
     } catch (e) {
       if (protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
-      throw toGatewayError(e);
+      throw e instanceof TypeError ? clientRaceError("the topic's metadata", e) : toGatewayError(e);
     }
   }
 
@@ -186,26 +212,11 @@ export class AdminMetadata implements Metadata {
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await this.admin.fetchTopicOffsets(topic);
-        return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
-      } catch (e) {
-        // kafkajs 2.2.4's fetchTopicOffsets races with concurrent metadata refreshes and can throw a TypeError
-        // ("Cannot destructure property 'partitions' of 'low.pop(...)'", seen under schemathesis): a client bug, not
-        // an answer from Kafka, so it is retried; if it persists it is reported as retriable.
-        if (e instanceof TypeError) {
-          if (attempt < OFFSETS_ATTEMPTS) {
-            await new Promise((r) => setTimeout(r, 50 * attempt));
-            continue;
-          }
-          throw new GatewayError(500, ErrorCodes.KAFKA_RETRIABLE, 'Could not read the partition offsets; retry.', {
-            cause: e,
-            retriable: true,
-          });
-        }
-        throw toGatewayError(e);
-      }
+    try {
+      const res = await retryClientRace(() => this.admin.fetchTopicOffsets(topic));
+      return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+    } catch (e) {
+      throw e instanceof TypeError ? clientRaceError('the partition offsets', e) : toGatewayError(e);
     }
   }
 

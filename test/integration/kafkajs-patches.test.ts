@@ -33,5 +33,8 @@ it('a produce through the gateway is grouped by the patched grouping', async () 
 
 it('says at start-up which patches applied, to which kafkajs', () => {
   const line = log.lines.find((l) => l.msg === 'kafkajs patches applied');
-  expect(line).toMatchObject({ kafkajs: '2.2.4', patches: ['O(n) record grouping', 'wake on resume'] });
+  expect(line).toMatchObject({
+    kafkajs: '2.2.4',
+    patches: ['O(n) record grouping', 'wake on resume', 'quiet request queue'],
+  });
 });

@@ -367,9 +367,10 @@ describe('AUTH_MODE', () => {
       { KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none' },
       /gateway listening/,
     );
+    // The log lines (JSON); the runtime may add lines of its own (a Node warning) on the same stream.
     const warning = out
       .split('\n')
-      .filter(Boolean)
+      .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: number; msg: string })
       .find((l) => /AUTH_MODE=none/.test(l.msg));
     expect(warning?.level).toBe(40);

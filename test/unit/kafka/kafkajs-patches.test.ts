@@ -23,7 +23,7 @@ function original(): typeof groupMessagesPerPartition {
 }
 
 it('is the grouping kafkajs’s producer requires', () => {
-  expect(KAFKAJS_PATCHES).toEqual(['O(n) record grouping', 'wake on resume']);
+  expect(KAFKAJS_PATCHES).toEqual(['O(n) record grouping', 'wake on resume', 'quiet request queue']);
   const ours = require(file) as ((args: never) => unknown) & Record<symbol, unknown>;
   expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.grouping')]).toBe(true);
   // kafkajs's sendMessages (what every producer send runs) was loaded with ours as its child module.
@@ -143,4 +143,49 @@ describe('a patch that cannot apply', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('kafkajs patch "O(n) grouping" cannot apply: kafkajs was loaded before this module');
   }, 30_000);
+});
+
+describe('quiet request queue (no 1 ms timer loop on an idle connection)', () => {
+  type Queue = {
+    pending: unknown[];
+    throttledUntil: number;
+    throttleCheckTimeoutId: NodeJS.Timeout | null;
+    scheduleCheckPendingRequests(): void;
+    destroy(): void;
+  };
+  const RequestQueue = require('kafkajs/src/network/requestQueue') as new (o: object) => Queue;
+  const { createLogger, LEVELS } = require('kafkajs/src/loggers') as {
+    createLogger(o: object): unknown;
+    LEVELS: Record<string, number>;
+  };
+  const queue = () =>
+    new RequestQueue({
+      maxInFlightRequests: 1,
+      requestTimeout: 1000,
+      enforceRequestTimeout: true,
+      clientId: 'test',
+      broker: '127.0.0.1:1',
+      logger: createLogger({ level: LEVELS.NOTHING, logCreator: () => () => {} }),
+    });
+
+  it('arms no timer when nothing is pending and the broker is not throttling (kafkajs armed one every 1 ms)', () => {
+    const q = queue();
+    q.scheduleCheckPendingRequests();
+    expect(q.throttleCheckTimeoutId).toBeNull();
+    q.destroy();
+  });
+
+  it('still schedules a check for pending requests, and for the end of a throttle', () => {
+    const pending = queue();
+    pending.pending.push({});
+    pending.scheduleCheckPendingRequests();
+    expect(pending.throttleCheckTimeoutId).not.toBeNull();
+    pending.destroy();
+
+    const throttled = queue();
+    throttled.throttledUntil = Date.now() + 60_000;
+    throttled.scheduleCheckPendingRequests();
+    expect(throttled.throttleCheckTimeoutId).not.toBeNull();
+    throttled.destroy();
+  });
 });

@@ -213,3 +213,49 @@ describe('AdminMetadata.offsets', () => {
     expect(f.calls()).toBe(3);
   });
 });
+
+describe('AdminMetadata.topicInfo during a deletion', () => {
+  // What kafkajs 2.2.4's fetchTopicMetadata throws when a concurrent refresh cleared its metadata (a topic being
+  // deleted while it is looked up); the retry gets Kafka's real answer.
+  const raceAdmin = (failures: number, then: 'unknown' | 'found') => {
+    let calls = 0;
+    const admin = {
+      fetchTopicMetadata: async () => {
+        calls++;
+        if (calls <= failures) throw new TypeError("Cannot read properties of null (reading 'topicMetadata')");
+        if (then === 'unknown')
+          throw Object.assign(new Error('This server does not host this topic-partition'), {
+            name: 'KafkaJSProtocolError',
+            type: 'UNKNOWN_TOPIC_OR_PARTITION',
+            retriable: true,
+          });
+        return { topics: [{ name: 't', partitions: [{ partitionId: 0, leader: 1, replicas: [1], isr: [1] }] }] };
+      },
+      describeConfigs: async () => ({ resources: [{ configEntries: [] }] }),
+    } as unknown as Admin;
+    return { admin, calls: () => calls };
+  };
+
+  it('answers "unknown topic" (404 upstream), not a 500 with kafkajs words, once the race passes', async () => {
+    const f = raceAdmin(1, 'unknown');
+    await expect(new AdminMetadata(f.admin, 5000, Date.now, []).topicInfo('t')).resolves.toBeUndefined();
+    expect(f.calls()).toBe(2);
+  });
+
+  it('answers the topic when it still exists', async () => {
+    const f = raceAdmin(2, 'found');
+    await expect(new AdminMetadata(f.admin, 5000, Date.now, []).topicInfo('t')).resolves.toMatchObject({
+      name: 't',
+    });
+  });
+
+  it('reports a race that persists as retriable 50003', async () => {
+    const f = raceAdmin(99, 'found');
+    await expect(new AdminMetadata(f.admin, 5000, Date.now, []).topicInfo('t')).rejects.toMatchObject({
+      status: 500,
+      errorCode: 50003,
+      retriable: true,
+      message: "Could not read the topic's metadata; retry.",
+    });
+  });
+});
