@@ -44,6 +44,12 @@ export const OPENAPI_INFO = {
 
 export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>();
+  // Generated at the first GET of /openapi.json or /openapi.yaml, then kept: the routes never change after start.
+  let openapi: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  const openapiDocument = () => {
+    openapi ??= app.getOpenAPI31Document(OPENAPI_INFO);
+    return openapi;
+  };
   // Outermost, so they time and see everything (auth refusals included).
   if (deps.metrics) app.use(metricsMiddleware(deps.metrics));
   if (deps.tracing?.enabled) app.use(tracingMiddleware(deps.tracing.tracer));
@@ -79,7 +85,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
     adminRoutes(deps),
     recordsV3Routes(deps),
     consumerRoutes(deps, deps.consumerInstances ? { registry: deps.consumerInstances } : {}).app,
-    docsRoutes(deps, { document: () => app.getOpenAPI31Document(OPENAPI_INFO) }),
+    docsRoutes(deps, { document: openapiDocument }),
     uiRoutes(deps),
     asyncapiRoutes({ version: OPENAPI_INFO.info.version }),
     rootRoutes({ version: OPENAPI_INFO.info.version, metrics: Boolean(deps.metrics) }),
@@ -87,7 +93,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}) {
   if (deps.metrics) routers.push(metricsRoutes({ ...deps, metrics: deps.metrics }));
   for (const r of routers) app.route('/', r);
 
-  app.doc31('/openapi.json', OPENAPI_INFO);
+  app.get('/openapi.json', (c) => c.json(openapiDocument()));
 
   // 405 for a known path with another method; 404 for everything else.
   const known = routers.flatMap((r) =>

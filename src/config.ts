@@ -94,7 +94,7 @@ export const envSchema = z.object({
   KAFKA_PRODUCER_ACKS: z.enum(['all', '-1', '1', '0']).default('all'),
   KAFKA_PRODUCER_IDEMPOTENT: bool(true),
   KAFKA_PRODUCER_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
-  KAFKA_PRODUCER_LINGER_MS: int(2, 0, 1000),
+  KAFKA_PRODUCER_LINGER_MS: int(0, 0, 1000),
   KAFKA_CONNECTION_TIMEOUT_MS: int(3000, 100),
   KAFKA_REQUEST_TIMEOUT_MS: int(30000, 100),
   METADATA_CACHE_MS: int(5000, 0),
@@ -130,6 +130,7 @@ export const envSchema = z.object({
   WS_MAX_SUBSCRIPTIONS: int(16, 1),
   WS_SEND_HIGH_WATER_BYTES: int(1 * MiB, 1024),
   WS_SLOW_CLIENT_MS: int(10000, 100),
+  WS_SEND_BUDGET_BYTES: int(256 * MiB, 1024),
   WS_PING_INTERVAL_MS: int(30000, 100),
 
   // HTTP consumers (the v2 consumer API, docs/consuming-over-http.md)

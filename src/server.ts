@@ -12,7 +12,6 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './kafka/index.js';
 import { KAFKAJS_PATCHES, PATCHED_KAFKAJS_VERSION } from './kafka/kafkajs-patches.js';
 import { buildApp } from './app.js';
-import { createTokenVerifier } from './auth/jwt.js';
 import { createRateLimiter } from './auth/rate-limit.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { instrumentProducer } from './observability/instrument-producer.js';
@@ -59,8 +58,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   );
   metrics.watchKafka({ up: () => kafka.ready(), inflightBytes: () => kafka.producer.inflightBytes });
   let accepting = true;
-  // Built once at start-up: a bad key or secret stops the process here, never at the first request.
-  const verifier = config.AUTH_MODE === 'jwt' ? createTokenVerifier(config, logger) : null;
+  // Built once at start-up: a bad key or secret stops the process here, never at the first request. Loaded only
+  // for AUTH_MODE=jwt: jose is ~1 MiB of heap an unauthenticated gateway never uses (docs/performance.md, M1).
+  const verifier =
+    config.AUTH_MODE === 'jwt' ? (await import('./auth/jwt.js')).createTokenVerifier(config, logger) : null;
   const rateLimiter =
     config.RATE_LIMIT_RECORDS_PER_S > 0
       ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })

@@ -12,8 +12,9 @@
  *
  * latency mode: records carry their produce time as `"t":<epoch ms>` in a string value (format=string); frames
  * are not fully parsed (the client looks for that field only) so the load generator stays cheap.
- * group mode: frames are parsed (as a real client would), each (partition, offset) is counted once, and the
- * client acks cumulatively per partition every `ackEvery` records.
+ * group mode: frames are parsed (as a real client would), `record` and batched `records` frames alike, each
+ * (partition, offset) is counted once, and the client acks cumulatively per partition every `ackEvery` records
+ * (with batches: the last offset of the frame that reaches it).
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -125,6 +126,8 @@ type Frame = {
   topic?: string;
   assignment?: unknown[];
   current?: unknown[];
+  /** `records` (batch) frames. */
+  records?: { offset: number }[];
 };
 
 function groupClient(ws: WebSocket): (frame: Frame) => void {
@@ -138,26 +141,30 @@ function groupClient(ws: WebSocket): (frame: Frame) => void {
       }
       return;
     }
-    if (f.type !== 'record') return;
+    if (f.type !== 'record' && f.type !== 'records') return;
     const t = now();
     firstAt ??= t;
-    frames++;
     const p = f.partition!;
-    const o = f.offset!;
     const part = seen.get(p);
-    if (part && o >= part.low && o - part.low < part.bits.length) {
-      if (part.bits[o - part.low]) duplicates++;
-      else {
-        part.bits[o - part.low] = 1;
-        unique++;
-        if (startAt !== undefined) uniqueAfterStart++;
-        lastAt = t;
+    const offsets = f.type === 'record' ? [f.offset!] : f.records!.map((r) => r.offset);
+    for (const o of offsets) {
+      frames++;
+      if (part && o >= part.low && o - part.low < part.bits.length) {
+        if (part.bits[o - part.low]) duplicates++;
+        else {
+          part.bits[o - part.low] = 1;
+          unique++;
+          if (startAt !== undefined) uniqueAfterStart++;
+          lastAt = t;
+        }
       }
     }
-    const n = (sinceAck.get(p) ?? 0) + 1;
+    // Cumulative acks: one for the frame's last record once ackEvery records of the partition came since the last.
+    const last = offsets[offsets.length - 1]!;
+    const n = (sinceAck.get(p) ?? 0) + offsets.length;
     if (n >= (job.ackEvery ?? 1)) {
       ws.send(
-        `{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${o}}`,
+        `{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${last}}`,
       );
       acks++;
       sinceAck.set(p, 0);

@@ -9,13 +9,13 @@ import { P1, P2, P3, P4 } from './produce.js';
 import { P6 } from './stream.js';
 import type { Scenario } from './types.js';
 import { W1, W2 } from './ws-delivery.js';
-import { W3 } from './ws-group.js';
+import { W3, W3B } from './ws-group.js';
 import { W4 } from './ws-slow.js';
 import { C1 } from './http-consumers.js';
 import { C2 } from './sse.js';
 
 export function scenarios(opts: { p5Records?: number } = {}): Map<string, Scenario> {
-  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), P6, M2, W1, W2, W3, W4, C1, C2];
+  const list = [M1, P1, P2, P3, P4, ceilingScenario(opts.p5Records), P6, M2, W1, W2, W3, W3B, W4, C1, C2];
   return new Map(list.map((s) => [s.id, s]));
 }
 

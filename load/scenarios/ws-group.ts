@@ -6,7 +6,10 @@
  * hold their members paused until the group has settled (every member owns a partition), then resume together:
  * rate = unique records received after the resume ÷ (last receipt − resume), so joins and rebalances are not counted.
  *
- *   npm run bench -- --scenarios W3 [--w3-records 300000 --w3-ack-every 100 --w3-window 5000]
+ * W3b is the same with the opt-in batch frame (`"batch": {"maxRecords": --w3b-batch}`, default 500): the client
+ * acks the last offset of a `records` frame once `--w3-ack-every` records of its partition came since its last ack.
+ *
+ *   npm run bench -- --scenarios W3,W3b [--w3-records 300000 --w3-ack-every 100 --w3-window 5000 --w3b-batch 500]
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -30,6 +33,7 @@ async function gatewaySide(
   ctx: BenchContext,
   expect: Record<number, [number, number]>,
   total: number,
+  batch: number,
 ): Promise<Measured> {
   const group = `bench-w3-gw-${ctx.round}-${Date.now()}`;
   const ackEvery = ctx.param('w3-ack-every', 100);
@@ -51,6 +55,7 @@ async function gatewaySide(
           ack: 'manual',
           window,
           format: 'string',
+          ...(batch > 0 ? { batch: { maxRecords: batch } } : {}),
         },
       ],
       connectConcurrency: MEMBERS,
@@ -75,7 +80,14 @@ async function gatewaySide(
       errors: r.errors + (total - r.unique),
       cpuPct: usage.cpuPct,
       rssMaxMb: usage.rssMaxMb,
-      extra: { duplicates: r.duplicates, acks: r.acks, ackEvery, window, beforeStart: r.unique - r.uniqueAfterStart },
+      extra: {
+        duplicates: r.duplicates,
+        acks: r.acks,
+        ackEvery,
+        window,
+        batch,
+        beforeStart: r.unique - r.uniqueAfterStart,
+      },
     };
   } finally {
     watch?.stop();
@@ -122,57 +134,68 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
   };
 }
 
-export const W3: Scenario = {
-  id: 'W3',
-  title: 'group mode: 3 sockets on 3 partitions, manual acks, as fast as possible, vs a direct kafkajs consumer group',
-  topics: { [TOPIC]: PARTITIONS },
-  async round(ctx) {
-    const records = ctx.param('w3-records', 300_000);
-    const expect = await prefill(ctx.brokers, TOPIC, records, 100, ctx.log);
-    const total = Object.values(expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
-    const r = await bothSides(
-      ctx,
-      () => gatewaySide(ctx, expect, total),
-      () => baselineSide(ctx, expect),
-    );
-    ctx.log(
-      `  W3: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
-    );
-    return r;
-  },
-  summarize(rounds): Row[] {
-    const cpuG = med(rounds, 'gateway', (m) => m.cpuPct?.gateway);
-    const cpuC = med(rounds, 'gateway', (m) => m.cpuPct?.clients);
-    const cpuB = med(rounds, 'baseline', (m) => m.cpuPct?.baseline);
-    const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
-    const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
-    return [
-      {
-        ...ratioRow(
-          'W3',
-          'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3',
-          'rec/s',
-          rounds,
-          (m) => m.recordsPerS,
-          '≥ 0.8× baseline',
-          (x) => x >= 0.8,
-        ),
-        ...(dup !== undefined ? { note: `duplicates (rebalance redelivery): ${dup.toFixed(0)}` } : {}),
-      },
-      {
-        id: 'W3',
-        metric: 'CPU: gateway process vs kafkajs process',
-        unit: '% of a core',
-        ...(cpuG !== undefined ? { gateway: cpuG } : {}),
-        ...(cpuB !== undefined ? { baseline: cpuB } : {}),
-        target: 'report',
-        note: [
-          cpuC !== undefined ? `WebSocket client process ${cpuC.toFixed(0)}%` : '',
-          machine !== undefined ? `whole machine ${machine.toFixed(0)}% of 200%` : '',
-        ]
-          .filter(Boolean)
-          .join(', '),
-      },
-    ];
-  },
-};
+/** W3 (a `record` frame per record) and W3b (`records` frames of up to `--w3b-batch`, default 500). */
+function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
+  return {
+    id,
+    title: batched
+      ? 'group mode as W3, with batched `records` frames (subscribe `batch`), vs a direct kafkajs consumer group'
+      : 'group mode: 3 sockets on 3 partitions, manual acks, as fast as possible, vs a direct kafkajs consumer group',
+    topics: { [TOPIC]: PARTITIONS },
+    async round(ctx) {
+      const records = ctx.param('w3-records', 300_000);
+      const batch = batched ? ctx.param('w3b-batch', 500) : 0;
+      const expect = await prefill(ctx.brokers, TOPIC, records, 100, ctx.log);
+      const total = Object.values(expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
+      const r = await bothSides(
+        ctx,
+        () => gatewaySide(ctx, expect, total, batch),
+        () => baselineSide(ctx, expect),
+      );
+      ctx.log(
+        `  ${id}: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
+      );
+      return r;
+    },
+    summarize(rounds): Row[] {
+      const cpuG = med(rounds, 'gateway', (m) => m.cpuPct?.gateway);
+      const cpuC = med(rounds, 'gateway', (m) => m.cpuPct?.clients);
+      const cpuB = med(rounds, 'baseline', (m) => m.cpuPct?.baseline);
+      const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
+      const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
+      return [
+        {
+          ...ratioRow(
+            id,
+            batched
+              ? 'records/s: 3 sockets (group, manual acks, `records` frames) vs kafkajs group of 3'
+              : 'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3',
+            'rec/s',
+            rounds,
+            (m) => m.recordsPerS,
+            '≥ 0.8× baseline',
+            (x) => x >= 0.8,
+          ),
+          ...(dup !== undefined ? { note: `duplicates (rebalance redelivery): ${dup.toFixed(0)}` } : {}),
+        },
+        {
+          id,
+          metric: 'CPU: gateway process vs kafkajs process',
+          unit: '% of a core',
+          ...(cpuG !== undefined ? { gateway: cpuG } : {}),
+          ...(cpuB !== undefined ? { baseline: cpuB } : {}),
+          target: 'report',
+          note: [
+            cpuC !== undefined ? `WebSocket client process ${cpuC.toFixed(0)}%` : '',
+            machine !== undefined ? `whole machine ${machine.toFixed(0)}% of 200%` : '',
+          ]
+            .filter(Boolean)
+            .join(', '),
+        },
+      ];
+    },
+  };
+}
+
+export const W3 = groupScenario('W3', false);
+export const W3B = groupScenario('W3B', true);

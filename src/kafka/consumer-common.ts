@@ -60,7 +60,11 @@ export function createConsumer(ctx: ConsumerContext, groupId: string, assigners?
 
 export function flattenHeaders(headers: IHeaders | undefined): RecordHeader[] {
   const out: RecordHeader[] = [];
-  for (const [name, v] of Object.entries(headers ?? {})) {
+  if (!headers) return out;
+  // for…in rather than Object.entries: no array of pairs per record on the consumer hot path.
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const v = headers[name];
     if (v === undefined) out.push({ name, value: null });
     else
       for (const one of Array.isArray(v) ? v : [v])
@@ -96,30 +100,84 @@ export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPa
 }
 
 /**
+ * How long a session waits inside a fetched batch for a sink that refused a record (see RecordSink.room). A
+ * socket's window of unacknowledged records is often smaller than one fetch (1 MiB holds thousands of small
+ * records): pausing at once would drop the rest of the batch and fetch it again after every ack. Short enough that
+ * the consumer's heartbeats and rebalances (which wait for the batch) are not held up noticeably.
+ */
+export const ROOM_WAIT_MS = 1000;
+
+/** Resolves true when `room` resolved within `ms`, false otherwise. */
+export async function roomWithin(room: () => Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([room().then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Feeds one fetched batch into `accept`, record by record, resolving each taken record (so the next fetch
- * starts after it). Stops at the first refusal without resolving it: after a resume it is fetched again.
+ * starts after it). At a refusal it waits for `room` (when given, at most ROOM_WAIT_MS) and offers the same
+ * record again; refused still, it stops without resolving it (after a resume it is fetched again) and returns
+ * true: the caller pauses. False: every record was taken, or the feed stopped (`stopped`, a rebalance).
  */
 export async function feedBatch(
   { batch, resolveOffset, isRunning, isStale }: EachBatchPayload,
   accept: (r: ConsumedRecord) => boolean,
   stopped: () => boolean,
   log: Logger,
-): Promise<void> {
-  for (const m of batch.messages) {
-    if (!isRunning() || isStale() || stopped()) return;
-    let taken: boolean;
+  room?: () => Promise<void>,
+): Promise<boolean> {
+  const offer = (r: ConsumedRecord, offset: string): boolean => {
     try {
-      taken = accept(toRecord(batch.topic, batch.partition, m));
+      return accept(r);
     } catch (e) {
       // Our own bug: skip the record rather than loop on it forever.
       log.error(
-        { err: e, topic: batch.topic, partition: batch.partition, offset: m.offset },
+        { err: e, topic: batch.topic, partition: batch.partition, offset },
         'record sink failed; record skipped',
       );
-      taken = true;
+      return true;
     }
-    if (!taken) return;
-    resolveOffset(m.offset);
+  };
+  // kafkajs' isStale() builds a JSON key per call (seekOffsets.js): a seek or a rebalance happens between turns of the
+  // event loop, so it is asked at the start and after each wait, not per record.
+  if (isStale()) return false;
+  const halted = () => !isRunning() || stopped();
+  // Resolving is cumulative in kafkajs and costs a Long parse each: done once per run of taken records (before
+  // any wait or return), not per record.
+  let taken: string | undefined;
+  const resolve = () => {
+    if (taken !== undefined) resolveOffset(taken);
+    taken = undefined;
+  };
+  try {
+    for (const m of batch.messages) {
+      if (halted()) return false;
+      const r = toRecord(batch.topic, batch.partition, m);
+      let ok = offer(r, m.offset);
+      if (!ok && room) {
+        resolve();
+        // One deadline per refused record, however often the sink wakes the wait without having room after all;
+        // between such wakes a macrotask turn, so that a sink that keeps waking can never starve the event loop.
+        const until = performance.now() + ROOM_WAIT_MS;
+        for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
+          if (!(await roomWithin(room, left)) || halted() || isStale()) break;
+          ok = offer(r, m.offset);
+          if (!ok) await new Promise<void>((next) => setImmediate(next));
+        }
+      }
+      if (!ok) return true;
+      taken = m.offset;
+    }
+    return false;
+  } finally {
+    resolve();
   }
 }
 

@@ -43,6 +43,14 @@ export interface RecordSink {
    * delivers this same record again after `resume()`.
    */
   onRecord(record: ConsumedRecord): boolean;
+  /**
+   * Optional: after `onRecord` refused a record, resolves once the sink may take records again (or its state
+   * changed otherwise, e.g. its owner paused it: the session looks again). With it, a session waits inside the
+   * fetched batch (at most ROOM_WAIT_MS) instead of pausing at once and fetching the rest of the batch again;
+   * past that wait it pauses and resumes by itself when this resolves. Without it, a refusal pauses the session
+   * until its owner calls `resume()`.
+   */
+  room?(): Promise<void>;
   /** The assignment changed (group: each rebalance). The first call comes before `start` resolves. */
   onAssignment?(change: AssignmentChange): void;
   /** The session stopped for good (a Kafka error kafkajs does not retry); it is closed already. */

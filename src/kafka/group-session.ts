@@ -47,6 +47,9 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   private announced: TopicPartition[] = [];
   private generation = 0;
   private userPaused = false;
+  /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
+  private flowPaused = false;
+  private readonly room = this.sink.room ? () => this.sink.room!() : undefined;
   private positioning = false;
   private closing: Promise<void> | undefined;
   private readonly pending = new Map<string, TopicPartitionOffset>();
@@ -101,19 +104,34 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) =>
-        feedBatch(
+      eachBatch: async (payload) => {
+        const refused = await feedBatch(
           payload,
           (r) => {
             if (this.closed) return false;
             const taken = this.sink.onRecord(r);
-            if (!taken) this.pause();
-            else this.delivered.set(tpKey(r), r.offset + 1);
+            if (taken) this.delivered.set(tpKey(r), r.offset + 1);
             return taken;
           },
           () => this.closed || this.pausedInKafka,
           this.log,
-        ),
+          this.room,
+        );
+        if (refused) this.refused();
+      },
+    });
+  }
+
+  /** The sink refused a record (and had no room within the wait): pause until it has room, or its owner resumes. */
+  private refused(): void {
+    const room = this.room;
+    if (!room) return this.pause();
+    if (this.flowPaused || this.closed) return;
+    this.flowPaused = true;
+    this.apply();
+    void room().then(() => {
+      this.flowPaused = false;
+      this.apply();
     });
   }
 
@@ -218,7 +236,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   }
 
   private apply(): void {
-    this.setKafkaPaused(this.userPaused || this.positioning);
+    this.setKafkaPaused(this.userPaused || this.flowPaused || this.positioning);
   }
 
   commit({ topic, partition, offset }: TopicPartitionOffset): void {

@@ -17,27 +17,31 @@ import type {
   TopicDescription,
   TopicInfo,
 } from './types.js';
-import { protocolType, toGatewayError } from './errors.js';
+import { isConnectivityError, isRetriable, protocolType, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import { isInternalTopic, isLegalTopicName } from '../core/topic-names.js';
 
 /** kafkajs client-bug retries for offset lookups (see offsets()). */
-const CLIENT_RACE_ATTEMPTS = 3;
+/** Waits between tries of an admin call that hit a client race or a transient Kafka answer (about 1.5 s in all). */
+const RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
 
 /**
  * kafkajs 2.2.4's admin calls race with its own concurrent metadata refreshes, most often while a topic is being
- * deleted: fetchTopicOffsets throws "Cannot destructure property 'partitions' of 'low.pop(...)'" and
+ * created or deleted: fetchTopicOffsets throws "Cannot destructure property 'partitions' of 'low.pop(...)'" and
  * fetchTopicMetadata "Cannot read properties of null (reading 'topicMetadata')" (both seen under schemathesis). A
  * TypeError is a client bug, not an answer from Kafka: the call is tried again, and a retry usually gets Kafka's
- * real answer (often "unknown topic", a 404).
+ * real answer (often "unknown topic", a 404). With `transientToo`, Kafka's own retriable answers (a partition
+ * whose leader is being elected right after the topic was created) are tried again the same way; connection
+ * failures are not (the availability tracker answers those).
  */
-async function retryClientRace<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+async function retryClientRace<T>(call: () => Promise<T>, transientToo = false): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (e) {
-      if (!(e instanceof TypeError) || attempt >= CLIENT_RACE_ATTEMPTS) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+      const again = e instanceof TypeError || (transientToo && isRetriable(e) && !isConnectivityError(e));
+      if (!again || attempt >= RETRY_DELAYS_MS.length) throw e;
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
     }
   }
 }
@@ -213,7 +217,7 @@ export class AdminMetadata implements Metadata {
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
     try {
-      const res = await retryClientRace(() => this.admin.fetchTopicOffsets(topic));
+      const res = await retryClientRace(() => this.admin.fetchTopicOffsets(topic), true);
       return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
     } catch (e) {
       throw e instanceof TypeError ? clientRaceError('the partition offsets', e) : toGatewayError(e);

@@ -47,6 +47,9 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   private readonly next = new Map<string, TopicPartitionOffset>();
   private readonly topics: string[];
   private userPaused = false;
+  /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
+  private flowPaused = false;
+  private readonly room = this.sink.room ? () => this.sink.room!() : undefined;
   private closing: Promise<void> | undefined;
 
   constructor(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink) {
@@ -78,8 +81,8 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) =>
-        feedBatch(
+      eachBatch: async (payload) => {
+        const refused = await feedBatch(
           payload,
           (r) => {
             if (this.closed) return false;
@@ -87,16 +90,28 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
             const pos = this.next.get(k);
             if (pos && r.offset < pos.offset) return true; // already handed over (a refetch after a rejoin)
             const taken = this.sink.onRecord(r);
-            if (!taken) {
-              this.pause();
-              return false;
-            }
-            if (pos) pos.offset = r.offset + 1;
-            return true;
+            if (taken && pos) pos.offset = r.offset + 1;
+            return taken;
           },
           () => this.closed || this.pausedInKafka,
           this.log,
-        ),
+          this.room,
+        );
+        if (refused) this.refused();
+      },
+    });
+  }
+
+  /** The sink refused a record (and had no room within the wait): pause until it has room, or its owner resumes. */
+  private refused(): void {
+    const room = this.room;
+    if (!room) return this.pause();
+    if (this.flowPaused || this.closed) return;
+    this.flowPaused = true;
+    this.setKafkaPaused(true);
+    void room().then(() => {
+      this.flowPaused = false;
+      this.setKafkaPaused(this.userPaused);
     });
   }
 
@@ -107,7 +122,7 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
       const pos = this.next.get(tpKey(tp));
       if (pos) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos.offset) });
     }
-    this.setKafkaPaused(this.userPaused, true);
+    this.setKafkaPaused(this.userPaused || this.flowPaused, true);
   }
 
   pause(): void {
@@ -117,7 +132,7 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
 
   resume(): void {
     this.userPaused = false;
-    this.setKafkaPaused(false);
+    this.setKafkaPaused(this.flowPaused);
   }
 
   close(): Promise<void> {

@@ -20,6 +20,7 @@ import {
 } from './close-codes.js';
 import { FrameRate } from './frame-rate.js';
 import { SocketSender } from './sender.js';
+import type { SendBudget } from './send-budget.js';
 import { parseClientFrame, type ClientFrame, type ErrorFrame, type SubscribeFrame } from './protocol.js';
 import { AssignSubscription } from './subscriptions/assign.js';
 import { BroadcastSubscription } from './subscriptions/broadcast.js';
@@ -43,6 +44,8 @@ export interface ConnectionDeps {
   verifyToken?: ((token: string) => Promise<Principal>) | undefined;
   logger: Logger;
   metrics?: WsMetrics | undefined;
+  /** The process-wide bound on bytes queued to all sockets (WS_SEND_BUDGET_BYTES). */
+  budget?: SendBudget | undefined;
 }
 
 export interface ConnectionStats {
@@ -91,9 +94,15 @@ export class Connection {
         for (const s of this.subs.values()) s.flowChanged();
       },
       onTooSlow: (reason, queuedBytes) => {
-        this.log.info({ reason, queuedBytes }, 'broadcast socket too slow');
+        this.log.info(
+          { reason, queuedBytes },
+          reason === 'budget'
+            ? 'socket evicted: the process is over WS_SEND_BUDGET_BYTES'
+            : 'broadcast socket too slow',
+        );
         this.closeWith(CloseCodes.TOO_SLOW);
       },
+      budget: deps.budget,
     });
     const out = this.out;
     this.port = {

@@ -1,5 +1,5 @@
 /**
- * Record → `record` frame text, per format. The frame is assembled as text: a JSON key/value that parses is
+ * Record → `record` frame text (or an entry of a batched `records` frame), per format. The frame is assembled as text: a JSON key/value that parses is
  * embedded as the producer wrote it (big numbers keep every digit), anything else becomes a JSON string.
  * Broadcast encodes each record once per format and subscription id, as UTF-8 bytes, and hands the same bytes to
  * every socket (sockets that subscribed through the URL shortcut all use id "0").
@@ -30,16 +30,27 @@ function field(b: Buffer | null, format: Format): string {
   }
 }
 
+/** A record's own fields, without braces: `"offset":…,"timestamp":…,"key":…,"value":…,"headers":[…]`. */
+function recordFields(r: ConsumedRecord, format: Format): string {
+  let headers = '';
+  for (const h of r.headers)
+    headers += `${headers ? ',' : ''}{"name":${JSON.stringify(h.name)},"value":${h.value === null ? 'null' : `"${h.value.toString('base64')}"`}}`;
+  return `"offset":${r.offset},"timestamp":${r.timestamp},"key":${field(r.key, format)},"value":${field(r.value, format)},"headers":[${headers}]`;
+}
+
 /** Everything after the id: `"topic":…,"headers":[…]}`. */
 export function recordBody(r: ConsumedRecord, format: Format): string {
-  const headers = r.headers.map(
-    (h) =>
-      `{"name":${JSON.stringify(h.name)},"value":${h.value === null ? 'null' : `"${h.value.toString('base64')}"`}}`,
-  );
-  return (
-    `"topic":${JSON.stringify(r.topic)},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp},` +
-    `"key":${field(r.key, format)},"value":${field(r.value, format)},"headers":[${headers.join(',')}]}`
-  );
+  return `"topic":${JSON.stringify(r.topic)},"partition":${r.partition},${recordFields(r, format)}}`;
+}
+
+/** One element of a `records` frame's `records` array: the record without its topic and partition. */
+export function batchEntry(r: ConsumedRecord, format: Format): string {
+  return `{${recordFields(r, format)}}`;
+}
+
+/** A `records` frame (opt-in batch): records of one partition, in offset order, as made by batchEntry. */
+export function recordsFrame(id: string, topic: string, partition: number, entries: readonly string[]): string {
+  return `{"type":"records","id":${JSON.stringify(id)},"topic":${JSON.stringify(topic)},"partition":${partition},"records":[${entries.join(',')}]}`;
 }
 
 const bodies = new WeakMap<ConsumedRecord, Partial<Record<Format, string>>>();

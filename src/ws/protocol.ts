@@ -27,6 +27,9 @@ export const LIMITS = {
   maxWindow: 100_000,
   filterLength: 1024,
   tokenLength: 16_384,
+  maxBatchRecords: 10_000,
+  /** A `records` frame is closed at about this many bytes of records even below `maxRecords` (one socket write). */
+  batchBytes: 256 * 1024,
 } as const;
 
 /** Defaults when a `subscribe` frame (or the shortcut) omits them. */
@@ -70,8 +73,15 @@ const common = {
   window: window.optional(),
 };
 
+/**
+ * Opt-in batching (group and assign): up to `maxRecords` records of one partition in one `records` frame, acked by
+ * its last offset. Without it every record is its own `record` frame.
+ */
+export const batchSchema = z.strictObject({ maxRecords: z.int().min(1).max(LIMITS.maxBatchRecords) });
+
 export const subscribeGroupSchema = z.strictObject({
   ...common,
+  batch: batchSchema.optional(),
   mode: z.literal('group'),
   topics: topicList,
   group,
@@ -81,6 +91,7 @@ export const subscribeGroupSchema = z.strictObject({
 
 export const subscribeAssignSchema = z.strictObject({
   ...common,
+  batch: batchSchema.optional(),
   mode: z.literal('assign'),
   partitions: z.array(topicPartitionSchema).min(1).max(LIMITS.partitionsPerSubscription),
   from: startPositionSchema.optional(),
@@ -178,6 +189,18 @@ export const recordFrameSchema = z.object({
   headers: z.array(z.object({ name: z.string(), value: z.string().nullable() })),
 });
 
+/** One record of a `records` frame: a `record` frame's fields without type, id, topic and partition. */
+export const batchRecordSchema = recordFrameSchema.omit({ type: true, id: true, topic: true, partition: true });
+
+/** Opt-in (`batch` in `subscribe`): records of one partition, in offset order; ack the last one to ack them all. */
+export const recordsFrameSchema = z.object({
+  type: z.literal('records'),
+  id: z.string(),
+  topic: z.string(),
+  partition: z.int(),
+  records: z.array(batchRecordSchema).min(1),
+});
+
 export const errorFrameSchema = z.object({
   type: z.literal('error'),
   id: z.string().optional(),
@@ -191,6 +214,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   subscribedFrameSchema,
   assignmentFrameSchema,
   recordFrameSchema,
+  recordsFrameSchema,
   errorFrameSchema,
   pongFrameSchema,
 ]);
@@ -198,6 +222,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 export type AssignmentFrame = z.infer<typeof assignmentFrameSchema>;
 export type RecordFrame = z.infer<typeof recordFrameSchema>;
+export type RecordsFrame = z.infer<typeof recordsFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 

@@ -7,18 +7,25 @@
  * socket is corked at the first frame and uncorked on process.nextTick, i.e. as soon as the synchronous work that
  * wrote them returns (no timer, no added wait), or at once when the corked frames reach `corkBytes` (a quarter of
  * the high water, at most 64 KiB), so that corked bytes alone never look like a slow reader. ws itself writes each
- * frame as its own syscall.
+ * frame as its own syscall. Its bytes (send buffer + backlog) count against the process-wide SendBudget, which may
+ * hold it (it then counts as over its high water) or evict it (4408).
  */
 import type { WebSocket } from 'ws';
 import { SendWater } from './flow.js';
+import type { BudgetMember, SendBudget } from './send-budget.js';
 
 export interface SenderOptions {
   highWaterBytes: number;
   slowClientMs: number;
   /** The socket crossed a water mark (subscriptions pause or resume Kafka). */
   onFlip: (over: boolean) => void;
-  /** A broadcast backlog overflowed or outlived slowClientMs: close with 4408. */
-  onTooSlow: (reason: 'overflow' | 'timeout', queuedBytes: number) => void;
+  /**
+   * Close with 4408: a broadcast backlog overflowed or outlived slowClientMs, or the process-wide send budget
+   * evicted this socket (held past its grace while the process was over budget).
+   */
+  onTooSlow: (reason: 'overflow' | 'timeout' | 'budget', queuedBytes: number) => void;
+  /** The process-wide send budget (WS_SEND_BUDGET_BYTES) this socket's bytes count against. */
+  budget?: SendBudget | undefined;
 }
 
 /** Most bytes held corked before they are written out (also at most a quarter of the high water). */
@@ -26,8 +33,13 @@ const MAX_CORK_BYTES = 64 * 1024;
 /** Buffers are sent as text frames too (they hold a frame's UTF-8 bytes). */
 const TEXT = { binary: false } as const;
 
-export class SocketSender {
+export class SocketSender implements BudgetMember {
   private readonly water: SendWater;
+  /** Held by the send budget: counts as over high water. */
+  private held = false;
+  /** Send buffer + backlog as last reported to the budget. */
+  private reported = 0;
+  private readonly budget: SendBudget | undefined;
   private maxBuffered = 0;
   private queue: (string | Buffer)[] = [];
   private head = 0;
@@ -46,10 +58,37 @@ export class SocketSender {
   ) {
     this.water = new SendWater(opts.highWaterBytes);
     this.corkBytes = Math.min(MAX_CORK_BYTES, Math.floor(opts.highWaterBytes / 4));
+    this.budget = opts.budget;
+    this.budget?.join(this);
   }
 
   get over(): boolean {
-    return this.water.over;
+    return this.water.over || this.held;
+  }
+
+  get budgetBytes(): number {
+    return this.reported;
+  }
+
+  hold(on: boolean): void {
+    if (this.held === on) return;
+    const before = this.over;
+    this.held = on;
+    if (this.over !== before) this.flipped();
+  }
+
+  evict(): void {
+    if (!this.stopped) this.opts.onTooSlow('budget', this.reported);
+  }
+
+  /** Tell the budget what this socket holds now (send buffer `buffered` + backlog). */
+  private report(buffered: number): void {
+    if (!this.budget || this.stopped) return;
+    const bytes = buffered + this.queuedBytes;
+    const delta = bytes - this.reported;
+    if (delta === 0) return;
+    this.reported = bytes;
+    this.budget.adjust(this, delta);
   }
 
   get open(): boolean {
@@ -86,17 +125,19 @@ export class SocketSender {
     const b = this.ws.bufferedAmount;
     if (b > this.maxBuffered) this.maxBuffered = b;
     if (this.water.update(b)) this.flipped();
+    this.report(b);
   }
 
   /** Broadcast: write now, or queue behind what waits already (bounded; overflow → onTooSlow). */
   sendLossless(text: string | Buffer): void {
     if (!this.open) return;
-    if (!this.water.over && this.head === this.queue.length) {
+    if (!this.over && this.head === this.queue.length) {
       this.send(text);
       return;
     }
     this.queue.push(text);
     this.queuedBytes += Buffer.byteLength(text);
+    this.report(this.ws.bufferedAmount);
     // Bounded like the socket buffer: a socket this far behind will not catch up, and memory stays bounded.
     if (this.queuedBytes > this.opts.highWaterBytes) {
       this.opts.onTooSlow('overflow', this.queuedBytes);
@@ -130,6 +171,7 @@ export class SocketSender {
 
   /** No more writes; drop the backlog. */
   stop(): void {
+    this.budget?.leave(this);
     this.stopped = true;
     clearTimeout(this.slowTimer);
     this.slowTimer = undefined;
@@ -139,16 +181,19 @@ export class SocketSender {
   }
 
   private afterWrite(): void {
-    if (this.water.over && this.water.update(this.ws.bufferedAmount)) this.flipped();
+    if (!this.water.over && !this.budget) return;
+    const b = this.ws.bufferedAmount;
+    if (this.water.over && this.water.update(b)) this.flipped();
+    this.report(b);
   }
 
   private flipped(): void {
-    if (!this.water.over) this.flush();
-    this.opts.onFlip(this.water.over);
+    if (!this.over) this.flush();
+    this.opts.onFlip(this.over);
   }
 
   private flush(): void {
-    while (this.head < this.queue.length && !this.water.over && this.open) {
+    while (this.head < this.queue.length && !this.over && this.open) {
       const text = this.queue[this.head]!;
       this.queue[this.head++] = '';
       this.queuedBytes -= Buffer.byteLength(text);
@@ -161,5 +206,6 @@ export class SocketSender {
       clearTimeout(this.slowTimer);
       this.slowTimer = undefined;
     }
+    this.report(this.ws.bufferedAmount);
   }
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../observability/logger.js';
 import { Connection, type ConnectionStats, type WsMetrics } from './connection.js';
 import { refuseUpgrade, serveAsHttp } from './plain-http.js';
 import { selectSubprotocol } from './protocol.js';
+import { type BudgetStats, SendBudget } from './send-budget.js';
 import { type UpgradeAuth, upgradeHandler } from './upgrade.js';
 
 export { upgradeAuth, WS_PATH } from './upgrade.js';
@@ -26,6 +27,7 @@ export type WebSocketConfig = Pick<
   | 'WS_SEND_HIGH_WATER_BYTES'
   | 'WS_SLOW_CLIENT_MS'
   | 'WS_PING_INTERVAL_MS'
+  | 'WS_SEND_BUDGET_BYTES'
 >;
 
 export interface WebSocketDeps extends UpgradeAuth {
@@ -42,6 +44,8 @@ export interface WebSocketDeps extends UpgradeAuth {
 
 export interface WebSocketStats {
   connections: number;
+  /** The process-wide send budget: bytes queued to all sockets now, sockets held, sockets evicted (4408). */
+  budget: BudgetStats;
   subscriptions: { group: number; assign: number; broadcast: number };
   consumers: ConsumersStats;
   sockets: ConnectionStats[];
@@ -52,6 +56,9 @@ export interface WebSocketGateway {
   close(): Promise<void>;
   stats(): WebSocketStats;
 }
+
+/** How often the send budget evicts and releases held sockets (holding itself happens at once, on a send). */
+const BUDGET_CHECK_MS = 250;
 
 /** After the 1001 close frames, how long shutdown waits for clients to answer before dropping the TCP connections. */
 const CLOSE_HANDSHAKE_WAIT_MS = 2_000;
@@ -78,6 +85,11 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
   }, config.WS_PING_INTERVAL_MS);
   ping.unref();
 
+  // Sockets held by the budget get WS_SLOW_CLIENT_MS to drain, as a slow broadcast socket does, before 4408.
+  const budget = new SendBudget(config.WS_SEND_BUDGET_BYTES, config.WS_SLOW_CLIENT_MS);
+  const budgetCheck = setInterval(() => budget.check(), BUDGET_CHECK_MS);
+  budgetCheck.unref();
+
   const handleUpgrade = upgradeHandler({
     auth: deps,
     kafka,
@@ -93,6 +105,7 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
         verifyToken: deps.verifyToken,
         logger: log,
         metrics: deps.metrics,
+        budget,
       });
       connections.add(conn);
       deps.metrics?.wsSocketOpened();
@@ -121,6 +134,7 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
       closed ??= (async () => {
         closing = true;
         clearInterval(ping);
+        clearInterval(budgetCheck);
         const open = [...connections];
         await Promise.allSettled(open.map((c) => c.shutdown()));
         await waitUntil(() => connections.size === 0, CLOSE_HANDSHAKE_WAIT_MS);
@@ -134,7 +148,13 @@ export function attachWebSocket(server: HttpServer | HttpsServer, deps: WebSocke
       const sockets = [...connections].map((c) => c.stats());
       const subscriptions = { group: 0, assign: 0, broadcast: 0 };
       for (const s of sockets) for (const sub of s.subscriptions) subscriptions[sub.mode]++;
-      return { connections: connections.size, subscriptions, consumers: kafka.consumers.stats(), sockets };
+      return {
+        connections: connections.size,
+        budget: budget.stats(),
+        subscriptions,
+        consumers: kafka.consumers.stats(),
+        sockets,
+      };
     },
   };
 }

@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { stringify } from 'yaml';
 import type { AppDeps, AppEnv } from '../deps.js';
 
 export interface DocsOptions {
@@ -91,8 +90,9 @@ export function docsRoutes(_deps: AppDeps, options: DocsOptions) {
     c.header('X-Frame-Options', 'DENY');
   };
 
-  app.get('/openapi.yaml', (c) => {
-    yaml ??= stringify(options.document(), { lineWidth: 0, aliasDuplicateObjects: false });
+  app.get('/openapi.yaml', async (c) => {
+    // The YAML library is loaded at the first visit: most gateways never serve this document (M1, idle memory).
+    yaml ??= (await import('yaml')).stringify(options.document(), { lineWidth: 0, aliasDuplicateObjects: false });
     c.header('Content-Type', 'application/yaml; charset=utf-8');
     return c.body(yaml);
   });

@@ -15,6 +15,7 @@ import {
   pongFrameSchema,
   reauthSchema,
   recordFrameSchema,
+  recordsFrameSchema,
   resumeSchema,
   subscribeSchema,
   subscribedFrameSchema,
@@ -90,6 +91,10 @@ export const MESSAGES: Record<string, MessageSpec> = {
         `\`auto\` (default): the gateway treats a record as processed once its frame was written to the socket. ` +
         '`manual`: the client sends `ack` frames; in group mode the gateway commits only acknowledged offsets, so unacknowledged records are delivered again after a reconnect or rebalance. Broadcast accepts and ignores it.',
       window: `The most delivered-but-unacknowledged records in flight (1–${LIMITS.maxWindow}, default ${DEFAULTS.window}); the gateway stops reading from Kafka while the window is full. Broadcast accepts and ignores it.`,
+      batch:
+        'Group and assign only, opt-in: deliver the records of one partition that are ready together as one `records` frame instead of one `record` frame each. ' +
+        'With manual acks, ack the last offset of the frame: an ack covers every record up to it on that partition. Without this field every record is its own `record` frame.',
+      'batch.maxRecords': `The most records in one \`records\` frame (1–${LIMITS.maxBatchRecords}). A frame holds fewer when fewer are ready, when the window has no more room, or at about ${LIMITS.batchBytes / 1024} KiB of records.`,
       filter:
         'Broadcast only: deliver only records whose key (its raw bytes, compared as UTF-8) equals `key` or starts with `keyPrefix`. Records with a null key never match.',
       'filter.key': `The exact key (up to ${LIMITS.filterLength} characters).`,
@@ -112,13 +117,28 @@ export const MESSAGES: Record<string, MessageSpec> = {
         },
       },
       {
+        name: 'group-batched',
+        summary: 'Join group "billing" with manual acks, records in `records` frames of up to 500.',
+        payload: {
+          type: 'subscribe',
+          id: 's5',
+          mode: 'group',
+          topics: ['orders'],
+          group: 'billing',
+          ack: 'manual',
+          window: 5000,
+          batch: { maxRecords: 500 },
+        },
+      },
+      {
         name: 'assign-offset',
         summary: 'Read partition 0 of "orders" from offset 120.',
         payload: { type: 'subscribe', id: 's2', mode: 'assign', partitions: [tp], from: { offset: 120 } },
       },
       {
         name: 'assign-timestamp',
-        summary: 'Read partitions 0 and 1 of "orders" from a point in time, values as base64.',
+        summary:
+          'Read partitions 0 and 1 of "orders" from a point in time, values as base64, up to 100 records a frame.',
         payload: {
           type: 'subscribe',
           id: 's4',
@@ -126,6 +146,7 @@ export const MESSAGES: Record<string, MessageSpec> = {
           partitions: [tp, { topic: 'orders', partition: 1 }],
           from: { timestamp: 1732550000000 },
           format: 'base64',
+          batch: { maxRecords: 100 },
         },
       },
       {
@@ -412,6 +433,53 @@ export const MESSAGES: Record<string, MessageSpec> = {
           key: 'azI=',
           value: 'AAECAw==',
           headers: [{ name: 'empty', value: null }],
+        },
+      },
+    ],
+  },
+  records: {
+    direction: 'send',
+    schema: recordsFrameSchema,
+    title: 'Records (batch)',
+    summary: 'Several records of one partition (only for a subscription that asked for `batch`).',
+    description:
+      'Records in offset order, all of `topic`/`partition`; frames of one partition arrive in offset order too. ' +
+      'To acknowledge them, ack the last offset of the frame (acks are cumulative per partition). Each entry is a `record` frame without its type, id, topic and partition. ' +
+      'Payloads are untrusted data: render them as text, never as HTML.',
+    fields: {
+      id: 'The subscription these records belong to.',
+      topic: 'Topic of every record in the frame.',
+      partition: 'Partition of every record in the frame.',
+      records: 'The records, in offset order (at least one).',
+      'records[]': 'One record.',
+      'records[].offset': 'Offset (a JSON number).',
+      'records[].timestamp': "The record's timestamp, epoch milliseconds (a JSON number).",
+      'records[].key': `The record key in the subscription's format, or null. ${FORMATS}`,
+      'records[].value': `The record value in the subscription's format, or null. ${FORMATS}`,
+      'records[].headers': 'The record headers, in order (names may repeat).',
+      'records[].headers[]': 'One header.',
+      'records[].headers[].name': 'Header name.',
+      'records[].headers[].value': 'Header value bytes in base64, or null.',
+    },
+    examples: [
+      {
+        name: 'batch',
+        summary: 'Two records of orders/0; ack offset 42 to acknowledge both.',
+        payload: {
+          type: 'records',
+          id: 's5',
+          topic: 'orders',
+          partition: 0,
+          records: [
+            {
+              offset: 41,
+              timestamp: 1732550000000,
+              key: 'k1',
+              value: { total: 12.5 },
+              headers: [{ name: 'trace', value: 'dHJhY2U=' }],
+            },
+            { offset: 42, timestamp: 1732550000007, key: 'k2', value: { total: 3 }, headers: [] },
+          ],
         },
       },
     ],

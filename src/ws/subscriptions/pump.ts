@@ -1,16 +1,19 @@
 /**
  * The part group and assign subscriptions share: records from a pausable Kafka session into the socket under
- * flow control. Kafka is read only while the client has not paused, the ack window has room and the socket
- * is under its high water; otherwise the session is paused and the refused record is fetched again later.
+ * flow control. A client `pause` (and the time before `subscribed`) pauses the Kafka session. A full ack window or
+ * a socket over its high water only refuses records: the session then waits for `room()` inside its fetched batch
+ * (bounded, see RecordSink.room) rather than dropping the rest of the batch and fetching it again after every ack.
+ * With `batch` (opt-in) the records of one partition taken in one go leave as one `records` frame.
  */
 import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ConsumedRecord, ConsumerSession, RecordSink, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame, WsError } from '../close-codes.js';
-import { recordBody, recordFrame } from '../encode.js';
+import { batchEntry, recordBody, recordFrame, recordsFrame } from '../encode.js';
 import { AckWindow } from '../flow.js';
 import {
   DEFAULTS,
+  LIMITS,
   type AckFrame,
   type Format,
   type Mode,
@@ -18,6 +21,15 @@ import {
   type SubscribeGroup,
 } from '../protocol.js';
 import { readAccess, type SubscriptionDeps, type Subscription, type SubscriptionStats } from './types.js';
+
+/** Records taken for a `records` frame that is not sent yet (it goes when full, or when the current work ends). */
+interface OpenBatch {
+  topic: string;
+  partition: number;
+  entries: string[];
+  chars: number;
+  lastOffset: number;
+}
 
 export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAssign> implements Subscription {
   abstract readonly mode: Mode;
@@ -31,6 +43,16 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
   private kafkaPaused = false;
   private delivered = 0;
   private closing: Promise<void> | undefined;
+  /** The session waits for these after a refusal (RecordSink.room). */
+  private roomWaiters: (() => void)[] = [];
+  /** `batch.maxRecords`; 0 = one `record` frame per record (the default). */
+  private readonly batchMax: number;
+  private batch: OpenBatch | undefined;
+  private flushQueued = false;
+  private readonly flushTask = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   readonly id: string;
 
@@ -42,6 +64,7 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     this.format = frame.format ?? DEFAULTS.format;
     this.manualAck = (frame.ack ?? DEFAULTS.ack) === 'manual';
     this.window = new AckWindow(frame.window ?? DEFAULTS.window);
+    this.batchMax = frame.batch?.maxRecords ?? 0;
   }
 
   abstract start(): Promise<void>;
@@ -56,31 +79,92 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
   protected sink(): RecordSink {
     return {
       onRecord: (r) => this.onRecord(r),
+      room: () => this.room(),
       onFatal: (e) => {
         if (this.closed) return;
         this.closed = true;
+        this.wakeWaiters();
         this.deps.port.failed(this.id, toErrorFrame(e, this.id));
       },
     };
   }
 
+  /** Kafka is paused for these: the client asked, or `subscribed` is not out yet. */
+  private get held(): boolean {
+    return !this.started || this.clientPaused;
+  }
+
+  /** Records are refused for these, while the session waits for room: full window, socket over high water. */
+  private get full(): boolean {
+    return this.window.full || this.deps.port.over;
+  }
+
   private get blocked(): boolean {
-    return !this.started || this.clientPaused || this.window.full || this.deps.port.over;
+    return this.held || this.full;
   }
 
   private onRecord(r: ConsumedRecord): boolean {
     if (this.closed || !this.deps.port.open) return false;
     if (this.blocked) {
+      this.flush();
       this.updateFlow();
       return false;
     }
     this.window.delivered(r, r.offset);
     this.delivered++;
-    this.deps.delivered?.(this.mode, 1);
-    const frame = recordFrame(this.id, recordBody(r, this.format));
-    this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(r, r.offset));
-    this.updateFlow();
+    if (this.batchMax === 0) {
+      this.deps.delivered?.(this.mode, 1);
+      const frame = recordFrame(this.id, recordBody(r, this.format));
+      this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(r, r.offset));
+    } else this.addToBatch(r);
     return true;
+  }
+
+  private addToBatch(r: ConsumedRecord): void {
+    let b = this.batch;
+    if (b && (b.partition !== r.partition || b.topic !== r.topic)) {
+      this.flush();
+      b = undefined;
+    }
+    if (!b) this.batch = b = { topic: r.topic, partition: r.partition, entries: [], chars: 0, lastOffset: r.offset };
+    const entry = batchEntry(r, this.format);
+    b.entries.push(entry);
+    b.chars += entry.length;
+    b.lastOffset = r.offset;
+    if (b.entries.length >= this.batchMax || b.chars >= LIMITS.batchBytes) this.flush();
+    else if (!this.flushQueued) {
+      // A fetched batch is fed synchronously: what it held for this partition leaves as one frame right after.
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  /** Send the open `records` frame, if any. */
+  private flush(): void {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = undefined;
+    if (this.closed || !this.deps.port.open) return;
+    this.deps.delivered?.(this.mode, b.entries.length);
+    const tp = { topic: b.topic, partition: b.partition };
+    this.deps.port.send(
+      recordsFrame(this.id, b.topic, b.partition, b.entries),
+      this.manualAck ? undefined : () => this.onAck(tp, b.lastOffset),
+    );
+  }
+
+  /** Resolves when records may flow again, or the state changed so that the session should look again. */
+  private room(): Promise<void> {
+    // A socket on its way out (closing handshake) has no room; its close wakes the waiters.
+    if (this.closed || this.held || (!this.full && this.deps.port.open)) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.roomWaiters;
+    if (waiters.length === 0) return;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Called once `subscribed` was sent: from now on records flow. */
@@ -89,10 +173,11 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     this.updateFlow();
   }
 
-  /** Pause or resume the Kafka session to match the flow state. */
+  /** Pause or resume the Kafka session to match the flow state; wake a session that waits for room. */
   protected updateFlow(): void {
+    if (this.closed || this.held || (!this.full && this.deps.port.open)) this.wakeWaiters();
     if (!this.session || this.closed) return;
-    const want = this.blocked;
+    const want = this.held;
     if (want === this.kafkaPaused) return;
     this.kafkaPaused = want;
     if (want) this.session.pause();
@@ -147,6 +232,8 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
+      this.batch = undefined;
+      this.wakeWaiters();
       await this.session?.close();
     })();
     return this.closing;
@@ -158,7 +245,7 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
       mode: this.mode,
       delivered: this.delivered,
       unacked: this.window.unacked,
-      paused: this.kafkaPaused,
+      paused: !this.closed && this.blocked,
       assignment: [...(this.session?.assignment ?? [])],
     };
   }

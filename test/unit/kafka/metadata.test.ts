@@ -203,6 +203,26 @@ describe('AdminMetadata.offsets', () => {
     expect(f.calls()).toBe(3);
   });
 
+  it('tries a transient Kafka answer again (a leader being elected right after the topic was created)', async () => {
+    let calls = 0;
+    const admin = {
+      fetchTopicOffsets: async () => {
+        if (++calls === 1)
+          throw Object.assign(
+            new Error('There is no leader for this topic-partition as we are in the middle of a leadership election'),
+            {
+              name: 'KafkaJSProtocolError',
+              type: 'LEADER_NOT_AVAILABLE',
+              retriable: true,
+            },
+          );
+        return [{ partition: 0, offset: '0', high: '0', low: '0' }];
+      },
+    } as unknown as Admin;
+    await expect(new AdminMetadata(admin, 5000).offsets('t')).resolves.toEqual([{ partition: 0, low: 0, high: 0 }]);
+    expect(calls).toBe(2);
+  });
+
   it('reports a persisting client failure as retriable 50003, never a bare 50002', async () => {
     const f = offsetsAdmin(99);
     await expect(new AdminMetadata(f.admin, 5000).offsets('t')).rejects.toMatchObject({
@@ -210,7 +230,7 @@ describe('AdminMetadata.offsets', () => {
       errorCode: 50003,
       retriable: true,
     });
-    expect(f.calls()).toBe(3);
+    expect(f.calls()).toBe(6);
   });
 });
 

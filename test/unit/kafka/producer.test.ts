@@ -150,6 +150,23 @@ describe('coalescing', () => {
     expect(fake.messages(0).map((m) => m[2])).toEqual(['x', 'y']);
   });
 
+  it('with lingerMs 0 (the default) still gathers the sends made while a batch is in flight into the next one', async () => {
+    const { fake, producer } = setup({ lingerMs: 0 });
+    const first = producer.send('t', [rec('1')]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls).toHaveLength(1);
+    const later = [producer.send('t', [rec('2')]), producer.send('t', [rec('3')]), producer.send('t', [rec('4')])];
+    await vi.advanceTimersByTimeAsync(50);
+    expect(fake.calls).toHaveLength(1);
+    fake.ack(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls).toHaveLength(2);
+    expect(fake.messages(1).map((m) => m[2])).toEqual(['2', '3', '4']);
+    fake.ack(1);
+    expect(offsets(await first)).toEqual([[0, 0]]);
+    expect((await Promise.all(later)).map(offsets)).toEqual([[[0, 1]], [[0, 2]], [[0, 3]]]);
+  });
+
   it('keeps one batch in flight: sends made meanwhile wait and go together in the next batch', async () => {
     const { fake, producer } = setup();
     const first = producer.send('t', [rec('1')]);

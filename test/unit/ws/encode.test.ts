@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../../src/kafka/index.js';
-import { recordBody, recordFrame, sharedRecordBody, sharedRecordFrame } from '../../../src/ws/encode.js';
+import {
+  batchEntry,
+  recordBody,
+  recordFrame,
+  recordsFrame,
+  sharedRecordBody,
+  sharedRecordFrame,
+} from '../../../src/ws/encode.js';
 import { keyMatcher } from '../../../src/ws/protocol.js';
-import { recordFrameSchema } from '../../../src/ws/protocol.js';
+import { recordFrameSchema, recordsFrameSchema, serverFrameSchema } from '../../../src/ws/protocol.js';
 
 const rec = (key: string | null, value: string | Buffer | null): ConsumedRecord => ({
   topic: 't',
@@ -84,5 +91,53 @@ describe('broadcast key filter', () => {
     expect(prefix(Buffer.from('EU'))).toBe(false);
     expect(prefix(null)).toBe(false);
     expect(keyMatcher(undefined)(null)).toBe(true);
+  });
+});
+
+describe('records frames (opt-in batch)', () => {
+  const at = (offset: number, value: string | null, key: string | null = 'k'): ConsumedRecord => ({
+    ...rec(key, value),
+    offset,
+  });
+
+  it('holds the records of one partition in order, each the record frame without type, id, topic, partition', () => {
+    const records = [at(41, '{"total":12.5}'), at(42, 'not json {', null), at(43, null)];
+    const text = recordsFrame(
+      's1',
+      't',
+      1,
+      records.map((r) => batchEntry(r, 'json')),
+    );
+    const parsed = JSON.parse(text);
+    expect(parsed).toEqual({
+      type: 'records',
+      id: 's1',
+      topic: 't',
+      partition: 1,
+      records: records.map((r) => {
+        const { type: _t, id: _i, topic: _to, partition: _p, ...rest } = frame(r, 'json');
+        return rest;
+      }),
+    });
+    expect(parsed.records.map((r: { offset: number }) => r.offset)).toEqual([41, 42, 43]);
+    expect(parsed.records[1]).toMatchObject({ key: null, value: 'not json {' });
+    expect(recordsFrameSchema.safeParse(parsed).success).toBe(true);
+    expect(serverFrameSchema.safeParse(parsed).success).toBe(true);
+  });
+
+  it('every format, and ids and topics that need escaping', () => {
+    const r = at(7, '\u0000"x"');
+    for (const f of ['json', 'string', 'base64'] as const) {
+      const parsed = JSON.parse(recordsFrame('a"b', 't', 0, [batchEntry(r, f)]));
+      expect(parsed.id).toBe('a"b');
+      const { key, value, headers } = frame(r, f);
+      expect(parsed.records).toEqual([{ offset: 7, timestamp: 1732550000000, key, value, headers }]);
+    }
+  });
+
+  it('the schema refuses an empty records array', () => {
+    expect(
+      recordsFrameSchema.safeParse({ type: 'records', id: 's', topic: 't', partition: 0, records: [] }).success,
+    ).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
+import { SendBudget } from '../../../src/ws/send-budget.js';
 import { SocketSender } from '../../../src/ws/sender.js';
 
 /** A WebSocket stand-in: `bufferedAmount` grows on send and shrinks when the test "writes" frames out. */
@@ -25,7 +26,7 @@ class FakeSocket {
   }
 }
 
-function setup(high = 100, slowMs = 1000) {
+function setup(high = 100, slowMs = 1000, budget?: SendBudget) {
   const ws = new FakeSocket();
   const flips: boolean[] = [];
   const slow: string[] = [];
@@ -34,6 +35,7 @@ function setup(high = 100, slowMs = 1000) {
     slowClientMs: slowMs,
     onFlip: (over) => flips.push(over),
     onTooSlow: (reason) => slow.push(reason),
+    budget,
   });
   return { ws, s, flips, slow };
 }
@@ -156,5 +158,43 @@ describe('SocketSender corking', () => {
     await new Promise((r) => process.nextTick(r));
     expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
     expect(flips).toEqual([]);
+  });
+
+  it('counts its send buffer and backlog against the process budget; held, it is over; evicted, it is too slow', () => {
+    let t = 0;
+    const budget = new SendBudget(150, 100, () => t);
+    const a = setup(100, 10_000, budget);
+    const b = setup(100, 10_000, budget);
+    a.s.send('x'.repeat(90));
+    expect(budget.queuedBytes).toBe(90);
+    b.s.send('x'.repeat(40));
+    expect(b.s.over).toBe(false);
+    b.s.send('x'.repeat(40)); // 170 > 150: b is held, over although under its own high water
+    expect(b.s.over).toBe(true);
+    expect(b.flips).toEqual([true]);
+    // Held, broadcast frames queue (and count) instead of being written.
+    b.s.sendLossless('y'.repeat(10));
+    expect(b.ws.sent).toHaveLength(2);
+    expect(budget.queuedBytes).toBe(180);
+    // a drains: 90 left (b's 80 + 10 queued), half the budget is 75: b stays held.
+    a.ws.write();
+    expect(budget.queuedBytes).toBe(90);
+    budget.check();
+    expect(b.s.over).toBe(true);
+    // b's client reads: the total falls under half, b goes on and its backlog is written.
+    b.ws.write();
+    budget.check();
+    expect(b.s.over).toBe(false);
+    expect(b.flips).toEqual([true, false]);
+    expect(b.ws.sent.at(-1)).toBe('y'.repeat(10));
+    // Held past the grace while over budget: evicted as too slow; its bytes leave with it.
+    b.s.send('x'.repeat(100));
+    a.s.send('x'.repeat(100));
+    expect(a.s.over).toBe(true);
+    t += 100;
+    budget.check();
+    expect([a.slow, b.slow]).toEqual([['budget'], []]);
+    a.s.stop();
+    expect(budget.queuedBytes).toBe(110);
   });
 });
