@@ -47,10 +47,15 @@ export interface SseStreamOptions {
   destroyConnection?: (() => void) | undefined;
   /** Runs once when the stream is over, for whatever reason. */
   onClosed?: ((reason: CloseReason) => void) | undefined;
+  /**
+   * Epoch ms of the caller's token `exp` (null: no authentication). The stream ends there, as a WebSocket closes
+   * with 4401: a stream may not outlive the credentials that opened it.
+   */
+  expiresAt?: number | null | undefined;
   logger: Logger;
 }
 
-export type CloseReason = 'client' | 'slow' | 'kafka' | 'shutdown';
+export type CloseReason = 'client' | 'slow' | 'kafka' | 'shutdown' | 'expired';
 
 /**
  * Where the records come from: a reader of the stream's own (pausable), or the topic's shared broadcast reader
@@ -119,6 +124,7 @@ export class SseStream {
   private closedFor: CloseReason | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private slowTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SseStreamOptions) {
     this.low = Math.floor(opts.highWaterBytes * LOW_WATER_RATIO);
@@ -189,6 +195,7 @@ export class SseStream {
       if (!this.over) this.write(': keep-alive\n\n');
     }, this.opts.heartbeatMs);
     this.heartbeat.unref();
+    this.armExpiry();
     this.started = true;
     if (session.paused) session.resume();
     const early = this.early ?? [];
@@ -284,6 +291,28 @@ export class SseStream {
     }
   }
 
+  /**
+   * At the token's `exp`: an `expired` event (error_code 40101), then a graceful end. An EventSource reconnects with
+   * the URL it has; a page with a fresh token opens a new one with `lastEventId=` and loses nothing.
+   */
+  private armExpiry(): void {
+    const at = this.opts.expiresAt;
+    if (at === null || at === undefined) return;
+    clearTimeout(this.expiryTimer);
+    // setTimeout holds at most ~24.8 days; a later exp is re-armed when that wait ends.
+    this.expiryTimer = setTimeout(
+      () => {
+        if (at - Date.now() > 0) return this.armExpiry();
+        this.opts.logger.info('SSE stream ended: the token expired');
+        const data = JSON.stringify({ error_code: 40101, message: 'The token expired; reconnect with a fresh one.' });
+        this.write(`event: expired\ndata: ${data}\n\n`);
+        this.end('expired');
+      },
+      Math.min(Math.max(at - Date.now(), 0), 2 ** 31 - 1),
+    );
+    this.expiryTimer.unref();
+  }
+
   /** Graceful end: what is queued is still sent, then the response ends and the client reconnects. */
   end(reason: CloseReason): void {
     if (this.closed || this.ending) return;
@@ -316,6 +345,7 @@ export class SseStream {
     this.closedFor = reason;
     clearInterval(this.heartbeat);
     clearTimeout(this.slowTimer);
+    clearTimeout(this.expiryTimer);
     this.queue = [];
     this.queued = 0;
     this.wake?.();

@@ -405,6 +405,24 @@ describe('auth (JWT): ?access_token= only with WS_QUERY_TOKEN, consume right, to
     expect(log.lines.some((l) => l.component === 'http' && l.status === 403)).toBe(true); // the access log ran
     expect(log.text()).not.toContain(t.split('.')[2]);
   });
+
+  it("ends the stream at the token's exp with an `expired` event (as a WebSocket closes with 4401)", async () => {
+    const gw = await start(false);
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const t = await new SignJWT({ kafka: { consume: [topic] } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('sse-user')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(SECRET));
+    const c = await open(gw, `?topic=${topic}`, { headers: { Authorization: `Bearer ${t}` } });
+    expect(c.status).toBe(200);
+    await c.until(() => c.ended, 'the end of the stream', 30_000);
+    const last = c.events.at(-1)!;
+    expect(last.event).toBe('expired');
+    expect(JSON.parse(last.data)).toMatchObject({ error_code: 40101 });
+    // Not before the token's exp (whole seconds).
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+  });
 });
 
 describe('shutdown', () => {

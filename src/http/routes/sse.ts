@@ -180,6 +180,7 @@ export function sseRoutes(deps: AppDeps) {
       sharedOverflowBytes: config.KAFKA_CONSUMER_FETCH_MAX_BYTES,
       destroyConnection: outgoing ? () => outgoing.destroy() : undefined,
       onClosed: () => slot.release(),
+      expiresAt: principal.expiresAt,
       logger: log,
     });
     try {
