@@ -38,7 +38,7 @@ export const OPENAPI_INFO = {
     title: 'Kafka HTTP/WebSocket gateway',
     version: '0.1.0',
     description:
-      'Confluent REST Proxy v2 wire format for produce and metadata, v3 shapes for topic admin. WebSocket subscriptions are described in asyncapi.yaml.',
+      'Confluent REST Proxy wire formats: v2 produce, metadata and the consumer API (any replica serves any consumer instance), v3 records (single, streamed, batch) and topic admin; Server-Sent Events at /sse. WebSocket subscriptions are described in asyncapi.yaml.',
   },
 };
 

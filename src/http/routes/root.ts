@@ -37,7 +37,11 @@ export const ROOT_CSP = [
 export function rootLinks(metrics: boolean): Link[] {
   const links: Link[] = [
     { href: 'ui', title: 'Live tail', what: 'watch a topic over the WebSocket API (/ui)' },
-    { href: 'docs', title: 'REST API', what: 'Swagger UI for produce, metadata and topic admin (/docs)' },
+    {
+      href: 'docs',
+      title: 'REST API',
+      what: 'Swagger UI for produce (v2, v3), consumers, metadata, topic admin and SSE (/docs)',
+    },
     { href: 'openapi.json', title: 'OpenAPI document', what: 'the REST contract (/openapi.json, also /openapi.yaml)' },
     { href: 'asyncapi.yaml', title: 'AsyncAPI document', what: 'the WebSocket protocol kgw.v1 (/asyncapi.yaml)' },
   ];
