@@ -120,6 +120,18 @@ async function renderError(...setArgs: string[]): Promise<string> {
   throw new Error(`helm template ${setArgs.join(' ')} should have failed`);
 }
 
+/** The Service clients use (the chart's other Service, with peers.enabled, is the headless `-peers` one). */
+const clientService = (r: Rendered): IService =>
+  need(
+    r.objects.find((o) => o.kind === 'Service' && !o.metadata.name?.endsWith('-peers')) as IService | undefined,
+    'the client Service',
+  );
+const peersService = (r: Rendered): IService =>
+  need(
+    r.objects.find((o) => o.kind === 'Service' && o.metadata.name?.endsWith('-peers')) as IService | undefined,
+    'the peers Service',
+  );
+
 const podSpec = (d: IDeployment) => need(need(d.spec, 'Deployment spec').template.spec, 'pod spec');
 const container = (d: IDeployment): IContainer => need(podSpec(d).containers[0], 'container');
 const envOf = (d: IDeployment): Record<string, string> =>
@@ -185,7 +197,7 @@ function checkCommon(r: Rendered) {
   expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(sleepS + shutdownS);
 
   // Service → the pods' http port
-  const svc = r.one('Service');
+  const svc = clientService(r);
   expect(matches(svc.spec?.selector)).toBe(true);
   const ports = need(svc.spec?.ports, 'Service ports');
   expect(ports).toHaveLength(1);
@@ -289,6 +301,7 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
       'AUTH_PUBLIC_KEY_FILE',
       'TLS_CERT_FILE',
       'TLS_KEY_FILE',
+      'PEER_SECRET_FILE',
     ]);
     expect(new Set(refs.map((x) => x.secretName))).toEqual(new Set([nameOf(secret)]));
     const password = need(secret.data?.['kafka-sasl-password'], 'SASL password in the Secret');
@@ -303,7 +316,16 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
     // serving TLS: probes and Service speak HTTPS
     for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe])
       expect(probe?.httpGet?.scheme).toBe('HTTPS');
-    expect(r.one('Service').spec?.ports?.[0]?.appProtocol).toBe('https');
+    expect(clientService(r).spec?.ports?.[0]?.appProtocol).toBe('https');
+    // peers: a headless Service of the same pods, PEER_URLS at its name and the pods' port, the secret as a file
+    const peers = peersService(r);
+    expect(peers.spec?.clusterIP).toBe('None');
+    expect(peers.spec?.selector).toEqual(clientService(r).spec?.selector);
+    expect(data.PEER_URLS).toBe(`https://${nameOf(peers)}.gw-test.svc:${data.PORT}`);
+    expect(peers.spec?.ports?.[0]?.targetPort).toBe('http');
+    const peerSecret = need(secret.data?.['peers-peer-secret'], 'PEER_SECRET in the Secret');
+    expect(Buffer.from(peerSecret, 'base64').toString()).toBe('test-peer-secret-placeholder-0123456789');
+    expect(elsewhere).not.toContain('test-peer-secret-placeholder');
   });
 
   it('existing Secrets (mTLS, OAUTHBEARER, HS256): referenced by name and key, no chart Secret', async () => {
@@ -317,6 +339,7 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
       'KAFKA_OAUTH_CLIENT_ID_FILE',
       'KAFKA_OAUTH_CLIENT_SECRET_FILE',
       'AUTH_HS256_SECRET_FILE',
+      'PEER_SECRET_FILE',
     ]);
     expect(Object.fromEntries(refs.map((x) => [x.env, `${x.secretName}/${x.key}`]))).toEqual({
       KAFKA_SSL_CA_FILE: 'kafka-client-tls/ca.crt',
@@ -325,7 +348,9 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
       KAFKA_OAUTH_CLIENT_ID_FILE: 'kafka-oauth-client/client-id',
       KAFKA_OAUTH_CLIENT_SECRET_FILE: 'kafka-oauth-client/client-secret',
       AUTH_HS256_SECRET_FILE: 'gateway-jwt/hs256-secret',
+      PEER_SECRET_FILE: 'gateway-peers/peer-secret',
     });
+    expect(peersService(r).spec?.clusterIP).toBe('None');
     expect(data).toMatchObject({
       KAFKA_SASL_MECHANISM: 'oauthbearer',
       KAFKA_OAUTH_TOKEN_URL: 'https://idp.example/oauth2/token',
@@ -339,6 +364,9 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
 
   it('refuses, at render time, settings the gateway would refuse at start-up', async () => {
     expect(await renderError('kafka.brokers=')).toContain('kafka.brokers is required');
+    expect(await renderError('peers.enabled=true')).toContain('peers.enabled needs peers.secret');
+    expect(await renderError('peers.enabled=true', 'peers.secret=short')).toContain('at least 32 bytes');
+    expect(await renderError('config.PEER_SECRET=x'.padEnd(40, 'x'))).toContain('does not belong in the ConfigMap');
     expect(await renderError('kafka.sasl.mechanism=plain')).toContain('needs a username and a password');
     expect(await renderError('kafka.sasl.mechanism=gssapi')).toContain('kafka.sasl.mechanism');
     expect(await renderError('kafka.tls.cert=x')).toContain('cert and key go together');

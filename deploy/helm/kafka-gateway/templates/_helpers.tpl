@@ -77,6 +77,10 @@ TLS_CERT_FILE, ...) or the <NAME>_FILE variant of a secret setting (KAFKA_SASL_P
     (dict "field" "cert" "file" "tls.crt" "env" "TLS_CERT_FILE")
     (dict "field" "key" "file" "tls.key" "env" "TLS_KEY_FILE")))
 -}}
+{{- if .Values.peers.enabled }}
+{{- $groups = append $groups (dict "name" "peers" "v" .Values.peers "files" (list
+    (dict "field" "secret" "file" "peer-secret" "env" "PEER_SECRET_FILE"))) -}}
+{{- end }}
 {{- $chartSecret := include "kafka-gateway.secretName" . -}}
 {{- $mount := .Values.secretsMountPath | trimSuffix "/" -}}
 {{- $out := list -}}
@@ -141,8 +145,12 @@ secret: those are mounted as files.
 {{- with .Values.auth.issuer }}{{ $_ := set $d "AUTH_ISSUER" . }}{{ end }}
 {{- with .Values.auth.audience }}{{ $_ := set $d "AUTH_AUDIENCE" . }}{{ end }}
 {{- with .Values.auth.algorithms }}{{ $_ := set $d "AUTH_ALGORITHMS" . }}{{ end }}
+{{- if .Values.peers.enabled }}
+{{- $scheme := ternary "https" "http" (eq (include "kafka-gateway.serverTls" .) "true") -}}
+{{- $_ := set $d "PEER_URLS" (printf "%s://%s.%s.svc:%v" $scheme (include "kafka-gateway.peersService" .) .Release.Namespace .Values.containerPort) }}
+{{- end }}
 {{- $managed := keys $d -}}
-{{- $secretNames := list "KAFKA_SSL_KEY_PASSWORD" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "KAFKA_OAUTH_CLIENT_ID" "KAFKA_OAUTH_CLIENT_SECRET" "AUTH_HS256_SECRET" -}}
+{{- $secretNames := list "KAFKA_SSL_KEY_PASSWORD" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "KAFKA_OAUTH_CLIENT_ID" "KAFKA_OAUTH_CLIENT_SECRET" "AUTH_HS256_SECRET" "PEER_SECRET" -}}
 {{- $fileNames := list "KAFKA_SSL_CA_FILE" "KAFKA_SSL_CERT_FILE" "KAFKA_SSL_KEY_FILE" "AUTH_PUBLIC_KEY_FILE" "TLS_CERT_FILE" "TLS_KEY_FILE" -}}
 {{- range $k, $v := .Values.config }}
 {{- if not (regexMatch "^[A-Z][A-Z0-9_]*$" $k) }}
@@ -159,6 +167,11 @@ secret: those are mounted as files.
 {{- toYaml $d }}
 {{- end }}
 
+{{/* The headless Service that lists the replicas to each other (peers.enabled). */}}
+{{- define "kafka-gateway.peersService" -}}
+{{- printf "%s-peers" (include "kafka-gateway.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* Refuse combinations the gateway would refuse at start-up, at render time instead. */}}
 {{- define "kafka-gateway.validate" -}}
 {{- if not .Values.kafka.brokers }}
@@ -169,6 +182,12 @@ secret: those are mounted as files.
 {{- end }}
 {{- $has := dict -}}
 {{- range (include "kafka-gateway.secretFiles" . | fromYaml).files }}{{ $_ := set $has .env true }}{{ end }}
+{{- if and .Values.peers.enabled (not (hasKey $has "PEER_SECRET_FILE")) }}
+{{- fail "peers.enabled needs peers.secret (>= 32 bytes) or peers.existingSecret: replicas sign their calls to each other with it" }}
+{{- end }}
+{{- if and .Values.peers.secret (lt (len .Values.peers.secret) 32) }}
+{{- fail "peers.secret: at least 32 bytes" }}
+{{- end }}
 {{- $m := .Values.kafka.sasl.mechanism -}}
 {{- if and $m (not (has $m (list "plain" "scram-sha-256" "scram-sha-512" "oauthbearer"))) }}
 {{- fail (printf "kafka.sasl.mechanism: expected plain, scram-sha-256, scram-sha-512 or oauthbearer, got %q" $m) }}
