@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createConsumer,
   diffPartitions,
-  feedBatch,
   flattenAssignment,
   tpKey,
   watermarks,
@@ -47,9 +46,6 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   private announced: TopicPartition[] = [];
   private generation = 0;
   private userPaused = false;
-  /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
-  private flowPaused = false;
-  private readonly room = this.sink.room ? () => this.sink.room!() : undefined;
   private positioning = false;
   private closing: Promise<void> | undefined;
   private readonly pending = new Map<string, TopicPartitionOffset>();
@@ -101,37 +97,10 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   protected async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.from === 'earliest' });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        const refused = await feedBatch(
-          payload,
-          (r) => {
-            if (this.closed) return false;
-            const taken = this.sink.onRecord(r);
-            if (taken) this.delivered.set(tpKey(r), r.offset + 1);
-            return taken;
-          },
-          () => this.closed || this.pausedInKafka,
-          this.log,
-          this.room,
-        );
-        if (refused) this.refused();
-      },
-    });
-  }
-
-  /** The sink refused a record (and had no room within the wait): pause until it has room, or its owner resumes. */
-  private refused(): void {
-    const room = this.room;
-    if (!room) return this.pause();
-    if (this.flowPaused || this.closed) return;
-    this.flowPaused = true;
-    this.apply();
-    void room().then(() => {
-      this.flowPaused = false;
-      this.apply();
+    await this.feed((r) => {
+      const taken = this.sink.onRecord(r);
+      if (taken) this.delivered.set(tpKey(r), r.offset + 1);
+      return taken;
     });
   }
 
@@ -166,7 +135,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
         this.log.error({ err: e }, 'assignment sink failed');
       }
       this.announcedOnce();
-      this.apply();
+      this.applyPause();
       this.kickCommits();
     });
   }
@@ -227,15 +196,15 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
 
   pause(): void {
     this.userPaused = true;
-    this.apply();
+    this.applyPause();
   }
 
   resume(): void {
     this.userPaused = false;
-    this.apply();
+    this.applyPause();
   }
 
-  private apply(): void {
+  protected applyPause(): void {
     this.setKafkaPaused(this.userPaused || this.flowPaused || this.positioning);
   }
 

@@ -11,14 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import {
-  createConsumer,
-  feedBatch,
-  fixedAssigner,
-  flattenAssignment,
-  tpKey,
-  type ConsumerContext,
-} from './consumer-common.js';
+import { createConsumer, fixedAssigner, flattenAssignment, tpKey, type ConsumerContext } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError } from './errors.js';
 import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
@@ -47,9 +40,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   private readonly next = new Map<string, TopicPartitionOffset>();
   private readonly topics: string[];
   private userPaused = false;
-  /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
-  private flowPaused = false;
-  private readonly room = this.sink.room ? () => this.sink.room!() : undefined;
   private closing: Promise<void> | undefined;
 
   constructor(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink) {
@@ -78,41 +68,18 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   protected async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        const refused = await feedBatch(
-          payload,
-          (r) => {
-            if (this.closed) return false;
-            const k = tpKey(r);
-            const pos = this.next.get(k);
-            if (pos && r.offset < pos.offset) return true; // already handed over (a refetch after a rejoin)
-            const taken = this.sink.onRecord(r);
-            if (taken && pos) pos.offset = r.offset + 1;
-            return taken;
-          },
-          () => this.closed || this.pausedInKafka,
-          this.log,
-          this.room,
-        );
-        if (refused) this.refused();
-      },
+    await this.feed((r) => {
+      const k = tpKey(r);
+      const pos = this.next.get(k);
+      if (pos && r.offset < pos.offset) return true; // already handed over (a refetch after a rejoin)
+      const taken = this.sink.onRecord(r);
+      if (taken && pos) pos.offset = r.offset + 1;
+      return taken;
     });
   }
 
-  /** The sink refused a record (and had no room within the wait): pause until it has room, or its owner resumes. */
-  private refused(): void {
-    const room = this.room;
-    if (!room) return this.pause();
-    if (this.flowPaused || this.closed) return;
-    this.flowPaused = true;
-    this.setKafkaPaused(true);
-    void room().then(() => {
-      this.flowPaused = false;
-      this.setKafkaPaused(this.userPaused);
-    });
+  protected applyPause(): void {
+    this.setKafkaPaused(this.userPaused || this.flowPaused);
   }
 
   protected onJoin(memberAssignment: Record<string, number[]>): void {
@@ -127,12 +94,12 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
 
   pause(): void {
     this.userPaused = true;
-    this.setKafkaPaused(true);
+    this.applyPause();
   }
 
   resume(): void {
     this.userPaused = false;
-    this.setKafkaPaused(this.flowPaused);
+    this.applyPause();
   }
 
   close(): Promise<void> {

@@ -5,8 +5,8 @@
  */
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import { firstJoin, isClientBug, RestartBudget, type ConsumerContext } from './consumer-common.js';
-import type { RecordSink } from './consumer-types.js';
+import { feedBatch, firstJoin, isClientBug, RestartBudget, type ConsumerContext } from './consumer-common.js';
+import type { ConsumedRecord, RecordSink } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 
 /** Starts a session or reader; one that fails to start is closed, and the error comes out as a GatewayError. */
@@ -26,6 +26,8 @@ export abstract class SelfHealingConsumer {
   protected started = false;
   protected pausedInKafka = false;
   protected closed = false;
+  /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
+  protected flowPaused = false;
   private readonly restarts = new RestartBudget();
 
   protected constructor(
@@ -41,9 +43,46 @@ export abstract class SelfHealingConsumer {
   /** A new kafkajs consumer (group id, assigners) for `spawn`. */
   protected abstract newConsumer(): Consumer;
   protected abstract onJoin(memberAssignment: Record<string, number[]>): void;
-  /** Connects, subscribes and runs `this.consumer`. */
+  /** Connects, subscribes and runs `this.consumer` (with `feed`). */
   protected abstract run(): Promise<void>;
+  /** Puts kafkajs's paused state in step with the session's (the owner's pause, `flowPaused`, and its own). */
+  protected abstract applyPause(): void;
+  abstract pause(): void;
   abstract close(): Promise<void>;
+
+  /**
+   * Runs `this.consumer`, handing each fetched record to `offer` (true: taken). At a refusal the session waits
+   * inside the fetched batch for the sink's room (RecordSink.room, bounded by feedBatch), then pauses in Kafka until
+   * the sink has room; a sink without `room` is paused until its owner resumes it.
+   */
+  protected async feed(offer: (r: ConsumedRecord) => boolean): Promise<void> {
+    const room = this.sink.room ? () => this.sink.room!() : undefined;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        const refused = await feedBatch(
+          payload,
+          (r) => !this.closed && offer(r),
+          () => this.closed || this.pausedInKafka,
+          this.log,
+          room,
+        );
+        if (refused) this.refused();
+      },
+    });
+  }
+
+  private refused(): void {
+    if (!this.sink.room) return this.pause();
+    if (this.flowPaused || this.closed) return;
+    this.flowPaused = true;
+    this.applyPause();
+    void this.sink.room().then(() => {
+      this.flowPaused = false;
+      this.applyPause();
+    });
+  }
 
   /** Runs the consumer and resolves once it joined (and `afterFirstJoin` resolved). */
   async start(): Promise<void> {
