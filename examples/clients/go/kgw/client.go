@@ -108,8 +108,14 @@ type PartitionOffsets struct {
 	EndOffset       int64 `json:"end_offset"`
 }
 
-// do sends a request and decodes a 2xx JSON answer into out; any other status becomes an *Error.
+// do sends a request to a path of the gateway's REST API (v2 answers) and decodes a 2xx JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body any, out any) error {
+	return c.send(ctx, method, c.BaseURL+path, MediaV2, contentType, body, out)
+}
+
+// send sends a request to a full URL (a consumer instance's base_uri may name another host) and decodes a 2xx
+// JSON answer into out; any other status becomes an *Error.
+func (c *Client) send(ctx context.Context, method, target, accept, contentType string, body any, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -118,14 +124,14 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return err
 	}
 	for k, v := range c.Header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Accept", MediaV2)
+	req.Header.Set("Accept", accept)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -145,7 +151,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("gateway: %s %s: undecodable answer %q: %w", method, path, data, err)
+		return fmt.Errorf("gateway: %s %s: undecodable answer %q: %w", method, target, data, err)
 	}
 	return nil
 }

@@ -3,11 +3,9 @@ package kgw
 // The Confluent v2 consumer API over net/http: an instance in a group, subscribe, GET records in a loop, commit.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 )
@@ -59,41 +57,11 @@ func (c *Client) NewConsumer(ctx context.Context, group string, config map[strin
 }
 
 func (k *Consumer) call(ctx context.Context, method, suffix, accept string, body any, out any) error {
-	var rd io.Reader
+	contentType := ""
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+		contentType = MediaV2
 	}
-	req, err := http.NewRequestWithContext(ctx, method, k.BaseURI+suffix, rd)
-	if err != nil {
-		return err
-	}
-	for h, v := range k.c.Header {
-		req.Header[h] = v
-	}
-	req.Header.Set("Accept", accept)
-	if body != nil {
-		req.Header.Set("Content-Type", MediaV2)
-	}
-	res, err := k.c.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode/100 != 2 {
-		return decodeError(res.StatusCode, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+	return k.c.send(ctx, method, k.BaseURI+suffix, accept, contentType, body, out)
 }
 
 // Subscribe joins the group for these topics.
