@@ -69,6 +69,22 @@ export async function build(
   process.stderr.write(`[clients] ${what}: ${(r.ms / 1000).toFixed(1)} s\n`);
 }
 
+/** The Go example module, and `bin/<name>` built from its package `pkg` (go.sum committed: no module is fetched). */
+export const GO_DIR = path.join(CLIENTS_DIR, 'go');
+export async function buildGo(name: string, pkg = '.'): Promise<string> {
+  const bin = path.join(GO_DIR, 'bin', name);
+  const env = { GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly -buildvcs=false`.trim() };
+  await build(`go build ${pkg}`, 'go', ['build', '-o', bin, pkg], { cwd: GO_DIR, env });
+  return bin;
+}
+
+/** The Java example project; `compile` also copies the runtime dependencies to target/dependency (see pom.xml). */
+export const JAVA_DIR = path.join(CLIENTS_DIR, 'java');
+export const JAVA_CLASSPATH = ['target/classes', 'target/dependency/*'].join(path.delimiter);
+export function buildJava(): Promise<void> {
+  return build('mvn compile', 'mvn', ['-B', '-ntp', '-q', '-Dstyle.color=never', 'compile'], { cwd: JAVA_DIR });
+}
+
 /** The gateway the clients talk to: free loopback port, no auth, consumer timings short enough for tests. */
 export function startClientsGateway(): Promise<Gateway> {
   return startWsGateway();

@@ -1,23 +1,20 @@
 // Java's HttpClient (examples/clients/java: kgw.Refusals) gets every early refusal on bodies of several MiB, with and
 // without `Expect: 100-continue` (issue 11 §1; the latter from JDK 19 on, see kgw.Refusals). Built with the Java
 // client's Maven project.
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { build, CLIENTS_DIR, run } from '../helpers/clients.js';
+import { buildJava, JAVA_CLASSPATH, JAVA_DIR, run } from '../helpers/clients.js';
 import { type RefusalBed, startRefusalBed } from '../helpers/refusals.js';
 
-const JAVA_DIR = path.join(CLIENTS_DIR, 'java');
 let bed: RefusalBed;
 
 beforeAll(async () => {
-  const mvn = build('mvn compile', 'mvn', ['-B', '-ntp', '-q', '-Dstyle.color=never', 'compile'], { cwd: JAVA_DIR });
+  const mvn = buildJava();
   [, bed] = await Promise.all([mvn, startRefusalBed()]);
 }, 900_000);
 afterAll(() => bed?.close());
 
 it('HttpClient gets each refusal (status and error_code), three times on one client and with expectContinue', async () => {
-  const cp = ['target/classes', 'target/dependency/*'].join(path.delimiter);
-  const r = await run('java', ['-cp', cp, 'kgw.Refusals'], {
+  const r = await run('java', ['-cp', JAVA_CLASSPATH, 'kgw.Refusals'], {
     cwd: JAVA_DIR,
     env: { REFUSAL_CASES: bed.casesFile },
     timeoutMs: 240_000,
