@@ -9,7 +9,11 @@
  * W3b is the same with the opt-in batch frame (`"batch": {"maxRecords": --w3b-batch}`, default 500): the client
  * acks the last offset of a `records` frame once `--w3-ack-every` records of its partition came since its last ack.
  *
+ * The baseline is kafkajs as users install it; `--w3-baseline-patched 1` loads the gateway's kafkajs patches into it
+ * too (src/kafka/kafkajs-patches.ts: among them the record decoder), so both sides decode alike.
+ *
  *   npm run bench -- --scenarios W3,W3b [--w3-records 300000 --w3-ack-every 100 --w3-window 5000 --w3b-batch 500]
+ *                    [--w3-baseline-patched 1]
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -104,6 +108,7 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
     expect: Object.fromEntries(Object.entries(expect)),
     ...CONSUMER,
     timeoutMs: TIMEOUT_MS,
+    patched: ctx.param('w3-baseline-patched', 0) === 1,
   };
   const child = spawn(
     process.execPath,
