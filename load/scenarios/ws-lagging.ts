@@ -97,6 +97,13 @@ export const W4B: Scenario = {
       const b = await measureWindow(ctx, healthy, producer, seconds, healthyN);
       const series = rss.stop();
       const held = Math.max(0, (await subscriptions(ctx.gatewayUrl)) - healthyN);
+      // Live memory at the end of B (RSS keeps pages the heap and malloc no longer use).
+      const heapMb = (await scrapeSum(ctx.gatewayUrl, 'nodejs_heap_size_used_bytes').catch(() => Number.NaN)) / MiB;
+      const externalMb =
+        (await scrapeSum(ctx.gatewayUrl, 'nodejs_external_memory_bytes').catch(() => Number.NaN)) / MiB;
+      ctx.log(
+        `  W4B: at the end of B the gateway's heap holds ${heapMb.toFixed(0)} MiB, external memory ${externalMb.toFixed(0)} MiB`,
+      );
       say(`B (+${laggingN} lagging, ${held} still held by the gateway at its end)`, b);
       // Every 5 s, for the log: does RSS level off?
       const every = series.samples.filter((_, i) => i % 10 === 0).map((x) => x.toFixed(0));
@@ -146,6 +153,8 @@ export const W4B: Scenario = {
           /** Spread of the second half of B: flat means it stopped growing. */
           rssSecondHalfMinMb: Math.min(...tail),
           rssSecondHalfMaxMb: Math.max(...tail),
+          heapEndBMb: heapMb,
+          externalEndBMb: externalMb,
           cpuGatewayA: a.usage.cpuPct.gateway ?? Number.NaN,
           cpuGatewayB: b.usage.cpuPct.gateway ?? Number.NaN,
           cpuMachineB: b.usage.cpuPct.machine ?? Number.NaN,
@@ -178,7 +187,7 @@ export const W4B: Scenario = {
         unit: 'MiB',
         ...(growth !== undefined ? { gateway: growth } : {}),
         target: `≤ budget (${f(budget)} MiB) + a constant`,
-        note: `before ${f(before)}, peak ${f(peak)}, end ${f(v('rssEndBMb'))} MiB; second half of B ${f(v('rssSecondHalfMinMb'))}–${f(v('rssSecondHalfMaxMb'))} MiB`,
+        note: `before ${f(before)}, peak ${f(peak)}, end ${f(v('rssEndBMb'))} MiB; second half of B ${f(v('rssSecondHalfMinMb'))}–${f(v('rssSecondHalfMaxMb'))} MiB; at the end heap ${f(v('heapEndBMb'))}, external ${f(v('externalEndBMb'))} MiB`,
       },
       {
         id: 'W4B',
