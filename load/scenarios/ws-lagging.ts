@@ -205,7 +205,7 @@ export const W4B: Scenario = {
         unit: 'sockets',
         ...(v('heldAtEnd') !== undefined ? { gateway: v('heldAtEnd') } : {}),
         target: 'report',
-        note: `closed ${f(v('closedByGateway'))}; close codes read: 4408 × ${f(v('closed4408'))}, other × ${f(v('closedOther'))}`,
+        note: `closed ${f(v('closedByGateway'))}; close codes read after B: 4408 × ${f(v('closed4408'))}, other × ${f(v('closedOther'))} (1006: dropped TOO_SLOW_CLOSE_MS after a 4408 its client never read)`,
       },
     ];
   },
