@@ -168,6 +168,14 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
       const cpuB = med(rounds, 'baseline', (m) => m.cpuPct?.baseline);
       const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
       const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
+      // CPU per record (µs): what each process costs, whatever share of the machine it got.
+      const perRecord = (m: Measured, proc: string) =>
+        m.cpuPct?.[proc] !== undefined && m.records
+          ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records
+          : undefined;
+      const usG = med(rounds, 'gateway', (m) => perRecord(m, 'gateway'));
+      const usC = med(rounds, 'gateway', (m) => perRecord(m, 'clients'));
+      const usB = med(rounds, 'baseline', (m) => perRecord(m, 'baseline'));
       return [
         {
           ...ratioRow(
@@ -196,6 +204,16 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
           ]
             .filter(Boolean)
             .join(', '),
+        },
+        {
+          id,
+          metric: 'CPU per record: gateway process vs kafkajs process',
+          unit: 'µs',
+          ...(usG !== undefined ? { gateway: usG } : {}),
+          ...(usB !== undefined ? { baseline: usB } : {}),
+          ...(usG !== undefined && usB ? { ratio: usG / usB } : {}),
+          target: 'report',
+          note: usC !== undefined ? `WebSocket client process ${usC.toFixed(1)} µs per record` : '',
         },
       ];
     },
