@@ -1,6 +1,6 @@
 /**
- * Four fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
- * that version; importing this module applies all four, and throws (stopping the gateway at start-up) when one cannot
+ * Five fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
+ * that version; importing this module applies all five, and throws (stopping the gateway at start-up) when one cannot
  * apply — another kafkajs version or file layout, or kafkajs loaded before this module — instead of running with
  * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
@@ -398,12 +398,59 @@ function installFastRecordDecoder(): void {
   require.cache[file]!.exports = fast;
 }
 
+/**
+ * 5. An idle connection lets go of its last response.
+ *
+ * kafkajs's Connection gathers a response's chunks, concatenates them into one Buffer, decodes the response and
+ * keeps what follows it for the next one: `this.chunks = [remainder]`, a slice of that Buffer, of length 0 when the
+ * response ended the data (the usual case). A slice keeps its whole backing Buffer alive, so every connection holds
+ * its last response until the next one arrives: a fetch of up to KAFKA_CONSUMER_FETCH_MAX_BYTES (1 MiB) for every
+ * consumer that is paused or idle. With 500 assign subscriptions whose sockets do not read (W4b in
+ * docs/performance.md) that was most of 855 MiB of Buffer memory outside any budget. After kafkajs's own
+ * processing, an empty remainder is dropped and a short one copied out of its large backing Buffer.
+ */
+interface ConnectionLike {
+  chunks: Buffer[];
+  processData(rawData: Buffer): unknown;
+}
+
+/** A remainder shorter than this share of its backing Buffer is copied out of it (and the Buffer let go). */
+const REMAINDER_COPY_RATIO = 0.25;
+
+/** After Connection.processData: what it keeps for the next response, without pinning the last one. */
+export function releaseLastResponse(conn: Pick<ConnectionLike, 'chunks'>): void {
+  if (conn.chunks.length !== 1) return;
+  const rest = conn.chunks[0]!;
+  if (rest.length === 0) conn.chunks = [];
+  else if (rest.length < rest.buffer.byteLength * REMAINDER_COPY_RATIO && rest.buffer.byteLength > 64 * 1024)
+    conn.chunks = [Buffer.from(rest)];
+}
+
+function installReleaseLastResponse(): void {
+  let proto: ConnectionLike;
+  try {
+    proto = (require('kafkajs/src/network/connection') as { prototype: ConnectionLike }).prototype;
+  } catch {
+    fail('release last response', 'kafkajs/src/network/connection.js is not where it was');
+  }
+  const original = proto.processData;
+  if (typeof original !== 'function') fail('release last response', 'Connection has no processData');
+  if ((original as { releases?: boolean }).releases) return;
+  const patched = function (this: ConnectionLike, rawData: Buffer): unknown {
+    const out = original.call(this, rawData);
+    if (Array.isArray(this.chunks)) releaseLastResponse(this);
+    return out;
+  };
+  proto.processData = Object.assign(patched, { releases: true });
+}
+
 // Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
 checkVersion();
 installGrouping();
 installWakeOnResume();
 installQuietRequestQueue();
 installFastRecordDecoder();
+installReleaseLastResponse();
 
 /** The patches in force (all, or this module threw): logged by the gateway at start-up. */
 export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([
@@ -411,4 +458,5 @@ export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([
   'wake on resume',
   'quiet request queue',
   'record decoding with numbers',
+  'idle connections release their last response',
 ]);

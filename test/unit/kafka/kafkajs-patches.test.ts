@@ -11,6 +11,7 @@ import {
   nothingActive,
   PATCHED_KAFKAJS_VERSION,
   patchedRecordBatches,
+  releaseLastResponse,
 } from '../../../src/kafka/kafkajs-patches.js';
 
 const require = createRequire(import.meta.url);
@@ -29,6 +30,7 @@ it('is the grouping kafkajs’s producer requires', () => {
     'wake on resume',
     'quiet request queue',
     'record decoding with numbers',
+    'idle connections release their last response',
   ]);
   const ours = require(file) as ((args: never) => unknown) & Record<symbol, unknown>;
   expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.grouping')]).toBe(true);
@@ -284,5 +286,71 @@ describe('record decoding with numbers', () => {
     expect(got).toEqual(originalDecoder()(new Decoder(body(r)), ctx));
     // Not a record whose headers object got a new prototype.
     expect(Object.getPrototypeOf(got.headers)).toBe(Object.prototype);
+  });
+});
+
+describe('idle connections release their last response', () => {
+  const Connection = require('kafkajs/src/network/connection') as {
+    prototype: { processData(this: unknown, data: Buffer): void };
+  };
+  /** A kafkajs Connection as processData sees it, with the responses it hands to its request queue. */
+  function connection() {
+    const got: { correlationId: number; payload: Buffer }[] = [];
+    return {
+      got,
+      conn: {
+        chunks: [] as Buffer[],
+        bytesBuffered: 0,
+        bytesNeeded: 4,
+        requestQueue: { fulfillRequest: (r: { correlationId: number; payload: Buffer }) => got.push(r) },
+      },
+    };
+  }
+  /** A response on the wire: size, correlation id, payload. */
+  const response = (id: number, payload: Buffer) => {
+    const b = Buffer.alloc(8 + payload.length);
+    b.writeInt32BE(4 + payload.length, 0);
+    b.writeInt32BE(id, 4);
+    payload.copy(b, 8);
+    return b;
+  };
+
+  it('keeps nothing of a response once it was handed on, however it arrived', () => {
+    const { conn, got } = connection();
+    const big = response(7, Buffer.alloc(300 * 1024, 1));
+    // In three chunks, as a socket delivers a large fetch response.
+    for (const part of [big.subarray(0, 100_000), big.subarray(100_000, 200_000), big.subarray(200_000)])
+      Connection.prototype.processData.call(conn, part);
+    expect(got.map((r) => [r.correlationId, r.payload.length])).toEqual([[7, 300 * 1024]]);
+    expect(conn.chunks).toEqual([]); // kafkajs kept an empty slice of the 300 KiB Buffer
+    expect(conn.bytesBuffered).toBe(0);
+  });
+
+  it('what follows a response is kept (copied out of a large Buffer) and completes the next one', () => {
+    const { conn, got } = connection();
+    const first = response(1, Buffer.alloc(200 * 1024, 2));
+    const second = response(2, Buffer.from('second'));
+    const both = Buffer.concat([first, second]);
+    Connection.prototype.processData.call(conn, both.subarray(0, first.length + 5));
+    expect(got.map((r) => r.correlationId)).toEqual([1]);
+    expect(conn.chunks).toHaveLength(1);
+    expect(conn.chunks[0]!.length).toBe(5);
+    expect(conn.chunks[0]!.buffer.byteLength).toBeLessThan(64 * 1024); // not the 200 KiB one
+    Connection.prototype.processData.call(conn, both.subarray(first.length + 5));
+    expect(got.map((r) => [r.correlationId, r.payload.toString()])).toEqual([
+      [1, got[0]!.payload.toString()],
+      [2, 'second'],
+    ]);
+    expect(conn.chunks).toEqual([]);
+  });
+
+  it('leaves a partial response and small buffers as they are', () => {
+    const c = { chunks: [Buffer.from('abc')] };
+    releaseLastResponse(c);
+    expect(c.chunks[0]!.toString()).toBe('abc');
+    const whole = Buffer.alloc(100 * 1024);
+    const p = { chunks: [whole] };
+    releaseLastResponse(p);
+    expect(p.chunks[0]).toBe(whole);
   });
 });
