@@ -4,7 +4,9 @@
 // its loopback door; a peer lookup from another pod (signed with PEER_SECRET) finds an instance whichever worker it
 // lands on; WebSocket and SSE deliver; /metrics answers for both workers; a SIGKILLed worker is restarted; SIGTERM
 // closes every WebSocket with 1001 and ends both workers and the primary with exit code 0 within the timeout.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PeerAuth } from '../../src/consumers/peer-auth.js';
 import { LOOKUP_PATH } from '../../src/consumers/peers.js';
@@ -225,6 +227,33 @@ describe('WORKERS=2', () => {
       { timeoutMs: 60_000 },
     );
   }, 90_000);
+
+  it('stops the pod (exit 1) when a worker cannot start, instead of restarting it forever', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: brokers,
+          AUTH_MODE: 'none',
+          WORKERS: '2',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          LOG_FORMAT: 'json',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code, out).toBe(1);
+      expect(out).toContain('worker failed to start; stopping');
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 
   it('SIGTERM closes the WebSockets with 1001 and ends every worker, then the primary, with exit code 0', async () => {
     const sockets = await Promise.all(
