@@ -3,7 +3,8 @@
 // header says who answered) read every record, with calls for an instance held by the other worker forwarded over
 // its loopback door; a peer lookup from another pod (signed with PEER_SECRET) finds an instance whichever worker it
 // lands on; WebSocket and SSE deliver; /metrics answers for both workers; a SIGKILLed worker is restarted; SIGTERM
-// closes every WebSocket with 1001 and ends both workers and the primary with exit code 0 within the timeout.
+// closes every WebSocket with 1001 and ends both workers and the primary with exit code 0 within the timeout. Then two
+// such pods behind a round-robin balancer serve consumer lifecycles across pods and workers.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -12,7 +13,7 @@ import { PeerAuth } from '../../src/consumers/peer-auth.js';
 import { LOOKUP_PATH } from '../../src/consumers/peers.js';
 import { type Answer, request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
-import { type Replica, spawnReplica } from '../helpers/replicas.js';
+import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
 import { SseClient } from '../helpers/sse.js';
 import { eventually, waitFor } from '../helpers/wait.js';
 import { FAST_CONSUMERS, WsClient, wsUrl } from '../helpers/ws.js';
@@ -85,46 +86,58 @@ afterAll(async () => {
   await deleteTopics(brokers, [topic]);
 });
 
+const expected = Array.from({ length: RECORDS }, (_, i) => `v${i}`);
+
+/**
+ * One consumer lifecycle through `base` with a new connection per call: create (and a second create of the same name,
+ * refused), subscribe, read and commit until every record came, delete. Returns the values read.
+ */
+async function lifecycle(url: string, group: string): Promise<string[]> {
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    request(url, method, path, body, { connection: 'close', ...headers }).then((a) => {
+      const w = a.headers['kgw-worker'];
+      if (typeof w === 'string') servedBy.set(w, (servedBy.get(w) ?? 0) + 1);
+      return a;
+    });
+  const name = 'c1';
+  const base = `/consumers/${group}/instances/${name}`;
+  const ok = (a: Answer, status: number) => expect(a.status, `${a.status} ${a.text}`).toBe(status);
+  ok(
+    await call('POST', `/consumers/${group}`, {
+      name,
+      format: 'binary',
+      'auto.offset.reset': 'earliest',
+      'auto.commit.enable': 'false',
+    }),
+    200,
+  );
+  // The name is taken in the whole pod, whichever worker the second create lands on.
+  for (let i = 0; i < 2; i++) ok(await call('POST', `/consumers/${group}`, { name, format: 'binary' }), 409);
+  ok(await call('POST', `${base}/subscription`, { topics: [topic] }), 204);
+  const values: string[] = [];
+  const until = Date.now() + 60_000;
+  while (values.length < RECORDS && Date.now() < until) {
+    const r = await call('GET', `${base}/records?timeout=500`, undefined, { accept: BINARY });
+    ok(r, 200);
+    const batch = r.body as { value: string; partition: number; offset: number }[];
+    values.push(...batch.map((x) => Buffer.from(x.value, 'base64').toString()));
+    if (batch.length === 0) continue;
+    const offsets = batch.map((x) => ({ topic, partition: x.partition, offset: x.offset }));
+    ok(await call('POST', `${base}/offsets`, { offsets }), 200);
+  }
+  const committed = await call('GET', `${base}/offsets`, {
+    partitions: [0, 1].map((partition) => ({ topic, partition })),
+  });
+  ok(committed, 200);
+  ok(await call('DELETE', base), 204);
+  ok(await call('DELETE', base), 404);
+  return values;
+}
+
 describe('WORKERS=2', () => {
   it('serves HTTP consumer lifecycles whose calls land on either worker, every record read once', async () => {
-    const expected = Array.from({ length: RECORDS }, (_, i) => `v${i}`);
-    async function lifecycle(group: string): Promise<string[]> {
-      const name = 'c1';
-      const base = `/consumers/${group}/instances/${name}`;
-      const ok = (a: Answer, status: number) => expect(a.status, `${a.status} ${a.text}`).toBe(status);
-      ok(
-        await call('POST', `/consumers/${group}`, {
-          name,
-          format: 'binary',
-          'auto.offset.reset': 'earliest',
-          'auto.commit.enable': 'false',
-        }),
-        200,
-      );
-      // The name is taken in the whole pod, whichever worker the second create lands on.
-      for (let i = 0; i < 2; i++) ok(await call('POST', `/consumers/${group}`, { name, format: 'binary' }), 409);
-      ok(await call('POST', `${base}/subscription`, { topics: [topic] }), 204);
-      const values: string[] = [];
-      const until = Date.now() + 60_000;
-      while (values.length < RECORDS && Date.now() < until) {
-        const r = await call('GET', `${base}/records?timeout=500`, undefined, { accept: BINARY });
-        ok(r, 200);
-        const batch = r.body as { value: string; partition: number; offset: number }[];
-        values.push(...batch.map((x) => Buffer.from(x.value, 'base64').toString()));
-        if (batch.length === 0) continue;
-        const offsets = batch.map((x) => ({ topic, partition: x.partition, offset: x.offset }));
-        ok(await call('POST', `${base}/offsets`, { offsets }), 200);
-      }
-      const committed = await call('GET', `${base}/offsets`, {
-        partitions: [0, 1].map((partition) => ({ topic, partition })),
-      });
-      ok(committed, 200);
-      ok(await call('DELETE', base), 204);
-      ok(await call('DELETE', base), 404);
-      return values;
-    }
     const groups = [`wk-a-${Date.now()}`, `wk-b-${Date.now()}`];
-    const reads = await Promise.all(groups.map(lifecycle));
+    const reads = await Promise.all(groups.map((g) => lifecycle(gw.url, g)));
     for (const values of reads) {
       expect(values.length, 'no record read twice').toBe(RECORDS);
       expect([...values].sort(), 'every record read').toEqual([...expected].sort());
@@ -273,3 +286,55 @@ describe('WORKERS=2', () => {
     expect(gw.logs.filter((l) => l.msg === 'worker stopped').map((l) => l.code)).toEqual([0, 0]);
   }, 60_000);
 });
+
+// Two pods of two workers each, told about each other by PEER_URLS, behind a round-robin balancer: a call lands on
+// any of four workers; one on the other pod is forwarded there and, landing on the wrong worker, passed on to its
+// sibling that holds the instance.
+describe('two pods with WORKERS=2 each', () => {
+  let pods: Replica[] = [];
+  let proxy: RoundRobinProxy;
+
+  beforeAll(async () => {
+    const ports = [await freePort(), await freePort()];
+    const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
+    pods = await Promise.all(
+      ports.map((p) =>
+        spawnReplica({
+          ...FAST_CONSUMERS,
+          KAFKA_BROKERS: brokers,
+          AUTH_MODE: 'none',
+          WORKERS: '2',
+          PORT: String(p),
+          PEER_URLS: peers,
+          PEER_SECRET: SECRET,
+        }),
+      ),
+    );
+    proxy = await roundRobinProxy(pods.map((p) => p.url));
+  }, 120_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.allSettled(pods.map((p) => p.stop()));
+  });
+
+  it('serves consumer lifecycles across pods and workers, every record read once', async () => {
+    servedBy.clear();
+    const groups = [`wk-pods-a-${Date.now()}`, `wk-pods-b-${Date.now()}`, `wk-pods-c-${Date.now()}`];
+    const reads = await Promise.all(groups.map((g) => lifecycle(proxy.url, g)));
+    for (const values of reads) {
+      expect(values.length, 'no record read twice').toBe(RECORDS);
+      expect([...values].sort(), 'every record read').toEqual([...expected].sort());
+    }
+    expect([...proxy.counts.values()].filter((n) => n > 5)).toHaveLength(2);
+    expect([...servedBy.keys()].sort()).toEqual(['1', '2']);
+  }, 120_000);
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
