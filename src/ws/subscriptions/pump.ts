@@ -123,8 +123,12 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     this.delivered++;
     if (this.batchMax === 0) {
       this.count(1);
-      const frame = recordFrameAfter(this.prefixFor(r), r, this.format);
-      this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(r, r.offset));
+      const part = this.partitionOf(r);
+      const frame = recordFrameAfter(part.text, r, this.format);
+      // The callback keeps the partition and offset, never the record: its key and value are slices of the whole
+      // fetch response, which a socket that does not read would otherwise keep alive (W4b in docs/performance.md).
+      const offset = r.offset;
+      this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(part, offset));
     } else this.addToBatch(r);
     return true;
   }
@@ -148,12 +152,12 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     }
   }
 
-  /** The `record` frame prefix of `r`'s partition (records come in runs of one partition: kept for the last one). */
-  private prefixFor(r: TopicPartition): string {
+  /** `r`'s partition and its `record` frame prefix (records come in runs of one partition: kept for the last one). */
+  private partitionOf(r: TopicPartition): TopicPartition & { text: string } {
     const p = this.prefix;
-    if (p && p.partition === r.partition && p.topic === r.topic) return p.text;
+    if (p && p.partition === r.partition && p.topic === r.topic) return p;
     this.prefix = { topic: r.topic, partition: r.partition, text: recordFramePrefix(this.id, r.topic, r.partition) };
-    return this.prefix.text;
+    return this.prefix;
   }
 
   /** Count delivered records in the metrics once per synchronous run of them, not per record. */
