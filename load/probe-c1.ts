@@ -10,6 +10,8 @@
  *
  *   npx tsx load/probe-c1.ts [records=200000] [modes=direct,forwarded,balancer]
  *   PROBE_CPU_PROF=/tmp/c1-prof npx tsx load/probe-c1.ts ...   # a V8 CPU profile of each replica (load/profile-summary.ts)
+ *   PROBE_GATEWAY_ENV=KAFKA_CONSUMER_MAX_WAIT_MS=50 npx tsx load/probe-c1.ts ...   # settings for both replicas
+ *   PROBE_NO_BUILD=1 npx tsx load/probe-c1.ts ...   # run load/.build as it is (e.g. another commit's build)
  */
 import { roundRobinProxy } from '../test/helpers/replicas.js';
 import { createTopics, freePort, startBroker, startGatewayProcess } from './lib/env.js';
@@ -55,9 +57,19 @@ async function main() {
         startGatewayProcess({
           brokers,
           port,
-          noBuild: i > 0, // build once
+          noBuild: i > 0 || process.env.PROBE_NO_BUILD === '1', // build once (or run load/.build as it is)
           ...(process.env.PROBE_CPU_PROF ? { cpuProfDir: process.env.PROBE_CPU_PROF } : {}),
-          env: { PEER_URLS: peers, PEER_SECRET: 'probe-c1-peer-secret-of-at-least-32-bytes', LOG_LEVEL: 'warn' },
+          env: {
+            PEER_URLS: peers,
+            PEER_SECRET: 'probe-c1-peer-secret-of-at-least-32-bytes',
+            LOG_LEVEL: 'warn',
+            ...Object.fromEntries(
+              (process.env.PROBE_GATEWAY_ENV ?? '')
+                .split(',')
+                .filter(Boolean)
+                .map((kv) => kv.split('=')),
+            ),
+          },
         }),
       ),
     );
