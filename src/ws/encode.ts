@@ -73,7 +73,7 @@ export function recordFrame(id: string, body: string): string {
 
 /** What every `record` frame of one subscription and partition starts with (recordFrame up to the offset). */
 export function recordFramePrefix(id: string, topic: string, partition: number): string {
-  return `{"type":"record","id":${JSON.stringify(id)},"topic":${JSON.stringify(topic)},"partition":${partition},`;
+  return `{"type":"record","id":${JSON.stringify(id)},${recordPlace(topic, partition)}`;
 }
 
 /** recordFrame(id, recordBody(r, format)), from the prefix of r's subscription and partition (made once per run). */
