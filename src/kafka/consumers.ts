@@ -19,13 +19,19 @@ import type {
 } from './consumer-types.js';
 import { TopicBroadcast } from './broadcast.js';
 import { startGroupSession } from './group-session.js';
+import type { PlatformaticConsumerContext } from './platformatic-reader.js';
+import { startPlatformaticGroupSession } from './platformatic-group-session.js';
 import { startPrivateConsumer } from './private-consumer.js';
 import { resolveStart } from './positions.js';
 import { errors } from '../errors.js';
 
 export type { ConsumerContext, ConsumerSettings } from './consumer-common.js';
 
-export function createConsumers(ctx: ConsumerContext): Consumers {
+/**
+ * `platformatic` (KAFKA_CLIENT=platformatic): the parts that run on @platformatic/kafka get their settings from it;
+ * the others stay on kafkajs (gateway.ts logs which library serves which part).
+ */
+export function createConsumers(ctx: ConsumerContext, platformatic?: PlatformaticConsumerContext): Consumers {
   const groups = new Set<GroupSession>();
   const assigns = new Set<AssignSession>();
   const hubs = new Map<string, TopicBroadcast>();
@@ -49,7 +55,10 @@ export function createConsumers(ctx: ConsumerContext): Consumers {
   return {
     async group(opts: { group: string; topics: string[]; from: GroupStart }, sink: RecordSink) {
       refuseWhenClosed();
-      return track(groups, await startGroupSession(ctx, opts, sink));
+      const session = platformatic
+        ? await startPlatformaticGroupSession(platformatic, opts, sink)
+        : await startGroupSession(ctx, opts, sink);
+      return track(groups, session);
     },
 
     async assign(

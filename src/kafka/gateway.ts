@@ -45,19 +45,34 @@ export interface KafkaGatewayOptions {
 export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
   const log = logger.child({ component: 'kafka' });
   const client = createKafka(config, logger);
+  const onPlatformatic = config.KAFKA_CLIENT === 'platformatic';
   const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
   const producerSettings = { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS };
   // KAFKA_CLIENT picks the producer's library; the batching producer above it is the same for both.
-  const kProducer: ProducerHandle =
-    config.KAFKA_CLIENT === 'platformatic'
-      ? platformaticProducer({ ...config, ...producerSettings }, log)
-      : renewingProducer(client, producerSettings, log);
+  const kProducer: ProducerHandle = onPlatformatic
+    ? platformaticProducer({ ...config, ...producerSettings }, log)
+    : renewingProducer(client, producerSettings, log);
   const admin: Admin = renewingAdmin(
     () => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
     log,
   );
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
-  const consumers = createConsumers({ client, admin, settings: config, logger: log });
+  const consumers = createConsumers(
+    { client, admin, settings: config, logger: log },
+    onPlatformatic ? { settings: config, logger: log } : undefined,
+  );
+  // Which library serves which part (KAFKA_CLIENT): the parts not yet on @platformatic/kafka stay on kafkajs.
+  const library = (on: boolean) => (on ? '@platformatic/kafka' : 'kafkajs');
+  log.info(
+    {
+      producer: library(onPlatformatic),
+      groupConsumers: library(onPlatformatic),
+      assignAndBroadcastReaders: 'kafkajs',
+      httpConsumerOffsets: 'kafkajs',
+      metadataAndAdmin: 'kafkajs',
+    },
+    'kafka client libraries',
+  );
   const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log });
   let adminConnected = false;
   let closed = false;

@@ -3,7 +3,7 @@
 import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { classifyKafkaError, explainKafkaError, protocolType } from '../../../src/kafka/errors.js';
-import { kafkaJsShaped } from '../../../src/kafka/platformatic-producer.js';
+import { kafkaJsShaped } from '../../../src/kafka/platformatic-client.js';
 
 const classify = (e: unknown, mechanism?: string) => classifyKafkaError(kafkaJsShaped(e, mechanism));
 
