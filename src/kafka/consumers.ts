@@ -21,6 +21,7 @@ import { TopicBroadcast } from './broadcast.js';
 import { startGroupSession } from './group-session.js';
 import type { PlatformaticConsumerContext } from './platformatic-reader.js';
 import { startPlatformaticGroupSession } from './platformatic-group-session.js';
+import { startPlatformaticReader } from './platformatic-private-reader.js';
 import { startPrivateConsumer } from './private-consumer.js';
 import { resolveStart } from './positions.js';
 import { errors } from '../errors.js';
@@ -67,16 +68,26 @@ export function createConsumers(ctx: ConsumerContext, platformatic?: Platformati
     ) {
       refuseWhenClosed();
       const positions = await resolveStart(ctx.admin, opts.partitions, opts.from, opts.offsets);
-      return track(assigns, await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink));
+      const reader = platformatic
+        ? await startPlatformaticReader(platformatic, { kind: 'assign', positions }, sink)
+        : await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink);
+      return track(assigns, reader);
     },
 
     broadcast(topic: string, sink: BroadcastSink): Promise<BroadcastWatch> {
       refuseWhenClosed();
       let hub = hubs.get(topic);
       if (!hub) {
-        const h: TopicBroadcast = new TopicBroadcast(ctx, topic, () => {
-          if (hubs.get(topic) === h) hubs.delete(topic);
-        });
+        const h: TopicBroadcast = new TopicBroadcast(
+          ctx,
+          topic,
+          () => {
+            if (hubs.get(topic) === h) hubs.delete(topic);
+          },
+          platformatic
+            ? (opts, sink) => startPlatformaticReader(platformatic, opts, sink)
+            : (opts, sink) => startPrivateConsumer(ctx, opts, sink),
+        );
         hubs.set(topic, h);
         hub = h;
       }

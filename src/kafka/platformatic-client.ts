@@ -69,6 +69,9 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     const telling = members.find((m) => m?.code === 'PLT_KFK_PROTOCOL') ?? members[0];
     return kafkaJsShaped(telling, saslMechanism, depth + 1);
   }
+  // The library's metadata turns Kafka's UNKNOWN_TOPIC_OR_PARTITION into a UserError naming the topic.
+  if (x.code === 'PLT_KFK_USER' && /^Unknown topic /.test(x.message ?? ''))
+    return { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', message: x.message, retriable: true };
   const cause = x.cause === undefined ? undefined : kafkaJsShaped(x.cause, saslMechanism, depth + 1);
   const base = { message: x.message ?? 'Kafka error', ...(cause === undefined ? {} : { cause }) };
   switch (x.code) {

@@ -113,6 +113,8 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     // The library emits 'error' when a rejoin failed for good (with no listener, Node would throw it).
     consumer.on('error', (e: unknown) => this.fail(e));
     for (const t of this.opts.topics) consumer.topics.track(t);
+    // An unknown topic is refused here, in Kafka's words (UNKNOWN_TOPIC_OR_PARTITION), not as a failed join.
+    await consumer.metadata({ topics: this.opts.topics });
     await Promise.race([consumer.joinGroup({}), sleep(JOIN_TIMEOUT_MS, undefined, { ref: false }).then(timedOut)]);
     await Promise.race([this.firstAnnounce, sleep(JOIN_TIMEOUT_MS, undefined, { ref: false }).then(timedOut)]);
     this.startLoop();

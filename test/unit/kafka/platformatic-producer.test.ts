@@ -1,6 +1,13 @@
 // The @platformatic/kafka producer's errors reach the one classification (errors.ts) with the same meaning as
 // kafkajs's: built with the library's own error classes, classified by the gateway's own classifier.
-import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka';
+import {
+  AuthenticationError,
+  MultipleErrors,
+  NetworkError,
+  ProtocolError,
+  TimeoutError,
+  UserError,
+} from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { classifyKafkaError, explainKafkaError, protocolType } from '../../../src/kafka/errors.js';
 import { kafkaJsShaped } from '../../../src/kafka/platformatic-client.js';
@@ -23,6 +30,12 @@ describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
     const k = classify(agg);
     expect(k.refusedWrite).toBe(false);
     expect(k.retriable).toBe(true);
+  });
+
+  it("the metadata's unknown topic (a UserError naming it) reads as Kafka's UNKNOWN_TOPIC_OR_PARTITION", () => {
+    expect(protocolType(kafkaJsShaped(new UserError('Unknown topic nope.')))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    // Any other UserError is not a Kafka answer.
+    expect(protocolType(kafkaJsShaped(new UserError('/options/groupId must be string')))).toBeUndefined();
   });
 
   it('a refused connection is a connectivity problem with the network reason', () => {
