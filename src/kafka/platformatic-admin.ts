@@ -49,6 +49,13 @@ export function platformaticAdmin(settings: KafkaSettings, log: Logger): AdminCa
     opening ??= (async () => {
       lib = await loadPlatformatic();
       const a = new lib.Admin({ ...options, retries: 2, retryDelay: 100 });
+      a.on(
+        'client:broker:connect',
+        ({ connection }: { connection: { on(e: 'error', f: (e: unknown) => void): void } }) =>
+          connection.on('error', (error) => {
+            socketError = { error, at: Date.now() };
+          }),
+      );
       client = a;
       log.debug({ client: '@platformatic/kafka' }, 'admin client created');
       return a;
@@ -56,13 +63,25 @@ export function platformaticAdmin(settings: KafkaSettings, log: Logger): AdminCa
     return opening;
   }
 
+  /**
+   * The last error of a broker connection's socket, briefly. The library answers a request on a connection that
+   * failed with a bare "Connection closed" and keeps the socket's error to itself (a TLS alert such as "certificate
+   * required" arrives after the handshake): the probe's explanation (errors.ts) needs it.
+   */
+  let socketError: { error: unknown; at: number } | undefined;
+  const SOCKET_ERROR_RELEVANT_MS = 10_000;
+
   /** Runs a call, its errors in kafkajs's shape. */
   async function call<T>(fn: (a: PlatformaticAdmin, l: PlatformaticLibrary) => Promise<T>): Promise<T> {
     const a = await admin();
     try {
       return await fn(a, lib!);
     } catch (e) {
-      throw kafkaJsShaped(e, mechanism);
+      const shaped = kafkaJsShaped(e, mechanism);
+      const recent = socketError && Date.now() - socketError.at < SOCKET_ERROR_RELEVANT_MS ? socketError : undefined;
+      if (recent && typeof shaped === 'object' && shaped !== null && !('cause' in shaped))
+        throw { ...shaped, cause: kafkaJsShaped(recent.error, mechanism) };
+      throw shaped;
     }
   }
 

@@ -69,6 +69,9 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     const telling = members.find((m) => m?.code === 'PLT_KFK_PROTOCOL') ?? members[0];
     return kafkaJsShaped(telling, saslMechanism, depth + 1);
   }
+  // A plaintext client on a TLS listener: the library sees the TLS record, drops the connection and says so.
+  if (x.code === 'PLT_KFK_USER' && /^Broker requires TLS/.test(x.message ?? ''))
+    return { name: 'KafkaJSConnectionError', message: `Closed connection: ${x.message}`, retriable: true };
   // The library's metadata turns Kafka's UNKNOWN_TOPIC_OR_PARTITION into a UserError naming the topic.
   if (x.code === 'PLT_KFK_USER' && /^Unknown topic /.test(x.message ?? ''))
     return { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', message: x.message, retriable: true };

@@ -38,6 +38,12 @@ describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
     expect(protocolType(kafkaJsShaped(new UserError('/options/groupId must be string')))).toBeUndefined();
   });
 
+  it('a plaintext client on a TLS listener (the library saw a TLS record) is explained as a closed handshake', () => {
+    const e = kafkaJsShaped(new UserError('Broker requires TLS.'));
+    expect(classifyKafkaError(e).connectivity).toBe(true);
+    expect(explainKafkaError(e)).toMatchObject({ kind: 'closed' });
+  });
+
   it('a refused connection is a connectivity problem with the network reason', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     const e = new NetworkError('Connection to 127.0.0.1:1 failed.', { cause: refused });
