@@ -20,7 +20,7 @@ import type {
 } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
-import { PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
+import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
 
 export interface PlatformaticGroupOptions {
   group: string;
@@ -99,8 +99,7 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
       autocommit: false,
       maxWaitTime: s.KAFKA_CONSUMER_MAX_WAIT_MS,
       maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
-      retries: 5,
-      retryDelay: 300,
+      ...CONSUMER_RETRIES,
     });
     this.consumer = consumer;
     consumer.on('consumer:group:join', (p) => {
@@ -115,8 +114,8 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     for (const t of this.opts.topics) consumer.topics.track(t);
     // An unknown topic is refused here, in Kafka's words (UNKNOWN_TOPIC_OR_PARTITION), not as a failed join.
     await consumer.metadata({ topics: this.opts.topics });
-    await Promise.race([consumer.joinGroup({}), sleep(JOIN_TIMEOUT_MS, undefined, { ref: false }).then(timedOut)]);
-    await Promise.race([this.firstAnnounce, sleep(JOIN_TIMEOUT_MS, undefined, { ref: false }).then(timedOut)]);
+    // Joining waits for the group's rebalance; the first assignment is announced once its positions are read.
+    await withinJoinTimeout(consumer.joinGroup({}).then(() => this.firstAnnounce));
     this.startLoop();
   }
 
@@ -365,8 +364,23 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
   }
 }
 
-function timedOut(): never {
-  throw new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', {
-    retriable: true,
+/** `p`, or a 503 after JOIN_TIMEOUT_MS (as kafkajs sessions give up joining: consumer-common.ts). */
+async function withinJoinTimeout<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', {
+            retriable: true,
+          }),
+        ),
+      JOIN_TIMEOUT_MS,
+    );
   });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,7 +7,7 @@
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
-import { PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
+import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
 import { tpKey } from './consumer-common.js';
 
 export async function startPlatformaticReader(
@@ -51,8 +51,7 @@ class PlatformaticPrivateReader extends PlatformaticReader implements AssignSess
       autocommit: false,
       maxWaitTime: s.KAFKA_CONSUMER_MAX_WAIT_MS,
       maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
-      retries: 5,
-      retryDelay: 300,
+      ...CONSUMER_RETRIES,
     });
     this.consumer.on('error', (e: unknown) => this.fail(e));
     for (const t of new Set(this.opts.positions.map((p) => p.topic))) this.consumer.topics.track(t);

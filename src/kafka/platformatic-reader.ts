@@ -27,6 +27,15 @@ export interface PlatformaticConsumerContext {
   logger: Logger;
 }
 
+/**
+ * The library's retries of one operation (a join, a commit, a fetch): exponential from 300 ms up to 5 s, five times
+ * (about 10 s in all), as kafkajs's consumers retry (consumer-common.ts), so a broker restart is ridden out.
+ */
+export const CONSUMER_RETRIES = {
+  retries: 5,
+  retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(5000, 300 * 2 ** (attempt - 1)),
+};
+
 /** Record batch attributes (Kafka's RecordBatch format): a control batch, and the LogAppendTime timestamp type. */
 const CONTROL_BATCH = 0x20;
 const LOG_APPEND_TIME = 0x08;
@@ -290,7 +299,9 @@ export abstract class PlatformaticReader {
           if (offset < cur.offset) continue;
           if (this.blocked() || stale()) return false;
           const r = toConsumedRecord(topic, partition, batch, record);
-          if (!(await this.offer(r, stale))) {
+          // No await while the sink takes records: a batch is fed in one turn of the event loop (the WebSocket
+          // pump frames what one turn gave it, and every await would cost a microtask per record).
+          if (!this.accept(r) && !(await this.offerAgain(r, stale))) {
             this.refused();
             return false;
           }
@@ -303,10 +314,10 @@ export abstract class PlatformaticReader {
     return true;
   }
 
-  /** Offers a record; at a refusal waits for the sink's room (at most ROOM_WAIT_MS) and offers it again. */
-  private async offer(r: ConsumedRecord, stale: () => boolean): Promise<boolean> {
-    let ok = this.accept(r);
-    if (ok || !this.sink.room) return ok;
+  /** After a refusal: waits for the sink's room (at most ROOM_WAIT_MS) and offers the record again. */
+  private async offerAgain(r: ConsumedRecord, stale: () => boolean): Promise<boolean> {
+    let ok = false;
+    if (!this.sink.room) return ok;
     const until = performance.now() + ROOM_WAIT_MS;
     for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
       if (!(await roomWithin(() => this.sink.room!(), left)) || this.blocked() || stale()) return false;
