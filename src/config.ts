@@ -3,9 +3,12 @@
  * A bad value stops the process with one line naming the variable and what it expects.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
+/** More worker processes than this is a typo, not a pod. */
+export const MAX_WORKERS = 256;
 
 const bool = (def: boolean) =>
   z
@@ -41,6 +44,24 @@ const optional = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/** WORKERS: a whole number of processes, or `auto` = as many as the CPUs this process may run on. */
+const workers = z
+  .string()
+  .default('1')
+  .transform((v, ctx) => {
+    const t = v.trim().toLowerCase();
+    if (t === 'auto') return availableParallelism();
+    const n = Number(t);
+    if (!/^\d+$/.test(t) || n < 1 || n > MAX_WORKERS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected 'auto' or a whole number from 1 to ${MAX_WORKERS}, got '${v}'`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const hostPort = /^[^\s,:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 
 export const envSchema = z.object({
@@ -63,6 +84,8 @@ export const envSchema = z.object({
   REFUSAL_DRAIN_BYTES: int(64 * MiB, 0),
   REFUSAL_DRAIN_MS: int(10000, 0, 300000),
   SHUTDOWN_TIMEOUT_MS: int(20000, 0),
+  /** Gateway processes per pod (node:cluster, docs/workers.md); 1 = one process, no cluster code at all. */
+  WORKERS: workers,
   CORS_ORIGINS: list,
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),

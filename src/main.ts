@@ -1,8 +1,13 @@
 /**
- * Production entry (`npm start`): needs KAFKA_BROKERS, never starts a broker.
+ * Production entry (`npm start`): needs KAFKA_BROKERS, never starts a broker. With WORKERS > 1 this process is the
+ * primary of a node:cluster (src/cluster/primary.ts) and every worker it forks runs this file again as a gateway.
  */
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
-import { startGateway } from './server.js';
+import { createLogger } from './observability/logger.js';
+import { runPrimary } from './cluster/primary.js';
+import { workerLink } from './cluster/worker.js';
+import { perWorker } from './cluster/limits.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -15,16 +20,23 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const gw = await startGateway(config);
+  if (config.WORKERS > 1 && cluster.isPrimary) {
+    runPrimary(config, createLogger(config));
+    return;
+  }
+  const worker = workerLink();
+  const logger = worker ? createLogger(config).child({ worker: worker.id, pid: process.pid }) : undefined;
+  // Loaded only here: the primary of a cluster never loads the gateway (Kafka clients, hono, ws).
+  const { startGateway } = await import('./server.js');
+  const gw = await startGateway(worker ? perWorker(config) : config, {
+    ...(logger ? { logger } : {}),
+    ...(worker ? { worker } : {}),
+  });
   gw.logger.info({ url: gw.url, brokers: config.KAFKA_BROKERS, auth: config.AUTH_MODE }, 'gateway listening');
 
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    if (++signals > 1) {
-      gw.logger.warn('second signal: exiting now');
-      process.exit(1);
-    }
-    gw.logger.info({ signal }, 'shutting down');
+  let closing = false;
+  const close = () => {
+    closing = true;
     gw.close().then(
       () => process.exit(0),
       (e: unknown) => {
@@ -33,8 +45,24 @@ async function main(): Promise<void> {
       },
     );
   };
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) {
+      gw.logger.warn('second signal: exiting now');
+      process.exit(1);
+    }
+    gw.logger.info({ signal }, 'shutting down');
+    close();
+  };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A worker is told by its primary (its SIGTERM, or the primary is gone); a signal of its own may come too (Ctrl-C
+  // reaches the whole process group): one graceful shutdown either way.
+  worker?.onShutdown(() => {
+    if (closing) return;
+    gw.logger.info('shutting down (asked by the primary)');
+    close();
+  });
 }
 
 main().catch((e: unknown) => {

@@ -20,6 +20,8 @@ import { attachWebSocket, upgradeAuth, type WebSocketGateway } from './ws/server
 import { clientErrorHandler, lingerOnEarlyAnswer } from './http/linger.js';
 import { continueWhenRead } from './http/expect-continue.js';
 import { InstanceRegistry } from './consumers/registry.js';
+import type { WorkerLink } from './cluster/worker.js';
+import { podMetrics } from './observability/pod-metrics.js';
 
 export interface Gateway {
   server: Server;
@@ -39,7 +41,12 @@ export interface Gateway {
 export interface StartOptions {
   logger?: Logger;
   kafka?: KafkaGatewayOptions;
+  /** Set when this process is one of WORKERS > 1 (src/cluster/worker.ts): siblings, pod metrics, a loopback door. */
+  worker?: WorkerLink;
 }
+
+/** Names the worker that answered (WORKERS > 1): which process served a call, for operators and tests. */
+export const WORKER_HEADER = 'kgw-worker';
 
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config);
@@ -67,16 +74,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })
       : undefined;
   const consumerInstances = new InstanceRegistry(kafka, config, logger.child({ component: 'http-consumers' }));
+  const worker = options.worker;
+  // A worker answers /metrics for the whole pod; the primary collects every worker's series for it.
+  worker?.onCollect(async () => [await metrics.snapshot()]);
   const app = buildApp({
     consumerInstances,
     config,
     kafka,
     logger,
     accepting: () => accepting,
-    metrics,
+    metrics: worker ? podMetrics(metrics, () => worker.scrape()) : metrics,
     tracing,
     verifier,
     ...(rateLimiter ? { rateLimiter } : {}),
+    ...(worker ? { siblings: worker.siblings } : {}),
   });
 
   // server.close() closes only idle keep-alive connections: a busy one would carry new requests until
@@ -86,7 +97,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const handle = getRequestListener(app.fetch);
   // An answer given before the body is in (a refusal) must still reach the client: see src/http/linger.ts.
   const drainLimits = { maxBytes: config.REFUSAL_DRAIN_BYTES, maxMs: config.REFUSAL_DRAIN_MS };
+  const workerId = worker ? String(worker.id) : undefined;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (workerId) res.setHeader(WORKER_HEADER, workerId);
     lingerOnEarlyAnswer(req, res, drainLimits);
     if (!accepting) res.shouldKeepAlive = false;
     else {
@@ -129,6 +142,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // A worker's second door, for its siblings only: loopback, a port of its own (`exclusive`: not the cluster's
+  // shared one), told to the siblings through the primary. Siblings reach the worker that holds a consumer instance
+  // through it; clients never learn it.
+  let siblingDoor: Server | undefined;
+  if (worker) {
+    const door = createHttpServer(limits, listener);
+    siblingDoor = door;
+    door.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
+    await new Promise<void>((resolve, reject) => {
+      door.once('error', reject);
+      door.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+        door.off('error', reject);
+        resolve();
+      });
+    });
+    worker.ready(`http://127.0.0.1:${(door.address() as AddressInfo).port}`);
+  }
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -161,11 +191,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const deadline = new Promise<void>((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref());
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Siblings may still forward to this worker's consumer instances until they are closed below.
+      const siblingDoorStopped = siblingDoor
+        ? new Promise<void>((resolve) => siblingDoor.close(() => resolve()))
+        : Promise.resolve();
       // WebSockets: commit acknowledged offsets, close 1001, leave groups (upgraded sockets also hold `stopped`).
       await Promise.race([Promise.all([stopped, kafka.producer.flush(), ws.close()]), deadline]);
       server.closeAllConnections();
       // HTTP consumer instances commit what auto-commit owes and leave their groups before Kafka closes.
       await Promise.race([consumerInstances.close(), deadline]);
+      siblingDoor?.closeAllConnections();
+      await Promise.race([siblingDoorStopped, deadline]);
       await Promise.race([kafka.close(), deadline]);
       await Promise.race([tracing.shutdown(), deadline]);
     })();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from './env.js';
 import { Histogram } from './histogram.js';
-import { rssMb } from './proc.js';
+import { treeRssMb } from './proc.js';
 import type { WsClientJob, WsClientReport } from './ws-client-worker.js';
 
 export interface MergedReport {
@@ -240,13 +240,14 @@ export function rssSeries(
   pid: number | undefined,
   intervalMs = 500,
 ): { stop(): { startMb: number; endMb: number; maxMb: number; samples: number[] } } {
-  const samples: number[] = pid === undefined ? [] : [rssMb(pid)];
-  const timer = pid === undefined ? undefined : setInterval(() => samples.push(rssMb(pid)), intervalMs);
+  // The process and its children (a gateway with WORKERS > 1).
+  const samples: number[] = pid === undefined ? [] : [treeRssMb(pid)];
+  const timer = pid === undefined ? undefined : setInterval(() => samples.push(treeRssMb(pid)), intervalMs);
   timer?.unref();
   return {
     stop() {
       if (timer) clearInterval(timer);
-      if (pid !== undefined) samples.push(rssMb(pid));
+      if (pid !== undefined) samples.push(treeRssMb(pid));
       const ok = samples.filter(Number.isFinite);
       return {
         startMb: ok[0] ?? Number.NaN,

@@ -6,6 +6,7 @@
  *   npm run bench -- --scenarios W1,W2 [--w1-sockets 10000 --w1-rate 10 --w2-sockets 100 --w2-rate 1000 --ws-clients 2]
  */
 import { ensureOpenFiles, WsClients } from '../lib/ws-clients.js';
+import { processTree } from '../lib/proc.js';
 import { med } from './common.js';
 import type { BenchContext, RoundResult, Row, Scenario } from './types.js';
 import { measureWindow, PacedProducer, useAppendTime, windowMeasured, wsBase } from './ws-common.js';
@@ -24,7 +25,9 @@ function broadcast(id: 'W1' | 'W2', sockets: number, rate: number): Scenario {
       const n = ctx.param(`${key}-sockets`, sockets);
       const r = ctx.param(`${key}-rate`, rate);
       const processes = ctx.param('ws-clients', Math.ceil(n / SOCKETS_PER_CLIENT));
-      if (ctx.pids.gateway !== undefined) ensureOpenFiles(ctx.pids.gateway, n + 2048, ctx.log);
+      // Every gateway process (WORKERS > 1: the workers hold the sockets; the cluster spreads them evenly).
+      if (ctx.pids.gateway !== undefined)
+        for (const pid of processTree(ctx.pids.gateway)) ensureOpenFiles(pid, n + 2048, ctx.log);
       await useAppendTime(ctx.brokers, topic);
       const url = `${wsBase(ctx)}/ws?topic=${encodeURIComponent(topic)}&format=string`;
       const clients = await WsClients.start({ url, mode: 'latency', connectConcurrency: 200 }, n, processes, ctx.log);
@@ -124,7 +127,7 @@ function broadcast(id: 'W1' | 'W2', sockets: number, rate: number): Scenario {
         },
         {
           id,
-          metric: 'CPU: gateway process',
+          metric: 'CPU: gateway (all its processes)',
           unit: '% of a core',
           ...v(cpu),
           target: 'report',

@@ -14,6 +14,12 @@ import { PEER_SIGNATURE_HEADER, type PeerAuth } from './peer-auth.js';
 import type { Presence } from './registry.js';
 
 export const LOOKUP_PATH = '/_peer/v1/consumer-lookup';
+/**
+ * Set on calls between worker processes of one pod (WORKERS > 1, docs/workers.md): a worker that gets a call from a
+ * sibling answers from its own instances only, while one from another pod is passed on to its siblings. Trusted only
+ * on a request whose peer signature verified.
+ */
+export const PEER_VIA_HEADER = 'kgw-peer-via';
 /** Peer addresses from DNS are re-read this often. */
 const DNS_TTL_MS = 5000;
 /** Where an instance lives is remembered this long (and dropped as soon as its owner stops answering for it). */
@@ -41,15 +47,24 @@ export class Peers {
   private resolved: { at: number; targets: Promise<string[]> } | undefined;
   private readonly owners = new Map<string, { url: string; at: number }>();
 
+  /**
+   * `urls`: PEER_URLS; or, for the sibling workers of this pod, a function giving their loopback URLs now (they
+   * change as workers restart, and are addresses, so they are read at every call instead of resolved and cached).
+   */
   constructor(
-    private readonly urls: string[],
+    private readonly urls: string[] | (() => readonly string[]),
     readonly auth: PeerAuth,
     private readonly timeoutMs: number,
     private readonly log: Logger,
   ) {}
 
+  private get siblings(): boolean {
+    return typeof this.urls === 'function';
+  }
+
   /** Base URLs of every replica (this one included: it simply answers "none"). */
   targets(): Promise<string[]> {
+    if (typeof this.urls === 'function') return Promise.resolve([...this.urls()]);
     const now = Date.now();
     if (!this.resolved || now - this.resolved.at > DNS_TTL_MS)
       this.resolved = { at: now, targets: this.resolve().catch(() => []) };
@@ -59,7 +74,7 @@ export class Peers {
   private async resolve(): Promise<string[]> {
     const out = new Set<string>();
     await Promise.all(
-      this.urls.map(async (raw) => {
+      (this.urls as string[]).map(async (raw) => {
         const u = new URL(raw);
         const host = u.hostname.replace(/^\[|\]$/g, '');
         if (isIP(host) || host === 'localhost') {
@@ -165,6 +180,7 @@ export class Peers {
     const lib = u.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...req.headers, 'content-length': String(req.body.length) };
+      if (this.siblings) headers[PEER_VIA_HEADER] = 'sibling';
       if (req.authorization) headers.authorization = req.authorization;
       const r = lib.request(
         {

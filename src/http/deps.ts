@@ -25,6 +25,11 @@ export interface AppDeps {
   tracing?: Tracing;
   /** HTTP consumer instances (closed by the shutdown before Kafka); the routes make their own when absent. */
   consumerInstances?: InstanceRegistry;
+  /**
+   * With WORKERS > 1: the loopback URLs of this worker's siblings, asked and forwarded to like peer replicas
+   * (docs/workers.md). Absent: a single process.
+   */
+  siblings?: () => readonly string[];
 }
 
 export type AppEnv = {

@@ -62,6 +62,11 @@ export interface Metrics {
   /** Content-Type of `render()`'s output. */
   readonly contentType: string;
   render(): Promise<string>;
+  /**
+   * Every series of this process (the shared process metrics included) as plain data, for a pod of several
+   * worker processes to merge (src/observability/pod-metrics.ts).
+   */
+  snapshot(): Promise<unknown[]>;
 
   /** One finished HTTP request; `route` is the route template (`/topics/:topic`), never the raw path. */
   httpRequest(method: string, route: string, status: number, seconds: number): void;
@@ -158,6 +163,8 @@ export function createMetrics({
     name: 'kafka_gateway_kafka_up',
     help: '1 when the Kafka cluster answers and the producer is connected, else 0.',
     registers,
+    // Over several workers: 1 only when every one of them is up.
+    aggregator: 'min',
     collect() {
       this.set(kafkaSource?.up() ? 1 : 0);
     },
@@ -191,6 +198,8 @@ export function createMetrics({
     help: "Records behind the high watermark, per consumer group the gateway runs and partition (the group's committed offset).",
     labelNames: ['group', 'topic', 'partition'] as const,
     registers,
+    // The lag is the group's, not the process's: workers running members of one group report the same number.
+    aggregator: 'max',
     async collect() {
       this.reset();
       if (!lagProvider) return;
@@ -209,6 +218,7 @@ export function createMetrics({
     registry,
     contentType: registry.contentType,
     render: async () => (shared ? (await shared.metrics()) + (await registry.metrics()) : registry.metrics()),
+    snapshot: async () => [...(shared ? await shared.getMetricsAsJSON() : []), ...(await registry.getMetricsAsJSON())],
     httpRequest(method, route, status, seconds) {
       httpRequests.inc({ method, route, status: String(status) });
       httpDuration.observe({ method, route }, seconds);

@@ -81,8 +81,14 @@ export async function buildGo(name: string, pkg = '.'): Promise<string> {
 /** The Java example project; `compile` also copies the runtime dependencies to target/dependency (see pom.xml). */
 export const JAVA_DIR = path.join(CLIENTS_DIR, 'java');
 export const JAVA_CLASSPATH = ['target/classes', 'target/dependency/*'].join(path.delimiter);
+/**
+ * Vitest runs the three Java test files in parallel workers, all compiling into the same `target/`: `flock` (util-linux)
+ * makes them take turns, so one never reads classes another is rewriting. The lock file lives outside `target/`
+ * (maven's `clean` would delete it) and is ignored by git.
+ */
 export function buildJava(): Promise<void> {
-  return build('mvn compile', 'mvn', ['-B', '-ntp', '-q', '-Dstyle.color=never', 'compile'], { cwd: JAVA_DIR });
+  const mvn = ['mvn', '-B', '-ntp', '-q', '-Dstyle.color=never', 'compile'];
+  return build('mvn compile', 'flock', [path.join(JAVA_DIR, '.build.lock'), ...mvn], { cwd: JAVA_DIR });
 }
 
 /** The gateway the clients talk to: free loopback port, no auth, consumer timings short enough for tests. */

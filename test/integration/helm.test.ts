@@ -377,6 +377,22 @@ describe('helm chart deploy/helm/kafka-gateway', () => {
     expect(await renderError('config.KAFKA_SASL_PASSWORD=x')).toContain('does not belong in the ConfigMap');
     expect(await renderError('config.AUTH_HS256_SECRET_FILE=/x')).toContain('does not belong in the ConfigMap');
     expect(await renderError('config.PORT=9000')).toContain('set by the chart');
+    expect(await renderError('config.WORKERS=2')).toContain('set by the chart');
+    for (const bad of ['0', '257', 'all', '1.5'])
+      expect(await renderError(`workers=${bad}`)).toContain('workers: expected a whole number from 1 to 256 or auto');
+  });
+
+  it('workers: WORKERS in the ConfigMap (1 by default), a value the gateway accepts', async () => {
+    const workersOf = async (...set: string[]) => {
+      const args = ['template', 'gw', chart, '--show-only', 'templates/configmap.yaml'];
+      for (const v of set) args.push('--set', v);
+      const cm = parse((await helmRun(args)).stdout) as IConfigMap;
+      return need(cm.data?.WORKERS, 'WORKERS in the ConfigMap');
+    };
+    expect(await workersOf()).toBe('1');
+    expect(await workersOf('workers=4')).toBe('4');
+    expect(await workersOf('workers=auto')).toBe('auto');
+    expect(envSchema.shape.WORKERS.parse(await workersOf('workers=4'))).toBe(4);
   });
 });
 

@@ -79,6 +79,37 @@ async function produceOnce(g: Gateway = gw!): Promise<Answer> {
 
 const ok = (a: Answer) => a.status === 200 && a.body.offsets?.[0]?.error_code === null;
 
+/**
+ * Produces once after another until the gateway refuses for authentication (503 50302, naming it), from the moment
+ * a credential was revoked. Until then every request was answered within its deadline (no hang) and never with a
+ * lie: acknowledged, or a 503 / 50003.
+ */
+async function produceUntilRefusedForAuthentication(
+  g: Gateway,
+): Promise<{ answers: Answer[]; refusedAfterMs: number }> {
+  const revokedAt = performance.now();
+  const answers: Answer[] = [];
+  await until(
+    'a produce refused for authentication',
+    async () => {
+      const a = await produceOnce(g);
+      answers.push(a);
+      return a.status === 503;
+    },
+    90_000,
+    () => JSON.stringify(answers.slice(-3)),
+  );
+  const refusedAfterMs = Math.round(performance.now() - revokedAt);
+  const refused = answers[answers.length - 1]!;
+  expect(refused.body.error_code).toBe(50302);
+  expect(refused.body.message).toMatch(/authenticate to Kafka/);
+  for (const a of answers.slice(0, -1)) {
+    expect(a.ms).toBeLessThan(PRODUCE_TIMEOUT_MS + 3000);
+    if (!ok(a)) expect(a.status === 503 || a.body.offsets?.[0]?.error_code === 50003).toBe(true);
+  }
+  return { answers, refusedAfterMs };
+}
+
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('Kafka credentials revoked while running', () => {
   beforeAll(async () => {
     release = await clusterLock();
@@ -129,28 +160,8 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('Kafka credentials revo
     expect(ok(await produceOnce())).toBe(true);
 
     await scram('delete', user);
-    const revokedAt = performance.now();
-    // Keep producing: once the broker ends the session, the gateway cannot authenticate again.
-    const answers: Answer[] = [];
-    await until(
-      'a produce refused for authentication',
-      async () => {
-        const a = await produceOnce();
-        answers.push(a);
-        return a.status === 503;
-      },
-      90_000,
-      () => JSON.stringify(answers.slice(-3)),
-    );
-    const refusedAfterMs = Math.round(performance.now() - revokedAt);
-    const refused = answers[answers.length - 1]!;
-    expect(refused.body.error_code).toBe(50302);
-    expect(refused.body.message).toMatch(/authenticate to Kafka/);
-    // Until the refusals started, every request was answered within its deadline (no hang), never with a lie.
-    for (const a of answers.slice(0, -1)) {
-      expect(a.ms).toBeLessThan(PRODUCE_TIMEOUT_MS + 3000);
-      if (!ok(a)) expect(a.status === 503 || a.body.offsets?.[0]?.error_code === 50003).toBe(true);
-    }
+    // Once the broker ends the session, the gateway cannot authenticate again.
+    const { answers, refusedAfterMs } = await produceUntilRefusedForAuthentication(gw!);
     // Every request now: at once, the same clear answer.
     for (let i = 0; i < 5; i++) {
       const a = await produceOnce();
@@ -201,23 +212,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('Kafka credentials revo
       await ready(g, 60_000);
       expect(ok(await produceOnce(g))).toBe(true);
       delete oauthClients[OAUTH_CLIENT];
-      const revokedAt = performance.now();
-      const answers: Answer[] = [];
-      await until(
-        'a produce refused for authentication',
-        async () => {
-          const a = await produceOnce(g);
-          answers.push(a);
-          return a.status === 503;
-        },
-        90_000,
-        () => JSON.stringify(answers.slice(-3)),
-      );
-      const refusedAfterMs = Math.round(performance.now() - revokedAt);
-      const refused = answers[answers.length - 1]!;
-      expect(refused.body.error_code).toBe(50302);
-      expect(refused.body.message).toMatch(/authenticate to Kafka/);
-      for (const a of answers.slice(0, -1)) expect(a.ms).toBeLessThan(PRODUCE_TIMEOUT_MS + 3000);
+      const { refusedAfterMs } = await produceUntilRefusedForAuthentication(g);
       const readyText = await (await fetch(`${g.url}/readyz`)).text();
       expect(readyText).toMatch(/OAuth token request failed/);
 

@@ -8,7 +8,6 @@ The topics are created through the gateway's v3 API.
 import base64
 import json
 import os
-import time
 import uuid
 
 import pytest
@@ -16,19 +15,13 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
-GATEWAY = os.environ["GATEWAY_URL"].rstrip("/")
-BROKERS = os.environ["KAFKA_BROKERS"].split(",")
+from kafka_readback import BROKERS, GATEWAY, expected_partition, read_all
 
 JSON_V2 = "application/vnd.kafka.json.v2+json"
 BINARY_V2 = "application/vnd.kafka.binary.v2+json"
 V2 = "application/vnd.kafka.v2+json"
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def expected_partition(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner: toPositive(murmur2(keyBytes)) % numPartitions."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def json_bytes(value) -> bytes:
@@ -38,52 +31,6 @@ def json_bytes(value) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-@pytest.fixture(scope="module")
-def cluster_id() -> str:
-    r = requests.get(f"{GATEWAY}/v3/clusters", timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()["data"][0]["cluster_id"]
-
-
-@pytest.fixture
-def make_topic(cluster_id):
-    def make(partitions: int) -> str:
-        name = f"py-{uuid.uuid4().hex[:16]}"
-        r = requests.post(
-            f"{GATEWAY}/v3/clusters/{cluster_id}/topics",
-            json={"topic_name": name, "partitions_count": partitions, "replication_factor": 1},
-            timeout=30,
-        )
-        assert r.status_code == 201, r.text
-        assert r.headers["Location"].endswith(f"/topics/{name}")
-        return name
-
-    return make
-
-
-def read_all(topic: str, partitions: int, count: int, timeout_s: float = 30.0):
-    """Every record of the topic from the beginning (no consumer group), sorted by partition and offset."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=BROKERS,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id="gateway-python-test",
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        records = []
-        deadline = time.monotonic() + timeout_s
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-        return sorted(records, key=lambda r: (r.partition, r.offset))
-    finally:
-        consumer.close()
 
 
 def produce(topic: str, content_type: str, body, path_suffix: str = "", params=None):

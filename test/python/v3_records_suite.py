@@ -7,72 +7,19 @@ Environment: GATEWAY_URL and KAFKA_BROKERS, as for test_produce.py.
 
 import base64
 import json
-import os
 import subprocess
 import time
-import uuid
 
 import pytest
 import requests
-from kafka import KafkaConsumer, TopicPartition
-from kafka.partitioner.default import murmur2
 
-GATEWAY = os.environ["GATEWAY_URL"].rstrip("/")
-BROKERS = os.environ["KAFKA_BROKERS"].split(",")
+from kafka_readback import GATEWAY, expected_partition, read_all
 
 pytestmark = pytest.mark.timeout(240)
 
 
-def expected_partition(key: bytes, partitions: int) -> int:
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-@pytest.fixture(scope="module")
-def cluster_id() -> str:
-    r = requests.get(f"{GATEWAY}/v3/clusters", timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()["data"][0]["cluster_id"]
-
-
-@pytest.fixture
-def make_topic(cluster_id):
-    def make(partitions: int) -> str:
-        name = f"py3-{uuid.uuid4().hex[:16]}"
-        r = requests.post(
-            f"{GATEWAY}/v3/clusters/{cluster_id}/topics",
-            json={"topic_name": name, "partitions_count": partitions, "replication_factor": 1},
-            timeout=30,
-        )
-        assert r.status_code == 201, r.text
-        return name
-
-    return make
-
-
 def records_url(cluster_id: str, topic: str) -> str:
     return f"{GATEWAY}/v3/clusters/{cluster_id}/topics/{topic}/records"
-
-
-def read_all(topic: str, partitions: int, count: int, timeout_s: float = 60.0):
-    consumer = KafkaConsumer(
-        bootstrap_servers=BROKERS,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id="gateway-python-v3-test",
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        records = []
-        deadline = time.monotonic() + timeout_s
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 def reports_of(body: bytes):

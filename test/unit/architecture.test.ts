@@ -67,6 +67,7 @@ const RULES: Record<string, { may: string[]; typesOf?: string[] }> = {
     typesOf: ['kafka'],
   },
   ws: { may: ['core', 'auth', 'errors.ts', 'config.ts', 'observability'], typesOf: ['kafka'] },
+  cluster: { may: ['config.ts', 'observability'] },
 };
 
 /** The one module of ws/ that http/ may import: the AsyncAPI document it serves. */

@@ -1,7 +1,7 @@
 // loadConfig: docs/configuration.md's names and defaults, one ConfigError naming the variable for each bad value, *_FILE
 // secrets, the dev profile, and the checks across settings.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, SECRET_SETTINGS, loadConfig, redactConfig } from '../../src/config.js';
@@ -154,6 +154,16 @@ describe('parsing of good values', () => {
   });
 });
 
+describe('WORKERS', () => {
+  it('is 1 by default (one process, no cluster), a whole number, or auto = the CPUs this process may use', () => {
+    expect(loadConfig(BASE).WORKERS).toBe(1);
+    expect(loadConfig({ ...BASE, WORKERS: '4' }).WORKERS).toBe(4);
+    expect(loadConfig({ ...BASE, WORKERS: ' 256 ' }).WORKERS).toBe(256);
+    expect(loadConfig({ ...BASE, WORKERS: 'auto' }).WORKERS).toBe(availableParallelism());
+    expect(loadConfig({ ...BASE, WORKERS: 'AUTO' }).WORKERS).toBe(availableParallelism());
+  });
+});
+
 describe('bad values → ConfigError naming the variable', () => {
   it.each([
     ['KAFKA_BROKERS', undefined, /is required/],
@@ -191,6 +201,10 @@ describe('bad values → ConfigError naming the variable', () => {
     ['AUTH_MAX_TOKEN_BYTES', '10', /whole number/],
     ['WS_MAX_SUBSCRIPTIONS', '0', /whole number/],
     ['WS_PING_INTERVAL_MS', 'often', /whole number/],
+    ['WORKERS', '0', /'auto' or a whole number from 1 to 256/],
+    ['WORKERS', '257', /1 to 256/],
+    ['WORKERS', '2.5', /'auto'/],
+    ['WORKERS', 'all', /'auto'/],
   ])('%s=%j', (name, value, detail) => {
     const env: Record<string, string> = { ...BASE };
     if (value === undefined) delete env[name];

@@ -14,7 +14,7 @@ import type { TopicPartition } from '../../kafka/index.js';
 import { baseUri } from '../../consumers/base-uri.js';
 import { type ConsumerInstance, type InstanceConfig, illegalState, notFound } from '../../consumers/instance.js';
 import { PEER_SIGNATURE_HEADER, PEER_TIME_HEADER, PeerAuth } from '../../consumers/peer-auth.js';
-import { LOOKUP_PATH, Peers } from '../../consumers/peers.js';
+import { LOOKUP_PATH, PEER_VIA_HEADER, Peers } from '../../consumers/peers.js';
 import { encodeRecords, recordsMediaType, checkRecordsAccept } from '../../consumers/records.js';
 import { exists, INSTANCE_NAME, InstanceRegistry } from '../../consumers/registry.js';
 import {
@@ -65,6 +65,8 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
   const auth = config.PEER_SECRET ? new PeerAuth(config.PEER_SECRET) : undefined;
   const peers =
     auth && config.PEER_URLS.length > 0 ? new Peers(config.PEER_URLS, auth, config.PEER_TIMEOUT_MS, log) : undefined;
+  // The other worker processes of this pod (WORKERS > 1): asked first, over loopback.
+  const siblings = auth && deps.siblings ? new Peers(deps.siblings, auth, config.PEER_TIMEOUT_MS, log) : undefined;
   const app = new OpenAPIHono<AppEnv>();
 
   function groupOf(c: Context<AppEnv>): string {
@@ -96,6 +98,9 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     return true;
   }
 
+  /** A call from a sibling worker (only asked once fromPeer verified it): answered from this worker alone. */
+  const fromSibling = (c: Context<AppEnv>) => c.req.header(PEER_VIA_HEADER) === 'sibling';
+
   /**
    * Every call on an instance: rights on the group, then the instance here (its owner only), or the replica that
    * holds it, or 40403.
@@ -111,19 +116,22 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
       const body = await requestBody(c, config.MAX_BODY_BYTES);
       const local = registry.get(group, name, principal.sub);
       if (local) return local.run(() => handler(c, local, body));
-      if (fromPeer(c, body) || !peers || !INSTANCE_NAME.test(name)) throw notFound(group, name);
+      // A peer's call is passed on to this pod's siblings only (the peer asked its own replicas already); a sibling's
+      // is answered here alone (no loops).
+      const peer = fromPeer(c, body);
+      if ((peer && (fromSibling(c) || !siblings)) || (!peers && !siblings) || !INSTANCE_NAME.test(name))
+        throw notFound(group, name);
       const headers: Record<string, string> = {};
       for (const h of ['accept', 'content-type', 'x-request-id']) {
         const v = c.req.header(h);
         if (v !== undefined) headers[h] = v;
       }
       const path = `/consumers/${encodeURIComponent(group)}/instances/${encodeURIComponent(name)}${suffix}${new URL(c.req.url).search}`;
-      const res = await peers.forward(
-        group,
-        name,
-        { method: c.req.method, path, authorization: c.req.header('authorization') ?? '', headers, body },
-        JOIN_WAIT_MS + config.CONSUMER_MAX_REQUEST_TIMEOUT_MS,
-      );
+      const call = { method: c.req.method, path, authorization: c.req.header('authorization') ?? '', headers, body };
+      const wait = JOIN_WAIT_MS + config.CONSUMER_MAX_REQUEST_TIMEOUT_MS;
+      const res =
+        (await siblings?.forward(group, name, call, wait)) ??
+        (peer ? undefined : await peers?.forward(group, name, call, wait));
       if (!res) throw notFound(group, name);
       return new Response(res.status === 204 ? null : new Uint8Array(res.body), {
         status: res.status,
@@ -177,8 +185,9 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
       const sub = c.get('principal').sub;
       if (name !== undefined) {
         if (registry.presence(group, name, sub) !== 'none') throw exists(name);
-        if (peers && (await peers.find(group, name, c.req.header('authorization') ?? '')).presence !== 'none')
-          throw exists(name);
+        const authorization = c.req.header('authorization') ?? '';
+        for (const others of [siblings, peers])
+          if (others && (await others.find(group, name, authorization)).presence !== 'none') throw exists(name);
       }
       if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
       const instance = registry.create(group, name, sub, instanceConfig);
@@ -191,7 +200,12 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
     const body = await readBody(c, 4096);
     if (!fromPeer(c, body)) throw errors.forbidden('Peers only.');
     const q = parse(c, body, z.object({ group: z.string(), name: z.string() }), false)!;
-    const presence = registry.presence(q.group, q.name, c.get('principal').sub);
+    let presence = registry.presence(q.group, q.name, c.get('principal').sub);
+    // From another pod: the instance may live in a sibling worker (a forwarded call will be passed on to it).
+    if (presence !== 'owned' && siblings && !fromSibling(c)) {
+      const there = (await siblings.find(q.group, q.name, c.req.header('authorization') ?? '')).presence;
+      if (there === 'owned' || presence === 'none') presence = there;
+    }
     const signature = auth!.signAnswer(c.req.header(PEER_SIGNATURE_HEADER)!, presence);
     return c.json({ presence, signature });
   });

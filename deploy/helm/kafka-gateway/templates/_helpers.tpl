@@ -137,6 +137,7 @@ secret: those are mounted as files.
   "KAFKA_SSL_REJECT_UNAUTHORIZED" (toString .Values.kafka.tls.rejectUnauthorized)
   "AUTH_MODE" .Values.auth.mode
   "SHUTDOWN_TIMEOUT_MS" (toString (mul .Values.shutdown.timeoutSeconds 1000))
+  "WORKERS" (toString .Values.workers)
 -}}
 {{- with .Values.kafka.sasl.mechanism }}{{ $_ := set $d "KAFKA_SASL_MECHANISM" . }}{{ end }}
 {{- with .Values.kafka.oauth.tokenUrl }}{{ $_ := set $d "KAFKA_OAUTH_TOKEN_URL" . }}{{ end }}
@@ -160,7 +161,7 @@ secret: those are mounted as files.
 {{- fail (printf "config.%s: a secret or secret file does not belong in the ConfigMap; use the chart's kafka.tls/kafka.sasl/kafka.oauth/auth/serverTls values (mounted as files)" $k) }}
 {{- end }}
 {{- if has $k $managed }}
-{{- fail (printf "config.%s: set by the chart from structured values (kafka.*, auth.*, containerPort, shutdown.*); set it there" $k) }}
+{{- fail (printf "config.%s: set by the chart from structured values (kafka.*, auth.*, containerPort, shutdown.*, workers); set it there" $k) }}
 {{- end }}
 {{- $_ := set $d $k (toString $v) }}
 {{- end }}
@@ -176,6 +177,12 @@ secret: those are mounted as files.
 {{- define "kafka-gateway.validate" -}}
 {{- if not .Values.kafka.brokers }}
 {{- fail "kafka.brokers is required (comma list of host:port)" }}
+{{- end }}
+{{- if not (regexMatch "^([1-9][0-9]{0,2}|auto)$" (toString .Values.workers)) }}
+{{- fail (printf "workers: expected a whole number from 1 to 256 or auto, got %q" (toString .Values.workers)) }}
+{{- end }}
+{{- if and (ne (toString .Values.workers) "auto") (gt (int .Values.workers) 256) }}
+{{- fail (printf "workers: expected a whole number from 1 to 256 or auto, got %q" (toString .Values.workers)) }}
 {{- end }}
 {{- if not (has .Values.auth.mode (list "jwt" "none")) }}
 {{- fail (printf "auth.mode: expected jwt or none, got %q" .Values.auth.mode) }}
