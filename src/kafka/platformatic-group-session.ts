@@ -236,10 +236,6 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     return out;
   }
 
-  override pause(): void {
-    super.pause();
-  }
-
   commit({ topic, partition, offset }: TopicPartitionOffset): void {
     if (this.closed) return;
     const k = tpKey({ topic, partition });
@@ -326,8 +322,9 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     this.requireAssigned([position]);
     const k = tpKey(position);
     this.delivered.set(k, position.offset);
-    // A new entry: a fetch in flight for the old one is dropped when it arrives (the reader compares entries).
-    if (this.next.has(k) || !this.positioning) this.next.set(k, { ...position });
+    // A new entry: a fetch in flight for the old one is dropped when it arrives (the reader compares entries). While
+    // positioning, the positions read go on from `delivered`, set above.
+    this.next.set(k, { ...position });
     this.wake();
   }
 
