@@ -146,6 +146,14 @@ export const envSchema = z.object({
   AUTH_PUBLIC_METRICS: bool(true),
   AUTH_PUBLIC_DOCS: bool(true),
   AUTH_PRINCIPAL_HEADER: optional,
+  /** GET /sse also reads the JWT from this cookie (unset: cookies are ignored); an RFC 6265 cookie name. */
+  AUTH_COOKIE_NAME: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+    .refine((v) => v === undefined || /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/.test(v), {
+      message: "expected a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+    }),
   RATE_LIMIT_RECORDS_PER_S: int(0, 0),
 
   // WebSocket

@@ -4,7 +4,9 @@
  * looping `GET records?max_bytes=1MiB` and committing every batch (`POST offsets`, no body), against a direct kafkajs
  * consumer group of 3 (W3's baseline worker, the gateway's consumer settings). Both sides start timing once the
  * group settled (the HTTP side seeks its partitions back to the beginning then): rate = unique records ÷ time to the
- * last one. Also the p99 of a `records` call.
+ * last one. Also the p99 of a `records` call. Like the baseline, the HTTP client loop runs in a process of its own
+ * (load/lib/http-consumer-worker.ts, counting records in one bit per offset as the baseline does); the balancer
+ * stays in the runner.
  *
  *   npm run bench -- --scenarios C1 [--c1-records 200000]
  */
@@ -14,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { roundRobinProxy } from '../../test/helpers/replicas.js';
 import { freePort, ROOT, startGatewayProcess } from '../lib/env.js';
 import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
+import type { HttpConsumerJob, HttpConsumerResult } from '../lib/http-consumer-worker.js';
 import { watchProcesses } from '../lib/proc.js';
 import { bothSides, med, ratioRow } from './common.js';
 import type { BenchContext, Measured, Row, Scenario } from './types.js';
@@ -90,62 +93,43 @@ async function gatewaySide(
       if (Date.now() > settle) throw new Error(`C1: the group did not settle: ${JSON.stringify(owned)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    // Fetched ahead while the group formed: start every partition over, then time.
-    await Promise.all(
-      names.map((n, i) => api(proxy.url, 'POST', `${base(n)}/positions/beginning`, { partitions: owned[i] })),
+    // The client loop runs in a process of its own (as the baseline does): its JSON parsing is not the runner's.
+    const job: HttpConsumerJob = {
+      url: proxy.url,
+      group,
+      names,
+      owned,
+      expect: Object.fromEntries(Object.entries(expect)),
+      maxBytes: MAX_BYTES,
+      timeoutMs: TIMEOUT_MS,
+    };
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'load/lib/http-consumer-worker.ts'), JSON.stringify(job)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const watch = watchProcesses({
-      replica1: replicas[0]!.pid,
-      replica2: replicas[1]!.pid,
-      broker: ctx.pids.broker,
-    });
-    const seen = new Set<string>();
-    let duplicates = 0;
-    const latencies: number[] = [];
-    let lastAt = 0;
-    let errors = 0;
-    const startAt = performance.now();
-    const deadline = Date.now() + TIMEOUT_MS;
-    await Promise.all(
-      names.map(async (n) => {
-        while (seen.size < total && Date.now() < deadline) {
-          const t0 = performance.now();
-          let recs: { partition: number; offset: number }[];
-          try {
-            recs = (await api(
-              proxy.url,
-              'GET',
-              `${base(n)}/records?timeout=1000&max_bytes=${MAX_BYTES}`,
-              undefined,
-              'application/vnd.kafka.binary.v2+json',
-            )) as typeof recs;
-          } catch {
-            errors++;
-            continue;
-          }
-          latencies.push(performance.now() - t0);
-          for (const r of recs) {
-            const range = expect[r.partition];
-            if (!range || r.offset < range[0] || r.offset >= range[1]) continue;
-            const k = `${r.partition}:${r.offset}`;
-            if (seen.has(k)) duplicates++;
-            else {
-              seen.add(k);
-              lastAt = performance.now();
-            }
-          }
-          if (recs.length > 0) await api(proxy.url, 'POST', `${base(n)}/offsets`).catch(() => errors++);
-        }
-      }),
-    );
-    const usage = watch.stop();
-    const seconds = (lastAt - startAt) / 1000;
+    let watch: ReturnType<typeof watchProcesses> | undefined;
+    let result: HttpConsumerResult | undefined;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (line === 'started')
+        watch = watchProcesses({
+          replica1: replicas[0]!.pid,
+          replica2: replicas[1]!.pid,
+          client: child.pid,
+          balancer: process.pid,
+          broker: ctx.pids.broker,
+        });
+      else if (line.startsWith('{')) result = JSON.parse(line) as HttpConsumerResult;
+    }
+    const usage = watch?.stop() ?? { cpuPct: {}, rssMaxMb: {} };
+    if (!result) throw new Error('the C1 HTTP client failed (see its stderr above)');
     await Promise.all(names.map((n) => api(proxy.url, 'DELETE', base(n)).catch(() => {})));
-    const lat = latencies.sort((a, b) => a - b);
+    const seconds = (result.lastAt - result.startAt) / 1000;
+    const lat = result.latencies.sort((a, b) => a - b);
     return {
       durationS: seconds,
-      records: seen.size,
-      recordsPerS: seen.size / seconds,
+      records: result.unique,
+      recordsPerS: result.unique / seconds,
       latencyMs: {
         p50: lat[Math.floor(lat.length / 2)] ?? 0,
         p90: lat[Math.floor(lat.length * 0.9)] ?? 0,
@@ -154,10 +138,10 @@ async function gatewaySide(
         max: lat[lat.length - 1] ?? 0,
         count: lat.length,
       },
-      errors: errors + (total - seen.size),
+      errors: result.errors + (total - result.unique),
       cpuPct: usage.cpuPct,
       rssMaxMb: usage.rssMaxMb,
-      extra: { duplicates, calls: lat.length },
+      extra: { duplicates: result.duplicates, calls: lat.length },
     };
   } finally {
     await proxy.close();

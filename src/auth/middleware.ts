@@ -115,6 +115,23 @@ export function tokenFromUpgrade(req: UpgradeRequestLike, config: Pick<Config, '
   return { offeredProtocols };
 }
 
+/**
+ * The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `a=b; c=d`), unquoted; undefined when absent or
+ * empty. The first of several same-named cookies wins: browsers send the one with the longest path first. Only
+ * GET /sse reads it, and only when AUTH_COOKIE_NAME names it (docs/security.md: why the origin check must run too).
+ */
+export function tokenFromCookie(header: string | string[] | undefined, name: string): string | undefined {
+  for (const line of headerValues(header))
+    for (const pair of line.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+      let value = pair.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      return value === '' ? undefined : value;
+    }
+  return undefined;
+}
+
 function headerValues(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }

@@ -41,10 +41,11 @@ type Mode =
   | { kind: 'assign'; partitions: TopicPartition[]; session: AssignSession };
 
 const key = (tp: TopicPartition) => `${tp.partition}:${tp.topic}`;
-const recordBytes = (r: ConsumedRecord) =>
-  (r.key?.length ?? 0) +
-  (r.value?.length ?? 0) +
-  r.headers.reduce((n, h) => n + h.name.length + (h.value?.length ?? 0), 0);
+function recordBytes(r: ConsumedRecord): number {
+  let n = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) n += h.name.length + (h.value?.length ?? 0);
+  return n;
+}
 
 export const illegalState = (message: string) => new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, message);
 
@@ -57,6 +58,8 @@ export class ConsumerInstance {
   private generation = 0;
   /** Fetched records not handed out yet: `buffer[head..]` (a moving head, so draining is not O(n²)). */
   private buffer: ConsumedRecord[] = [];
+  /** recordBytes of `buffer[i]`, computed once when it arrives. */
+  private sizes: number[] = [];
   private head = 0;
   private bufferedBytes = 0;
   private wake: (() => void) | undefined;
@@ -217,27 +220,40 @@ export class ConsumerInstance {
     }
     const out: ConsumedRecord[] = [];
     let bytes = 0;
+    // Records arrive in runs of one partition (a Kafka batch each): the position and what is owed are written once
+    // per run, at its last record, not once per record.
+    let last: ConsumedRecord | undefined;
     while (this.head < this.buffer.length) {
       const r = this.buffer[this.head]!;
-      const size = recordBytes(r);
+      const size = this.sizes[this.head]!;
       if (out.length > 0 && bytes + size > maxBytes) break;
       this.buffer[this.head++] = undefined as unknown as ConsumedRecord; // let it be collected
       this.bufferedBytes -= size;
       bytes += size;
       out.push(r);
-      const next = { topic: r.topic, partition: r.partition, offset: r.offset + 1 };
-      this.position.set(key(r), next);
-      this.owed.set(key(r), next);
+      if (last && (last.partition !== r.partition || last.topic !== r.topic)) this.handedOut(last);
+      last = r;
     }
+    if (last) this.handedOut(last);
     if (this.head >= this.buffer.length) {
       this.buffer = [];
+      this.sizes = [];
       this.head = 0;
     } else if (this.head > 4096 && this.head * 2 > this.buffer.length) {
       this.buffer = this.buffer.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
     this.resumeIfRoom();
     return out;
+  }
+
+  /** `r` and everything before it on its partition went to the client: the next call (and a commit) go on after it. */
+  private handedOut(r: ConsumedRecord): void {
+    const next = { topic: r.topic, partition: r.partition, offset: r.offset + 1 };
+    const k = key(r);
+    this.position.set(k, next);
+    this.owed.set(k, next);
   }
 
   /** Commit `offsets` as given (the caller already added one), or everything handed out when none are given. */
@@ -308,11 +324,23 @@ export class ConsumerInstance {
     if (mode.kind !== 'none') await mode.session.close();
   }
 
+  /** Drops buffered records (a seek, a revoked partition, a stop); the reader resumes if it was paused for room. */
   private dropBuffered(which: (r: ConsumedRecord) => boolean): void {
-    const kept = this.buffer.slice(this.head).filter((r) => !which(r));
-    this.buffer = kept;
+    const buffer: ConsumedRecord[] = [];
+    const sizes: number[] = [];
+    let bytes = 0;
+    for (let i = this.head; i < this.buffer.length; i++) {
+      const r = this.buffer[i]!;
+      if (which(r)) continue;
+      buffer.push(r);
+      sizes.push(this.sizes[i]!);
+      bytes += this.sizes[i]!;
+    }
+    this.buffer = buffer;
+    this.sizes = sizes;
     this.head = 0;
-    this.bufferedBytes = kept.reduce((n, r) => n + recordBytes(r), 0);
+    this.bufferedBytes = bytes;
+    this.resumeIfRoom();
   }
 
   private resumeIfRoom(): void {
@@ -325,8 +353,10 @@ export class ConsumerInstance {
       onRecord: (r) => {
         if (gen !== this.generation || this.closed) return false;
         if (this.bufferedBytes >= this.limits.bufferBytes) return false; // the session pauses; resumed on drain
+        const size = recordBytes(r);
         this.buffer.push(r);
-        this.bufferedBytes += recordBytes(r);
+        this.sizes.push(size);
+        this.bufferedBytes += size;
         if (this.bufferedBytes >= this.config.fetchMinBytes) this.wake?.();
         return true;
       },

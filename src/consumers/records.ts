@@ -5,7 +5,7 @@
 import { acceptAdmits } from '../core/accept.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { ConsumedRecord } from '../kafka/index.js';
-import { recordBody } from '../ws/encode.js';
+import { recordFields, recordPlace } from '../ws/encode.js';
 import type { InstanceFormat } from './instance.js';
 
 /** Instance format → the WebSocket encoder's format of the same meaning. */
@@ -31,7 +31,20 @@ export function checkRecordsAccept(accept: string | undefined, format: InstanceF
   );
 }
 
+/**
+ * The `GET records` array in one pass: each record is `{` + its place + its fields + `}`, as recordBody builds it,
+ * with the place written once per run of one partition (the records of a fetch come in such runs).
+ */
 export function encodeRecords(records: readonly ConsumedRecord[], format: InstanceFormat): string {
   const enc = ENCODING[format];
-  return `[${records.map((r) => `{${recordBody(r, enc)}`).join(',')}]`;
+  let out = '[';
+  let place = '';
+  let prev: ConsumedRecord | undefined;
+  for (const r of records) {
+    if (prev === undefined || prev.partition !== r.partition || prev.topic !== r.topic)
+      place = recordPlace(r.topic, r.partition);
+    out += `${prev === undefined ? '{' : ',{'}${place}${recordFields(r, enc)}}`;
+    prev = r;
+  }
+  return `${out}]`;
 }

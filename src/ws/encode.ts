@@ -31,16 +31,21 @@ function field(b: Buffer | null, format: Format): string {
 }
 
 /** A record's own fields, without braces: `"offset":…,"timestamp":…,"key":…,"value":…,"headers":[…]`. */
-function recordFields(r: ConsumedRecord, format: Format): string {
+export function recordFields(r: ConsumedRecord, format: Format): string {
   let headers = '';
   for (const h of r.headers)
     headers += `${headers ? ',' : ''}{"name":${JSON.stringify(h.name)},"value":${h.value === null ? 'null' : `"${h.value.toString('base64')}"`}}`;
   return `"offset":${r.offset},"timestamp":${r.timestamp},"key":${field(r.key, format)},"value":${field(r.value, format)},"headers":[${headers}]`;
 }
 
+/** Where a record is, before its own fields: `"topic":…,"partition":…,` (the same for a whole run of a partition). */
+export function recordPlace(topic: string, partition: number): string {
+  return `"topic":${JSON.stringify(topic)},"partition":${partition},`;
+}
+
 /** Everything after the id: `"topic":…,"headers":[…]}`. */
 export function recordBody(r: ConsumedRecord, format: Format): string {
-  return `"topic":${JSON.stringify(r.topic)},"partition":${r.partition},${recordFields(r, format)}}`;
+  return `${recordPlace(r.topic, r.partition)}${recordFields(r, format)}}`;
 }
 
 /** One element of a `records` frame's `records` array: the record without its topic and partition. */

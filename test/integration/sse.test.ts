@@ -1,7 +1,8 @@
 // GET /sse against the real broker: the stream (every partition from `from`, record shape per format, key filter,
 // `retry:` once, `subscribed` first), resume by Last-Event-ID with no gap and no repeat (on the same replica and on
 // another one, by header and by query), every refusal before the stream in the Confluent body, the heartbeat, the
-// per-replica stream bound, a slow reader cut after SSE_SLOW_CLIENT_MS, and the query token kept out of the logs.
+// per-replica stream bound, a slow reader cut after SSE_SLOW_CLIENT_MS, the query token kept out of the logs, and the
+// AUTH_COOKIE_NAME cookie (opt-in, the same checks as any token, origin enforced, never logged).
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -421,6 +422,126 @@ describe('auth (JWT): ?access_token= only with WS_QUERY_TOKEN, consume right, to
     expect(last.event).toBe('expired');
     expect(JSON.parse(last.data)).toMatchObject({ error_code: 40101 });
     // Not before the token's exp (whole seconds).
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+  });
+});
+
+describe('auth (JWT) by cookie: only with AUTH_COOKIE_NAME, same checks as any token, never logged', () => {
+  const SECRET = 'sse-cookie-secret-0123456789-abcdefghij';
+  const COOKIE = 'kgw_token';
+  let log: CapturedLog;
+  let topic: string;
+  let other: string;
+  const start = async (env: Record<string, string>) => {
+    const config = loadConfig(
+      {
+        KAFKA_BROKERS: brokers,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        AUTH_MODE: 'jwt',
+        AUTH_HS256_SECRET: SECRET,
+        LOG_LEVEL: 'debug',
+        ...FAST_CONSUMERS,
+        ...env,
+      },
+      'prod',
+    );
+    const gw = await startGateway(config, { logger: log.logger });
+    gateways.push(gw);
+    await ready(gw);
+    return gw;
+  };
+  const token = (consume: string[], exp: number | string = '5m', secret = SECRET) =>
+    new SignJWT({ kafka: { consume } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('sse-cookie-user')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(secret));
+  const cookie = (t: string) => ({ Cookie: `theme=dark; ${COOKIE}=${t}; other=1` });
+  const errorCode = async (c: SseClient) => (JSON.parse(await c.text) as { error_code: number }).error_code;
+
+  beforeAll(async () => {
+    log = captureLog('debug');
+    topic = uniqueTopic('sse-cookie');
+    other = uniqueTopic('sse-cookie-other');
+    await Promise.all([createTopic(brokers, topic, 1), createTopic(brokers, other, 1)]);
+    await produce(topic, 1, 2, 'cookie');
+  });
+
+  it('without AUTH_COOKIE_NAME a cookie is ignored (401)', async () => {
+    const gw = await start({});
+    const c = await open(gw, `?topic=${topic}`, { headers: cookie(await token([topic])) });
+    expect(c.status).toBe(401);
+    expect(await errorCode(c)).toBe(40101);
+  });
+
+  it('with it: the cookie streams; a bad or foreign-signed cookie is 401; no consume right 403; never logged', async () => {
+    const gw = await start({ AUTH_COOKIE_NAME: COOKIE });
+    const t = await token([topic]);
+    const ok = await open(gw, `?topic=${topic}&from=earliest`, { headers: cookie(t) });
+    expect(ok.status).toBe(200);
+    await ok.waitRecords(2);
+    expect(ok.records.map((r) => r.key)).toEqual(['cookie-0', 'cookie-1']);
+
+    const tampered = await open(gw, `?topic=${topic}`, { headers: cookie(`${t}x`) });
+    expect(tampered.status).toBe(401);
+    expect(await errorCode(tampered)).toBe(40101);
+    const foreign = await open(gw, `?topic=${topic}`, {
+      headers: cookie(await token([topic], '5m', 'another-secret-0123456789-abcdefghijkl')),
+    });
+    expect(foreign.status).toBe(401);
+    const expired = await open(gw, `?topic=${topic}`, {
+      headers: cookie(await token([topic], Math.floor(Date.now() / 1000) - 120)),
+    });
+    expect(expired.status).toBe(401);
+    const forbidden = await open(gw, `?topic=${other}`, { headers: cookie(t) });
+    expect(forbidden.status).toBe(403);
+    expect(await errorCode(forbidden)).toBe(40301);
+    // The cookie is read only by /sse: a REST route still wants the Authorization header.
+    const rest = await fetch(`${gw.url}/topics/${topic}`, { headers: cookie(t) });
+    expect(rest.status).toBe(401);
+
+    expect(log.lines.some((l) => l.component === 'http' && l.status === 401)).toBe(true); // the access log ran
+    expect(log.text()).not.toContain(t.split('.')[2]);
+  });
+
+  it("a foreign browser Origin is refused (403 40301) even with a valid cookie; the gateway's own origin streams", async () => {
+    const gw = await start({ AUTH_COOKIE_NAME: COOKIE });
+    const t = await token([topic]);
+    const evil = await open(gw, `?topic=${topic}`, { headers: { ...cookie(t), Origin: 'https://evil.example' } });
+    expect(evil.status).toBe(403);
+    expect(await errorCode(evil)).toBe(40301);
+    // Another port of the same host is another origin (same site: SameSite would not stop its cookie).
+    const sibling = await open(gw, `?topic=${topic}`, {
+      headers: { ...cookie(t), Origin: `http://127.0.0.1:${Number(new URL(gw.url).port) + 1}` },
+    });
+    expect(sibling.status).toBe(403);
+    const own = await open(gw, `?topic=${topic}`, { headers: { ...cookie(t), Origin: new URL(gw.url).origin } });
+    expect(own.status).toBe(200);
+  });
+
+  it('an explicit token wins over the cookie: a bad Authorization header is 401 whatever the cookie', async () => {
+    const gw = await start({ AUTH_COOKIE_NAME: COOKIE });
+    const good = await token([topic]);
+    const badHeader = await open(gw, `?topic=${topic}`, {
+      headers: { ...cookie(good), Authorization: `Bearer ${good}x` },
+    });
+    expect(badHeader.status).toBe(401);
+    const goodHeader = await open(gw, `?topic=${topic}`, {
+      headers: { ...cookie('garbage'), Authorization: `Bearer ${good}` },
+    });
+    expect(goodHeader.status).toBe(200);
+  });
+
+  it("a stream opened with a cookie ends at the token's exp with an `expired` event", async () => {
+    const gw = await start({ AUTH_COOKIE_NAME: COOKIE });
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const c = await open(gw, `?topic=${topic}`, { headers: cookie(await token([topic], exp)) });
+    expect(c.status).toBe(200);
+    await c.until(() => c.ended, 'the end of the stream', 30_000);
+    const last = c.events.at(-1)!;
+    expect(last.event).toBe('expired');
+    expect(JSON.parse(last.data)).toMatchObject({ error_code: 40101 });
     expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
   });
 });

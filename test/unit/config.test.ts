@@ -137,6 +137,12 @@ describe('parsing of good values', () => {
     expect(loadConfig({ ...BASE, AUTH_CLOCK_TOLERANCE_S: '60' }).AUTH_CLOCK_TOLERANCE_S).toBe(60);
   });
 
+  it('AUTH_COOKIE_NAME: unset by default (cookies ignored), a cookie name when set', () => {
+    expect(loadConfig(BASE).AUTH_COOKIE_NAME).toBeUndefined();
+    expect(loadConfig({ ...BASE, AUTH_COOKIE_NAME: ' ' }).AUTH_COOKIE_NAME).toBeUndefined();
+    expect(loadConfig({ ...BASE, AUTH_COOKIE_NAME: '__Host-kgw_token' }).AUTH_COOKIE_NAME).toBe('__Host-kgw_token');
+  });
+
   it('treats an empty optional setting as unset', () => {
     const c = loadConfig({ ...BASE, TLS_CERT_FILE: '', TLS_KEY_FILE: ' ', KAFKA_SASL_USERNAME: '' });
     expect(c.TLS_CERT_FILE).toBeUndefined();
@@ -199,6 +205,9 @@ describe('bad values → ConfigError naming the variable', () => {
     ['AUTH_JWKS_URL', 'jwks.json', /URL/],
     ['AUTH_CLOCK_TOLERANCE_S', '61', /0 to 60/],
     ['AUTH_MAX_TOKEN_BYTES', '10', /whole number/],
+    ['AUTH_COOKIE_NAME', 'kgw token', /cookie name/],
+    ['AUTH_COOKIE_NAME', 'a=b', /cookie name/],
+    ['AUTH_COOKIE_NAME', 'a;b', /cookie name/],
     ['WS_MAX_SUBSCRIPTIONS', '0', /whole number/],
     ['WS_PING_INTERVAL_MS', 'often', /whole number/],
     ['WORKERS', '0', /'auto' or a whole number from 1 to 256/],

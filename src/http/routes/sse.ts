@@ -5,13 +5,13 @@
  * (403), token (401, first like every REST route), query (400), rights (403), Kafka down (503), topic and
  * partitions (404), the replica's stream bound (503 50301). EventSource cannot send headers, so this route
  * authenticates itself, like the WebSocket upgrade: `Authorization: Bearer`, or `?access_token=` when
- * WS_QUERY_TOKEN=true (the access log never prints query strings). It is registered before the app's bearer-only
- * middleware for that reason.
+ * WS_QUERY_TOKEN=true (the access log never prints query strings), or the cookie AUTH_COOKIE_NAME names when set
+ * (never logged either). It is registered before the app's bearer-only middleware for that reason.
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ServerResponse } from 'node:http';
 import { authorizeConsume, originRefused } from '../../auth/authorize.js';
-import { tokenFromUpgrade } from '../../auth/middleware.js';
+import { tokenFromCookie, tokenFromUpgrade } from '../../auth/middleware.js';
 import { anonymousPrincipal, type Principal } from '../../auth/principal.js';
 import { errors } from '../../errors.js';
 import type { StartPosition, TopicPartition } from '../../kafka/index.js';
@@ -58,7 +58,8 @@ const sseRoute = createRoute({
   description:
     'A `text/event-stream` of `event: record` events, one per record, whose `data:` is a JSON object `{topic, partition, offset, timestamp, key, value, headers}` (as in the WebSocket `record` frame). ' +
     'The first event is `event: subscribed` with the start positions. Each event id is an opaque position on every partition: reconnecting with `Last-Event-ID` (EventSource does it by itself) to any replica goes on with no record missed and none repeated. ' +
-    'A `: keep-alive` comment every SSE_HEARTBEAT_MS. See docs/sse.md.',
+    'A `: keep-alive` comment every SSE_HEARTBEAT_MS. ' +
+    'The token: `Authorization: Bearer`, `?access_token=` (WS_QUERY_TOKEN=true), or the cookie AUTH_COOKIE_NAME names (when set). See docs/sse.md.',
   request: {
     query,
     headers: z.object({
@@ -85,13 +86,20 @@ export function sseRoutes(deps: AppDeps) {
   const allowedOrigins = config.WS_ALLOWED_ORIGINS.map(normalizeOrigin);
   const verifier = deps.verifier ?? null;
 
+  const cookieName = config.AUTH_COOKIE_NAME;
+  const missingToken = `Missing token: send Authorization: Bearer <jwt>${cookieName ? `, the ${cookieName} cookie,` : ','} or ?access_token=<jwt> where WS_QUERY_TOKEN=true.`;
+
+  /**
+   * The token a caller put in the request, in order: the header (or subprotocol), `?access_token=` (opt-in), the
+   * AUTH_COOKIE_NAME cookie (opt-in): a token the caller names explicitly wins over the one its browser adds by itself.
+   * All of them go through the one verifier, and the origin check has run first (a cookie rides along cross-site).
+   */
   async function authenticate(headers: Record<string, string>, url: string): Promise<Principal> {
     if (verifier === null) return anonymousPrincipal;
-    const { token } = tokenFromUpgrade({ headers, url }, config);
-    if (token === undefined)
-      throw errors.unauthorized(
-        'Missing token: send Authorization: Bearer <jwt>, or ?access_token=<jwt> where WS_QUERY_TOKEN=true.',
-      );
+    const token =
+      tokenFromUpgrade({ headers, url }, config).token ??
+      (cookieName ? tokenFromCookie(headers.cookie, cookieName) : undefined);
+    if (token === undefined) throw errors.unauthorized(missingToken);
     return verifier.verify(token);
   }
 

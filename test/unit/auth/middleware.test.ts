@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { authMiddleware, bearerToken, publicPathMatcher, tokenFromUpgrade } from '../../../src/auth/middleware.js';
+import {
+  authMiddleware,
+  bearerToken,
+  publicPathMatcher,
+  tokenFromCookie,
+  tokenFromUpgrade,
+} from '../../../src/auth/middleware.js';
 import { isGatewayError, type GatewayError } from '../../../src/errors.js';
 import { appFor, call, expect401, SECRET, sign, testConfig } from './helpers.js';
 
@@ -146,5 +152,23 @@ describe('tokenFromUpgrade', () => {
 
   it('an empty bearer. entry is not a token', () => {
     expect(tokenFromUpgrade({ headers: { 'sec-websocket-protocol': 'kgw.v1, bearer.' } }, cfg).token).toBeUndefined();
+  });
+});
+
+describe('tokenFromCookie', () => {
+  it('finds the named cookie among others, unquoted, first one winning', () => {
+    expect(tokenFromCookie('a=1; kgw_token=aa.bb.cc; b=2', 'kgw_token')).toBe('aa.bb.cc');
+    expect(tokenFromCookie('kgw_token="aa.bb.cc"', 'kgw_token')).toBe('aa.bb.cc');
+    expect(tokenFromCookie('kgw_token=first; kgw_token=second', 'kgw_token')).toBe('first');
+    expect(tokenFromCookie(['x=1', 'kgw_token=t2'], 'kgw_token')).toBe('t2');
+  });
+
+  it('no cookie of exactly that name: undefined (a prefix, another case, an empty value do not count)', () => {
+    expect(tokenFromCookie(undefined, 'kgw_token')).toBeUndefined();
+    expect(tokenFromCookie('', 'kgw_token')).toBeUndefined();
+    expect(tokenFromCookie('kgw_token_old=t; KGW_TOKEN=t', 'kgw_token')).toBeUndefined();
+    expect(tokenFromCookie('x_kgw_token=t', 'kgw_token')).toBeUndefined();
+    expect(tokenFromCookie('kgw_token=', 'kgw_token')).toBeUndefined();
+    expect(tokenFromCookie('kgw_token', 'kgw_token')).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRecordsAccept, encodeRecords } from '../../../src/consumers/records.js';
 import type { ConsumedRecord } from '../../../src/kafka/index.js';
+import { recordBody } from '../../../src/ws/encode.js';
 
 const rec: ConsumedRecord = {
   topic: 't',
@@ -55,5 +56,19 @@ describe('encodeRecords', () => {
       value: '{"n":12345678901234567890}',
     });
     expect(encodeRecords([], 'json')).toBe('[]');
+  });
+
+  it('records of several partitions and topics, in runs: each keeps its own topic, partition and offset', () => {
+    const at = (topic: string, partition: number, offset: number): ConsumedRecord => ({
+      ...rec,
+      topic,
+      partition,
+      offset,
+    });
+    const list = [at('t', 1, 7), at('t', 1, 8), at('t', 2, 3), at('u', 2, 9), at('u', 2, 10), at('t', 1, 9)];
+    const out = JSON.parse(encodeRecords(list, 'binary')) as { topic: string; partition: number; offset: number }[];
+    expect(out.map((r) => [r.topic, r.partition, r.offset])).toEqual(list.map((r) => [r.topic, r.partition, r.offset]));
+    // The same bytes per record as a WebSocket record frame's body (one record shape everywhere).
+    expect(encodeRecords([list[2]!], 'string')).toBe(`[{${recordBody(list[2]!, 'string')}]`);
   });
 });
