@@ -68,6 +68,7 @@ async function main(): Promise<void> {
       const ctx: BenchContext = {
         brokers,
         gatewayUrl: gateway.url,
+        gatewayEnv: gatewayEnv(args.str('gateway-env', '')),
         pids: { gateway: gateway.pid, ...(kafka.nodes[0]?.pid ? { broker: kafka.nodes[0].pid } : {}) },
         durationS,
         warmupS,

@@ -3,13 +3,12 @@
  * gateway holds its members in one process) reading a prefilled topic from the beginning with the gateway's own
  * consumer settings (fetch size, max wait, session timings), as fast as it can, committing as kafkajs does by
  * default (auto-commit of resolved offsets). Counts each (partition, offset) once; done when all expected arrived.
+ * kafkajs as users install it, unless the job says `patched` (then with the gateway's kafkajs patches, W3's
+ * `--w3-baseline-patched 1`: the same decoder on both sides).
  *
  *   node --import tsx load/lib/group-baseline-worker.ts '<GroupBaselineJob JSON>'
  *   → `started` when the settled group is resumed (CPU is measured from there), then one JSON line (GroupBaselineResult)
  */
-import kafkajs from 'kafkajs';
-
-const { Kafka, logLevel } = kafkajs;
 
 export interface GroupBaselineJob {
   brokers: string;
@@ -23,6 +22,8 @@ export interface GroupBaselineJob {
   sessionTimeout: number;
   heartbeatInterval: number;
   timeoutMs: number;
+  /** Load the gateway's kafkajs patches first (src/kafka/kafkajs-patches.ts): kafkajs as the gateway runs it. */
+  patched?: boolean;
 }
 
 export interface GroupBaselineResult {
@@ -37,6 +38,8 @@ export interface GroupBaselineResult {
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
+  if (job.patched) await import('../../src/kafka/kafkajs-patches.js');
+  const { Kafka, logLevel } = (await import('kafkajs')).default;
   const kafka = new Kafka({
     clientId: 'bench-group-baseline',
     brokers: job.brokers.split(','),

@@ -7,6 +7,7 @@
  *   ← {"cmd":"measure","from":<epoch ms>}           count frames of records produced at/after `from` (latency mode)
  *   ← {"cmd":"until","t":<epoch ms>}                ... and before `t`
  *   ← {"cmd":"report"}  → {"type":"report",...}     counters and the latency histogram so far
+ *   ← {"cmd":"resume"}                              stall mode: every socket reads again (and finds its close frame)
  *   ← {"cmd":"stop"}    → {"type":"report",...}     then closes every socket and exits
  *   → {"type":"done",...}                           group mode: every expected record arrived
  *
@@ -15,6 +16,9 @@
  * group mode: frames are parsed (as a real client would), `record` and batched `records` frames alike, each
  * (partition, offset) is counted once, and the client acks cumulatively per partition every `ackEvery` records
  * (with batches: the last offset of the frame that reaches it).
+ * stall mode (W4b's lagging crowd): each socket subscribes, then stops reading from its TCP socket for good (until
+ * `resume`): what the gateway sends piles up in the kernel's buffers, then in the gateway's. Close codes are counted
+ * as the sockets see them, which for a socket that does not read is only after `resume`.
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -28,7 +32,7 @@ export interface WsClientJob {
   connectConcurrency?: number;
   /** Frames each socket sends once open (ids made unique per socket by the caller's choice); none = the URL's shortcut. */
   subscribe?: Record<string, unknown>[];
-  mode: 'latency' | 'group';
+  mode: 'latency' | 'group' | 'stall';
   /** group: ack every this many records per partition (cumulative). */
   ackEvery?: number;
   /** group: partition → [low, high) of the records to expect. */
@@ -196,7 +200,11 @@ function open(): Promise<WebSocket> {
         const s = data.toString('utf8');
         if (s.includes('"type":"subscribed"')) {
           group?.(JSON.parse(s) as Frame);
-          if (++subscribed === want) resolve(ws);
+          if (++subscribed === want) {
+            // Never read again (until `resume`): the kernel buffers fill, then the gateway's.
+            if (job.mode === 'stall') ws.pause();
+            resolve(ws);
+          }
         } else if (s.includes('"type":"error"')) reject(new Error(`subscribe refused: ${s.slice(0, 300)}`));
         else if (group) group(JSON.parse(s) as Frame);
         return;
@@ -207,7 +215,7 @@ function open(): Promise<WebSocket> {
         else group(JSON.parse(s) as Frame);
         return;
       }
-      onLatencyFrame(data.toString('latin1'));
+      if (job.mode === 'latency') onLatencyFrame(data.toString('latin1'));
     });
     ws.on('error', (e) => {
       if (subscribed < want) reject(e);
@@ -263,6 +271,7 @@ async function main(): Promise<void> {
       appendHist.reset();
     } else if (cmd.cmd === 'until') measureUntil = cmd.t ?? now();
     else if (cmd.cmd === 'report') out(report());
+    else if (cmd.cmd === 'resume') for (const ws of sockets) ws.resume();
     else if (cmd.cmd === 'stop') break;
   }
   stopping = true;

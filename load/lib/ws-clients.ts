@@ -82,6 +82,11 @@ export class WsClients {
     this.send({ cmd: 'until', t });
   }
 
+  /** stall mode: every socket reads again (and so finds the close frame the gateway may have sent it). */
+  resume(): void {
+    this.send({ cmd: 'resume' });
+  }
+
   async report(): Promise<MergedReport> {
     return merge(await Promise.all(this.workers.map((w) => ask(w, { cmd: 'report' }))));
   }

@@ -13,6 +13,7 @@ import type { Scenario } from './types.js';
 import { W1, W2 } from './ws-delivery.js';
 import { W3, W3B } from './ws-group.js';
 import { W4 } from './ws-slow.js';
+import { W4B } from './ws-lagging.js';
 import { C1 } from './http-consumers.js';
 import { C2 } from './sse.js';
 
@@ -31,6 +32,7 @@ export function scenarios(opts: { p5Records?: number } = {}): Map<string, Scenar
     W3,
     W3B,
     W4,
+    W4B,
     C1,
     C2,
     K1,

@@ -58,6 +58,8 @@ export interface BenchContext {
   /** Run the baseline side too (needs `brokers`). */
   baseline: boolean;
   round: number;
+  /** Settings passed to the gateway process (`--gateway-env`), when the runner started it. */
+  gatewayEnv?: Readonly<Record<string, string>>;
   /** A scenario-specific numeric flag (`--sockets 500`), or `def`. */
   param(name: string, def: number): number;
   log(msg: string): void;

@@ -9,7 +9,11 @@
  * W3b is the same with the opt-in batch frame (`"batch": {"maxRecords": --w3b-batch}`, default 500): the client
  * acks the last offset of a `records` frame once `--w3-ack-every` records of its partition came since its last ack.
  *
+ * The baseline is kafkajs as users install it; `--w3-baseline-patched 1` loads the gateway's kafkajs patches into it
+ * too (src/kafka/kafkajs-patches.ts: among them the record decoder), so both sides decode alike.
+ *
  *   npm run bench -- --scenarios W3,W3b [--w3-records 300000 --w3-ack-every 100 --w3-window 5000 --w3b-batch 500]
+ *                    [--w3-baseline-patched 1] [--w3-baseline-platformatic 1]
  *
  * `--w3-baseline-platformatic 1` makes the baseline a @platformatic/kafka consumer group instead
  * (platformatic-group-baseline-worker.ts; Node ≥ 22.22): the library's own reading speed, for KAFKA_CLIENT.
@@ -107,6 +111,7 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
     expect: Object.fromEntries(Object.entries(expect)),
     ...CONSUMER,
     timeoutMs: TIMEOUT_MS,
+    patched: ctx.param('w3-baseline-patched', 0) === 1,
   };
   const platformatic = ctx.param('w3-baseline-platformatic', 0) === 1;
   const worker = platformatic ? 'platformatic-group-baseline-worker.ts' : 'group-baseline-worker.ts';
@@ -169,6 +174,14 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
       const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
       const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
       const base = baselineName(rounds.find((r) => r.baseline)?.baseline);
+      // CPU per record (µs): what each process costs, whatever share of the machine it got.
+      const perRecord = (m: Measured, proc: string) =>
+        m.cpuPct?.[proc] !== undefined && m.records
+          ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records
+          : undefined;
+      const usG = med(rounds, 'gateway', (m) => perRecord(m, 'gateway'));
+      const usC = med(rounds, 'gateway', (m) => perRecord(m, 'clients'));
+      const usB = med(rounds, 'baseline', (m) => perRecord(m, 'baseline'));
       return [
         {
           ...ratioRow(
@@ -197,6 +210,16 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
           ]
             .filter(Boolean)
             .join(', '),
+        },
+        {
+          id,
+          metric: `CPU per record: gateway process vs ${base} process`,
+          unit: 'µs',
+          ...(usG !== undefined ? { gateway: usG } : {}),
+          ...(usB !== undefined ? { baseline: usB } : {}),
+          ...(usG !== undefined && usB ? { ratio: usG / usB } : {}),
+          target: 'report',
+          note: usC !== undefined ? `WebSocket client process ${usC.toFixed(1)} µs per record` : '',
         },
       ];
     },

@@ -179,10 +179,15 @@ export const W4: Scenario = {
         ctx.log,
       );
       stalled.push(bc);
-      const ended = gatewayEnded(ctx.gatewayUrl, before, bc.openedAt);
+      // The client reads again as soon as the gateway ended it: the gateway drops a socket closed as too slow
+      // TOO_SLOW_CLOSE_MS after its close frame, and a client that reads only later finds no close frame (1006).
+      const ended = gatewayEnded(ctx.gatewayUrl, before, bc.openedAt).then((s) => {
+        if (s !== undefined) bc.ws.resume();
+        return s;
+      });
       const c = await measureWindow(ctx, clients, producer, ctx.durationS, n);
       const endedAfterS = await ended;
-      // The client never reads, so it learns of the close only by reading what was buffered before the close frame.
+      // The client never read, so it learns of the close only by reading what was buffered before the close frame.
       bc.ws.resume();
       const close = await Promise.race([
         bc.closed,

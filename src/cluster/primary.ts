@@ -101,7 +101,8 @@ export function runPrimary(config: Config, logger: Logger, options: PrimaryOptio
         break;
       case 'scrape': {
         const cid = nextCollection++;
-        const targets = slots.filter((s) => s.url !== undefined && s.worker?.isConnected());
+        // The ready workers, and the asker itself (it may serve a moment before it said `ready`).
+        const targets = slots.filter((s) => (s.url !== undefined || s === slot) && s.worker?.isConnected());
         const c: Collection = {
           asker: w,
           askerId: m.id,

@@ -26,6 +26,13 @@ export interface GroupSessionOptions {
 
 /** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
 const COMMIT_RETRY_MS = 500;
+/**
+ * Acknowledged offsets are committed at most this often per session (the acks in between coalesce into the next
+ * commit). A WebSocket client may ack every few records; one OffsetCommit per ack (each an append to
+ * `__consumer_offsets` on the broker and a round trip) cost the broker and the gateway more than the records
+ * (W3 in docs/performance.md), while a later commit only widens what a crash redelivers (at-least-once either way).
+ */
+const COMMIT_INTERVAL_MS = 200;
 /** Reading start positions after a join is tried this often before falling back to Kafka's reset policy. */
 const POSITION_ATTEMPTS = 3;
 /** close() waits this long at most for outstanding commits before leaving the group. */
@@ -56,6 +63,9 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   private readonly delivered = new Map<string, number>();
   private committing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The next commit, COMMIT_INTERVAL_MS after the last. */
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private lastCommitAt = 0;
   private announcedOnce!: () => void;
   private readonly firstAnnounce = new Promise<void>((r) => (this.announcedOnce = r));
 
@@ -218,15 +228,32 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     this.kickCommits();
   }
 
-  private kickCommits(): void {
+  /** Commit what is pending: at once with `now` (a flush), else no sooner than COMMIT_INTERVAL_MS after the last. */
+  private kickCommits(now = false): void {
     if (this.committing || this.pending.size === 0 || this.retryTimer) return;
+    const wait = this.lastCommitAt + COMMIT_INTERVAL_MS - Date.now();
+    if (!now && wait > 0) {
+      if (!this.intervalTimer) {
+        this.intervalTimer = setTimeout(() => {
+          this.intervalTimer = undefined;
+          this.kickCommits();
+        }, wait);
+        this.intervalTimer.unref();
+      }
+      return;
+    }
+    clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
+    this.lastCommitAt = Date.now();
     this.committing = this.commitLoop().finally(() => {
       this.committing = undefined;
+      this.kickCommits();
     });
   }
 
+  /** Commits what is pending now (acks that arrive meanwhile wait for the next commit, COMMIT_INTERVAL_MS on). */
   private async commitLoop(): Promise<void> {
-    while (this.pending.size > 0) {
+    if (this.pending.size > 0) {
       const batch = [...this.pending.values()];
       this.pending.clear();
       try {
@@ -304,7 +331,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     while ((this.pending.size > 0 || this.committing) && Date.now() < until) {
       if (this.committing) await this.committing;
       else if (this.retryTimer) await sleep(50);
-      else this.kickCommits();
+      else this.kickCommits(true);
     }
     if (this.pending.size > 0)
       this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
@@ -317,6 +344,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       await this.flushCommits().catch(() => {});
       this.closed = true;
       clearTimeout(this.retryTimer);
+      clearTimeout(this.intervalTimer);
       this.pending.clear();
       // ...then leave the group at once, so its partitions move to the other members without a timeout.
       await this.consumer

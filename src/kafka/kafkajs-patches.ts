@@ -1,6 +1,6 @@
 /**
- * Three fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
- * that version; importing this module applies all three, and throws (stopping the gateway at start-up) when one cannot
+ * Five fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
+ * that version; importing this module applies all five, and throws (stopping the gateway at start-up) when one cannot
  * apply — another kafkajs version or file layout, or kafkajs loaded before this module — instead of running with
  * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
@@ -30,13 +30,20 @@ interface GroupArgs<M> {
  * often kafkajs called our grouping, which proves it is the one in use.
  */
 const STATS_KEY = Symbol.for('kafka-gateway.kafkajs-patches');
-const stats: { groupingCalls: number } = ((globalThis as Record<symbol, unknown>)[STATS_KEY] ??= {
+const stats: { groupingCalls: number; fastDecoders: number } = ((globalThis as Record<symbol, unknown>)[STATS_KEY] ??= {
   groupingCalls: 0,
-}) as { groupingCalls: number };
+  fastDecoders: 0,
+}) as { groupingCalls: number; fastDecoders: number };
+stats.fastDecoders ??= 0;
 
 /** How many times kafkajs grouped a send's messages with our O(n) grouping in this process. */
 export function patchedGroupingCalls(): number {
   return stats.groupingCalls;
+}
+
+/** How many record batches kafkajs decoded with our record decoder in this process. */
+export function patchedRecordBatches(): number {
+  return stats.fastDecoders;
 }
 
 /** Marks our grouping function, whichever module instance made it. */
@@ -252,15 +259,204 @@ function installQuietRequestQueue(): void {
   proto.scheduleCheckPendingRequests = Object.assign(quiet, { quiet: true });
 }
 
+/**
+ * 4. Records decoded with numbers instead of BigInt.
+ *
+ * kafkajs decodes every record's offset and timestamp through its BigInt `Long`: per record it parses the batch's
+ * first offset from its string form (`Long.fromValue(firstOffset)`), adds the delta and prints the sum back to a
+ * string (`toString`), the same again for the timestamp (create-time topics), and its varlong reader allocates a
+ * BigInt per byte. That made decoding a 100-byte record cost several microseconds, more than everything the
+ * gateway does with it afterwards (W3 in docs/performance.md). The replacement reads the same fields with plain
+ * numbers while they are exact (every value below 2^53: all offsets and millisecond timestamps in practice) and
+ * hands a record to kafkajs's own decoder otherwise (a longer varlong, a first offset or timestamp past 2^53, a
+ * header named `__proto__`); the record it returns is field for field what kafkajs's decoder returns
+ * (test/unit/kafka/kafkajs-patches.test.ts compares them). Like the grouping, it must be in place before kafkajs
+ * loads its record-batch decoder, which keeps a reference to the record decoder.
+ */
+interface RecordDecoderLike {
+  offset: number;
+  buffer: Buffer;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarIntBytes(): Buffer | null;
+  readVarIntString(): string | null;
+}
+interface RecordBatchContext {
+  firstOffset: string;
+  firstTimestamp: string;
+  magicByte?: number;
+  isControlBatch?: boolean;
+  timestampType?: number;
+  maxTimestamp?: string;
+}
+type RecordDecoder = (decoder: RecordDecoderLike, batchContext?: RecordBatchContext) => unknown;
+
+const LOG_APPEND_TIME = 1;
+/** A varlong of at most this many bytes holds at most 49 bits: exact as a number. */
+const MAX_EXACT_VARLONG_BYTES = 7;
+
+/** The zigzag varlong at the decoder's position as a number, or undefined (position unchanged) if it is longer. */
+function readShortVarLong(d: RecordDecoderLike): number | undefined {
+  const buf = d.buffer;
+  let at = d.offset;
+  let value = 0;
+  let scale = 1;
+  for (let n = 0; n < MAX_EXACT_VARLONG_BYTES; n++) {
+    const byte = buf[at++];
+    if (byte === undefined) return undefined;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      d.offset = at;
+      // zigzag: 0, -1, 1, -2, ... ↔ 0, 1, 2, 3, ...
+      return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+    }
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/** A decimal string as a number if it is exact (safe integer), else NaN. */
+function exactNumber(s: string | undefined): number {
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+export function makeFastRecordDecoder(original: RecordDecoder): RecordDecoder {
+  // The batch's first offset and timestamp as numbers, worked out once per batch (all its records share the context).
+  let context: RecordBatchContext | undefined;
+  let firstOffset = Number.NaN;
+  let firstTimestamp = Number.NaN;
+  return function decodeRecord(decoder, batchContext = {} as RecordBatchContext) {
+    if (batchContext !== context) {
+      stats.fastDecoders++;
+      context = batchContext;
+      firstOffset = exactNumber(batchContext.firstOffset);
+      firstTimestamp = exactNumber(batchContext.firstTimestamp);
+    }
+    const start = decoder.offset;
+    const attributes = decoder.readInt8();
+    const timestampDelta = readShortVarLong(decoder);
+    let timestamp: string | undefined;
+    if (batchContext.timestampType === LOG_APPEND_TIME && batchContext.maxTimestamp)
+      timestamp = batchContext.maxTimestamp;
+    else if (timestampDelta !== undefined && Number.isSafeInteger(firstTimestamp + timestampDelta))
+      timestamp = String(firstTimestamp + timestampDelta);
+    const offset = firstOffset + decoder.readVarInt();
+    if (timestampDelta === undefined || timestamp === undefined || !Number.isSafeInteger(offset)) {
+      decoder.offset = start;
+      return original(decoder, batchContext);
+    }
+    const key = decoder.readVarIntBytes();
+    const value = decoder.readVarIntBytes();
+    const count = decoder.readVarInt();
+    const headers: Record<string, Buffer | null | (Buffer | null)[]> = {};
+    for (let i = 0; i < count; i++) {
+      const name = decoder.readVarIntString() as string;
+      const v = decoder.readVarIntBytes();
+      if (name === '__proto__') {
+        decoder.offset = start;
+        return original(decoder, batchContext);
+      }
+      // As kafkajs: a repeated header becomes an array of its values, in order.
+      const had = headers[name];
+      headers[name] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+    }
+    return {
+      magicByte: batchContext.magicByte,
+      attributes,
+      timestamp,
+      offset: String(offset),
+      key,
+      value,
+      headers,
+      isControlRecord: batchContext.isControlBatch ?? false,
+      batchContext,
+    };
+  };
+}
+
+/** Marks our record decoder, whichever module instance made it. */
+const FAST_DECODER = Symbol.for('kafka-gateway.kafkajs-patches.record-decoder');
+
+function installFastRecordDecoder(): void {
+  let file: string;
+  let batchDecoder: string;
+  try {
+    file = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder');
+    batchDecoder = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder');
+  } catch {
+    fail('record decoding', 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js is not where it was');
+  }
+  const cached = require.cache[file];
+  if ((cached?.exports as Record<symbol, unknown> | undefined)?.[FAST_DECODER]) return; // this module, evaluated before
+  if (require.cache[batchDecoder])
+    fail('record decoding', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+  const original = require(file) as RecordDecoder;
+  if (typeof original !== 'function') fail('record decoding', 'the record decoder is not a function');
+  const fast = makeFastRecordDecoder(original);
+  Object.defineProperty(fast, FAST_DECODER, { value: true });
+  require.cache[file]!.exports = fast;
+}
+
+/**
+ * 5. An idle connection lets go of its last response.
+ *
+ * kafkajs's Connection gathers a response's chunks, concatenates them into one Buffer, decodes the response and
+ * keeps what follows it for the next one: `this.chunks = [remainder]`, a slice of that Buffer, of length 0 when the
+ * response ended the data (the usual case). A slice keeps its whole backing Buffer alive, so every connection holds
+ * its last response until the next one arrives: a fetch of up to KAFKA_CONSUMER_FETCH_MAX_BYTES (1 MiB) for every
+ * consumer that is paused or idle. With 500 assign subscriptions whose sockets do not read (W4b in
+ * docs/performance.md) that was most of 855 MiB of Buffer memory outside any budget. After kafkajs's own
+ * processing, an empty remainder is dropped and a short one copied out of its large backing Buffer.
+ */
+interface ConnectionLike {
+  chunks: Buffer[];
+  processData(rawData: Buffer): unknown;
+}
+
+/** A remainder shorter than this share of its backing Buffer is copied out of it (and the Buffer let go). */
+const REMAINDER_COPY_RATIO = 0.25;
+
+/** After Connection.processData: what it keeps for the next response, without pinning the last one. */
+export function releaseLastResponse(conn: Pick<ConnectionLike, 'chunks'>): void {
+  if (conn.chunks.length !== 1) return;
+  const rest = conn.chunks[0]!;
+  if (rest.length === 0) conn.chunks = [];
+  else if (rest.length < rest.buffer.byteLength * REMAINDER_COPY_RATIO && rest.buffer.byteLength > 64 * 1024)
+    conn.chunks = [Buffer.from(rest)];
+}
+
+function installReleaseLastResponse(): void {
+  let proto: ConnectionLike;
+  try {
+    proto = (require('kafkajs/src/network/connection') as { prototype: ConnectionLike }).prototype;
+  } catch {
+    fail('release last response', 'kafkajs/src/network/connection.js is not where it was');
+  }
+  const original = proto.processData;
+  if (typeof original !== 'function') fail('release last response', 'Connection has no processData');
+  if ((original as { releases?: boolean }).releases) return;
+  const patched = function (this: ConnectionLike, rawData: Buffer): unknown {
+    const out = original.call(this, rawData);
+    if (Array.isArray(this.chunks)) releaseLastResponse(this);
+    return out;
+  };
+  proto.processData = Object.assign(patched, { releases: true });
+}
+
 // Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
 checkVersion();
 installGrouping();
 installWakeOnResume();
 installQuietRequestQueue();
+installFastRecordDecoder();
+installReleaseLastResponse();
 
 /** The patches in force (all, or this module threw): logged by the gateway at start-up. */
 export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([
   'O(n) record grouping',
   'wake on resume',
   'quiet request queue',
+  'record decoding with numbers',
+  'idle connections release their last response',
 ]);

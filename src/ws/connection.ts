@@ -61,6 +61,9 @@ export interface ConnectionStats {
   subscriptions: SubscriptionStats[];
 }
 
+/** How long a socket closed as too slow (4408) has to read up to its close frame before its connection is dropped. */
+export const TOO_SLOW_CLOSE_MS = 5_000;
+
 /** Longest setTimeout Node accepts; later expiries re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -160,7 +163,12 @@ export class Connection {
     await this.closeSubscriptions();
   }
 
-  /** Close with a code from the table (subscriptions stop at once; the socket closes after the handshake). */
+  /**
+   * Close with a code from the table (subscriptions stop at once; the socket closes after the handshake). A socket
+   * closed as too slow (4408) gets TOO_SLOW_CLOSE_MS for that: its close frame waits behind everything its client
+   * has not read, and until the TCP connection is gone those bytes stay in the gateway's memory, outside the send
+   * budget (the socket left it) — for ws' own close timeout of 30 s otherwise (W4b in docs/performance.md).
+   */
   closeWith(code: CloseCode): void {
     if (this.closing) return;
     this.closing = true;
@@ -169,6 +177,11 @@ export class Connection {
     void this.closeSubscriptions();
     this.log.debug({ code }, 'closing socket');
     this.ws.close(code, CLOSE_REASONS[code]);
+    if (code === CloseCodes.TOO_SLOW) {
+      const drop = setTimeout(() => this.ws.terminate(), TOO_SLOW_CLOSE_MS);
+      drop.unref();
+      this.ws.once('close', () => clearTimeout(drop));
+    }
   }
 
   /** Drop the TCP connection now (shutdown, after the close handshake had its chance). */

@@ -71,6 +71,16 @@ export function recordFrame(id: string, body: string): string {
   return `{"type":"record","id":${JSON.stringify(id)},${body}`;
 }
 
+/** What every `record` frame of one subscription and partition starts with (recordFrame up to the offset). */
+export function recordFramePrefix(id: string, topic: string, partition: number): string {
+  return `{"type":"record","id":${JSON.stringify(id)},${recordPlace(topic, partition)}`;
+}
+
+/** recordFrame(id, recordBody(r, format)), from the prefix of r's subscription and partition (made once per run). */
+export function recordFrameAfter(prefix: string, r: ConsumedRecord, format: Format): string {
+  return `${prefix}${recordFields(r, format)}}`;
+}
+
 const frames = new WeakMap<ConsumedRecord, Map<string, Buffer>>();
 
 /** The `record` frame of a broadcast record as UTF-8 bytes, remembered per record object, format and id. */

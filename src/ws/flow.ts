@@ -69,15 +69,24 @@ export class AckWindow {
     return this.inFlight >= this.size;
   }
 
+  /** The partition `delivered` saw last (records come in runs of one partition): no key built per record. */
+  private last: { topic: string; partition: number; p: PartitionWindow } | undefined;
+
   delivered(tp: TopicPartition, offset: number): void {
-    let p = this.parts.get(key(tp));
-    if (!p) {
-      p = { offsets: [], head: 0, maxDelivered: -1 };
-      this.parts.set(key(tp), p);
+    const last = this.last;
+    let p: PartitionWindow | undefined;
+    if (last && last.partition === tp.partition && last.topic === tp.topic) p = last.p;
+    else {
+      p = this.parts.get(key(tp));
+      if (!p) {
+        p = { offsets: [], head: 0, maxDelivered: -1 };
+        this.parts.set(key(tp), p);
+      }
+      this.last = { topic: tp.topic, partition: tp.partition, p };
     }
-    const last = p.offsets.length > p.head ? p.offsets[p.offsets.length - 1]! : -1;
+    const newest = p.offsets.length > p.head ? p.offsets[p.offsets.length - 1]! : -1;
     // A redelivery (after a rebalance) restarts below what is queued: the old entries are the same records.
-    if (offset <= last) this.reset(p);
+    if (offset <= newest) this.reset(p);
     p.offsets.push(offset);
     this.inFlight++;
     if (offset > p.maxDelivered) p.maxDelivered = offset;
@@ -115,6 +124,7 @@ export class AckWindow {
       if (keep.has(k)) continue;
       this.reset(p);
       this.parts.delete(k);
+      if (this.last?.p === p) this.last = undefined;
     }
   }
 

@@ -2,11 +2,15 @@
  * A process-wide bound on the bytes queued to WebSocket clients (WS_SEND_BUDGET_BYTES): every socket's send buffer
  * and broadcast backlog together. Each socket is bounded on its own (about twice WS_SEND_HIGH_WATER_BYTES), but
  * thousands of lagging sockets would still add up to gigabytes. Pure policy (no sockets, no timers), unit-tested:
- * - a socket that adds bytes while the total is over the budget is held at once: it counts as over its high water,
- *   so its group/assign subscriptions stop taking records and its broadcast frames queue (bounded, → 4408);
- * - `check` (called periodically) evicts held sockets still holding bytes after the grace, largest queue first,
- *   until the total is back under the budget (the connection closes them with 4408, as a slow consumer);
- * - held sockets go on once the total fell to half the budget, or at once if they themselves hold nothing.
+ * - while the total is over the budget, a socket that adds bytes and holds more than an even share of the budget
+ *   (budget ÷ sockets) is held at once: it counts as over its high water, so its group/assign subscriptions stop
+ *   taking records and its broadcast frames queue (bounded, → 4408). Sockets that keep up hold little and are never
+ *   held for the laggards' sake (W4b in docs/performance.md: holding them made their broadcast backlogs time out);
+ * - `check` (called periodically) evicts, once the total has been over the budget for the grace, the sockets
+ *   holding the most (held or not: a socket that filled its own bound before the total went over adds nothing, so it
+ *   is never held, and it is the slowest of all), largest first, until the total is back under the budget (the
+ *   connection closes them with 4408, as a slow consumer);
+ * - held sockets go on once the total fell to half the budget, or at once if they hold no more than their share.
  */
 import { LOW_WATER_RATIO } from './flow.js';
 
@@ -30,8 +34,9 @@ export class SendBudget {
   private queued = 0;
   private evictions = 0;
   private readonly members = new Set<BudgetMember>();
-  /** Held members and since when. */
-  private readonly held = new Map<BudgetMember, number>();
+  private readonly held = new Set<BudgetMember>();
+  /** Since when the total has been over the budget (undefined: it is not). */
+  private overSince: number | undefined;
 
   constructor(
     readonly limit: number,
@@ -46,6 +51,11 @@ export class SendBudget {
     return this.queued;
   }
 
+  /** An even share of the budget among the sockets now. */
+  private get share(): number {
+    return this.limit / Math.max(1, this.members.size);
+  }
+
   join(m: BudgetMember): void {
     this.members.add(m);
   }
@@ -55,15 +65,21 @@ export class SendBudget {
     if (!this.members.delete(m)) return;
     this.queued -= m.budgetBytes;
     this.held.delete(m);
+    if (this.queued <= this.limit) this.overSince = undefined;
   }
 
-  /** `m`'s bytes changed by `delta` (already applied to m.budgetBytes). Adding over the budget holds `m` at once. */
+  /** `m`'s bytes changed by `delta` (already applied to m.budgetBytes). Adding over the budget may hold `m` at once. */
   adjust(m: BudgetMember, delta: number): void {
     // A member that left (closed, or evicted) no longer counts, whatever it still reports on its way out.
     if (!this.members.has(m)) return;
     this.queued += delta;
-    if (delta > 0 && this.queued > this.limit && !this.held.has(m)) {
-      this.held.set(m, this.now());
+    if (this.queued <= this.limit) {
+      this.overSince = undefined;
+      return;
+    }
+    this.overSince ??= this.now();
+    if (delta > 0 && m.budgetBytes > this.share && !this.held.has(m)) {
+      this.held.add(m);
       m.hold(true);
     }
   }
@@ -74,19 +90,10 @@ export class SendBudget {
 
   /** Evict and release as the rules above say; returns how many were evicted. */
   check(): number {
-    if (this.held.size === 0) return 0;
-    const now = this.now();
-    if (this.queued <= this.limit * LOW_WATER_RATIO) {
-      for (const m of [...this.held.keys()]) this.release(m);
-      return 0;
-    }
     let evicted = 0;
-    if (this.queued > this.limit) {
-      const due = [...this.held]
-        .filter(([m, since]) => now - since >= this.graceMs && m.budgetBytes > 0)
-        .map(([m]) => m)
-        .sort((a, b) => b.budgetBytes - a.budgetBytes);
-      for (const m of due) {
+    if (this.overSince !== undefined && this.now() - this.overSince >= this.graceMs && this.queued > this.limit) {
+      const largest = [...this.members].filter((m) => m.budgetBytes > 0).sort((a, b) => b.budgetBytes - a.budgetBytes);
+      for (const m of largest) {
         if (this.queued <= this.limit) break;
         this.evictions++;
         evicted++;
@@ -94,7 +101,11 @@ export class SendBudget {
         m.evict();
       }
     }
-    if (this.queued <= this.limit) for (const [m] of [...this.held]) if (m.budgetBytes === 0) this.release(m);
+    if (this.held.size > 0 && this.queued <= this.limit) {
+      const all = this.queued <= this.limit * LOW_WATER_RATIO;
+      const share = this.share;
+      for (const m of [...this.held]) if (all || m.budgetBytes <= share) this.release(m);
+    }
     return evicted;
   }
 

@@ -3,15 +3,19 @@
  * (ws's `send()` queues without limit, so every write is followed by a look at `bufferedAmount`, and every
  * write callback by another); `sendLossless` (broadcast) queues at most WS_SEND_HIGH_WATER_BYTES more while the
  * socket is over its high water, and reports a socket that overflows or stays behind for WS_SLOW_CLIENT_MS.
- * Frames written in one go (a fetched batch fanned out synchronously) leave in few `writev`s per socket: the TCP
- * socket is corked at the first frame and uncorked on process.nextTick, i.e. as soon as the synchronous work that
- * wrote them returns (no timer, no added wait), or at once when the corked frames reach `corkBytes` (a quarter of
- * the high water, at most 64 KiB), so that corked bytes alone never look like a slow reader. ws itself writes each
- * frame as its own syscall. Its bytes (send buffer + backlog) count against the process-wide SendBudget, which may
- * hold it (it then counts as over its high water) or evict it (4408).
+ * Frames written in one go (a fetched batch fanned out synchronously) leave in one socket write: they are framed
+ * here into one Buffer (frames.ts) and written to the TCP socket under the WebSocket on process.nextTick, i.e. as
+ * soon as the synchronous work that wrote them returns (no timer, no added wait), or at once when they reach
+ * `batchBytes` (a quarter of the high water, at most 64 KiB), so that frames held back never look like a slow
+ * reader. (ws frames each `send` on its own: a header Buffer, two stream writes and a callback per frame, which at
+ * W3's rates cost more than encoding the record.) This is safe because the server negotiates no extension
+ * (permessage-deflate is off), so ws never holds frames of its own back: a socket with an extension is written
+ * through ws' `send`. Its bytes (send buffer + frames not yet written + backlog) count against the process-wide
+ * SendBudget, which may hold it (it then counts as over its high water) or evict it (4408).
  */
 import type { WebSocket } from 'ws';
 import { SendWater } from './flow.js';
+import { TextFrames } from './frames.js';
 import type { BudgetMember, SendBudget } from './send-budget.js';
 
 export interface SenderOptions {
@@ -28,16 +32,28 @@ export interface SenderOptions {
   budget?: SendBudget | undefined;
 }
 
-/** Most bytes held corked before they are written out (also at most a quarter of the high water). */
-const MAX_CORK_BYTES = 64 * 1024;
+/** Most bytes of frames held back for one write (also at most a quarter of the high water). */
+const MAX_BATCH_BYTES = 64 * 1024;
 /** Buffers are sent as text frames too (they hold a frame's UTF-8 bytes). */
 const TEXT = { binary: false } as const;
 
+/** The TCP (or TLS) socket under a WebSocket, as far as writing frames to it goes. */
+interface RawSocket {
+  write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+}
+
+/** The socket under `ws` if frames may be written to it directly: ws keeps it as `_socket`; no extension in use. */
+function rawSocket(ws: WebSocket): RawSocket | undefined {
+  const socket = (ws as unknown as { _socket?: Partial<RawSocket> })._socket;
+  if (!socket || typeof socket.write !== 'function' || ws.extensions !== '') return undefined;
+  return socket as RawSocket;
+}
+
 export class SocketSender implements BudgetMember {
   private readonly water: SendWater;
-  /** Held by the send budget: counts as over high water. */
+  /** Held by the send budget: counts as over its high water. */
   private held = false;
-  /** Send buffer + backlog as last reported to the budget. */
+  /** Send buffer + frames not yet written + backlog, as last reported to the budget. */
   private reported = 0;
   private readonly budget: SendBudget | undefined;
   private maxBuffered = 0;
@@ -47,17 +63,25 @@ export class SocketSender implements BudgetMember {
   private slowTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly written = () => this.afterWrite();
-  /** The TCP socket while it is corked by us, and how many bytes went into it since. */
-  private corkedSocket: { uncork: () => void } | undefined;
-  private corkedBytes = 0;
-  private readonly corkBytes: number;
+  /** Where frames are written directly (undefined: through ws' `send`, one by one). */
+  private readonly socket: RawSocket | undefined;
+  /** Frames sent but not yet written (raw socket only), and what runs once they are. */
+  private frames = new TextFrames();
+  private callbacks: (() => void)[] = [];
+  private writeQueued = false;
+  private readonly writeTask = () => {
+    this.writeQueued = false;
+    this.writeFrames();
+  };
+  private readonly batchBytes: number;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly opts: SenderOptions,
   ) {
     this.water = new SendWater(opts.highWaterBytes);
-    this.corkBytes = Math.min(MAX_CORK_BYTES, Math.floor(opts.highWaterBytes / 4));
+    this.batchBytes = Math.min(MAX_BATCH_BYTES, Math.floor(opts.highWaterBytes / 4));
+    this.socket = rawSocket(ws);
     this.budget = opts.budget;
     this.budget?.join(this);
   }
@@ -81,7 +105,7 @@ export class SocketSender implements BudgetMember {
     if (!this.stopped) this.opts.onTooSlow('budget', this.reported);
   }
 
-  /** Tell the budget what this socket holds now (send buffer `buffered` + backlog). */
+  /** Tell the budget what this socket holds now (`buffered`: send buffer and frames not yet written; + backlog). */
   private report(buffered: number): void {
     if (!this.budget || this.stopped) return;
     const bytes = buffered + this.queuedBytes;
@@ -93,6 +117,11 @@ export class SocketSender implements BudgetMember {
 
   get open(): boolean {
     return !this.stopped && this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** The send buffer (ws' count) plus frames sent but not yet written to it. */
+  private get buffered(): number {
+    return this.ws.bufferedAmount + this.frames.bytes;
   }
 
   /** Highest bufferedAmount seen right after a write: the bound is high water + one frame. */
@@ -107,25 +136,48 @@ export class SocketSender implements BudgetMember {
   /** Write a text frame (a string, or its UTF-8 bytes); `onWritten` runs once the socket handed it to the OS. */
   send(text: string | Buffer, onWritten?: () => void): void {
     if (!this.open) return;
-    this.cork();
-    this.ws.send(
-      text,
-      TEXT,
-      onWritten
-        ? (err) => {
-            if (!err) onWritten();
-            this.afterWrite();
-          }
-        : this.written,
-    );
-    if (this.corkedSocket) {
-      this.corkedBytes += text.length;
-      if (this.corkedBytes >= this.corkBytes) this.uncork();
-    }
-    const b = this.ws.bufferedAmount;
+    if (this.socket) {
+      this.frames.add(text);
+      if (onWritten) this.callbacks.push(onWritten);
+      if (this.frames.bytes >= this.batchBytes) this.writeFrames();
+      else if (!this.writeQueued) {
+        this.writeQueued = true;
+        process.nextTick(this.writeTask);
+      }
+    } else
+      this.ws.send(
+        text,
+        TEXT,
+        onWritten
+          ? (err) => {
+              if (!err) onWritten();
+              this.afterWrite();
+            }
+          : this.written,
+      );
+    const b = this.buffered;
     if (b > this.maxBuffered) this.maxBuffered = b;
     if (this.water.update(b)) this.flipped();
     this.report(b);
+  }
+
+  /** Write the frames sent so far to the socket in one go. */
+  private writeFrames(): void {
+    if (this.frames.count === 0 || !this.socket) return;
+    const chunk = this.frames.take();
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    // A socket that closed meanwhile gets nothing more (no frame may follow a close frame).
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.socket.write(
+      chunk,
+      callbacks.length === 0
+        ? this.written
+        : (err) => {
+            if (!err) for (const cb of callbacks) cb();
+            this.afterWrite();
+          },
+    );
   }
 
   /** Broadcast: write now, or queue behind what waits already (bounded; overflow → onTooSlow). */
@@ -137,7 +189,7 @@ export class SocketSender implements BudgetMember {
     }
     this.queue.push(text);
     this.queuedBytes += Buffer.byteLength(text);
-    this.report(this.ws.bufferedAmount);
+    this.report(this.buffered);
     // Bounded like the socket buffer: a socket this far behind will not catch up, and memory stays bounded.
     if (this.queuedBytes > this.opts.highWaterBytes) {
       this.opts.onTooSlow('overflow', this.queuedBytes);
@@ -149,28 +201,9 @@ export class SocketSender implements BudgetMember {
     }, this.opts.slowClientMs);
   }
 
-  /** Cork the TCP socket under the WebSocket (ws keeps it as `_socket`) until the current synchronous work ends. */
-  private cork(): void {
-    if (this.corkedSocket) return;
-    const socket = (this.ws as unknown as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
-    if (!socket || typeof socket.cork !== 'function' || typeof socket.uncork !== 'function') return;
-    socket.cork();
-    const corked = { uncork: () => socket.uncork!() };
-    this.corkedSocket = corked;
-    this.corkedBytes = 0;
-    process.nextTick(() => {
-      if (this.corkedSocket === corked) this.uncork();
-    });
-  }
-
-  private uncork(): void {
-    const corked = this.corkedSocket;
-    this.corkedSocket = undefined;
-    corked?.uncork();
-  }
-
-  /** No more writes; drop the backlog. */
+  /** No more writes (what was sent goes out first, before any close frame); drop the backlog. */
   stop(): void {
+    if (!this.stopped) this.writeFrames();
     this.budget?.leave(this);
     this.stopped = true;
     clearTimeout(this.slowTimer);
@@ -182,7 +215,7 @@ export class SocketSender implements BudgetMember {
 
   private afterWrite(): void {
     if (!this.water.over && !this.budget) return;
-    const b = this.ws.bufferedAmount;
+    const b = this.buffered;
     if (this.water.over && this.water.update(b)) this.flipped();
     this.report(b);
   }
@@ -206,6 +239,6 @@ export class SocketSender implements BudgetMember {
       clearTimeout(this.slowTimer);
       this.slowTimer = undefined;
     }
-    this.report(this.ws.bufferedAmount);
+    this.report(this.buffered);
   }
 }

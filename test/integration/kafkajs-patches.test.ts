@@ -36,6 +36,12 @@ it('says at start-up which patches applied, to which kafkajs', () => {
   const line = log.lines.find((l) => l.msg === 'kafkajs patches applied');
   expect(line).toMatchObject({
     kafkajs: '2.2.4',
-    patches: ['O(n) record grouping', 'wake on resume', 'quiet request queue'],
+    patches: [
+      'O(n) record grouping',
+      'wake on resume',
+      'quiet request queue',
+      'record decoding with numbers',
+      'idle connections release their last response',
+    ],
   });
 });

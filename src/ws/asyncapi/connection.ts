@@ -34,7 +34,7 @@ export const CLOSE_CODE_DOCS: Readonly<Record<CloseCode, { when: string; example
     example: 'Access to topic "payroll" was revoked and the fresh token lacks it.',
   },
   4408: {
-    when: "Too slow: the socket's send buffer stayed over its bound (WS_SEND_HIGH_WATER_BYTES) for WS_SLOW_CLIENT_MS, or a broadcast queue overflowed, or the gateway was over its process-wide send budget (WS_SEND_BUDGET_BYTES) and this socket, held for WS_SLOW_CLIENT_MS, was among those holding the most.",
+    when: "Too slow: the socket's send buffer stayed over its bound (WS_SEND_HIGH_WATER_BYTES) for WS_SLOW_CLIENT_MS, or a broadcast queue overflowed, or the gateway stayed over its process-wide send budget (WS_SEND_BUDGET_BYTES) for WS_SLOW_CLIENT_MS and this socket was among those holding the most.",
     example: 'A broadcast client stops reading while the topic keeps producing.',
   },
   4429: {

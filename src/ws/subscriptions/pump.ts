@@ -9,7 +9,7 @@ import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ConsumedRecord, ConsumerSession, RecordSink, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame, WsError } from '../close-codes.js';
-import { batchEntry, recordBody, recordFrame, recordsFrame } from '../encode.js';
+import { batchEntry, recordFrameAfter, recordFramePrefix, recordsFrame } from '../encode.js';
 import { AckWindow } from '../flow.js';
 import {
   DEFAULTS,
@@ -52,6 +52,15 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
   private readonly flushTask = () => {
     this.flushQueued = false;
     this.flush();
+  };
+
+  private prefix: { topic: string; partition: number; text: string } | undefined;
+  /** Records sent but not yet counted in the metrics. */
+  private uncounted = 0;
+  private readonly countTask = () => {
+    const n = this.uncounted;
+    this.uncounted = 0;
+    this.deps.delivered?.(this.mode, n);
   };
 
   readonly id: string;
@@ -113,9 +122,13 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     this.window.delivered(r, r.offset);
     this.delivered++;
     if (this.batchMax === 0) {
-      this.deps.delivered?.(this.mode, 1);
-      const frame = recordFrame(this.id, recordBody(r, this.format));
-      this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(r, r.offset));
+      this.count(1);
+      const part = this.partitionOf(r);
+      const frame = recordFrameAfter(part.text, r, this.format);
+      // The callback keeps the partition and offset, never the record: its key and value are slices of the whole
+      // fetch response, which a socket that does not read would otherwise keep alive (W4b in docs/performance.md).
+      const offset = r.offset;
+      this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(part, offset));
     } else this.addToBatch(r);
     return true;
   }
@@ -139,13 +152,28 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     }
   }
 
+  /** `r`'s partition and its `record` frame prefix (records come in runs of one partition: kept for the last one). */
+  private partitionOf(r: TopicPartition): TopicPartition & { text: string } {
+    const p = this.prefix;
+    if (p && p.partition === r.partition && p.topic === r.topic) return p;
+    this.prefix = { topic: r.topic, partition: r.partition, text: recordFramePrefix(this.id, r.topic, r.partition) };
+    return this.prefix;
+  }
+
+  /** Count delivered records in the metrics once per synchronous run of them, not per record. */
+  private count(records: number): void {
+    if (!this.deps.delivered) return;
+    if (this.uncounted === 0) queueMicrotask(this.countTask);
+    this.uncounted += records;
+  }
+
   /** Send the open `records` frame, if any. */
   private flush(): void {
     const b = this.batch;
     if (!b) return;
     this.batch = undefined;
     if (this.closed || !this.deps.port.open) return;
-    this.deps.delivered?.(this.mode, b.entries.length);
+    this.count(b.entries.length);
     const tp = { topic: b.topic, partition: b.partition };
     this.deps.port.send(
       recordsFrame(this.id, b.topic, b.partition, b.entries),

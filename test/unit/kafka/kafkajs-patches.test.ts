@@ -10,6 +10,8 @@ import {
   KAFKAJS_PATCHES,
   nothingActive,
   PATCHED_KAFKAJS_VERSION,
+  patchedRecordBatches,
+  releaseLastResponse,
 } from '../../../src/kafka/kafkajs-patches.js';
 
 const require = createRequire(import.meta.url);
@@ -23,7 +25,13 @@ function original(): typeof groupMessagesPerPartition {
 }
 
 it('is the grouping kafkajs’s producer requires', () => {
-  expect(KAFKAJS_PATCHES).toEqual(['O(n) record grouping', 'wake on resume', 'quiet request queue']);
+  expect(KAFKAJS_PATCHES).toEqual([
+    'O(n) record grouping',
+    'wake on resume',
+    'quiet request queue',
+    'record decoding with numbers',
+    'idle connections release their last response',
+  ]);
   const ours = require(file) as ((args: never) => unknown) & Record<symbol, unknown>;
   expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.grouping')]).toBe(true);
   // kafkajs's sendMessages (what every producer send runs) was loaded with ours as its child module.
@@ -174,5 +182,175 @@ describe('quiet request queue (no 1 ms timer loop on an idle connection)', () =>
     throttled.scheduleCheckPendingRequests();
     expect(throttled.throttleCheckTimeoutId).not.toBeNull();
     throttled.destroy();
+  });
+});
+
+describe('record decoding with numbers', () => {
+  const recordFile = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder');
+  type Decode = (decoder: unknown, ctx?: object) => Record<string, unknown>;
+  /** kafkajs's own record decoder, compiled from its file (the cache now holds ours). */
+  function originalDecoder(): Decode {
+    const module = { exports: undefined as unknown };
+    new Function('module', 'exports', 'require', readFileSync(recordFile, 'utf8'))(
+      module,
+      module.exports,
+      createRequire(recordFile),
+    );
+    return module.exports as Decode;
+  }
+  const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => { readVarIntBytes(): Buffer };
+  const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: object) => { buffer: Buffer };
+  /** A record's body as kafkajs's batch decoder hands it to the record decoder. */
+  const body = (r: object) => new Decoder(encodeRecord(r).buffer).readVarIntBytes();
+
+  const records = [
+    { offsetDelta: 0, timestampDelta: 0, key: null, value: Buffer.from('plain') },
+    { offsetDelta: 7, timestampDelta: 12, key: Buffer.from('k'), value: null },
+    { offsetDelta: 300, timestampDelta: -5, key: Buffer.from(''), value: Buffer.from('{"a":1}') },
+    // Repeated headers become arrays of their values, in order; a null header value stays null.
+    {
+      offsetDelta: 2,
+      timestampDelta: 1,
+      key: null,
+      value: Buffer.from('h'),
+      headers: {
+        a: Buffer.from('1'),
+        b: [Buffer.from('2'), Buffer.from('3'), Buffer.from('4')],
+        c: [Buffer.from('5')],
+      },
+    },
+    // A timestamp delta too long for a number-exact varlong: kafkajs's own decoder takes the record.
+    { offsetDelta: 1, timestampDelta: 2 ** 52, key: null, value: Buffer.from('far') },
+    { offsetDelta: 1, timestampDelta: -(2 ** 50), key: null, value: Buffer.from('far back') },
+  ];
+  const contexts = [
+    { firstOffset: '0', firstTimestamp: '1700000000000', timestampType: 0, maxTimestamp: '1700000000099' },
+    { firstOffset: '123456789', firstTimestamp: '-1', timestampType: 0, maxTimestamp: '-1' },
+    // LogAppendTime: every record carries the batch's max timestamp.
+    { firstOffset: '42', firstTimestamp: '1700000000000', timestampType: 1, maxTimestamp: '1700000000555' },
+    // Past 2^53: offsets and timestamps must come out as kafkajs prints them (it computes with BigInt).
+    { firstOffset: '9007199254740990', firstTimestamp: '9007199254740990', timestampType: 0, maxTimestamp: '0' },
+    { firstOffset: '9223372036854775000', firstTimestamp: '1700000000000', timestampType: 0, maxTimestamp: '0' },
+  ];
+
+  it('is the record decoder kafkajs uses', async () => {
+    const ours = require(recordFile) as Record<symbol, unknown>;
+    expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.record-decoder')]).toBe(true);
+    // A record batch through kafkajs's own batch decoder goes through ours.
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+      RecordBatch: (b: object) => Promise<{ buffer: Buffer }>;
+    };
+    const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+      d: unknown,
+    ) => Promise<{ records: { offset: string }[] }>;
+    const encoded = await RecordBatch({ records: records.slice(0, 3).map((r) => encodeRecord(r)) });
+    const before = patchedRecordBatches();
+    const decoded = await decodeBatch(new Decoder(encoded.buffer));
+    expect(decoded.records.map((r) => r.offset)).toEqual(['0', '7', '300']);
+    expect(patchedRecordBatches()).toBe(before + 1);
+  });
+
+  it('returns field for field what kafkajs decodes, exact past 2^53 too', () => {
+    const ours = require(recordFile) as Decode;
+    const theirs = originalDecoder();
+    let compared = 0;
+    for (const ctx of contexts)
+      for (const r of records) {
+        const batchContext = { ...ctx, magicByte: 2, isControlBatch: false, inTransaction: false };
+        const got = ours(new Decoder(body(r)), batchContext);
+        const want = theirs(new Decoder(body(r)), batchContext);
+        expect(got).toEqual(want);
+        expect(Object.keys(got)).toEqual(Object.keys(want));
+        expect(got.batchContext).toBe(batchContext);
+        compared++;
+      }
+    expect(compared).toBe(contexts.length * records.length);
+    // Spot checks against values worked out by hand, not by either decoder.
+    const at = (r: number, c: number) => ours(new Decoder(body(records[r]!)), { ...contexts[c]!, magicByte: 2 });
+    expect(at(2, 1)).toMatchObject({ offset: '123457089', timestamp: '-6' });
+    expect(at(1, 3)).toMatchObject({ offset: '9007199254740997', timestamp: '9007199254741002' });
+    expect(at(1, 2)).toMatchObject({ offset: '49', timestamp: '1700000000555' });
+  });
+
+  it('leaves a header named __proto__ to kafkajs, whatever kafkajs makes of it', () => {
+    const ours = require(recordFile) as Decode;
+    const r = {
+      offsetDelta: 0,
+      timestampDelta: 0,
+      key: null,
+      value: null,
+      headers: { ['__proto__']: Buffer.from('x') },
+    };
+    const ctx = { ...contexts[0]!, magicByte: 2 };
+    const got = ours(new Decoder(body(r)), ctx);
+    expect(got).toEqual(originalDecoder()(new Decoder(body(r)), ctx));
+    // Not a record whose headers object got a new prototype.
+    expect(Object.getPrototypeOf(got.headers)).toBe(Object.prototype);
+  });
+});
+
+describe('idle connections release their last response', () => {
+  const Connection = require('kafkajs/src/network/connection') as {
+    prototype: { processData(this: unknown, data: Buffer): void };
+  };
+  /** A kafkajs Connection as processData sees it, with the responses it hands to its request queue. */
+  function connection() {
+    const got: { correlationId: number; payload: Buffer }[] = [];
+    return {
+      got,
+      conn: {
+        chunks: [] as Buffer[],
+        bytesBuffered: 0,
+        bytesNeeded: 4,
+        requestQueue: { fulfillRequest: (r: { correlationId: number; payload: Buffer }) => got.push(r) },
+      },
+    };
+  }
+  /** A response on the wire: size, correlation id, payload. */
+  const response = (id: number, payload: Buffer) => {
+    const b = Buffer.alloc(8 + payload.length);
+    b.writeInt32BE(4 + payload.length, 0);
+    b.writeInt32BE(id, 4);
+    payload.copy(b, 8);
+    return b;
+  };
+
+  it('keeps nothing of a response once it was handed on, however it arrived', () => {
+    const { conn, got } = connection();
+    const big = response(7, Buffer.alloc(300 * 1024, 1));
+    // In three chunks, as a socket delivers a large fetch response.
+    for (const part of [big.subarray(0, 100_000), big.subarray(100_000, 200_000), big.subarray(200_000)])
+      Connection.prototype.processData.call(conn, part);
+    expect(got.map((r) => [r.correlationId, r.payload.length])).toEqual([[7, 300 * 1024]]);
+    expect(conn.chunks).toEqual([]); // kafkajs kept an empty slice of the 300 KiB Buffer
+    expect(conn.bytesBuffered).toBe(0);
+  });
+
+  it('what follows a response is kept (copied out of a large Buffer) and completes the next one', () => {
+    const { conn, got } = connection();
+    const first = response(1, Buffer.alloc(200 * 1024, 2));
+    const second = response(2, Buffer.from('second'));
+    const both = Buffer.concat([first, second]);
+    Connection.prototype.processData.call(conn, both.subarray(0, first.length + 5));
+    expect(got.map((r) => r.correlationId)).toEqual([1]);
+    expect(conn.chunks).toHaveLength(1);
+    expect(conn.chunks[0]!.length).toBe(5);
+    expect(conn.chunks[0]!.buffer.byteLength).toBeLessThan(64 * 1024); // not the 200 KiB one
+    Connection.prototype.processData.call(conn, both.subarray(first.length + 5));
+    expect(got.map((r) => [r.correlationId, r.payload.toString()])).toEqual([
+      [1, got[0]!.payload.toString()],
+      [2, 'second'],
+    ]);
+    expect(conn.chunks).toEqual([]);
+  });
+
+  it('leaves a partial response and small buffers as they are', () => {
+    const c = { chunks: [Buffer.from('abc')] };
+    releaseLastResponse(c);
+    expect(c.chunks[0]!.toString()).toBe('abc');
+    const whole = Buffer.alloc(100 * 1024);
+    const p = { chunks: [whole] };
+    releaseLastResponse(p);
+    expect(p.chunks[0]).toBe(whole);
   });
 });

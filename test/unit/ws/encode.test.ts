@@ -4,6 +4,8 @@ import {
   batchEntry,
   recordBody,
   recordFrame,
+  recordFrameAfter,
+  recordFramePrefix,
   recordsFrame,
   sharedRecordBody,
   sharedRecordFrame,
@@ -55,6 +57,24 @@ describe('record frames', () => {
   it('string and base64', () => {
     expect(frame(rec('k', '{"a":1}'), 'string')).toMatchObject({ key: 'k', value: '{"a":1}' });
     expect(frame(rec('k', Buffer.from([0, 255])), 'base64')).toMatchObject({ key: 'aw==', value: 'AP8=' });
+  });
+
+  it('a frame from its partition prefix is the same text; the prefix escapes the id and topic', () => {
+    for (const f of ['json', 'string', 'base64'] as const)
+      for (const r of [rec('k', '{"a":1}'), rec(null, 'plain "quoted"'), rec('k', null)])
+        expect(recordFrameAfter(recordFramePrefix('s1', r.topic, r.partition), r, f)).toBe(
+          recordFrame('s1', recordBody(r, f)),
+        );
+    const odd = { ...rec('k', 'v'), topic: 'a"b' };
+    const text = recordFrameAfter(recordFramePrefix('i"d', odd.topic, odd.partition), odd, 'string');
+    expect(JSON.parse(text)).toMatchObject({
+      type: 'record',
+      id: 'i"d',
+      topic: 'a"b',
+      partition: 1,
+      offset: 41,
+      value: 'v',
+    });
   });
 
   it('matches the server frame schema', () => {

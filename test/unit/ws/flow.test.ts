@@ -80,4 +80,23 @@ describe('AckWindow', () => {
     expect(w.unacked).toBe(1);
     expect(w.ack(p0, 4999)).toEqual({ kind: 'ok', released: 1, commit: 5000 });
   });
+
+  it('keeps partitions apart when their records interleave, and after a partition was revoked and came back', () => {
+    const w = new AckWindow(100);
+    const other = { topic: `${p0.topic}-other`, partition: p0.partition };
+    for (let o = 0; o < 3; o++) {
+      w.delivered(p0, o);
+      w.delivered(p1, 10 + o);
+      w.delivered(other, 20 + o);
+    }
+    expect(w.unacked).toBe(9);
+    expect(w.ack(p1, 11)).toEqual({ kind: 'ok', released: 2, commit: 12 });
+    expect(w.ack(p0, 12)).toEqual({ kind: 'beyond-delivered', maxDelivered: 2 });
+    w.reassign([p1, other]);
+    expect(w.unacked).toBe(4);
+    expect(w.ack(p0, 0)).toEqual({ kind: 'unknown-partition' });
+    w.delivered(p0, 7); // back after a rebalance: a fresh window for it
+    expect(w.ack(p0, 7)).toEqual({ kind: 'ok', released: 1, commit: 8 });
+    expect(w.unacked).toBe(4);
+  });
 });

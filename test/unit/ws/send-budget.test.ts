@@ -48,67 +48,88 @@ describe('SendBudget', () => {
     expect(budget.queuedBytes).toBe(500);
   });
 
-  it('a socket that adds bytes over the budget is held at once; one that only drains is not', () => {
-    const { budget, sock } = setup();
+  it('over the budget, a socket that adds bytes beyond its even share is held at once; within its share it is not', () => {
+    const { budget, sock } = setup(1000); // two sockets: a share of 500 each
     const a = sock('a');
     const b = sock('b');
     a.set(900);
-    b.set(200);
+    b.set(200); // 1100: over, but b holds less than its share (a healthy socket keeps going)
+    expect(b.held).toBe(false);
+    b.set(600); // beyond its share while over: held
     expect(b.held).toBe(true);
-    expect(a.held).toBe(false);
     a.set(850); // draining while over: not held
     expect(a.held).toBe(false);
+    a.set(870); // adding, beyond its share, while over: held
+    expect(a.held).toBe(true);
     expect(budget.isHeld(b)).toBe(true);
-    expect(budget.stats()).toMatchObject({ limitBytes: 1000, queuedBytes: 1050, held: 1 });
+    expect(budget.stats()).toMatchObject({ limitBytes: 1000, queuedBytes: 1470, held: 2 });
   });
 
-  it('held sockets still over after the grace are evicted, largest first, until the total fits', () => {
+  it('once over the budget for the grace, the sockets holding the most are evicted, held or not, until the total fits', () => {
     const { budget, sock, tick } = setup(1000, 100);
-    const small = sock('small');
     const big = sock('big');
     const mid = sock('mid');
-    small.set(300);
-    big.set(600);
-    mid.set(200); // over: held
-    big.set(700); // over: held
-    small.set(350); // over: held
-    expect([small.held, big.held, mid.held]).toEqual([true, true, true]);
+    const small = sock('small');
+    big.set(700); // filled before the total went over: never held, and the slowest of all
+    mid.set(250);
+    small.set(100); // 1050: over
+    tick(50);
+    mid.set(300); // 1100
+    expect([big.held, mid.held, small.held]).toEqual([false, false, false]); // within their shares (333)
     expect(budget.check()).toBe(0); // within the grace
-    tick(100);
-    // 1250 in total: evicting big (700) is enough.
-    expect(budget.check()).toBe(1);
-    expect([small.evicted, big.evicted, mid.evicted]).toEqual([false, true, false]);
-    expect(budget.queuedBytes).toBe(550);
+    tick(50);
+    expect(budget.check()).toBe(1); // evicting big (700) is enough
+    expect([big.evicted, mid.evicted, small.evicted]).toEqual([true, false, false]);
+    expect(budget.queuedBytes).toBe(400);
     expect(budget.stats().evicted).toBe(1);
     // An evicted socket's later reports no longer count.
     big.set(0);
-    expect(budget.queuedBytes).toBe(550);
+    expect(budget.queuedBytes).toBe(400);
   });
 
-  it('held sockets go on once the total fell to half the budget', () => {
-    const { budget, sock } = setup(1000);
+  it('the grace starts again whenever the total falls back under the budget', () => {
+    const { budget, sock, tick } = setup(1000, 100);
     const a = sock('a');
     const b = sock('b');
     a.set(800);
-    b.set(300);
-    expect(b.held).toBe(true);
-    a.set(600);
-    budget.check();
-    expect(b.held).toBe(true); // 900: under the budget but above half, and b holds bytes
-    a.set(200);
-    budget.check();
-    expect(b.held).toBe(false); // 500: half
+    b.set(300); // over
+    tick(60);
+    b.set(100); // under
+    tick(10);
+    b.set(300); // over again
+    tick(60);
+    expect(budget.check()).toBe(0); // 60 ms over, not 130
+    tick(40);
+    expect(budget.check()).toBe(1);
+    expect(a.evicted).toBe(true);
   });
 
-  it('under the budget, a held socket that holds nothing goes on at once', () => {
-    const { budget, sock } = setup(1000);
+  it('held sockets go on once the total fell to half the budget, or under it when they hold no more than their share', () => {
+    const { budget, sock } = setup(1000); // share 500
     const a = sock('a');
     const b = sock('b');
-    a.set(990);
-    b.set(20);
+    a.set(500);
+    b.set(400);
+    b.set(600); // 1100, b beyond its share: held
     expect(b.held).toBe(true);
-    b.set(0);
-    a.set(800);
+    a.set(300);
+    budget.check();
+    expect(b.held).toBe(true); // 900: under the budget but above half, and b holds more than its share
+    a.set(0);
+    budget.check();
+    expect(b.held).toBe(true); // 600: still above half
+    b.set(450);
+    budget.check();
+    expect(b.held).toBe(false); // within its share and the total under the budget
+    b.set(600);
+    a.set(500); // 1100 again
+    b.set(650);
+    expect(b.held).toBe(true);
+    b.set(520);
+    a.set(0); // 520: above half, b above its share
+    budget.check();
+    expect(b.held).toBe(true);
+    b.set(500); // half
     budget.check();
     expect(b.held).toBe(false);
   });
@@ -124,6 +145,7 @@ describe('SendBudget', () => {
     tick(50);
     budget.check();
     expect(b.evicted).toBe(false);
+    expect(a.evicted).toBe(false); // 700 is within the budget
     expect(budget.stats().held).toBe(0);
   });
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { EventEmitter } from 'node:events';
+import * as wsLib from 'ws';
 import type { WebSocket } from 'ws';
 import { SendBudget } from '../../../src/ws/send-budget.js';
 import { SocketSender } from '../../../src/ws/sender.js';
@@ -26,8 +28,15 @@ class FakeSocket {
   }
 }
 
-function setup(high = 100, slowMs = 1000, budget?: SendBudget) {
+function setup<T = undefined>(
+  high = 100,
+  slowMs = 1000,
+  budget?: SendBudget,
+  /** Give the socket a TCP socket under it (before the sender looks for one). */
+  under?: (ws: FakeSocket) => T,
+) {
   const ws = new FakeSocket();
+  const extra = under?.(ws);
   const flips: boolean[] = [];
   const slow: string[] = [];
   const s = new SocketSender(ws as unknown as WebSocket, {
@@ -37,7 +46,7 @@ function setup(high = 100, slowMs = 1000, budget?: SendBudget) {
     onTooSlow: (reason) => slow.push(reason),
     budget,
   });
-  return { ws, s, flips, slow };
+  return { ws, s, flips, slow, extra };
 }
 
 afterEach(() => {
@@ -122,44 +131,143 @@ describe('SocketSender', () => {
   });
 });
 
-describe('SocketSender corking', () => {
-  it('corks the TCP socket at the first frame and uncorks once the synchronous writes are done', async () => {
-    const { ws, s } = setup(1_000_000);
-    const calls: string[] = [];
-    (ws as unknown as { _socket: unknown })._socket = {
-      cork: () => calls.push('cork'),
-      uncork: () => calls.push('uncork'),
-    };
+/** The TCP socket under a FakeSocket: takes whole chunks; the test decides when the OS took them. */
+class FakeTcp {
+  chunks: Buffer[] = [];
+  private cbs: Array<(err?: Error | null) => void> = [];
+  constructor(private readonly ws: FakeSocket) {}
+  write(chunk: Buffer, cb: (err?: Error | null) => void): boolean {
+    this.chunks.push(chunk);
+    this.ws.bufferedAmount += chunk.length;
+    this.cbs.push(cb);
+    return true;
+  }
+  /** The OS took every chunk so far. */
+  drain(err?: Error) {
+    for (const [i, cb] of this.cbs.splice(0).entries()) {
+      this.ws.bufferedAmount -= this.chunks[i]?.length ?? 0;
+      cb(err ?? null);
+    }
+  }
+}
+
+/** ws' frame parser (exported by ws, not in its type declarations). */
+const { Receiver } = wsLib as unknown as {
+  Receiver: new (o: { isServer: boolean }) => EventEmitter & { write(chunk: Buffer): boolean };
+};
+
+/** Frames in `chunks`, parsed by ws' own receiver (as a client would). */
+function parse(chunks: Buffer[]): string[] {
+  const out: string[] = [];
+  const r = new Receiver({ isServer: false });
+  r.on('message', (data: Buffer, isBinary: boolean) => {
+    expect(isBinary).toBe(false);
+    out.push(data.toString('utf8'));
+  });
+  for (const c of chunks) r.write(c);
+  return out;
+}
+
+function rawSetup(high = 1_000_000) {
+  const t = setup(high, 1000, undefined, (ws) => {
+    const tcp = new FakeTcp(ws);
+    Object.assign(ws, { _socket: tcp, extensions: '' });
+    return tcp;
+  });
+  return { ...t, tcp: t.extra! };
+}
+
+const nextTick = () => new Promise((r) => process.nextTick(r));
+
+describe('SocketSender, frames written to the socket directly', () => {
+  it('writes the frames of one synchronous run as one chunk once that work returns, in order', async () => {
+    const { ws, s, tcp } = rawSetup();
     s.send('a');
-    s.send('b');
-    s.send('c');
-    expect(calls).toEqual(['cork']);
-    expect(ws.sent).toEqual(['a', 'b', 'c']);
-    await new Promise((r) => process.nextTick(r));
-    expect(calls).toEqual(['cork', 'uncork']);
+    s.send(Buffer.from('{"b":"é"}'));
+    s.send('c'.repeat(300));
+    expect(tcp.chunks).toHaveLength(0);
+    expect(ws.sent).toEqual([]); // not through ws' send
+    await nextTick();
+    expect(tcp.chunks).toHaveLength(1);
+    expect(parse(tcp.chunks)).toEqual(['a', '{"b":"é"}', 'c'.repeat(300)]);
     s.send('d');
-    await new Promise((r) => process.nextTick(r));
-    expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
+    await nextTick();
+    expect(tcp.chunks).toHaveLength(2);
+    expect(parse(tcp.chunks.slice(1))).toEqual(['d']);
   });
 
-  it('writes out at once when the corked bytes reach a quarter of the high water, so they never look like a slow reader', async () => {
-    const { ws, s, flips } = setup(4000); // corks at most 1000 bytes
-    const calls: string[] = [];
-    (ws as unknown as { _socket: unknown })._socket = {
-      cork: () => calls.push('cork'),
-      uncork: () => calls.push('uncork'),
-    };
+  it('runs each onWritten once its chunk was written, and none for a failed write', async () => {
+    const { s, tcp } = rawSetup();
+    const done: string[] = [];
+    s.send('a', () => done.push('a'));
+    s.send('b');
+    s.send('c', () => done.push('c'));
+    await nextTick();
+    expect(done).toEqual([]);
+    tcp.drain();
+    expect(done).toEqual(['a', 'c']);
+    s.send('d', () => done.push('d'));
+    await nextTick();
+    tcp.drain(new Error('EPIPE'));
+    expect(done).toEqual(['a', 'c']);
+  });
+
+  it('writes at once when held-back frames reach a quarter of the high water; they count as buffered meanwhile', async () => {
+    const { ws, s, tcp, flips } = rawSetup(4000); // holds back at most 1000 bytes
     s.send('x'.repeat(600));
-    expect(calls).toEqual(['cork']);
-    s.send('x'.repeat(600)); // 1200 corked: out now
-    expect(calls).toEqual(['cork', 'uncork']);
-    s.send('x'.repeat(600)); // a new cork
-    expect(calls).toEqual(['cork', 'uncork', 'cork']);
-    await new Promise((r) => process.nextTick(r));
-    expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
+    expect(tcp.chunks).toHaveLength(0);
+    expect(s.maxBufferedAmount).toBe(604); // 600 bytes and a 4-byte header, not yet in the socket
+    s.send('y'.repeat(600)); // 1208 held back: out now
+    expect(tcp.chunks).toHaveLength(1);
+    expect(ws.bufferedAmount).toBe(1208);
+    s.send('z');
+    await nextTick();
+    expect(parse(tcp.chunks)).toEqual(['x'.repeat(600), 'y'.repeat(600), 'z']);
     expect(flips).toEqual([]);
   });
 
+  it('goes over its high water on frames not yet written, and back under once the socket drained', async () => {
+    const { s, tcp, flips } = rawSetup(400); // holds back at most 100 bytes: every frame below goes out at once
+    s.send('x'.repeat(300));
+    s.send('x'.repeat(300));
+    expect(s.over).toBe(true);
+    expect(flips).toEqual([true]);
+    tcp.drain();
+    expect(s.over).toBe(false);
+    expect(flips).toEqual([true, false]);
+  });
+
+  it('stop writes what was sent before it (so it leaves ahead of a close frame); a closed socket gets nothing', async () => {
+    const a = rawSetup();
+    a.s.send('last');
+    a.s.stop();
+    expect(parse(a.tcp.chunks)).toEqual(['last']);
+    a.s.send('never');
+    await nextTick();
+    expect(a.tcp.chunks).toHaveLength(1);
+
+    const b = rawSetup();
+    b.s.send('lost');
+    b.ws.readyState = 3; // the peer closed before the write
+    await nextTick();
+    expect(b.tcp.chunks).toHaveLength(0);
+  });
+
+  it('a socket with a negotiated extension goes through ws, frame by frame', async () => {
+    const t = setup(1_000_000, 1000, undefined, (ws) => {
+      const tcp = new FakeTcp(ws);
+      Object.assign(ws, { _socket: tcp, extensions: 'permessage-deflate' });
+      return tcp;
+    });
+    t.s.send('a');
+    t.s.send('b');
+    await nextTick();
+    expect(t.extra!.chunks).toHaveLength(0);
+    expect(t.ws.sent).toEqual(['a', 'b']);
+  });
+});
+
+describe('SocketSender and the send budget', () => {
   it('counts its send buffer and backlog against the process budget; held, it is over; evicted, it is too slow', () => {
     let t = 0;
     const budget = new SendBudget(150, 100, () => t);
@@ -187,14 +295,15 @@ describe('SocketSender corking', () => {
     expect(b.s.over).toBe(false);
     expect(b.flips).toEqual([true, false]);
     expect(b.ws.sent.at(-1)).toBe('y'.repeat(10));
-    // Held past the grace while over budget: evicted as too slow; its bytes leave with it.
+    // Over the budget for the grace: the socket holding the most (b: 110 bytes) is evicted as too slow, held or
+    // not; its bytes leave with it.
     b.s.send('x'.repeat(100));
     a.s.send('x'.repeat(100));
     expect(a.s.over).toBe(true);
     t += 100;
     budget.check();
-    expect([a.slow, b.slow]).toEqual([['budget'], []]);
-    a.s.stop();
-    expect(budget.queuedBytes).toBe(110);
+    expect([a.slow, b.slow]).toEqual([[], ['budget']]);
+    b.s.stop();
+    expect(budget.queuedBytes).toBe(100);
   });
 });
