@@ -13,7 +13,10 @@
  * too (src/kafka/kafkajs-patches.ts: among them the record decoder), so both sides decode alike.
  *
  *   npm run bench -- --scenarios W3,W3b [--w3-records 300000 --w3-ack-every 100 --w3-window 5000 --w3b-batch 500]
- *                    [--w3-baseline-patched 1]
+ *                    [--w3-baseline-patched 1] [--w3-baseline-platformatic 1]
+ *
+ * `--w3-baseline-platformatic 1` makes the baseline a @platformatic/kafka consumer group instead
+ * (platformatic-group-baseline-worker.ts; Node ≥ 22.22): the library's own reading speed, for KAFKA_CLIENT.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -110,14 +113,12 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
     timeoutMs: TIMEOUT_MS,
     patched: ctx.param('w3-baseline-patched', 0) === 1,
   };
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'load/lib/group-baseline-worker.ts'), JSON.stringify(job)],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const platformatic = ctx.param('w3-baseline-platformatic', 0) === 1;
+  const worker = platformatic ? 'platformatic-group-baseline-worker.ts' : 'group-baseline-worker.ts';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/lib', worker), JSON.stringify(job)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let watch: ReturnType<typeof watchProcesses> | undefined;
   let result: GroupBaselineResult | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
@@ -135,7 +136,11 @@ async function baselineSide(ctx: BenchContext, expect: Record<number, [number, n
     errors: 0,
     cpuPct: usage.cpuPct,
     rssMaxMb: usage.rssMaxMb,
-    extra: { duplicates: result.duplicates, beforeStart: result.unique - result.uniqueAfterStart },
+    extra: {
+      duplicates: result.duplicates,
+      beforeStart: result.unique - result.uniqueAfterStart,
+      ...(platformatic ? { platformatic: 1 } : {}),
+    },
   };
 }
 
@@ -158,7 +163,7 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
         () => baselineSide(ctx, expect),
       );
       ctx.log(
-        `  ${id}: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, kafkajs ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
+        `  ${id}: ${total.toLocaleString('en')} records; gateway ${r.gateway?.recordsPerS?.toFixed(0)} rec/s, ${baselineName(r.baseline)} ${r.baseline?.recordsPerS?.toFixed(0) ?? '—'} rec/s`,
       );
       return r;
     },
@@ -168,6 +173,7 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
       const cpuB = med(rounds, 'baseline', (m) => m.cpuPct?.baseline);
       const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
       const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
+      const base = baselineName(rounds.find((r) => r.baseline)?.baseline);
       // CPU per record (µs): what each process costs, whatever share of the machine it got.
       const perRecord = (m: Measured, proc: string) =>
         m.cpuPct?.[proc] !== undefined && m.records
@@ -181,8 +187,8 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
           ...ratioRow(
             id,
             batched
-              ? 'records/s: 3 sockets (group, manual acks, `records` frames) vs kafkajs group of 3'
-              : 'records/s: 3 sockets (group, manual acks) vs kafkajs group of 3',
+              ? `records/s: 3 sockets (group, manual acks, \`records\` frames) vs ${base} group of 3`
+              : `records/s: 3 sockets (group, manual acks) vs ${base} group of 3`,
             'rec/s',
             rounds,
             (m) => m.recordsPerS,
@@ -193,7 +199,7 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
         },
         {
           id,
-          metric: 'CPU: gateway process vs kafkajs process',
+          metric: `CPU: gateway process vs ${base} process`,
           unit: '% of a core',
           ...(cpuG !== undefined ? { gateway: cpuG } : {}),
           ...(cpuB !== undefined ? { baseline: cpuB } : {}),
@@ -207,7 +213,7 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
         },
         {
           id,
-          metric: 'CPU per record: gateway process vs kafkajs process',
+          metric: `CPU per record: gateway process vs ${base} process`,
           unit: 'µs',
           ...(usG !== undefined ? { gateway: usG } : {}),
           ...(usB !== undefined ? { baseline: usB } : {}),
@@ -218,6 +224,11 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
       ];
     },
   };
+}
+
+/** Which library the baseline group ran on (see `--w3-baseline-platformatic`). */
+function baselineName(m: Measured | undefined): string {
+  return m?.extra?.platformatic ? '@platformatic/kafka' : 'kafkajs';
 }
 
 export const W3 = groupScenario('W3', false);

@@ -8,7 +8,14 @@ import type { Logger } from '../observability/logger.js';
 import { watermarks, type ConsumerContext } from './consumer-common.js';
 import type { BroadcastSink, BroadcastWatch, ConsumedRecord, TopicPartitionOffset } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
-import { startPrivateConsumer, type PrivateConsumer } from './private-consumer.js';
+import { startPrivateConsumer } from './private-consumer.js';
+import type { AssignSession, RecordSink } from './consumer-types.js';
+
+/** Starts the topic's one reader (kafkajs's private consumer, or @platformatic/kafka's reader: consumers.ts picks). */
+export type StartReader = (
+  opts: { kind: 'broadcast'; positions: TopicPartitionOffset[] },
+  sink: RecordSink,
+) => Promise<AssignSession>;
 
 /** Records held for a watcher while its start positions are read (a round-trip); more means something is wrong. */
 const MAX_PENDING_RECORDS = 10_000;
@@ -59,7 +66,7 @@ class Watcher implements BroadcastWatch {
 
 export class TopicBroadcast {
   private readonly watchers = new Set<Watcher>();
-  private reader: PrivateConsumer | undefined;
+  private reader: AssignSession | undefined;
   private started: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
@@ -69,6 +76,7 @@ export class TopicBroadcast {
     readonly topic: string,
     /** Called once when the last watcher left (the owner forgets this hub; a new watcher makes a new one). */
     private readonly onStop: () => void,
+    private readonly openReader: StartReader = (opts, sink) => startPrivateConsumer(ctx, opts, sink),
   ) {
     this.log = ctx.logger.child({ component: 'broadcast', topic });
   }
@@ -101,8 +109,7 @@ export class TopicBroadcast {
     // The reader starts at or before every watcher's positions (they are read after this).
     const marks = await watermarks(this.ctx.admin, this.topic);
     const positions = [...marks].map(([partition, m]) => ({ topic: this.topic, partition, offset: m.high }));
-    const reader = await startPrivateConsumer(
-      this.ctx,
+    const reader = await this.openReader(
       { kind: 'broadcast', positions },
       {
         onRecord: (r) => {

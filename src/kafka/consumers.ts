@@ -19,13 +19,20 @@ import type {
 } from './consumer-types.js';
 import { TopicBroadcast } from './broadcast.js';
 import { startGroupSession } from './group-session.js';
+import type { PlatformaticConsumerContext } from './platformatic-reader.js';
+import { startPlatformaticGroupSession } from './platformatic-group-session.js';
+import { startPlatformaticReader } from './platformatic-private-reader.js';
 import { startPrivateConsumer } from './private-consumer.js';
 import { resolveStart } from './positions.js';
 import { errors } from '../errors.js';
 
 export type { ConsumerContext, ConsumerSettings } from './consumer-common.js';
 
-export function createConsumers(ctx: ConsumerContext): Consumers {
+/**
+ * `platformatic` (KAFKA_CLIENT=platformatic): the parts that run on @platformatic/kafka get their settings from it;
+ * the others stay on kafkajs (gateway.ts logs which library serves which part).
+ */
+export function createConsumers(ctx: ConsumerContext, platformatic?: PlatformaticConsumerContext): Consumers {
   const groups = new Set<GroupSession>();
   const assigns = new Set<AssignSession>();
   const hubs = new Map<string, TopicBroadcast>();
@@ -49,7 +56,10 @@ export function createConsumers(ctx: ConsumerContext): Consumers {
   return {
     async group(opts: { group: string; topics: string[]; from: GroupStart }, sink: RecordSink) {
       refuseWhenClosed();
-      return track(groups, await startGroupSession(ctx, opts, sink));
+      const session = platformatic
+        ? await startPlatformaticGroupSession(platformatic, opts, sink)
+        : await startGroupSession(ctx, opts, sink);
+      return track(groups, session);
     },
 
     async assign(
@@ -58,16 +68,26 @@ export function createConsumers(ctx: ConsumerContext): Consumers {
     ) {
       refuseWhenClosed();
       const positions = await resolveStart(ctx.admin, opts.partitions, opts.from, opts.offsets);
-      return track(assigns, await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink));
+      const reader = platformatic
+        ? await startPlatformaticReader(platformatic, { kind: 'assign', positions }, sink)
+        : await startPrivateConsumer(ctx, { kind: 'assign', positions }, sink);
+      return track(assigns, reader);
     },
 
     broadcast(topic: string, sink: BroadcastSink): Promise<BroadcastWatch> {
       refuseWhenClosed();
       let hub = hubs.get(topic);
       if (!hub) {
-        const h: TopicBroadcast = new TopicBroadcast(ctx, topic, () => {
-          if (hubs.get(topic) === h) hubs.delete(topic);
-        });
+        const h: TopicBroadcast = new TopicBroadcast(
+          ctx,
+          topic,
+          () => {
+            if (hubs.get(topic) === h) hubs.delete(topic);
+          },
+          platformatic
+            ? (opts, sink) => startPlatformaticReader(platformatic, opts, sink)
+            : (opts, sink) => startPrivateConsumer(ctx, opts, sink),
+        );
         hubs.set(topic, h);
         hub = h;
       }

@@ -12,6 +12,7 @@ import { createKafka } from './client.js';
 import { Availability } from './availability.js';
 import { BatchingProducer, type BatchingProducerOptions, type ProducerHandle } from './producer.js';
 import { platformaticProducer } from './platformatic-producer.js';
+import { platformaticAdmin } from './platformatic-admin.js';
 import { AdminMetadata } from './metadata.js';
 import { renewingAdmin } from './renewing-admin.js';
 import { renewingProducer } from './renewing-producer.js';
@@ -45,20 +46,33 @@ export interface KafkaGatewayOptions {
 export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
   const log = logger.child({ component: 'kafka' });
   const client = createKafka(config, logger);
+  const onPlatformatic = config.KAFKA_CLIENT === 'platformatic';
   const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
   const producerSettings = { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS };
   // KAFKA_CLIENT picks the producer's library; the batching producer above it is the same for both.
-  const kProducer: ProducerHandle =
-    config.KAFKA_CLIENT === 'platformatic'
-      ? platformaticProducer({ ...config, ...producerSettings }, log)
-      : renewingProducer(client, producerSettings, log);
-  const admin: Admin = renewingAdmin(
-    () => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
-    log,
-  );
+  const kProducer: ProducerHandle = onPlatformatic
+    ? platformaticProducer({ ...config, ...producerSettings }, log)
+    : renewingProducer(client, producerSettings, log);
+  // On @platformatic/kafka the admin answers the calls of kafkajs's Admin that src/kafka/ makes (AdminCalls), so
+  // the metadata cache, start positions and offsets code is the same for both libraries.
+  const admin: Admin = onPlatformatic
+    ? (platformaticAdmin(config, log) as Admin)
+    : renewingAdmin(() => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }), log);
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
-  const consumers = createConsumers({ client, admin, settings: config, logger: log });
-  const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log });
+  const platformatic = onPlatformatic ? { settings: config, logger: log } : undefined;
+  const consumers = createConsumers({ client, admin, settings: config, logger: log }, platformatic);
+  // Which library serves which part (KAFKA_CLIENT): the parts not yet on @platformatic/kafka stay on kafkajs.
+  const library = (on: boolean) => (on ? '@platformatic/kafka' : 'kafkajs');
+  log.info(
+    {
+      producer: library(onPlatformatic),
+      groupConsumers: library(onPlatformatic),
+      assignAndBroadcastReaders: library(onPlatformatic),
+      metadataAndAdmin: library(onPlatformatic),
+    },
+    'kafka client libraries',
+  );
+  const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log }, platformatic);
   let adminConnected = false;
   let closed = false;
 

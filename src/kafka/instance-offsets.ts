@@ -8,6 +8,8 @@ import { watermarks } from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
 import { startPrivateConsumer } from './private-consumer.js';
+import type { PlatformaticConsumerContext } from './platformatic-reader.js';
+import { startPlatformaticReader } from './platformatic-private-reader.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errors } from '../errors.js';
 
@@ -28,7 +30,11 @@ export interface InstanceOffsets {
   bounds(partitions: TopicPartition[]): Promise<{ tp: TopicPartition; low: number; high: number }[]>;
 }
 
-export function createInstanceOffsets(ctx: ConsumerContext): InstanceOffsets {
+/** `platformatic`: assign-mode reads on @platformatic/kafka (KAFKA_CLIENT=platformatic); `ctx.admin` is its admin then. */
+export function createInstanceOffsets(
+  ctx: ConsumerContext,
+  platformatic?: PlatformaticConsumerContext,
+): InstanceOffsets {
   async function bounds(partitions: TopicPartition[]) {
     const topics = [...new Set(partitions.map((p) => p.topic))];
     const marks = new Map(await Promise.all(topics.map(async (t) => [t, await watermarks(ctx.admin, t)] as const)));
@@ -78,7 +84,9 @@ export function createInstanceOffsets(ctx: ConsumerContext): InstanceOffsets {
     async read(positions, sink) {
       const b = await bounds(positions);
       const clamped = positions.map((p, i) => ({ ...p, offset: Math.min(Math.max(p.offset, b[i]!.low), b[i]!.high) }));
-      return startPrivateConsumer(ctx, { kind: 'assign', positions: clamped }, sink);
+      return platformatic
+        ? startPlatformaticReader(platformatic, { kind: 'assign', positions: clamped }, sink)
+        : startPrivateConsumer(ctx, { kind: 'assign', positions: clamped }, sink);
     },
 
     bounds,

@@ -11,8 +11,10 @@
 import type { Producer as PlatformaticProducer, ProducerOptions, MessageToProduce } from '@platformatic/kafka';
 import type { Message, ProducerBatch, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import { type KafkaSettings, saslOptions, tlsOptions } from './client.js';
+import type { KafkaSettings } from './client.js';
+import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
 import type { BatchSender, ProducerHandle } from './producer.js';
+
 import { sendRetries } from './renewing-producer.js';
 
 export interface PlatformaticProducerSettings extends KafkaSettings {
@@ -25,38 +27,16 @@ const RETIRE_AFTER_MS = 60_000;
 
 /** The client options of every producer of the process, built once (TLS files are read here). */
 function producerOptions(s: PlatformaticProducerSettings): ProducerOptions<Buffer, Buffer, Buffer, Buffer> {
-  const tls = tlsOptions(s);
-  const sasl = saslOptions(s);
   return {
-    clientId: s.KAFKA_CLIENT_ID,
-    bootstrapBrokers: s.KAFKA_BROKERS,
+    ...platformaticConnection(s),
     idempotent: s.idempotent,
-    autocreateTopics: false,
-    connectTimeout: s.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeout: s.KAFKA_REQUEST_TIMEOUT_MS,
     // The broker-side produce timeout, as kafkajs gets it per request.
     timeout: s.produceTimeoutMs,
     // Bounded like kafkajs's (see sendRetries): the library's default for an idempotent producer is unbounded,
     // and the batching producer decides when a partition moves on to a new producer id.
     retries: sendRetries(s.produceTimeoutMs),
     retryDelay: 250,
-    ...(tls === undefined || tls === true || tls === false ? {} : { tls }),
-    ...(sasl === undefined ? {} : { sasl: platformaticSasl(sasl) }),
   };
-}
-
-type KafkaJsSasl = NonNullable<ReturnType<typeof saslOptions>>;
-
-/** Our SASL settings (built once, in client.ts) in the library's words. */
-function platformaticSasl(sasl: KafkaJsSasl): NonNullable<ProducerOptions<Buffer, Buffer, Buffer, Buffer>['sasl']> {
-  if (sasl.mechanism === 'oauthbearer') {
-    const provider = sasl.oauthBearerProvider;
-    return { mechanism: 'OAUTHBEARER', token: async () => (await provider()).value };
-  }
-  const { username, password } = sasl as { username: string; password: string };
-  const mechanism =
-    sasl.mechanism === 'plain' ? 'PLAIN' : sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512';
-  return { mechanism, username, password };
 }
 
 export function platformaticProducer(settings: PlatformaticProducerSettings, log: Logger): ProducerHandle {
@@ -70,7 +50,7 @@ export function platformaticProducer(settings: PlatformaticProducerSettings, log
 
   /** A new producer, ready to send: loaded library, and for idempotence its producer id (InitProducerId). */
   async function open(): Promise<PlatformaticProducer> {
-    const { Producer } = await import('@platformatic/kafka');
+    const { Producer } = await loadPlatformatic();
     const p = new Producer<Buffer, Buffer, Buffer, Buffer>({ ...options });
     try {
       if (settings.idempotent) await p.initIdempotentProducer({});
@@ -184,48 +164,4 @@ function toPlatformatic(topic: string, m: Message): MessageToProduce<Buffer, Buf
     out.headers = headers;
   }
   return out;
-}
-
-interface PlatformaticErrorLike {
-  code?: unknown;
-  message?: string;
-  apiId?: string;
-  canRetry?: boolean;
-  cause?: unknown;
-  errors?: unknown[];
-}
-
-/**
- * The library's errors in the shape errors.ts classifies (kafkajs's names and `type`s), so there is still one
- * classification: a Kafka protocol error keeps its Kafka name (`type`), a network failure reads as a connection
- * error (with Node's error as its cause), a SASL failure as one, and an aggregate as its most telling member.
- */
-export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): unknown {
-  if (typeof e !== 'object' || e === null || depth > 5) return e;
-  const x = e as PlatformaticErrorLike;
-  if (typeof x.code !== 'string' || !x.code.startsWith('PLT_KFK_')) return e;
-  if (Array.isArray(x.errors) && x.errors.length > 0) {
-    const members = x.errors as PlatformaticErrorLike[];
-    const telling = members.find((m) => m?.code === 'PLT_KFK_PROTOCOL') ?? members[0];
-    return kafkaJsShaped(telling, saslMechanism, depth + 1);
-  }
-  const cause = x.cause === undefined ? undefined : kafkaJsShaped(x.cause, saslMechanism, depth + 1);
-  const base = { message: x.message ?? 'Kafka error', ...(cause === undefined ? {} : { cause }) };
-  switch (x.code) {
-    case 'PLT_KFK_PROTOCOL':
-      return { ...base, name: 'KafkaJSProtocolError', type: x.apiId, retriable: x.canRetry === true };
-    case 'PLT_KFK_NETWORK':
-      return { ...base, name: 'KafkaJSConnectionError', retriable: true };
-    case 'PLT_KFK_TIMEOUT':
-      return { ...base, name: 'KafkaJSRequestTimeoutError', retriable: true };
-    case 'PLT_KFK_AUTHENTICATION':
-      return {
-        ...base,
-        name: 'KafkaJSSASLAuthenticationError',
-        // explainKafkaError reads "SASL <mechanism> authentication failed: <detail>" (kafkajs's wording).
-        message: `SASL ${saslMechanism ?? 'PLAIN'} authentication failed: ${base.message}`,
-      };
-    default:
-      return { ...base, name: 'KafkaJSError' };
-  }
 }

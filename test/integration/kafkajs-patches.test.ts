@@ -19,7 +19,8 @@ const topic = uniqueTopic('patches');
 
 beforeAll(async () => {
   await createTopic(inject('kafkaBrokers'), topic, 2);
-  gw = await startTestGateway({}, { options: { logger: log.logger } });
+  // About kafkajs: pinned to it even when KGW_TEST_KAFKA_CLIENT runs the files on the other library.
+  gw = await startTestGateway({ KAFKA_CLIENT: 'kafkajs' }, { options: { logger: log.logger } });
 });
 afterAll(() => gw?.close());
 

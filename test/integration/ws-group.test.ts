@@ -269,7 +269,11 @@ describe('group mode', () => {
     await expect.poll(() => committed(group, t1), { timeout: 15_000, interval: 100 }).toEqual({ 0: 4, 1: 4 });
   }, 60_000);
 
-  it('survives a kafkajs-internal crash: the member is replaced and goes on after what the socket already got', async () => {
+  it('survives a kafkajs-internal crash: the member is replaced and goes on after what the socket already got', async ({
+    skip,
+  }) => {
+    // kafkajs's fetch loop is what fails here; with KGW_TEST_KAFKA_CLIENT=platformatic the group is not on kafkajs.
+    skip(process.env.KGW_TEST_KAFKA_CLIENT === 'platformatic', 'the group session is on @platformatic/kafka');
     const topic = uniqueTopic('wsgroup-crash');
     const group = uniqueTopic('g');
     await createTopic(brokers, topic, 1);

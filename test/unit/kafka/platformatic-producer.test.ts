@@ -1,9 +1,16 @@
 // The @platformatic/kafka producer's errors reach the one classification (errors.ts) with the same meaning as
 // kafkajs's: built with the library's own error classes, classified by the gateway's own classifier.
-import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka';
+import {
+  AuthenticationError,
+  MultipleErrors,
+  NetworkError,
+  ProtocolError,
+  TimeoutError,
+  UserError,
+} from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { classifyKafkaError, explainKafkaError, protocolType } from '../../../src/kafka/errors.js';
-import { kafkaJsShaped } from '../../../src/kafka/platformatic-producer.js';
+import { kafkaJsShaped } from '../../../src/kafka/platformatic-client.js';
 
 const classify = (e: unknown, mechanism?: string) => classifyKafkaError(kafkaJsShaped(e, mechanism));
 
@@ -23,6 +30,18 @@ describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
     const k = classify(agg);
     expect(k.refusedWrite).toBe(false);
     expect(k.retriable).toBe(true);
+  });
+
+  it("the metadata's unknown topic (a UserError naming it) reads as Kafka's UNKNOWN_TOPIC_OR_PARTITION", () => {
+    expect(protocolType(kafkaJsShaped(new UserError('Unknown topic nope.')))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    // Any other UserError is not a Kafka answer.
+    expect(protocolType(kafkaJsShaped(new UserError('/options/groupId must be string')))).toBeUndefined();
+  });
+
+  it('a plaintext client on a TLS listener (the library saw a TLS record) is explained as a closed handshake', () => {
+    const e = kafkaJsShaped(new UserError('Broker requires TLS.'));
+    expect(classifyKafkaError(e).connectivity).toBe(true);
+    expect(explainKafkaError(e)).toMatchObject({ kind: 'closed' });
   });
 
   it('a refused connection is a connectivity problem with the network reason', () => {

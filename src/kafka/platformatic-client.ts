@@ -1,0 +1,97 @@
+/**
+ * What every @platformatic/kafka client of the gateway shares (KAFKA_CLIENT=platformatic): the connection options
+ * (brokers, TLS, SASL; built from the same settings as kafkajs's in client.ts), the lazy load of the library, and
+ * the translation of its errors into the shape errors.ts classifies (kafkajs's names and `type`s), so there is
+ * still one classification of Kafka errors.
+ */
+import type { BaseOptions, ConnectionOptions } from '@platformatic/kafka';
+import { type KafkaSettings, saslOptions, tlsOptions } from './client.js';
+
+export type PlatformaticLibrary = typeof import('@platformatic/kafka');
+
+/**
+ * The library, loaded on first use rather than at import: a gateway on kafkajs never loads it (memory, and its
+ * Node ≥ 22.22 requirement).
+ */
+export function loadPlatformatic(): Promise<PlatformaticLibrary> {
+  return import('@platformatic/kafka');
+}
+
+/** Connection options of a client (TLS files are read and OAuth providers built here, once per call). */
+export function platformaticConnection(s: KafkaSettings): BaseOptions & ConnectionOptions {
+  const tls = tlsOptions(s);
+  const sasl = saslOptions(s);
+  return {
+    clientId: s.KAFKA_CLIENT_ID,
+    bootstrapBrokers: s.KAFKA_BROKERS,
+    autocreateTopics: false,
+    connectTimeout: s.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeout: s.KAFKA_REQUEST_TIMEOUT_MS,
+    ...(tls === undefined || tls === true || tls === false ? {} : { tls }),
+    ...(sasl === undefined ? {} : { sasl: platformaticSasl(sasl) }),
+  };
+}
+
+type KafkaJsSasl = NonNullable<ReturnType<typeof saslOptions>>;
+
+/** Our SASL settings (built once, in client.ts) in the library's words. */
+function platformaticSasl(sasl: KafkaJsSasl): NonNullable<ConnectionOptions['sasl']> {
+  if (sasl.mechanism === 'oauthbearer') {
+    const provider = sasl.oauthBearerProvider;
+    return { mechanism: 'OAUTHBEARER', token: async () => (await provider()).value };
+  }
+  const { username, password } = sasl as { username: string; password: string };
+  const mechanism =
+    sasl.mechanism === 'plain' ? 'PLAIN' : sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512';
+  return { mechanism, username, password };
+}
+
+interface PlatformaticErrorLike {
+  code?: unknown;
+  message?: string;
+  apiId?: string;
+  canRetry?: boolean;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+/**
+ * The library's errors in the shape errors.ts classifies (kafkajs's names and `type`s), so there is still one
+ * classification: a Kafka protocol error keeps its Kafka name (`type`), a network failure reads as a connection
+ * error (with Node's error as its cause), a SASL failure as one, and an aggregate as its most telling member.
+ */
+export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): unknown {
+  if (typeof e !== 'object' || e === null || depth > 5) return e;
+  const x = e as PlatformaticErrorLike;
+  if (typeof x.code !== 'string' || !x.code.startsWith('PLT_KFK_')) return e;
+  if (Array.isArray(x.errors) && x.errors.length > 0) {
+    const members = x.errors as PlatformaticErrorLike[];
+    const telling = members.find((m) => m?.code === 'PLT_KFK_PROTOCOL') ?? members[0];
+    return kafkaJsShaped(telling, saslMechanism, depth + 1);
+  }
+  // A plaintext client on a TLS listener: the library sees the TLS record, drops the connection and says so.
+  if (x.code === 'PLT_KFK_USER' && /^Broker requires TLS/.test(x.message ?? ''))
+    return { name: 'KafkaJSConnectionError', message: `Closed connection: ${x.message}`, retriable: true };
+  // The library's metadata turns Kafka's UNKNOWN_TOPIC_OR_PARTITION into a UserError naming the topic.
+  if (x.code === 'PLT_KFK_USER' && /^Unknown topic /.test(x.message ?? ''))
+    return { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', message: x.message, retriable: true };
+  const cause = x.cause === undefined ? undefined : kafkaJsShaped(x.cause, saslMechanism, depth + 1);
+  const base = { message: x.message ?? 'Kafka error', ...(cause === undefined ? {} : { cause }) };
+  switch (x.code) {
+    case 'PLT_KFK_PROTOCOL':
+      return { ...base, name: 'KafkaJSProtocolError', type: x.apiId, retriable: x.canRetry === true };
+    case 'PLT_KFK_NETWORK':
+      return { ...base, name: 'KafkaJSConnectionError', retriable: true };
+    case 'PLT_KFK_TIMEOUT':
+      return { ...base, name: 'KafkaJSRequestTimeoutError', retriable: true };
+    case 'PLT_KFK_AUTHENTICATION':
+      return {
+        ...base,
+        name: 'KafkaJSSASLAuthenticationError',
+        // explainKafkaError reads "SASL <mechanism> authentication failed: <detail>" (kafkajs's wording).
+        message: `SASL ${saslMechanism ?? 'PLAIN'} authentication failed: ${base.message}`,
+      };
+    default:
+      return { ...base, name: 'KafkaJSError' };
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Group mode on @platformatic/kafka (KAFKA_CLIENT=platformatic): one library consumer per session, a real member of
+ * the caller's consumer group under the classic protocol with kafkajs's protocol name and wire format
+ * (`RoundRobinAssigner`, version 0), so members on kafkajs and on this library, on any replica, share one group
+ * during a rolling change of KAFKA_CLIENT. The library keeps the membership (join, sync, heartbeats, rejoin after a
+ * rebalance); the fetching is platformatic-reader.ts's. Same contract as group-session.ts (kafkajs): at-least-once,
+ * commits coalesced, start positions fixed before the assignment is announced, close leaves the group at once.
+ */
+import type { Consumer, GroupAssignment } from '@platformatic/kafka';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, GatewayError } from '../errors.js';
+import { diffPartitions, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
+import type {
+  ConsumedRecord,
+  GroupSession,
+  GroupStart,
+  RecordSink,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './consumer-types.js';
+import { describeKafkaError, toGatewayError } from './errors.js';
+import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
+import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
+
+export interface PlatformaticGroupOptions {
+  group: string;
+  topics: string[];
+  from: GroupStart;
+}
+
+/** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
+const COMMIT_RETRY_MS = 500;
+/** Reading start positions after a join is tried this often before giving up on the session. */
+const POSITION_ATTEMPTS = 3;
+/** close() waits this long at most for outstanding commits before leaving the group. */
+const FLUSH_TIMEOUT_MS = 10_000;
+/** kafkajs's default rebalance timeout: how long the group waits for members to rejoin. */
+const REBALANCE_TIMEOUT_MS = 60_000;
+
+export async function startPlatformaticGroupSession(
+  ctx: PlatformaticConsumerContext,
+  opts: PlatformaticGroupOptions,
+  sink: RecordSink,
+): Promise<GroupSession> {
+  const s = new PlatformaticGroupSession(ctx, opts, sink);
+  try {
+    await s.start();
+  } catch (e) {
+    await s.close();
+    throw toGatewayError(kafkaJsShaped(e));
+  }
+  return s;
+}
+
+class PlatformaticGroupSession extends PlatformaticReader implements GroupSession {
+  /** Latest assignment from Kafka. */
+  private current: TopicPartition[] = [];
+  /** What the sink was told (it lags `current` while new partitions are positioned). */
+  private announced: TopicPartition[] = [];
+  private generation = 0;
+  /** Between a rebalance notice (or a join) and the new partitions' positions: no fetching. */
+  private positioning = false;
+  private closing: Promise<void> | undefined;
+  private readonly pending = new Map<string, TopicPartitionOffset>();
+  private readonly committed = new Map<string, number>();
+  /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
+  private readonly delivered = new Map<string, number>();
+  private committing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private announcedOnce!: () => void;
+  private failedFirst!: (e: unknown) => void;
+  private readonly firstAnnounce = new Promise<void>((resolve, reject) => {
+    this.announcedOnce = resolve;
+    this.failedFirst = reject;
+  });
+
+  constructor(
+    ctx: PlatformaticConsumerContext,
+    private readonly opts: PlatformaticGroupOptions,
+    sink: RecordSink,
+  ) {
+    super(ctx, sink, ctx.logger.child({ component: 'group-session', group: opts.group }), 'group consumer stopped');
+    this.firstAnnounce.catch(() => {});
+  }
+
+  async start(): Promise<void> {
+    const { Consumer, ConnectionPool } = await loadPlatformatic();
+    const s = this.ctx.settings;
+    const connection = platformaticConnection(s);
+    this.pool = new ConnectionPool(s.KAFKA_CLIENT_ID, connection);
+    const consumer: Consumer = new Consumer({
+      ...connection,
+      groupId: this.opts.group,
+      sessionTimeout: s.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
+      rebalanceTimeout: Math.max(REBALANCE_TIMEOUT_MS, s.KAFKA_CONSUMER_SESSION_TIMEOUT_MS),
+      heartbeatInterval: s.KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS,
+      // kafkajs's round-robin assigner on the wire: a group may hold members of both libraries.
+      protocols: [{ name: 'RoundRobinAssigner', version: 0 }],
+      autocommit: false,
+      maxWaitTime: s.KAFKA_CONSUMER_MAX_WAIT_MS,
+      maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
+      ...CONSUMER_RETRIES,
+    });
+    this.consumer = consumer;
+    consumer.on('consumer:group:join', (p) => {
+      if (consumer === this.consumer) this.onJoin(p.assignments ?? []);
+    });
+    // A rebalance started: stop fetching until the new assignment is known (eager protocol: all is revoked).
+    consumer.on('consumer:group:rebalance', () => {
+      if (!this.closed) this.positioning = true;
+    });
+    // The library emits 'error' when a rejoin failed for good (with no listener, Node would throw it).
+    consumer.on('error', (e: unknown) => this.fail(e));
+    for (const t of this.opts.topics) consumer.topics.track(t);
+    // An unknown topic is refused here, in Kafka's words (UNKNOWN_TOPIC_OR_PARTITION), not as a failed join.
+    await consumer.metadata({ topics: this.opts.topics });
+    // Joining waits for the group's rebalance; the first assignment is announced once its positions are read.
+    await withinJoinTimeout(consumer.joinGroup({}).then(() => this.firstAnnounce));
+    this.startLoop();
+  }
+
+  get assignment(): readonly TopicPartition[] {
+    return this.announced;
+  }
+
+  protected override held(): boolean {
+    return this.positioning;
+  }
+
+  protected outOfRange(): 'earliest' | 'latest' {
+    return this.opts.from;
+  }
+
+  protected override accept(r: ConsumedRecord): boolean {
+    const taken = super.accept(r);
+    if (taken) this.delivered.set(tpKey(r), r.offset + 1);
+    return taken;
+  }
+
+  private onJoin(assignments: GroupAssignment[]): void {
+    if (this.closed) return;
+    const gen = ++this.generation;
+    const next = assignments
+      .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
+      .sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
+    this.current = next;
+    const mine = new Set(next.map(tpKey));
+    for (const k of [...this.pending.keys(), ...this.committed.keys(), ...this.delivered.keys()]) {
+      if (!mine.has(k)) {
+        this.pending.delete(k);
+        this.committed.delete(k);
+        this.delivered.delete(k);
+      }
+    }
+    this.positioning = true;
+    void this.positionWithRetry(gen, next).then(
+      (positions) => {
+        if (gen !== this.generation || this.closed) return;
+        this.next.clear();
+        for (const p of positions) this.next.set(tpKey(p), p);
+        this.positioning = false;
+        const change = {
+          current: next,
+          assigned: diffPartitions(next, this.announced),
+          revoked: diffPartitions(this.announced, next),
+        };
+        this.announced = next;
+        try {
+          this.sink.onAssignment?.(change);
+        } catch (e) {
+          this.log.error({ err: e }, 'assignment sink failed');
+        }
+        this.announcedOnce();
+        this.wake();
+        this.kickCommits();
+      },
+      (e: unknown) => {
+        if (gen !== this.generation || this.closed) return;
+        this.failedFirst(e);
+        this.fail(e);
+      },
+    );
+  }
+
+  private async positionWithRetry(gen: number, next: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.position(next);
+      } catch (e) {
+        if (attempt >= POSITION_ATTEMPTS || gen !== this.generation || this.closed) throw e;
+        this.log.debug({ err: describeKafkaError(kafkaJsShaped(e)) }, 'reading start positions failed; will retry');
+        await sleep(100 * attempt);
+      }
+    }
+  }
+
+  /**
+   * Where each assigned partition goes on: after what this session's socket already got (a partition kept across
+   * a rebalance: restarting at the last commit would hand unacknowledged records to the same socket twice), else
+   * the group's commit, else — never committed — the start or the end as read now, so `latest` means "after the
+   * assignment was announced".
+   */
+  private async position(next: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    const out: TopicPartitionOffset[] = [];
+    const rest: TopicPartition[] = [];
+    for (const tp of next) {
+      const d = this.delivered.get(tpKey(tp));
+      if (d !== undefined) out.push({ ...tp, offset: d });
+      else rest.push(tp);
+    }
+    if (rest.length === 0) return out;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of rest) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    const committed = await this.consumer.listCommittedOffsets({
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    });
+    const fresh: TopicPartition[] = [];
+    for (const tp of rest) {
+      const o = committed.get(tp.topic)?.[tp.partition];
+      if (o !== undefined && o >= 0n) out.push({ ...tp, offset: Number(o) });
+      else fresh.push(tp);
+    }
+    if (fresh.length === 0) return out;
+    const { ListOffsetTimestamps } = await loadPlatformatic();
+    const freshTopics = [...new Set(fresh.map((tp) => tp.topic))];
+    const ends = await this.consumer.listOffsets({
+      topics: freshTopics,
+      partitions: Object.fromEntries(freshTopics.map((t) => [t, byTopic.get(t) ?? []])),
+      timestamp: this.opts.from === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
+    });
+    for (const tp of fresh) {
+      const o = ends.get(tp.topic)?.[tp.partition];
+      if (o === undefined) throw new Error(`no ${this.opts.from} offset for ${tp.topic}/${tp.partition}`);
+      out.push({ ...tp, offset: Number(o) });
+    }
+    return out;
+  }
+
+  commit({ topic, partition, offset }: TopicPartitionOffset): void {
+    if (this.closed) return;
+    const k = tpKey({ topic, partition });
+    if (!this.current.some((tp) => tpKey(tp) === k)) return;
+    if ((this.committed.get(k) ?? -1) >= offset) return;
+    if ((this.pending.get(k)?.offset ?? -1) >= offset) return;
+    this.pending.set(k, { topic, partition, offset });
+    this.kickCommits();
+  }
+
+  private kickCommits(): void {
+    if (this.committing || this.pending.size === 0 || this.retryTimer) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+    });
+  }
+
+  private send(positions: TopicPartitionOffset[]): Promise<void> {
+    return this.consumer.commit({
+      offsets: positions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: BigInt(p.offset),
+        leaderEpoch: -1,
+      })),
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending.values()];
+      this.pending.clear();
+      try {
+        await this.send(batch);
+        for (const p of batch) {
+          const k = tpKey(p);
+          this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
+        }
+      } catch (e) {
+        // Typically a rebalance: keep what is still ours (and not superseded) and try again shortly.
+        const mine = new Set(this.current.map(tpKey));
+        for (const p of batch) {
+          const k = tpKey(p);
+          if (mine.has(k) && (this.pending.get(k)?.offset ?? -1) < p.offset) this.pending.set(k, p);
+        }
+        this.log.debug({ err: describeKafkaError(kafkaJsShaped(e)) }, 'commit failed; will retry');
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kickCommits();
+        }, COMMIT_RETRY_MS);
+        this.retryTimer.unref();
+        return;
+      }
+    }
+  }
+
+  private requireAssigned(tps: readonly TopicPartition[]): void {
+    const mine = new Set(this.current.map(tpKey));
+    const lost = tps.filter((tp) => !mine.has(tpKey(tp)));
+    if (lost.length > 0)
+      throw new GatewayError(
+        409,
+        ErrorCodes.CONSUMER_ILLEGAL_STATE,
+        `Not assigned to this consumer (now): ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
+      );
+  }
+
+  async commitNow(positions: TopicPartitionOffset[]): Promise<void> {
+    if (this.closed) throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The consumer is closed.');
+    if (positions.length === 0) return;
+    this.requireAssigned(positions);
+    try {
+      await this.send(positions);
+    } catch (e) {
+      throw toGatewayError(kafkaJsShaped(e));
+    }
+    for (const p of positions) {
+      const k = tpKey(p);
+      this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
+    }
+  }
+
+  seek(position: TopicPartitionOffset): void {
+    this.requireAssigned([position]);
+    const k = tpKey(position);
+    this.delivered.set(k, position.offset);
+    // A new entry: a fetch in flight for the old one is dropped when it arrives (the reader compares entries). While
+    // positioning, the positions read go on from `delivered`, set above.
+    this.next.set(k, { ...position });
+    this.wake();
+  }
+
+  async flushCommits(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.pending.size > 0 || this.committing) && Date.now() < until) {
+      if (this.committing) await this.committing;
+      else if (this.retryTimer) await sleep(50);
+      else this.kickCommits();
+    }
+    if (this.pending.size > 0)
+      this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.pause();
+      // Commit what was acknowledged while still a member (a commit needs the current generation)...
+      if (this.consumer) await this.flushCommits().catch(() => {});
+      this.closed = true;
+      this.failedFirst(new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'The consumer was closed.'));
+      clearTimeout(this.retryTimer);
+      this.pending.clear();
+      await this.stopped();
+      // ...then leave the group at once, so its partitions move to the other members without a timeout.
+      await Promise.allSettled([
+        this.consumer
+          ?.close(true)
+          .catch((e: unknown) => this.log.debug({ err: describeKafkaError(kafkaJsShaped(e)) }, 'leaving failed')),
+        this.pool?.close(),
+      ]);
+    })();
+    return this.closing;
+  }
+}
+
+/** `p`, or a 503 after JOIN_TIMEOUT_MS (as kafkajs sessions give up joining: consumer-common.ts). */
+async function withinJoinTimeout<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'Timed out joining the consumer group.', {
+            retriable: true,
+          }),
+        ),
+      JOIN_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
