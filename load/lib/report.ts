@@ -72,6 +72,7 @@ export function svgChart(
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="30" font-size="18" font-weight="bold">${esc(title)}</text>`,
     `<text x="20" y="50" font-size="12" fill="#555">${esc(subtitle)}</text>`,
