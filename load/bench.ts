@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runOnSupportedNode } from '../scripts/node-runtime.mjs';
 import { parseArgs } from './lib/args.js';
 import { createTopics, ROOT, startBroker, startGatewayProcess, type GatewayProcess } from './lib/env.js';
 import { machineLoad } from './lib/proc.js';
@@ -22,6 +23,10 @@ import { DEFAULT_SCENARIOS, scenarios } from './scenarios/index.js';
 import { med } from './scenarios/common.js';
 import type { BenchContext, RoundResult, Row } from './scenarios/types.js';
 import { summarizeProfile } from './profile-summary.js';
+
+// On an end-of-life `node` (20 here) this re-runs itself on Node 24 from npm: the gateway it measures then runs
+// on a supported runtime too (it is started with this process's Node). docs/runtime.md.
+await runOnSupportedNode(import.meta.url, 'bench', ['--import', 'tsx']);
 
 const args = parseArgs(process.argv.slice(2));
 const durationS = args.num('duration', 5);

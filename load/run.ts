@@ -9,11 +9,16 @@
  *                                                   bench-* topics and enables the baseline / WS producer
  *   npm run load -- W2 [--sockets 100 --rate 1000]  WebSocket broadcast (needs the WebSocket side)
  */
+import { runOnSupportedNode } from '../scripts/node-runtime.mjs';
 import { parseArgs } from './lib/args.js';
 import { createTopics, startBroker, startGatewayProcess } from './lib/env.js';
 import { markdownTable } from './lib/report.js';
 import { scenarios } from './scenarios/index.js';
 import type { BenchContext } from './scenarios/types.js';
+
+// On an end-of-life `node` (20 here) this re-runs itself on Node 24 from npm: the gateway it measures then runs
+// on a supported runtime too (it is started with this process's Node). docs/runtime.md.
+await runOnSupportedNode(import.meta.url, 'load', ['--import', 'tsx']);
 
 const args = parseArgs(process.argv.slice(2));
 const id = (args.positional[0] ?? '').toUpperCase();

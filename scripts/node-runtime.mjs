@@ -52,9 +52,10 @@ export function envWithNode(bin, env = process.env) {
 /**
  * Call first thing in a script: on a supported Node it returns at once; on an older one (Linux x64) it runs this
  * same script with the same arguments under the npm-provided Node 24, waits for it and exits with its code (never
- * returns). Ctrl-C reaches the child through the terminal's process group; SIGTERM is passed on.
+ * returns). `nodeArgs` go before the script (`['--import', 'tsx']` for a TypeScript script). Ctrl-C reaches the child
+ * through the terminal's process group; SIGTERM is passed on.
  */
-export async function runOnSupportedNode(scriptUrl, name) {
+export async function runOnSupportedNode(scriptUrl, name, nodeArgs = []) {
   if (isSupported()) return;
   const log = (m) => process.stderr.write(`[${name}] ${m}\n`);
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -64,7 +65,7 @@ export async function runOnSupportedNode(scriptUrl, name) {
   const bin = npmProvidedNode(24);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   log(`Node ${process.versions.node} is end-of-life and not supported: running on Node ${version} from npm instead`);
-  const child = spawn(bin, [fileURLToPath(scriptUrl), ...process.argv.slice(2)], {
+  const child = spawn(bin, [...nodeArgs, fileURLToPath(scriptUrl), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: envWithNode(bin),
   });
