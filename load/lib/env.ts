@@ -97,18 +97,23 @@ export interface GatewayProcessOptions {
   env?: Record<string, string>;
   /** Listen here (replicas that must know each other's addresses before they start); default a free port. */
   port?: number;
+  /** Run on this Node binary instead of this process's (load/probe-p4.ts compares runtimes). */
+  node?: string;
+  /** Node options before the entry file (e.g. `--import` a preload). */
+  nodeArgs?: string[];
 }
 
 export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
   const useBuild = !o.tsx && (o.noBuild ? existsSync(path.join(BUILD_DIR, 'main.js')) : buildGateway());
   const nodeArgs = [
+    ...(o.nodeArgs ?? []),
     ...(o.cpuProfDir
       ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])
       : []),
     ...(useBuild ? [path.join(BUILD_DIR, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
   ];
-  const child = spawn(process.execPath, nodeArgs, {
+  const child = spawn(o.node ?? process.execPath, nodeArgs, {
     cwd: ROOT,
     env: {
       ...process.env,
