@@ -27,6 +27,7 @@ import { JSON_V2, produceBody } from './lib/payload.js';
 import { cpuSeconds, machineLoad } from './lib/proc.js';
 import { readdirSync } from 'node:fs';
 import type { BaselineJob } from './lib/baseline-worker.js';
+import { gcs, roundTrips, split, type Trace } from './lib/p4-split.js';
 
 const args = parseArgs(process.argv.slice(2));
 const NODES: Record<string, string> = {
@@ -60,16 +61,6 @@ const PRELOAD = path.join(ROOT, 'load/lib/p4-trace.mjs');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'probe-p4-'));
 const log = (m: string) => process.stderr.write(`[probe] ${m}\n`);
 
-type Ev = ['http', number, number] | ['kw' | 'kr', number, number, number] | ['gc', number, number, number];
-interface Trace {
-  node: string;
-  sockets: { id: number; port?: number; noDelay?: boolean }[];
-  loopDelayMs: { p50: number; p99: number; max: number };
-  cpuUs: { user: number; system: number };
-  uptimeS: number;
-  events: Ev[];
-}
-
 const q = (xs: number[], f: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil(s.length * f) - 1)]! : Number.NaN;
@@ -77,56 +68,6 @@ const q = (xs: number[], f: number) => {
 const fmt = (xs: number[]) =>
   `p50 ${q(xs, 0.5).toFixed(2)}  p90 ${q(xs, 0.9).toFixed(2)}  p99 ${q(xs, 0.99).toFixed(2)}`;
 
-/** Kafka round trips: each write followed by the next read on the same socket. */
-function roundTrips(t: Trace, from: number, to: number): { write: number; read: number }[] {
-  const out: { write: number; read: number }[] = [];
-  const open = new Map<number, number>();
-  for (const e of t.events) {
-    if ((e[0] !== 'kw' && e[0] !== 'kr') || e[1] < from || e[1] > to) continue;
-    if (e[0] === 'kw' && !open.has(e[2])) open.set(e[2], e[1]);
-    else if (e[0] === 'kr' && open.has(e[2])) {
-      out.push({ write: open.get(e[2])!, read: e[1] });
-      open.delete(e[2]);
-    }
-  }
-  return out;
-}
-
-function split(t: Trace, from: number) {
-  const http = t.events.filter((e): e is ['http', number, number] => e[0] === 'http' && e[1] >= from);
-  const trips = roundTrips(t, from, Number.POSITIVE_INFINITY);
-  const inToKafka: number[] = [];
-  const kafka: number[] = [];
-  const kafkaToOut: number[] = [];
-  let j = 0;
-  for (const [, start, finish] of http) {
-    while (j < trips.length && trips[j]!.write < start) j++;
-    // The produce request that carried this record: the first write after the request began (a batch may carry
-    // several requests; at 200/s they seldom overlap).
-    const trip = trips.slice(j).find((r) => r.read <= finish);
-    if (!trip) continue;
-    inToKafka.push(trip.write - start);
-    kafka.push(trip.read - trip.write);
-    kafkaToOut.push(finish - trip.read);
-  }
-  return { server: http.map(([, s, f]) => f - s), inToKafka, kafka, kafkaToOut };
-}
-
-/** Garbage collections in the measured window: count, total and longest pause, per kind. */
-function gcs(t: Trace, from: number): string {
-  const byKind = new Map<number, number[]>();
-  for (const e of t.events)
-    if (e[0] === 'gc' && e[1] >= from) (byKind.get(e[3]) ?? byKind.set(e[3], []).get(e[3])!).push(e[2]);
-  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak' };
-  return (
-    [...byKind]
-      .map(
-        ([k, xs]) =>
-          `${kinds[k] ?? k} ${xs.length}× ${xs.reduce((a, b) => a + b, 0).toFixed(0)} ms (max ${Math.max(...xs).toFixed(1)})`,
-      )
-      .join(', ') || 'none'
-  );
-}
 const cpuPct = (t: Trace) => ((t.cpuUs.user + t.cpuUs.system) / 1e4 / t.uptimeS).toFixed(0);
 
 async function gatewayRun(node: string, brokers: string, brokerPort: string, tag: string) {
