@@ -7,7 +7,7 @@ import type { Consumer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createConsumer,
-  diffPartitions,
+  announceAssignment,
   flattenAssignment,
   tpKey,
   watermarks,
@@ -109,17 +109,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     void this.positionWithRetry(gen, next).finally(() => {
       if (gen !== this.generation || this.closed) return;
       this.positioning = false;
-      const change = {
-        current: next,
-        assigned: diffPartitions(next, this.announced),
-        revoked: diffPartitions(this.announced, next),
-      };
-      this.announced = next;
-      try {
-        this.sink.onAssignment?.(change);
-      } catch (e) {
-        this.log.error({ err: e }, 'assignment sink failed');
-      }
+      this.announced = announceAssignment(this.sink, this.log, this.announced, next);
       this.announcedOnce();
       this.applyPause();
       this.commits.kick();

@@ -9,7 +9,7 @@
 import type { Consumer, GroupAssignment } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GatewayError } from '../errors.js';
-import { diffPartitions, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
+import { announceAssignment, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
 import type {
   ConsumedRecord,
   GroupSession,
@@ -146,17 +146,7 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
         this.next.clear();
         for (const p of positions) this.next.set(tpKey(p), p);
         this.positioning = false;
-        const change = {
-          current: next,
-          assigned: diffPartitions(next, this.announced),
-          revoked: diffPartitions(this.announced, next),
-        };
-        this.announced = next;
-        try {
-          this.sink.onAssignment?.(change);
-        } catch (e) {
-          this.log.error({ err: e }, 'assignment sink failed');
-        }
+        this.announced = announceAssignment(this.sink, this.log, this.announced, next);
         this.announcedOnce();
         this.wake();
         this.commits.kick();
