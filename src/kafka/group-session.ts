@@ -39,7 +39,6 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   /** What the sink was told (it lags Kafka's latest assignment while new partitions are positioned). */
   private announced: TopicPartition[] = [];
   private generation = 0;
-  private userPaused = false;
   private positioning = false;
   private closing: Promise<void> | undefined;
   private readonly commits: CommitTracker;
@@ -76,10 +75,6 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
 
   get assignment(): readonly TopicPartition[] {
     return this.announced;
-  }
-
-  get paused(): boolean {
-    return this.userPaused;
   }
 
   protected override afterFirstJoin(): Promise<void> {
@@ -168,16 +163,6 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
         offset: String(this.opts.from === 'earliest' ? m.low : m.high),
       });
     }
-  }
-
-  pause(): void {
-    this.userPaused = true;
-    this.applyPause();
-  }
-
-  resume(): void {
-    this.userPaused = false;
-    this.applyPause();
   }
 
   protected applyPause(): void {
