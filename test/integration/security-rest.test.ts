@@ -21,6 +21,7 @@ import {
   ready,
   type ProduceReply,
   type Reply,
+  testKafkaClientEnv,
 } from '../helpers/gateway.js';
 import { readAll, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
@@ -59,6 +60,7 @@ function env(extra: Record<string, string> = {}) {
       KAFKA_BROKERS: brokers,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'jwt',
       AUTH_PUBLIC_KEY_FILE: join(dir, 'public.pem'),
       AUTH_PRINCIPAL_HEADER: PRINCIPAL_HEADER,
