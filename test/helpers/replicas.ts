@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { testKafkaClientEnv } from './gateway.js';
+import { testKafkaClientEnv } from './kafka-client-choice.js';
 import { waitFor } from './wait.js';
 
 export interface Replica {
