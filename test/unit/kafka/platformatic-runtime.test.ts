@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { MIN_NODE } from '../../../scripts/node-runtime.mjs';
 import { PLATFORMATIC_MIN_NODE, platformaticRuntimeProblem } from '../../../src/kafka/platformatic-client.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -25,6 +26,11 @@ describe('platformaticRuntimeProblem', () => {
     expect(problem).toContain(`this is ${v}`);
     expect(problem).toContain('22.22');
     expect(problem).toContain('KAFKA_CLIENT=kafkajs');
+  });
+
+  it("is the project's floor too (the default client): every Node the scripts accept runs the library", () => {
+    expect(PLATFORMATIC_MIN_NODE).toBe(MIN_NODE);
+    expect(platformaticRuntimeProblem(MIN_NODE)).toBeUndefined();
   });
 
   it("is the library's own floor (its package.json `engines`)", () => {
