@@ -23,7 +23,7 @@ import {
   type Reply,
   testKafkaClientEnv,
 } from '../helpers/gateway.js';
-import { readAll, uniqueTopic } from '../helpers/kafka.js';
+import { ensureConsumerOffsetsTopic, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 
 const brokers = inject('kafkaBrokers');
@@ -226,6 +226,7 @@ describe('permissions (claim and scope globs)', () => {
   });
 
   it('internal topics (__*) are admin-only, whatever the globs say', async () => {
+    await ensureConsumerOffsetsTopic(brokers);
     const everything = await sign('greedy', { kafka: { produce: ['*'], consume: ['*'] } });
     expect403(await call(gw, '/topics/__consumer_offsets', { headers: auth(everything) }));
     expect403(await produceJson('__consumer_offsets', everything));
