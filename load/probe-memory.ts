@@ -1,7 +1,8 @@
 /**
  * Each module's share of M1's idle memory (docs/performance.md, "Idle memory"): a fresh `node --expose-gc` process
  * (no tsx, nothing of this script) imports the gateway's packages one after another, then the compiled gateway
- * (load/.build/server.js, loaded but not started), and after each import runs a full GC and reads
+ * (load/.build/server.js, loaded but not started), and after each import runs a memory-reducing full GC (it also
+ * shrinks the young generation the imports grew, as src/startup-memory.ts does; Node 20 ignores that) and reads
  * `process.memoryUsage()` and /proc/self/status. Each row's share is the difference to the row before: the order is
  * fixed, so a package that another already loaded (zod under @hono/zod-openapi) counts where it first loads.
  *
@@ -37,7 +38,7 @@ import { readFileSync } from 'node:fs';
 const steps = JSON.parse(process.argv[1]);
 const kb = (s, n) => Number(new RegExp(n + ':\\\\s+(\\\\d+) kB').exec(s)[1]) / 1024;
 const read = (name) => {
-  gc(); gc();
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const m = process.memoryUsage();
   const s = readFileSync('/proc/self/status', 'utf8');
   return { name, rss: kb(s, 'VmRSS'), anon: kb(s, 'RssAnon'), file: kb(s, 'RssFile'), heapUsed: m.heapUsed / 2 ** 20,

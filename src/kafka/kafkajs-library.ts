@@ -1,7 +1,7 @@
 /**
  * The one place that loads kafkajs: on first use, with its patches applied first (kafkajs-patches.ts). Every other
  * file imports only kafkajs's types, so a gateway on @platformatic/kafka (KAFKA_CLIENT=platformatic) loads nothing of
- * kafkajs — ~10 MiB of idle memory (docs/performance.md, M1) — and one on kafkajs always runs it patched.
+ * kafkajs (idle RSS 144 → 136 MiB on Node 24: docs/performance.md, M1), and one on kafkajs always runs it patched.
  * `test/unit/architecture.test.ts` holds src/ to this; `test/unit/kafka-client-loading.test.ts` checks both clients.
  */
 import { createRequire } from 'node:module';
