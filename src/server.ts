@@ -72,6 +72,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       ? createRateLimiter({ recordsPerS: config.RATE_LIMIT_RECORDS_PER_S })
       : undefined;
   const consumerInstances = new InstanceRegistry(kafka, config, logger.child({ component: 'http-consumers' }));
+  metrics.watchConsumers({
+    instances: () => consumerInstances.size,
+    pollsWaiting: () => consumerInstances.pollsWaiting(),
+  });
   const worker = options.worker;
   // A worker answers /metrics for the whole pod; the primary collects every worker's series for it.
   worker?.onCollect(async () => [await metrics.snapshot()]);

@@ -71,6 +71,8 @@ export class ConsumerInstance {
   private fatal: GatewayError | undefined;
   private interrupted = false;
   closed = false;
+  /** A `GET records` is waiting for records (a long poll; the `kafka_gateway_consumer_polls_waiting` gauge). */
+  waiting = false;
 
   constructor(
     readonly group: string,
@@ -208,6 +210,7 @@ export class ConsumerInstance {
       const left = until - Date.now();
       if (left <= 0 || this.closed || this.interrupted) break;
       this.resumeIfRoom();
+      this.waiting = true;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, left);
         this.wake = done;
@@ -216,6 +219,7 @@ export class ConsumerInstance {
           resolve();
         }
       });
+      this.waiting = false;
       this.wake = undefined;
     }
     const out: ConsumedRecord[] = [];

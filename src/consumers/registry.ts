@@ -46,6 +46,13 @@ export class InstanceRegistry {
     return this.instances.size;
   }
 
+  /** `GET records` calls waiting for records right now. */
+  pollsWaiting(): number {
+    let n = 0;
+    for (const i of this.instances.values()) if (i.waiting) n++;
+    return n;
+  }
+
   /** Is (group, name) here, and whose is it? */
   presence(group: string, name: string, sub: string | null): Presence {
     const i = this.instances.get(id(group, name));

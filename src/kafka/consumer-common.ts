@@ -6,7 +6,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, 
 import type { Config } from '../config.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { ConsumedRecord, TopicPartition } from './consumer-types.js';
+import type { ConsumedRecord, RecordSink, TopicPartition } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
 import type { RecordHeader } from './types.js';
 import { kafkajs } from './kafkajs-library.js';
@@ -87,6 +87,28 @@ export const tpKey = (tp: TopicPartition) => `${tp.partition}:${tp.topic}`;
 export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPartition[]): TopicPartition[] {
   const inB = new Set(b.map(tpKey));
   return a.filter((tp) => !inB.has(tpKey(tp)));
+}
+
+/**
+ * Tells the sink a session's new assignment (what it holds now, what was added, what was taken away since `before`)
+ * and returns it as the next `before`. A sink that throws is logged, not propagated: the session goes on.
+ */
+export function announceAssignment(
+  sink: RecordSink,
+  log: Logger,
+  before: readonly TopicPartition[],
+  next: TopicPartition[],
+): TopicPartition[] {
+  try {
+    sink.onAssignment?.({
+      current: next,
+      assigned: diffPartitions(next, before),
+      revoked: diffPartitions(before, next),
+    });
+  } catch (e) {
+    log.error({ err: e }, 'assignment sink failed');
+  }
+  return next;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Consumer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createConsumer,
-  diffPartitions,
+  announceAssignment,
   flattenAssignment,
   tpKey,
   watermarks,
@@ -16,6 +16,7 @@ import {
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
+import { CommitTracker } from './commit-tracker.js';
 import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
@@ -24,20 +25,8 @@ export interface GroupSessionOptions {
   from: GroupStart;
 }
 
-/** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
-const COMMIT_RETRY_MS = 500;
-/**
- * Acknowledged offsets are committed at most this often per session (the acks in between coalesce into the next
- * commit). A WebSocket client may ack every few records; one OffsetCommit per ack (each an append to
- * `__consumer_offsets` on the broker and a round trip) cost the broker and the gateway more than the records
- * (W3 in docs/performance.md), while a later commit only widens what a crash redelivers (at-least-once either way).
- */
-const COMMIT_INTERVAL_MS = 200;
 /** Reading start positions after a join is tried this often before falling back to Kafka's reset policy. */
 const POSITION_ATTEMPTS = 3;
-/** close() waits this long at most for outstanding commits before leaving the group. */
-const FLUSH_TIMEOUT_MS = 10_000;
-
 export async function startGroupSession(
   ctx: ConsumerContext,
   opts: GroupSessionOptions,
@@ -47,25 +36,16 @@ export async function startGroupSession(
 }
 
 class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
-  /** Latest assignment from Kafka. */
-  private current: TopicPartition[] = [];
-  /** What the sink was told (it lags `current` while new partitions are positioned). */
+  /** What the sink was told (it lags Kafka's latest assignment while new partitions are positioned). */
   private announced: TopicPartition[] = [];
   private generation = 0;
-  private userPaused = false;
   private positioning = false;
   private closing: Promise<void> | undefined;
-  private readonly pending = new Map<string, TopicPartitionOffset>();
-  private readonly committed = new Map<string, number>();
+  private readonly commits: CommitTracker;
   /** Offset commits Kafka confirmed (kafkajs's COMMIT_OFFSETS event) for the current consumer. */
   private commitsSeen = 0;
   /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
   private readonly delivered = new Map<string, number>();
-  private committing: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  /** The next commit, COMMIT_INTERVAL_MS after the last. */
-  private intervalTimer: NodeJS.Timeout | undefined;
-  private lastCommitAt = 0;
   private announcedOnce!: () => void;
   private readonly firstAnnounce = new Promise<void>((r) => (this.announcedOnce = r));
 
@@ -82,6 +62,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       'group consumer stopped',
     );
     this.consumer = this.spawn();
+    this.commits = new CommitTracker((positions) => this.send(positions), this.log);
   }
 
   protected newConsumer(): Consumer {
@@ -94,10 +75,6 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
 
   get assignment(): readonly TopicPartition[] {
     return this.announced;
-  }
-
-  get paused(): boolean {
-    return this.userPaused;
   }
 
   protected override afterFirstJoin(): Promise<void> {
@@ -118,35 +95,19 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     if (this.closed) return;
     const gen = ++this.generation;
     const next = flattenAssignment(memberAssignment);
-    this.current = next;
+    this.commits.assign(next);
     const mine = new Set(next.map(tpKey));
-    for (const k of [...this.pending.keys(), ...this.committed.keys(), ...this.delivered.keys()]) {
-      if (!mine.has(k)) {
-        this.pending.delete(k);
-        this.committed.delete(k);
-        this.delivered.delete(k);
-      }
-    }
+    for (const k of this.delivered.keys()) if (!mine.has(k)) this.delivered.delete(k);
     // Hold fetching (kafkajs may have restarted with fresh pause state) until new partitions are positioned.
     this.positioning = true;
     this.setKafkaPaused(true, true);
     void this.positionWithRetry(gen, next).finally(() => {
       if (gen !== this.generation || this.closed) return;
       this.positioning = false;
-      const change = {
-        current: next,
-        assigned: diffPartitions(next, this.announced),
-        revoked: diffPartitions(this.announced, next),
-      };
-      this.announced = next;
-      try {
-        this.sink.onAssignment?.(change);
-      } catch (e) {
-        this.log.error({ err: e }, 'assignment sink failed');
-      }
+      this.announced = announceAssignment(this.sink, this.log, this.announced, next);
       this.announcedOnce();
       this.applyPause();
-      this.kickCommits();
+      this.commits.kick();
     });
   }
 
@@ -204,103 +165,16 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     }
   }
 
-  pause(): void {
-    this.userPaused = true;
-    this.applyPause();
-  }
-
-  resume(): void {
-    this.userPaused = false;
-    this.applyPause();
-  }
-
   protected applyPause(): void {
     this.setKafkaPaused(this.userPaused || this.flowPaused || this.positioning);
   }
 
-  commit({ topic, partition, offset }: TopicPartitionOffset): void {
-    if (this.closed) return;
-    const k = tpKey({ topic, partition });
-    if (!this.current.some((tp) => tpKey(tp) === k)) return;
-    if ((this.committed.get(k) ?? -1) >= offset) return;
-    if ((this.pending.get(k)?.offset ?? -1) >= offset) return;
-    this.pending.set(k, { topic, partition, offset });
-    this.kickCommits();
+  commit(position: TopicPartitionOffset): void {
+    this.commits.ack(position);
   }
 
-  /** Commit what is pending: at once with `now` (a flush), else no sooner than COMMIT_INTERVAL_MS after the last. */
-  private kickCommits(now = false): void {
-    if (this.committing || this.pending.size === 0 || this.retryTimer) return;
-    const wait = this.lastCommitAt + COMMIT_INTERVAL_MS - Date.now();
-    if (!now && wait > 0) {
-      if (!this.intervalTimer) {
-        this.intervalTimer = setTimeout(() => {
-          this.intervalTimer = undefined;
-          this.kickCommits();
-        }, wait);
-        this.intervalTimer.unref();
-      }
-      return;
-    }
-    clearTimeout(this.intervalTimer);
-    this.intervalTimer = undefined;
-    this.lastCommitAt = Date.now();
-    this.committing = this.commitLoop().finally(() => {
-      this.committing = undefined;
-      this.kickCommits();
-    });
-  }
-
-  /** Commits what is pending now (acks that arrive meanwhile wait for the next commit, COMMIT_INTERVAL_MS on). */
-  private async commitLoop(): Promise<void> {
-    if (this.pending.size > 0) {
-      const batch = [...this.pending.values()];
-      this.pending.clear();
-      try {
-        const seen = this.commitsSeen;
-        await this.consumer.commitOffsets(
-          batch.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
-        );
-        // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a
-        // rejoin, or a replaced consumer's start): only Kafka's confirmation counts, else this is tried again.
-        if (this.commitsSeen === seen) throw new Error('kafkajs skipped the commit (its consumer was not running)');
-        for (const p of batch) {
-          const k = tpKey(p);
-          this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
-        }
-      } catch (e) {
-        // Typically a rebalance: keep what is still ours (and not superseded) and try again shortly.
-        const mine = new Set(this.current.map(tpKey));
-        for (const p of batch) {
-          const k = tpKey(p);
-          if (mine.has(k) && (this.pending.get(k)?.offset ?? -1) < p.offset) this.pending.set(k, p);
-        }
-        this.log.debug({ err: describeKafkaError(e) }, 'commit failed; will retry');
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.kickCommits();
-        }, COMMIT_RETRY_MS);
-        this.retryTimer.unref();
-        return;
-      }
-    }
-  }
-
-  private requireAssigned(tps: readonly TopicPartition[]): void {
-    const mine = new Set(this.current.map(tpKey));
-    const lost = tps.filter((tp) => !mine.has(tpKey(tp)));
-    if (lost.length > 0)
-      throw new GatewayError(
-        409,
-        ErrorCodes.CONSUMER_ILLEGAL_STATE,
-        `Not assigned to this consumer (now): ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
-      );
-  }
-
-  async commitNow(positions: TopicPartitionOffset[]): Promise<void> {
-    if (this.closed) throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The consumer is closed.');
-    if (positions.length === 0) return;
-    this.requireAssigned(positions);
+  /** One commit, confirmed by Kafka (CommitTracker's `send`). */
+  private async send(positions: TopicPartitionOffset[]): Promise<void> {
     const seen = this.commitsSeen;
     try {
       await this.consumer.commitOffsets(
@@ -309,32 +183,26 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     } catch (e) {
       throw toGatewayError(e);
     }
-    // Same check as commitLoop: kafkajs resolves without committing while its runner is not running.
+    // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a rejoin,
+    // or a replaced consumer's start): only Kafka's confirmation (COMMIT_OFFSETS) counts.
     if (this.commitsSeen === seen)
       throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The group is rebalancing; nothing committed.', {
         retriable: true,
       });
-    for (const p of positions) {
-      const k = tpKey(p);
-      this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
-    }
+  }
+
+  commitNow(positions: TopicPartitionOffset[]): Promise<void> {
+    return this.commits.commitNow(positions);
   }
 
   seek(position: TopicPartitionOffset): void {
-    this.requireAssigned([position]);
+    this.commits.requireAssigned([position]);
     this.delivered.set(tpKey(position), position.offset);
     this.consumer.seek({ topic: position.topic, partition: position.partition, offset: String(position.offset) });
   }
 
-  async flushCommits(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while ((this.pending.size > 0 || this.committing) && Date.now() < until) {
-      if (this.committing) await this.committing;
-      else if (this.retryTimer) await sleep(50);
-      else this.kickCommits(true);
-    }
-    if (this.pending.size > 0)
-      this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
+  flushCommits(timeoutMs?: number): Promise<void> {
+    return this.commits.flush(timeoutMs);
   }
 
   close(): Promise<void> {
@@ -343,9 +211,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       // Commit what was acknowledged while still a member (a commit needs the current generation)...
       await this.flushCommits().catch(() => {});
       this.closed = true;
-      clearTimeout(this.retryTimer);
-      clearTimeout(this.intervalTimer);
-      this.pending.clear();
+      this.commits.close();
       // ...then leave the group at once, so its partitions move to the other members without a timeout.
       await this.consumer
         .disconnect()

@@ -9,7 +9,7 @@
 import type { Consumer, GroupAssignment } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GatewayError } from '../errors.js';
-import { diffPartitions, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
+import { announceAssignment, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
 import type {
   ConsumedRecord,
   GroupSession,
@@ -18,6 +18,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from './consumer-types.js';
+import { CommitTracker } from './commit-tracker.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
@@ -28,12 +29,8 @@ export interface PlatformaticGroupOptions {
   from: GroupStart;
 }
 
-/** A failed commit (e.g. during a rebalance) is tried again after this long, while its partition stays ours. */
-const COMMIT_RETRY_MS = 500;
 /** Reading start positions after a join is tried this often before giving up on the session. */
 const POSITION_ATTEMPTS = 3;
-/** close() waits this long at most for outstanding commits before leaving the group. */
-const FLUSH_TIMEOUT_MS = 10_000;
 /** kafkajs's default rebalance timeout: how long the group waits for members to rejoin. */
 const REBALANCE_TIMEOUT_MS = 60_000;
 
@@ -53,20 +50,15 @@ export async function startPlatformaticGroupSession(
 }
 
 class PlatformaticGroupSession extends PlatformaticReader implements GroupSession {
-  /** Latest assignment from Kafka. */
-  private current: TopicPartition[] = [];
-  /** What the sink was told (it lags `current` while new partitions are positioned). */
+  /** What the sink was told (it lags Kafka's latest assignment while new partitions are positioned). */
   private announced: TopicPartition[] = [];
   private generation = 0;
   /** Between a rebalance notice (or a join) and the new partitions' positions: no fetching. */
   private positioning = false;
   private closing: Promise<void> | undefined;
-  private readonly pending = new Map<string, TopicPartitionOffset>();
-  private readonly committed = new Map<string, number>();
+  private readonly commits: CommitTracker;
   /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
   private readonly delivered = new Map<string, number>();
-  private committing: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
   private announcedOnce!: () => void;
   private failedFirst!: (e: unknown) => void;
   private readonly firstAnnounce = new Promise<void>((resolve, reject) => {
@@ -81,6 +73,7 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
   ) {
     super(ctx, sink, ctx.logger.child({ component: 'group-session', group: opts.group }), 'group consumer stopped');
     this.firstAnnounce.catch(() => {});
+    this.commits = new CommitTracker((positions) => this.send(positions), this.log);
   }
 
   async start(): Promise<void> {
@@ -143,15 +136,9 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     const next = assignments
       .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
       .sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
-    this.current = next;
+    this.commits.assign(next);
     const mine = new Set(next.map(tpKey));
-    for (const k of [...this.pending.keys(), ...this.committed.keys(), ...this.delivered.keys()]) {
-      if (!mine.has(k)) {
-        this.pending.delete(k);
-        this.committed.delete(k);
-        this.delivered.delete(k);
-      }
-    }
+    for (const k of this.delivered.keys()) if (!mine.has(k)) this.delivered.delete(k);
     this.positioning = true;
     void this.positionWithRetry(gen, next).then(
       (positions) => {
@@ -159,20 +146,10 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
         this.next.clear();
         for (const p of positions) this.next.set(tpKey(p), p);
         this.positioning = false;
-        const change = {
-          current: next,
-          assigned: diffPartitions(next, this.announced),
-          revoked: diffPartitions(this.announced, next),
-        };
-        this.announced = next;
-        try {
-          this.sink.onAssignment?.(change);
-        } catch (e) {
-          this.log.error({ err: e }, 'assignment sink failed');
-        }
+        this.announced = announceAssignment(this.sink, this.log, this.announced, next);
         this.announcedOnce();
         this.wake();
-        this.kickCommits();
+        this.commits.kick();
       },
       (e: unknown) => {
         if (gen !== this.generation || this.closed) return;
@@ -236,90 +213,32 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     return out;
   }
 
-  commit({ topic, partition, offset }: TopicPartitionOffset): void {
-    if (this.closed) return;
-    const k = tpKey({ topic, partition });
-    if (!this.current.some((tp) => tpKey(tp) === k)) return;
-    if ((this.committed.get(k) ?? -1) >= offset) return;
-    if ((this.pending.get(k)?.offset ?? -1) >= offset) return;
-    this.pending.set(k, { topic, partition, offset });
-    this.kickCommits();
+  commit(position: TopicPartitionOffset): void {
+    this.commits.ack(position);
   }
 
-  private kickCommits(): void {
-    if (this.committing || this.pending.size === 0 || this.retryTimer) return;
-    this.committing = this.commitLoop().finally(() => {
-      this.committing = undefined;
-    });
-  }
-
-  private send(positions: TopicPartitionOffset[]): Promise<void> {
-    return this.consumer.commit({
-      offsets: positions.map((p) => ({
-        topic: p.topic,
-        partition: p.partition,
-        offset: BigInt(p.offset),
-        leaderEpoch: -1,
-      })),
-    });
-  }
-
-  private async commitLoop(): Promise<void> {
-    while (this.pending.size > 0) {
-      const batch = [...this.pending.values()];
-      this.pending.clear();
-      try {
-        await this.send(batch);
-        for (const p of batch) {
-          const k = tpKey(p);
-          this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
-        }
-      } catch (e) {
-        // Typically a rebalance: keep what is still ours (and not superseded) and try again shortly.
-        const mine = new Set(this.current.map(tpKey));
-        for (const p of batch) {
-          const k = tpKey(p);
-          if (mine.has(k) && (this.pending.get(k)?.offset ?? -1) < p.offset) this.pending.set(k, p);
-        }
-        this.log.debug({ err: describeKafkaError(kafkaJsShaped(e)) }, 'commit failed; will retry');
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.kickCommits();
-        }, COMMIT_RETRY_MS);
-        this.retryTimer.unref();
-        return;
-      }
-    }
-  }
-
-  private requireAssigned(tps: readonly TopicPartition[]): void {
-    const mine = new Set(this.current.map(tpKey));
-    const lost = tps.filter((tp) => !mine.has(tpKey(tp)));
-    if (lost.length > 0)
-      throw new GatewayError(
-        409,
-        ErrorCodes.CONSUMER_ILLEGAL_STATE,
-        `Not assigned to this consumer (now): ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
-      );
-  }
-
-  async commitNow(positions: TopicPartitionOffset[]): Promise<void> {
-    if (this.closed) throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The consumer is closed.');
-    if (positions.length === 0) return;
-    this.requireAssigned(positions);
+  /** One commit, confirmed by Kafka (CommitTracker's `send`). */
+  private async send(positions: TopicPartitionOffset[]): Promise<void> {
     try {
-      await this.send(positions);
+      await this.consumer.commit({
+        offsets: positions.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          offset: BigInt(p.offset),
+          leaderEpoch: -1,
+        })),
+      });
     } catch (e) {
       throw toGatewayError(kafkaJsShaped(e));
     }
-    for (const p of positions) {
-      const k = tpKey(p);
-      this.committed.set(k, Math.max(this.committed.get(k) ?? -1, p.offset));
-    }
+  }
+
+  commitNow(positions: TopicPartitionOffset[]): Promise<void> {
+    return this.commits.commitNow(positions);
   }
 
   seek(position: TopicPartitionOffset): void {
-    this.requireAssigned([position]);
+    this.commits.requireAssigned([position]);
     const k = tpKey(position);
     this.delivered.set(k, position.offset);
     // A new entry: a fetch in flight for the old one is dropped when it arrives (the reader compares entries). While
@@ -328,15 +247,8 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     this.wake();
   }
 
-  async flushCommits(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while ((this.pending.size > 0 || this.committing) && Date.now() < until) {
-      if (this.committing) await this.committing;
-      else if (this.retryTimer) await sleep(50);
-      else this.kickCommits();
-    }
-    if (this.pending.size > 0)
-      this.log.warn({ partitions: this.pending.size }, 'acknowledged offsets not committed in time');
+  flushCommits(timeoutMs?: number): Promise<void> {
+    return this.commits.flush(timeoutMs);
   }
 
   close(): Promise<void> {
@@ -346,8 +258,7 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
       if (this.consumer) await this.flushCommits().catch(() => {});
       this.closed = true;
       this.failedFirst(new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, 'The consumer was closed.'));
-      clearTimeout(this.retryTimer);
-      this.pending.clear();
+      this.commits.close();
       await this.stopped();
       // ...then leave the group at once, so its partitions move to the other members without a timeout.
       await Promise.allSettled([

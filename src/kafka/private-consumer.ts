@@ -39,7 +39,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
   /** Next offset to hand to the sink, per partition. */
   private readonly next = new Map<string, TopicPartitionOffset>();
   private readonly topics: string[];
-  private userPaused = false;
   private closing: Promise<void> | undefined;
 
   constructor(ctx: ConsumerContext, opts: PrivateConsumerOptions, sink: RecordSink) {
@@ -59,10 +58,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
 
   get assignment(): readonly TopicPartition[] {
     return [...this.next.values()].map(({ topic, partition }) => ({ topic, partition }));
-  }
-
-  get paused(): boolean {
-    return this.userPaused;
   }
 
   protected async run(): Promise<void> {
@@ -90,16 +85,6 @@ export class PrivateConsumer extends SelfHealingConsumer implements AssignSessio
       if (pos) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos.offset) });
     }
     this.setKafkaPaused(this.userPaused || this.flowPaused, true);
-  }
-
-  pause(): void {
-    this.userPaused = true;
-    this.applyPause();
-  }
-
-  resume(): void {
-    this.userPaused = false;
-    this.applyPause();
   }
 
   close(): Promise<void> {

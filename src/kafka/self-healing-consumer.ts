@@ -28,6 +28,8 @@ export abstract class SelfHealingConsumer {
   protected closed = false;
   /** Paused because the sink refused a record; lifted when the sink has room again (RecordSink.room). */
   protected flowPaused = false;
+  /** Paused by the session's owner (`pause()`), until `resume()`. */
+  protected userPaused = false;
   private readonly restarts = new RestartBudget();
 
   protected constructor(
@@ -47,8 +49,21 @@ export abstract class SelfHealingConsumer {
   protected abstract run(): Promise<void>;
   /** Puts kafkajs's paused state in step with the session's (the owner's pause, `flowPaused`, and its own). */
   protected abstract applyPause(): void;
-  abstract pause(): void;
   abstract close(): Promise<void>;
+
+  get paused(): boolean {
+    return this.userPaused;
+  }
+
+  pause(): void {
+    this.userPaused = true;
+    this.applyPause();
+  }
+
+  resume(): void {
+    this.userPaused = false;
+    this.applyPause();
+  }
 
   /**
    * Runs `this.consumer`, handing each fetched record to `offer` (true: taken). At a refusal the session waits

@@ -33,6 +33,14 @@ export interface KafkaGauges {
   inflightBytes(): number;
 }
 
+/** The v2 HTTP consumer instances this process holds, read at scrape time. */
+export interface ConsumerGauges {
+  /** Instances held here. */
+  instances(): number;
+  /** `GET records` calls waiting for records right now (long polls). */
+  pollsWaiting(): number;
+}
+
 export interface MetricsOptions {
   /**
    * Topics that get their own `topic` label value; later topics are counted under `(other)` (a value no
@@ -81,6 +89,8 @@ export interface Metrics {
   produceBatch(records: number): void;
   /** Read `up` and in-flight bytes from this source at each scrape. */
   watchKafka(source: KafkaGauges): void;
+  /** Read the HTTP consumer gauges from this source at each scrape. */
+  watchConsumers(source: ConsumerGauges): void;
 
   wsSocketOpened(): void;
   wsSocketClosed(): void;
@@ -192,6 +202,24 @@ export function createMetrics({
     wsDelivered.inc({ mode }, 0);
   }
 
+  let consumerSource: ConsumerGauges | undefined;
+  new Gauge({
+    name: 'kafka_gateway_consumer_instances',
+    help: 'v2 HTTP consumer instances held (limit: CONSUMER_MAX_INSTANCES).',
+    registers,
+    collect() {
+      this.set(consumerSource?.instances() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kafka_gateway_consumer_polls_waiting',
+    help: 'GET records calls of v2 HTTP consumers waiting for records (long polls) right now.',
+    registers,
+    collect() {
+      this.set(consumerSource?.pollsWaiting() ?? 0);
+    },
+  });
+
   let lagProvider: ConsumerLagProvider | undefined;
   new Gauge({
     name: 'kafka_gateway_consumer_lag',
@@ -234,6 +262,9 @@ export function createMetrics({
     produceBatch: (records) => batchRecords.observe(records),
     watchKafka(source) {
       kafkaSource = source;
+    },
+    watchConsumers(source) {
+      consumerSource = source;
     },
     wsSocketOpened: () => wsSockets.inc(),
     wsSocketClosed: () => wsSockets.dec(),

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, kafkaClient, produce, uniqueTopic } from '../helpers/kafka.js';
 import { type Replica, spawnReplica } from '../helpers/replicas.js';
+import { waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const topic = uniqueTopic('cons-term');
@@ -50,11 +51,17 @@ it('commits what auto-commit owes and leaves the group on SIGTERM', async () => 
   const waiting = request(replica.url, 'GET', `${waiter}/records?timeout=25000`, undefined, {
     accept: 'application/vnd.kafka.binary.v2+json',
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // The shutdown must meet the long poll in flight: wait until the replica reports it waiting.
+  await waitFor('the long poll to wait on the replica', async () =>
+    /^kafka_gateway_consumer_polls_waiting 1$/m.test(await (await fetch(`${replica.url}/metrics`)).text()),
+  );
   const t0 = Date.now();
   await replica.stop();
   expect(Date.now() - t0).toBeLessThan(20_000);
-  await waiting.catch(() => undefined);
+  // Answered by the shutdown, with what it had (nothing), not cut off.
+  const answered = await waiting;
+  expect(answered.status).toBe(200);
+  expect(answered.body).toEqual([]);
 
   const admin = kafkaClient(brokers).admin();
   await admin.connect();

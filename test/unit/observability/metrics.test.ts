@@ -41,6 +41,7 @@ describe('metrics object', () => {
     m.produceErrors(50003, 2);
     m.produceBatch(100);
     m.watchKafka({ up: () => true, inflightBytes: () => 1234 });
+    m.watchConsumers({ instances: () => 3, pollsWaiting: () => 2 });
     const text = await m.render();
     expect(text).toContain('kafka_gateway_ws_open_sockets 1');
     expect(text).toContain('kafka_gateway_ws_subscriptions{mode="group"} 1');
@@ -51,6 +52,8 @@ describe('metrics object', () => {
     expect(text).toContain('kafka_gateway_produce_batch_records_bucket{le="100"} 1');
     expect(text).toContain('kafka_gateway_kafka_up 1');
     expect(text).toContain('kafka_gateway_inflight_produce_bytes 1234');
+    expect(text).toContain('kafka_gateway_consumer_instances 3');
+    expect(text).toContain('kafka_gateway_consumer_polls_waiting 2');
   });
 
   it('survives a failing consumer-lag provider', async () => {
