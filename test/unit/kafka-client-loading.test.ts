@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isSupported, npmProvidedNode } from '../../scripts/node-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const probe = join(root, 'test', 'unit', 'fixtures', 'kafka-client-loading-gateway.mts');
@@ -29,7 +30,10 @@ function run(client: 'kafkajs' | 'platformatic'): Report {
   const dir = mkdtempSync(join(tmpdir(), 'kafka-client-loading-report-'));
   const out = join(dir, 'report.json');
   try {
-    execFileSync(process.execPath, [tsx, probe, client, out], { cwd: root, env, stdio: 'inherit', timeout: 90_000 });
+    // @platformatic/kafka needs Node ≥ 22.22: on an older `node` (a direct `npx vitest` on Node 20) the probe runs on
+    // the npm-provided Node 24, as `npm test` does (scripts/node-runtime.mjs).
+    const node = isSupported() ? process.execPath : npmProvidedNode(24);
+    execFileSync(node, [tsx, probe, client, out], { cwd: root, env, stdio: 'inherit', timeout: 90_000 });
     return JSON.parse(readFileSync(out, 'utf8')) as Report;
   } finally {
     rmSync(dir, { recursive: true, force: true });
