@@ -10,7 +10,6 @@ import { getRequestListener } from '@hono/node-server';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createKafkaGateway, type KafkaGateway, type KafkaGatewayOptions } from './kafka/index.js';
-import { KAFKAJS_PATCHES, PATCHED_KAFKAJS_VERSION } from './kafka/kafkajs-patches.js';
 import { buildApp } from './app.js';
 import { createRateLimiter } from './auth/rate-limit.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -54,7 +53,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     logger.warn(
       'AUTH_MODE=none: every caller may produce, read and administer every topic. Use AUTH_MODE=jwt in production.',
     );
-  logger.info({ kafkajs: PATCHED_KAFKAJS_VERSION, patches: KAFKAJS_PATCHES }, 'kafkajs patches applied');
   const metrics = createMetrics({ logger });
   // Tracing follows the standard OTEL_* variables (off unless an OTLP endpoint is set).
   const tracing = await startTracing(tracingSettings(process.env), logger);

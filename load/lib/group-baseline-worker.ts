@@ -38,7 +38,7 @@ export interface GroupBaselineResult {
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
-  if (job.patched) await import('../../src/kafka/kafkajs-patches.js');
+  if (job.patched) (await import('../../src/kafka/kafkajs-patches.js')).applyKafkajsPatches();
   const { Kafka, logLevel } = (await import('kafkajs')).default;
   const kafka = new Kafka({
     clientId: 'bench-group-baseline',

@@ -29,6 +29,25 @@ export function rssMb(pid: number): number {
 }
 
 /**
+ * Resident memory of `pid` by kind, MiB (NaN when the process is gone): `anon` is the process's own memory (heap,
+ * malloc arenas, stacks), `file` the pages of mapped files (the node binary and its shared libraries: shared with
+ * any other process running the same binary, and dropped under memory pressure without swapping), `shmem` shared
+ * memory. RSS is their sum.
+ */
+export function rssPartsMb(pid: number): { anon: number; file: number; shmem: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => {
+      const m = new RegExp(`${name}:\\s+(\\d+) kB`).exec(status);
+      return m ? Number(m[1]) / 1024 : Number.NaN;
+    };
+    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN, shmem: Number.NaN };
+  }
+}
+
+/**
  * `pid` and every process below it: a gateway started with WORKERS > 1 is a primary and its workers, and its cost
  * is theirs together.
  */

@@ -1,15 +1,14 @@
 /**
  * Builds the one kafkajs `Kafka` instance of the process from config: brokers, TLS and SASL options are
- * assembled once here. Nothing outside src/kafka/ imports kafkajs.
+ * assembled once here (the TLS and SASL options serve @platformatic/kafka too: platformatic-client.ts). Nothing
+ * outside src/kafka/ imports kafkajs, and this file only its types: createKafka loads it (kafkajs-library.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
-import kafkajs, { type KafkaConfig, type SASLOptions, type Kafka as KafkaClient } from 'kafkajs';
-
-// kafkajs is CommonJS: its runtime values come from the default export under ESM.
-const { Kafka, logLevel } = kafkajs;
+import type { KafkaConfig, SASLOptions, Kafka as KafkaClient } from 'kafkajs';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import { kafkajs } from './kafkajs-library.js';
 import { createOAuthTokenProvider } from './oauth.js';
 
 export type KafkaSettings = Pick<
@@ -109,6 +108,7 @@ const CONNECT_FAILURE =
 
 /** kafkajs log levels → pino; kafkajs is chatty at INFO, so only its warnings and errors are kept. */
 function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
+  const { logLevel } = kafkajs();
   const log = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log: entry }) => {
@@ -129,6 +129,7 @@ function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
 export function createKafka(c: KafkaSettings, logger: Logger): KafkaClient {
   const ssl = tlsOptions(c);
   const sasl = saslOptions(c);
+  const { Kafka, logLevel } = kafkajs();
   return new Kafka({
     clientId: c.KAFKA_CLIENT_ID,
     brokers: c.KAFKA_BROKERS,

@@ -2,24 +2,14 @@
  * What every consumer session shares: its settings, the kafkajs consumer factory, the message → ConsumedRecord
  * conversion, the batch loop that feeds a sink, and waiting for the first group join (or a crash).
  */
-import kafkajs, {
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type IHeaders,
-  type Kafka,
-  type KafkaMessage,
-  type PartitionAssigner,
-} from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import type { Config } from '../config.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConsumedRecord, RecordSink, TopicPartition } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
 import type { RecordHeader } from './types.js';
-
-// kafkajs is CommonJS: its runtime values come from the default export under ESM.
-const { AssignerProtocol } = kafkajs;
+import { kafkajs } from './kafkajs-library.js';
 
 export type ConsumerSettings = Pick<
   Config,
@@ -243,6 +233,7 @@ export function firstJoin(consumer: Consumer): Promise<void> {
 export function fixedAssigner(wanted: () => Record<string, number[]>): PartitionAssigner {
   const name = 'KgwFixedAssigner';
   const version = 1;
+  const { AssignerProtocol } = kafkajs();
   return () => ({
     name,
     version,

@@ -1,14 +1,14 @@
 /**
  * The gateway's Kafka side, assembled once per process: one kafkajs client, one shared batching producer,
  * one admin client for metadata, the consumers and the availability tracker. The batching producer sends through
- * kafkajs or, with KAFKA_CLIENT=platformatic, through @platformatic/kafka (platformatic-producer.ts).
+ * kafkajs or, with KAFKA_CLIENT=platformatic, through @platformatic/kafka (platformatic-producer.ts). Only the chosen
+ * library is loaded: kafkajs on first use through kafkajs-library.ts, @platformatic/kafka through loadPlatformatic.
  */
-// First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
-import './kafkajs-patches.js';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { createKafka } from './client.js';
+import { KAFKAJS_PATCHES, PATCHED_KAFKAJS_VERSION } from './kafkajs-patches.js';
 import { Availability } from './availability.js';
 import { BatchingProducer, type BatchingProducerOptions, type ProducerHandle } from './producer.js';
 import { platformaticProducer } from './platformatic-producer.js';
@@ -45,22 +45,44 @@ export interface KafkaGatewayOptions {
 
 export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
   const log = logger.child({ component: 'kafka' });
-  const client = createKafka(config, logger);
   const onPlatformatic = config.KAFKA_CLIENT === 'platformatic';
+  // The kafkajs client is built (and kafkajs loaded) only when something asks for it: on @platformatic/kafka
+  // nothing does, since every part below takes that library's side.
+  let kafkajsClient: Kafka | undefined;
+  const kafkajsSide = () => {
+    if (!kafkajsClient) {
+      kafkajsClient = createKafka(config, logger);
+      logger.info({ kafkajs: PATCHED_KAFKAJS_VERSION, patches: KAFKAJS_PATCHES }, 'kafkajs patches applied');
+    }
+    return kafkajsClient;
+  };
+  if (!onPlatformatic) kafkajsSide();
   const idempotent = config.KAFKA_PRODUCER_IDEMPOTENT;
   const producerSettings = { idempotent, produceTimeoutMs: config.PRODUCE_TIMEOUT_MS };
   // KAFKA_CLIENT picks the producer's library; the batching producer above it is the same for both.
   const kProducer: ProducerHandle = onPlatformatic
     ? platformaticProducer({ ...config, ...producerSettings }, log)
-    : renewingProducer(client, producerSettings, log);
+    : renewingProducer(kafkajsSide(), producerSettings, log);
   // On @platformatic/kafka the admin answers the calls of kafkajs's Admin that src/kafka/ makes (AdminCalls), so
   // the metadata cache, start positions and offsets code is the same for both libraries.
   const admin: Admin = onPlatformatic
     ? (platformaticAdmin(config, log) as Admin)
-    : renewingAdmin(() => client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }), log);
+    : renewingAdmin(
+        () => kafkajsSide().admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }),
+        log,
+      );
   const metadata = new AdminMetadata(admin, config.METADATA_CACHE_MS);
   const platformatic = onPlatformatic ? { settings: config, logger: log } : undefined;
-  const consumers = createConsumers({ client, admin, settings: config, logger: log }, platformatic);
+  // A getter: the consumers read `client` only on kafkajs's side (their platformatic parts never do).
+  const consumerContext = {
+    get client() {
+      return kafkajsSide();
+    },
+    admin,
+    settings: config,
+    logger: log,
+  };
+  const consumers = createConsumers(consumerContext, platformatic);
   // Which library serves which part (KAFKA_CLIENT): the parts not yet on @platformatic/kafka stay on kafkajs.
   const library = (on: boolean) => (on ? '@platformatic/kafka' : 'kafkajs');
   log.info(
@@ -72,7 +94,7 @@ export function createKafkaGateway(config: Config, logger: Logger, options: Kafk
     },
     'kafka client libraries',
   );
-  const instanceOffsets = createInstanceOffsets({ client, admin, settings: config, logger: log }, platformatic);
+  const instanceOffsets = createInstanceOffsets(consumerContext, platformatic);
   let adminConnected = false;
   let closed = false;
 

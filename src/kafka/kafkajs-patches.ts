@@ -1,7 +1,7 @@
 /**
  * Five fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
- * that version; importing this module applies all five, and throws (stopping the gateway at start-up) when one cannot
- * apply — another kafkajs version or file layout, or kafkajs loaded before this module — instead of running with
+ * that version; `applyKafkajsPatches()` applies all five, and throws (stopping the gateway at start-up) when one cannot
+ * apply — another kafkajs version or file layout, or kafkajs loaded before the patches — instead of running with
  * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
  * 1. O(n) record grouping, applied before kafkajs loads.
@@ -13,8 +13,9 @@
  * in their original order) in O(n).
  *
  * It works by seeding Node's CommonJS cache with our module under kafkajs's own file name, so kafkajs's
- * `require('./groupMessagesPerPartition')` gets it. So this module must be imported before anything loads kafkajs:
- * src/kafka/ imports it first, and the test set-up (test/setup/kafkajs-patches.ts) before any test file.
+ * `require('./groupMessagesPerPartition')` gets it. So the patches must apply before anything loads kafkajs: in
+ * src/kafka/ kafkajs is loaded only by kafkajs-library.ts, which applies them first, and the test set-up
+ * (test/setup/kafkajs-patches.ts) applies them before any test file.
  */
 import { createRequire, Module } from 'node:module';
 
@@ -71,7 +72,7 @@ const require = createRequire(import.meta.url);
 /** The kafkajs version these patches were written for and checked against (package.json pins it). */
 export const PATCHED_KAFKAJS_VERSION = '2.2.4';
 
-/** Thrown at import when a patch cannot apply: the gateway must not start with kafkajs's unpatched behaviour. */
+/** Thrown by applyKafkajsPatches when a patch cannot apply: the gateway must not start with kafkajs's unpatched behaviour. */
 export class KafkajsPatchError extends Error {
   override readonly name = 'KafkajsPatchError';
 }
@@ -93,7 +94,7 @@ function checkVersion(): void {
     fail('version', `kafkajs ${version} is installed; review every patch against it, then update the pin`);
 }
 
-/** Seeds the CommonJS cache (idempotent: a second import of this module finds its own copy there). */
+/** Seeds the CommonJS cache (idempotent: a second instance of this module finds its own copy there). */
 function installGrouping(): void {
   let file: string;
   let sendMessages: string;
@@ -106,10 +107,10 @@ function installGrouping(): void {
   const cached = require.cache[file];
   if (cached) {
     if ((cached.exports as Record<symbol, unknown>)?.[OURS]) return; // this module, evaluated before
-    fail('O(n) grouping', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+    fail('O(n) grouping', 'kafkajs was loaded before its patches (load it through src/kafka/kafkajs-library.ts)');
   }
   if (require.cache[sendMessages])
-    fail('O(n) grouping', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+    fail('O(n) grouping', 'kafkajs was loaded before its patches (load it through src/kafka/kafkajs-library.ts)');
   Object.defineProperty(groupMessagesPerPartition, OURS, { value: true });
   const m = new Module(file);
   m.filename = file;
@@ -390,7 +391,7 @@ function installFastRecordDecoder(): void {
   const cached = require.cache[file];
   if ((cached?.exports as Record<symbol, unknown> | undefined)?.[FAST_DECODER]) return; // this module, evaluated before
   if (require.cache[batchDecoder])
-    fail('record decoding', 'kafkajs was loaded before this module (import src/kafka/kafkajs-patches.ts first)');
+    fail('record decoding', 'kafkajs was loaded before its patches (load it through src/kafka/kafkajs-library.ts)');
   const original = require(file) as RecordDecoder;
   if (typeof original !== 'function') fail('record decoding', 'the record decoder is not a function');
   const fast = makeFastRecordDecoder(original);
@@ -444,13 +445,24 @@ function installReleaseLastResponse(): void {
   proto.processData = Object.assign(patched, { releases: true });
 }
 
-// Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
-checkVersion();
-installGrouping();
-installWakeOnResume();
-installQuietRequestQueue();
-installFastRecordDecoder();
-installReleaseLastResponse();
+let applied = false;
+
+/**
+ * Applies all five (once; later calls return at once). Applying requires kafkajs's own files, so it happens when the
+ * gateway first needs kafkajs (kafkajs-library.ts), never at import: a gateway on @platformatic/kafka loads nothing
+ * of kafkajs. Throws KafkajsPatchError when a patch cannot apply, or when kafkajs was loaded before this call.
+ */
+export function applyKafkajsPatches(): void {
+  if (applied) return;
+  // Grouping first: it must be in place before anything (the consumer patch included) loads kafkajs's producer.
+  checkVersion();
+  installGrouping();
+  installWakeOnResume();
+  installQuietRequestQueue();
+  installFastRecordDecoder();
+  installReleaseLastResponse();
+  applied = true;
+}
 
 /** The patches in force (all, or this module threw): logged by the gateway at start-up. */
 export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([

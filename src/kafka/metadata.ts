@@ -5,10 +5,7 @@
  * a topic just made through another replica or client may not be known yet to the broker asked. Misses are never
  * cached.
  */
-import kafkajs, { type Admin } from 'kafkajs';
-
-// kafkajs is CommonJS: its runtime values come from the default export under ESM.
-const { ConfigResourceTypes } = kafkajs;
+import type { Admin, ConfigResourceTypes } from 'kafkajs';
 import type {
   ClusterInfo,
   CreateTopicRequest,
@@ -20,6 +17,12 @@ import type {
 import { isConnectivityError, isRetriable, protocolType, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import { isInternalTopic, isLegalTopicName } from '../core/topic-names.js';
+
+/**
+ * Kafka's resource type of a topic in DescribeConfigs (kafkajs's ConfigResourceTypes.TOPIC), written out: this cache
+ * serves both client libraries and must not load kafkajs (kafkajs-library.ts).
+ */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** kafkajs client-bug retries for offset lookups (see offsets()). */
 /** Waits between tries of an admin call that hit a client race or a transient Kafka answer (about 1.5 s in all). */
@@ -178,7 +181,7 @@ export class AdminMetadata implements Metadata {
 
   private async describeConfigs(name: string, keys?: string[]): Promise<Record<string, string | null>> {
     const res = await this.admin.describeConfigs({
-      resources: [{ type: ConfigResourceTypes.TOPIC, name, ...(keys ? { configNames: keys } : {}) }],
+      resources: [{ type: TOPIC_RESOURCE, name, ...(keys ? { configNames: keys } : {}) }],
       includeSynonyms: false,
     });
     const out: Record<string, string | null> = {};

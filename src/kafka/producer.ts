@@ -12,13 +12,7 @@
  * with the same sequence numbers, so the broker drops a copy it already holds, and the partition's next batch
  * never reuses those numbers (see `renewProducer`).
  */
-// First: kafkajs must load with our O(n) grouping (see kafkajs-patches.ts).
-import './kafkajs-patches.js';
 import type { Producer as KafkaJsProducer, Message, TopicMessages, CompressionTypes as CT } from 'kafkajs';
-import kafkajs from 'kafkajs';
-
-// kafkajs is CommonJS: its runtime values come from the default export under ESM.
-const { CompressionTypes } = kafkajs;
 import type { ProduceRecord, Producer, RecordResult } from './types.js';
 import { classifyKafkaError, type KafkaErrorClass, protocolType } from './errors.js';
 import { BATCH_OVERHEAD_BYTES, recordSize } from '../core/record-size.js';
@@ -144,7 +138,9 @@ export class BatchingProducer implements Producer {
     private readonly opts: BatchingProducerOptions,
   ) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 32 * 1024 * 1024;
-    this.compression = opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    // Kafka's codec ids (kafkajs's CompressionTypes.GZIP and .None), written out: this producer serves both client
+    // libraries and must not load kafkajs (kafkajs-library.ts).
+    this.compression = (opts.compression === 'gzip' ? 1 : 0) as CT;
   }
 
   get inflightBytes(): number {

@@ -1,7 +1,7 @@
 // An in-process gateway against the integration broker, and small HTTP helpers for the REST tests.
 import { once } from 'node:events';
 // Before kafkajs: its patches must apply as in production (also done by test/setup/kafkajs-patches.ts).
-import '../../src/kafka/kafkajs-patches.js';
+import '../setup/kafkajs-patches.js';
 import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';

@@ -2,7 +2,7 @@
 // folder) shared by the test files, unless KAFKA_BROKERS points at a broker already. Tests read the address with
 // `inject('kafkaBrokers')` (child processes get process.env.KAFKA_BROKERS).
 // kafkajs as in production in this process too (the launcher's readiness check uses a kafkajs admin).
-import '../../src/kafka/kafkajs-patches.js';
+import './kafkajs-patches.js';
 import os from 'node:os';
 import type { TestProject } from 'vitest/node';
 import { cleanupStale, ensureJars, startKafka } from '../../deploy/local-kafka/kafka.mjs';

