@@ -110,12 +110,15 @@ async function main() {
     const open = s.subscriptions.assign;
     const delivered = s.sockets.reduce((a, k) => a + k.subscriptions.reduce((b, x) => b + x.delivered, 0), 0);
     // Record batches kafkajs decodes while nothing is delivered: refetches of what the laggards cannot take.
+    const deliveredNow = () =>
+      gw.ws.stats().sockets.reduce((a, k) => a + k.subscriptions.reduce((b, x) => b + x.delivered, 0), 0);
     const batches0 = patchedRecordBatches();
     const t0 = performance.now();
     await sleep(5000);
     const batchesPerS = ((patchedRecordBatches() - batches0) * 1000) / (performance.now() - t0);
     log(
-      `while held: kafkajs decoded ${batchesPerS.toFixed(1)} record batches/s (${(batchesPerS / open).toFixed(2)} per laggard)`,
+      `while held: kafkajs decoded ${batchesPerS.toFixed(1)} record batches/s (${(batchesPerS / open).toFixed(2)} per laggard), ` +
+        `${deliveredNow() - delivered} records delivered meanwhile; budget ${JSON.stringify(gw.ws.stats().budget)}`,
     );
     const unforced = read();
     const held = await memory();
