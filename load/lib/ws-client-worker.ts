@@ -108,18 +108,52 @@ for (const [p, [low, high]] of Object.entries(job.expect ?? {})) {
   expected += Math.max(0, high - low);
 }
 
+/**
+ * The frames received outside a window, newest last (a ring): on a starved client process a `measure` command can
+ * be read after the first frames of its window arrived; those are counted from here when it is, not lost.
+ */
+const RECENT = 1 << 17;
+const recentT = new Float64Array(RECENT);
+const recentReceived = new Float64Array(RECENT);
+const recentAppend = new Float64Array(RECENT);
+let recentNext = 0;
+let recentSize = 0;
+
 function onLatencyFrame(s: string): void {
   // The value is a JSON string holding {"t":<ms>,...}: its quotes are escaped inside the frame.
   const i = s.indexOf('t\\":');
   if (i < 0) return;
   const t = parseFloat(s.slice(i + 4, i + 24));
-  if (!(t >= measureFrom && t < measureUntil)) return;
   const received = now();
-  frames++;
-  hist.record(received - t);
   // The record's Kafka timestamp (the broker's append time when the topic says LogAppendTime; whole ms).
   const j = s.indexOf('"timestamp":');
-  if (j >= 0) appendHist.record(received - parseInt(s.slice(j + 12, j + 28), 10));
+  const appended = j >= 0 ? parseInt(s.slice(j + 12, j + 28), 10) : Number.NaN;
+  // Before the first window, or newer than the window just closed: it may belong to the next one.
+  if (measureFrom === Number.POSITIVE_INFINITY || t >= measureUntil) {
+    recentT[recentNext] = t;
+    recentReceived[recentNext] = received;
+    recentAppend[recentNext] = appended;
+    recentNext = (recentNext + 1) % RECENT;
+    recentSize = Math.min(RECENT, recentSize + 1);
+    return;
+  }
+  countFrame(t, received, appended);
+}
+
+function countFrame(t: number, received: number, appended: number): void {
+  if (!(t >= measureFrom && t < measureUntil)) return;
+  frames++;
+  hist.record(received - t);
+  if (!Number.isNaN(appended)) appendHist.record(received - appended);
+}
+
+/** A window starts: count what already arrived of it (see RECENT), then forget the ring. */
+function replayRecent(): void {
+  for (let k = recentSize; k > 0; k--) {
+    const at = (recentNext - k + RECENT) % RECENT;
+    countFrame(recentT[at]!, recentReceived[at]!, recentAppend[at]!);
+  }
+  recentSize = 0;
 }
 
 type Frame = {
@@ -269,6 +303,7 @@ async function main(): Promise<void> {
       frames = 0;
       hist.reset();
       appendHist.reset();
+      replayRecent();
     } else if (cmd.cmd === 'until') measureUntil = cmd.t ?? now();
     else if (cmd.cmd === 'report') out(report());
     else if (cmd.cmd === 'resume') for (const ws of sockets) ws.resume();
