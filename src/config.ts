@@ -101,8 +101,8 @@ export const envSchema = z.object({
     )
     .refine((l) => l.length > 0 && l.every((b) => hostPort.test(b)), 'expected a comma list of host:port'),
   KAFKA_CLIENT_ID: z.string().min(1).default('kafka-gateway'),
-  /** Which client library produces (docs/performance.md, "The Kafka client"); consumers and admin stay on kafkajs. */
-  KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
+  /** Which client library the Kafka side runs on (docs/performance.md, "The Kafka client"): the faster one by default. */
+  KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('platformatic'),
   KAFKA_SSL: bool(false),
   KAFKA_SSL_CA_FILE: optional,
   KAFKA_SSL_CERT_FILE: optional,

@@ -131,9 +131,15 @@ export function platformaticAdmin(settings: KafkaSettings, log: Logger): AdminCa
     async fetchTopicMetadata(req?: { topics: string[] }) {
       const topics = req?.topics ?? (await calls.listTopics());
       const md = await metadata(topics);
+      // The library's metadata leaves Kafka's internal topics out (an admin may still describe them, as on kafkajs).
+      const skipped = topics.filter((name) => !md.topics.get(name));
+      const internal =
+        skipped.length === 0
+          ? new Map<string, { partitions: PartitionMetadata[] }>()
+          : await call((a, l) => internalTopicsMetadata(a, l, skipped));
       return {
         topics: topics.flatMap((name) => {
-          const t = md.topics.get(name);
+          const t = md.topics.get(name) ?? internal.get(name);
           if (!t) return [];
           return [
             {
@@ -317,5 +323,66 @@ function validateTopics(
         }) as Cb<(...args: unknown[]) => void>);
       }) as Cb<unknown>);
     }) as Cb<{ controllerId: number; brokers: Map<number, unknown> }>);
+  });
+}
+
+interface PartitionMetadata {
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+}
+
+interface MetadataResponse {
+  topics: {
+    name: string;
+    errorCode: number;
+    isInternal: boolean;
+    partitions: {
+      partitionIndex: number;
+      leaderId: number;
+      replicaNodes: number[];
+      isrNodes: number[];
+      offlineReplicas: number[];
+    }[];
+  }[];
+}
+
+/**
+ * Metadata of internal topics (`__consumer_offsets`, `__transaction_state`), which the library's metadata drops from
+ * its answers: the Metadata request sent through the library's bootstrap connection and API table, the answer in
+ * the library's own per-partition shape (indexed by partition).
+ */
+function internalTopicsMetadata(
+  a: PlatformaticAdmin,
+  l: PlatformaticLibrary,
+  topics: string[],
+): Promise<Map<string, { partitions: PartitionMetadata[] }>> {
+  type Cb<T> = (error: Error | null, value?: T) => void;
+  const internal = a as unknown as Record<symbol, (...args: unknown[]) => void>;
+  return new Promise((resolve, reject) => {
+    internal[l.kGetBootstrapConnection]!(((e, connection: unknown) => {
+      if (e) return reject(e);
+      internal[l.kGetApi]!('Metadata', ((e2, api: (...args: unknown[]) => void) => {
+        if (e2) return reject(e2);
+        api(connection, topics, false, false, ((e3, res: MetadataResponse) => {
+          if (e3) return reject(e3);
+          const out = new Map<string, { partitions: PartitionMetadata[] }>();
+          for (const t of res.topics) {
+            if (t.errorCode !== 0 || !t.isInternal) continue;
+            const partitions: PartitionMetadata[] = [];
+            for (const p of t.partitions)
+              partitions[p.partitionIndex] = {
+                leader: p.leaderId,
+                replicas: p.replicaNodes,
+                isr: p.isrNodes,
+                offlineReplicas: p.offlineReplicas,
+              };
+            out.set(t.name, { partitions });
+          }
+          resolve(out);
+        }) as Cb<MetadataResponse>);
+      }) as Cb<(...args: unknown[]) => void>);
+    }) as Cb<unknown>);
   });
 }

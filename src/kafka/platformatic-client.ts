@@ -9,6 +9,24 @@ import { type KafkaSettings, saslOptions, tlsOptions } from './client.js';
 
 export type PlatformaticLibrary = typeof import('@platformatic/kafka');
 
+/** The oldest Node @platformatic/kafka supports (its `engines`: `>= 22.22.0 || >= 24.6.0`; every 23+ meets the first). */
+export const PLATFORMATIC_MIN_NODE = '22.22.0';
+
+/**
+ * Why this Node cannot run the library, or undefined when it can. Checked when the gateway starts on it rather than
+ * left to the library: on an older Node it loads and may seem to work, or fail later on an API that Node lacks,
+ * far from the setting that chose it. The message names the way out.
+ */
+export function platformaticRuntimeProblem(version: string = process.versions.node): string | undefined {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [minMajor = 0, minMinor = 0] = PLATFORMATIC_MIN_NODE.split('.').map(Number);
+  if (major > minMajor || (major === minMajor && minor >= minMinor)) return undefined;
+  return (
+    `@platformatic/kafka (KAFKA_CLIENT=platformatic) needs Node.js ${PLATFORMATIC_MIN_NODE} or newer, this is ` +
+    `${version}: upgrade Node.js (22.22+ or 24 LTS), or set KAFKA_CLIENT=kafkajs to run on kafkajs instead`
+  );
+}
+
 /**
  * The library, loaded on first use rather than at import: a gateway on kafkajs never loads it (memory, and its
  * Node ≥ 22.22 requirement).

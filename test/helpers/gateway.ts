@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway, type StartOptions } from '../../src/server.js';
+import { testKafkaClientEnv } from './kafka-client-choice.js';
 import { kafkaClient, kafkaErrorType } from './kafka.js';
 import { eventually as pollUntil } from './wait.js';
 
@@ -13,14 +14,7 @@ export const V2 = 'application/vnd.kafka.v2+json';
 export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 export const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
 
-/**
- * KGW_TEST_KAFKA_CLIENT=platformatic runs the in-process gateways of a test file on the other producer library
- * (KAFKA_CLIENT), so the produce and failure files check it without copies of themselves.
- */
-export function testKafkaClientEnv(): Record<string, string> {
-  const client = process.env.KGW_TEST_KAFKA_CLIENT;
-  return client ? { KAFKA_CLIENT: client } : {};
-}
+export { testKafkaClientEnv } from './kafka-client-choice.js';
 
 /** Starts a gateway on a free loopback port (AUTH_MODE=none, silent logs); `env` overrides any setting. */
 export async function startTestGateway(

@@ -300,3 +300,26 @@ export async function produce(
     await producer.disconnect();
   }
 }
+
+/**
+ * Kafka creates its `__consumer_offsets` topic at the first group-coordinator lookup, so a fresh broker has none
+ * until some test used a consumer group: tests about internal topics call this first, to run in any order.
+ */
+export async function ensureConsumerOffsetsTopic(brokers: Brokers): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const there = await eventually(
+      async () => {
+        // Needs the group's coordinator: the lookup makes the broker create the topic.
+        await admin.fetchOffsets({ groupId: 'kgw-test-offsets-bootstrap', topics: [] }).catch(() => undefined);
+        return (await admin.listTopics()).includes('__consumer_offsets');
+      },
+      Boolean,
+      { intervalMs: 200 },
+    );
+    if (!there) throw new Error('__consumer_offsets did not appear within 30 s');
+  } finally {
+    await admin.disconnect();
+  }
+}

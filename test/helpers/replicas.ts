@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { testKafkaClientEnv } from './kafka-client-choice.js';
 import { waitFor } from './wait.js';
 
 export interface Replica {
@@ -24,7 +25,15 @@ export interface Replica {
  */
 export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_000): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      ...testKafkaClientEnv(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -9,7 +9,16 @@ import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, call, createTopicReady, endOffsets, post, ready, type Reply } from '../helpers/gateway.js';
+import {
+  JSON_V2,
+  call,
+  createTopicReady,
+  endOffsets,
+  post,
+  ready,
+  type Reply,
+  testKafkaClientEnv,
+} from '../helpers/gateway.js';
 import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import {
   nowS,
@@ -70,6 +79,7 @@ beforeAll(async () => {
       KAFKA_BROKERS: brokers,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'jwt',
       AUTH_JWKS_URL: jwks.url,
       AUTH_ISSUER: ISSUER,

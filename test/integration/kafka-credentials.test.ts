@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { ready } from '../helpers/gateway.js';
+import { ready, testKafkaClientEnv } from '../helpers/gateway.js';
 import { classpath, createTopic, startKafka, uniqueTopic, type LocalKafka } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.js';
@@ -136,6 +136,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('Kafka credentials revo
           KAFKA_SASL_PASSWORD: user.password,
           PORT: '0',
           HOST: '127.0.0.1',
+          ...testKafkaClientEnv(),
           AUTH_MODE: 'none',
           PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
         },
@@ -201,6 +202,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('Kafka credentials revo
           KAFKA_OAUTH_CLIENT_SECRET: OAUTH_SECRET,
           PORT: '0',
           HOST: '127.0.0.1',
+          ...testKafkaClientEnv(),
           AUTH_MODE: 'none',
           PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
         },

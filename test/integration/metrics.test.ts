@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { createTopic, uniqueTopic } from '../helpers/kafka.js';
+import { testKafkaClientEnv } from '../helpers/gateway.js';
 
 const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 
@@ -39,6 +40,7 @@ async function start(): Promise<Gateway> {
       KAFKA_BROKERS: inject('kafkaBrokers'),
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'none',
       LOG_LEVEL: 'silent',
     }),

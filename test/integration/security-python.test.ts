@@ -10,7 +10,7 @@ import { ensurePythonEnv } from '../../scripts/python-env.mjs';
 import { runPytest } from '../helpers/pytest.js';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { createTopicReady, ready } from '../helpers/gateway.js';
+import { createTopicReady, ready, testKafkaClientEnv } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -48,6 +48,7 @@ beforeAll(async () => {
       KAFKA_BROKERS: brokers,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'jwt',
       AUTH_PUBLIC_KEY_FILE: join(dir, 'public.pem'),
       KAFKA_CONSUMER_MAX_WAIT_MS: '100',

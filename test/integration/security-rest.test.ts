@@ -21,8 +21,9 @@ import {
   ready,
   type ProduceReply,
   type Reply,
+  testKafkaClientEnv,
 } from '../helpers/gateway.js';
-import { readAll, uniqueTopic } from '../helpers/kafka.js';
+import { ensureConsumerOffsetsTopic, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 
 const brokers = inject('kafkaBrokers');
@@ -59,6 +60,7 @@ function env(extra: Record<string, string> = {}) {
       KAFKA_BROKERS: brokers,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'jwt',
       AUTH_PUBLIC_KEY_FILE: join(dir, 'public.pem'),
       AUTH_PRINCIPAL_HEADER: PRINCIPAL_HEADER,
@@ -224,6 +226,7 @@ describe('permissions (claim and scope globs)', () => {
   });
 
   it('internal topics (__*) are admin-only, whatever the globs say', async () => {
+    await ensureConsumerOffsetsTopic(brokers);
     const everything = await sign('greedy', { kafka: { produce: ['*'], consume: ['*'] } });
     expect403(await call(gw, '/topics/__consumer_offsets', { headers: auth(everything) }));
     expect403(await produceJson('__consumer_offsets', everything));

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { JSON_V2, call, createTopicReady, post, ready } from '../helpers/gateway.js';
+import { JSON_V2, call, createTopicReady, post, ready, testKafkaClientEnv } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
 import {
   nowS,
@@ -45,6 +45,7 @@ function config(extra: Record<string, string> = {}) {
       KAFKA_BROKERS: brokers,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...testKafkaClientEnv(),
       AUTH_MODE: 'jwt',
       AUTH_JWKS_URL: jwks.url,
       AUTH_ISSUER: ISSUER,

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { ready } from '../helpers/gateway.js';
+import { ready, testKafkaClientEnv } from '../helpers/gateway.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { SseClient, type SseRecord } from '../helpers/sse.js';
@@ -352,6 +352,7 @@ describe('auth (JWT): ?access_token= only with WS_QUERY_TOKEN, consume right, to
         KAFKA_BROKERS: brokers,
         PORT: '0',
         HOST: '127.0.0.1',
+        ...testKafkaClientEnv(),
         AUTH_MODE: 'jwt',
         AUTH_HS256_SECRET: SECRET,
         WS_QUERY_TOKEN: String(queryToken),
@@ -438,6 +439,7 @@ describe('auth (JWT) by cookie: only with AUTH_COOKIE_NAME, same checks as any t
         KAFKA_BROKERS: brokers,
         PORT: '0',
         HOST: '127.0.0.1',
+        ...testKafkaClientEnv(),
         AUTH_MODE: 'jwt',
         AUTH_HS256_SECRET: SECRET,
         LOG_LEVEL: 'debug',
@@ -628,6 +630,7 @@ describe('heartbeat, stream bound, slow reader', () => {
         KAFKA_BROKERS: brokers,
         PORT: '0',
         HOST: '127.0.0.1',
+        ...testKafkaClientEnv(),
         AUTH_MODE: 'none',
         SSE_SEND_HIGH_WATER_BYTES: '65536',
         SSE_SLOW_CLIENT_MS: '1500',

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PeerAuth } from '../../src/consumers/peer-auth.js';
 import { LOOKUP_PATH } from '../../src/consumers/peers.js';
 import { type Answer, request } from '../helpers/consumers.js';
+import { testKafkaClientEnv } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
 import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
 import { SseClient } from '../helpers/sse.js';
@@ -249,6 +250,7 @@ describe('WORKERS=2', () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         env: {
           ...process.env,
+          ...testKafkaClientEnv(),
           KAFKA_BROKERS: brokers,
           AUTH_MODE: 'none',
           WORKERS: '2',

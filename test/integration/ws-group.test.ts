@@ -2,7 +2,7 @@
 // 3-partition topic's partitions, and commit only what their clients acknowledged (at-least-once).
 import { createRequire } from 'node:module';
 import type { Admin, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway, WsClient, wsUrl, type RecordFrame } from '../helpers/ws.js';
@@ -269,16 +269,16 @@ describe('group mode', () => {
     await expect.poll(() => committed(group, t1), { timeout: 15_000, interval: 100 }).toEqual({ 0: 4, 1: 4 });
   }, 60_000);
 
-  it('survives a kafkajs-internal crash: the member is replaced and goes on after what the socket already got', async ({
-    skip,
-  }) => {
-    // kafkajs's fetch loop is what fails here; with KGW_TEST_KAFKA_CLIENT=platformatic the group is not on kafkajs.
-    skip(process.env.KGW_TEST_KAFKA_CLIENT === 'platformatic', 'the group session is on @platformatic/kafka');
+  it('survives a kafkajs-internal crash: the member is replaced and goes on after what the socket already got', async () => {
+    // kafkajs's fetch loop is what fails here: a gateway of its own on kafkajs, whatever library the run chose.
+    const own = await startWsGateway({ KAFKA_CLIENT: 'kafkajs' });
+    onTestFinished(() => own.close());
     const topic = uniqueTopic('wsgroup-crash');
     const group = uniqueTopic('g');
     await createTopic(brokers, topic, 1);
     await produceEach(topic, 1, 5);
-    const c = await client();
+    const c = await WsClient.open(wsUrl(own));
+    open.push(c);
     await c.subscribe({
       id: 'c',
       mode: 'group',
@@ -323,7 +323,7 @@ describe('group mode', () => {
     // Acknowledging still commits through the replaced member.
     c.ack('c', c.records('c').at(-1)!);
     await expect.poll(() => committed(group, topic), { timeout: 15_000, interval: 100 }).toEqual({ 0: 7 });
-    expect(gw.kafka.consumers.stats().groupSessions).toBeGreaterThanOrEqual(1);
+    expect(own.kafka.consumers.stats().groupSessions).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('refuses a group socket for an unknown topic with an error frame and keeps the socket', async () => {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { isSupported, npmProvidedNode } from '../../scripts/node-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const probe = join(root, 'test', 'unit', 'fixtures', 'lazy-modules-gateway.mts');
@@ -37,7 +38,10 @@ beforeAll(() => {
   const dir = mkdtempSync(join(tmpdir(), 'lazy-modules-report-'));
   const out = join(dir, 'report.json');
   try {
-    execFileSync(process.execPath, [tsx, probe, out], { cwd: root, env, stdio: 'inherit', timeout: 60_000 });
+    // The default Kafka client needs Node ≥ 22.22: on an older `node` (a direct `npx vitest` on Node 20) the probe
+    // runs on the npm-provided Node 24, as `npm test` does (scripts/node-runtime.mjs).
+    const node = isSupported() ? process.execPath : npmProvidedNode(24);
+    execFileSync(node, [tsx, probe, out], { cwd: root, env, stdio: 'inherit', timeout: 60_000 });
     report = JSON.parse(readFileSync(out, 'utf8')) as Report;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -53,6 +53,7 @@ describe('supported Node versions', () => {
     expect(pkg.engines.node).toBe(`>=${MIN_NODE}`);
     expect(isSupported(MIN_NODE)).toBe(true);
     expect(isSupported('22.14.0')).toBe(false);
+    expect(isSupported('22.21.1')).toBe(false);
     expect(isSupported('20.20.2')).toBe(false);
     expect(isSupported('24.11.1')).toBe(true);
   });
