@@ -137,6 +137,11 @@ export async function roomWithin(room: () => Promise<void>, ms: number): Promise
  * starts after it). At a refusal it waits for `room` (when given, at most ROOM_WAIT_MS) and offers the same
  * record again; refused still, it stops without resolving it (after a resume it is fetched again) and returns
  * true: the caller pauses. False: every record was taken, or the feed stopped (`stopped`, a rebalance).
+ *
+ * While it waits, the batch stays alive, and with it the whole fetch response its records' keys and values are
+ * slices of (up to KAFKA_CONSUMER_FETCH_MAX_BYTES). So it waits only while `roomSoon` (RecordSink.roomSoon) says
+ * room is near; otherwise it returns true at once, holding nothing once the caller paused (W4b in
+ * docs/performance.md: sockets that do not read each kept a 1 MiB response through the wait).
  */
 export async function feedBatch(
   { batch, resolveOffset, isRunning, isStale }: EachBatchPayload,
@@ -144,6 +149,7 @@ export async function feedBatch(
   stopped: () => boolean,
   log: Logger,
   room?: () => Promise<void>,
+  roomSoon: () => boolean = () => true,
 ): Promise<boolean> {
   const offer = (r: ConsumedRecord, offset: string): boolean => {
     try {
@@ -178,7 +184,7 @@ export async function feedBatch(
         // One deadline per refused record, however often the sink wakes the wait without having room after all;
         // between such wakes a macrotask turn, so that a sink that keeps waking can never starve the event loop.
         const until = performance.now() + ROOM_WAIT_MS;
-        for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
+        for (let left = ROOM_WAIT_MS; !ok && left > 0 && roomSoon(); left = until - performance.now()) {
           if (!(await roomWithin(room, left)) || halted() || isStale()) break;
           ok = offer(r, m.offset);
           if (!ok) await new Promise<void>((next) => setImmediate(next));

@@ -51,6 +51,12 @@ export interface RecordSink {
    * until its owner calls `resume()`.
    */
   room?(): Promise<void>;
+  /**
+   * Optional, with `room`: after a refusal, whether room is expected soon (a window the client's next ack frees),
+   * so that waiting inside the fetched batch pays. False (a socket that stopped reading): the session pauses at
+   * once and lets go of the batch, which keeps the whole fetch response alive while it waits. Default: true.
+   */
+  roomSoon?(): boolean;
   /** The assignment changed (group: each rebalance). The first call comes before `start` resolves. */
   onAssignment?(change: AssignmentChange): void;
   /** The session stopped for good (a Kafka error kafkajs does not retry); it is closed already. */

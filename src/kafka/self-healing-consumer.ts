@@ -67,11 +67,13 @@ export abstract class SelfHealingConsumer {
 
   /**
    * Runs `this.consumer`, handing each fetched record to `offer` (true: taken). At a refusal the session waits
-   * inside the fetched batch for the sink's room (RecordSink.room, bounded by feedBatch), then pauses in Kafka until
-   * the sink has room; a sink without `room` is paused until its owner resumes it.
+   * inside the fetched batch for the sink's room (RecordSink.room, bounded by feedBatch; only while
+   * RecordSink.roomSoon), then pauses in Kafka until the sink has room; a sink without `room` is paused until its
+   * owner resumes it.
    */
   protected async feed(offer: (r: ConsumedRecord) => boolean): Promise<void> {
     const room = this.sink.room ? () => this.sink.room!() : undefined;
+    const roomSoon = this.sink.roomSoon ? () => this.sink.roomSoon!() : undefined;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -82,6 +84,7 @@ export abstract class SelfHealingConsumer {
           () => this.closed || this.pausedInKafka,
           this.log,
           room,
+          roomSoon,
         );
         if (refused) this.refused();
       },

@@ -1,8 +1,10 @@
 /**
  * The part group and assign subscriptions share: records from a pausable Kafka session into the socket under
- * flow control. A client `pause` (and the time before `subscribed`) pauses the Kafka session. A full ack window or
- * a socket over its high water only refuses records: the session then waits for `room()` inside its fetched batch
- * (bounded, see RecordSink.room) rather than dropping the rest of the batch and fetching it again after every ack.
+ * flow control. A client `pause` (and the time before `subscribed`) pauses the Kafka session. A full ack window only
+ * refuses records: the session then waits for `room()` inside its fetched batch (bounded, see RecordSink.room)
+ * rather than dropping the rest of the batch and fetching it again after every ack. A socket over its high water
+ * (or held by the send budget) refuses records and lets the session pause at once (RecordSink.roomSoon), so a
+ * subscription whose socket stopped reading holds no fetched records.
  * With `batch` (opt-in) the records of one partition taken in one go leave as one `records` frame.
  */
 import { mayRead } from '../../auth/authorize.js';
@@ -89,6 +91,10 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     return {
       onRecord: (r) => this.onRecord(r),
       room: () => this.room(),
+      // A full ack window frees up as the client acks: worth waiting for inside the fetched batch. A socket over its
+      // high water (or held by the send budget) may never read again, and the wait would keep the whole fetch
+      // response alive: the session pauses at once instead and fetches again when the socket drained to low water.
+      roomSoon: () => !this.deps.port.over,
       onFatal: (e) => {
         if (this.closed) return;
         this.closed = true;

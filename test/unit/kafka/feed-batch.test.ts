@@ -143,6 +143,43 @@ describe('feedBatch', () => {
     expect(resolved).toEqual(['10']);
   });
 
+  it('room not soon (a socket that stopped reading): refused at once, without waiting, holding nothing', async () => {
+    const { p, resolved } = payload(3);
+    const room = vi.fn(() => new Promise<void>(() => {}));
+    const refused = await feedBatch(
+      p,
+      (r) => r.offset === 10,
+      () => false,
+      log,
+      room,
+      () => false,
+    );
+    expect(refused).toBe(true);
+    expect(room).not.toHaveBeenCalled(); // no wait: the batch (and its fetch response) is let go at once
+    expect(resolved).toEqual(['10']);
+  });
+
+  it('stops waiting when room is no longer near after a wake (the socket went over its high water meanwhile)', async () => {
+    const { p, resolved } = payload(3);
+    let soon = true;
+    let open!: () => void;
+    const room = vi.fn(() => new Promise<void>((r) => (open = r)));
+    const done = feedBatch(
+      p,
+      (r) => r.offset === 10,
+      () => false,
+      log,
+      room,
+      () => soon,
+    );
+    await vi.waitFor(() => expect(room).toHaveBeenCalledTimes(1));
+    soon = false;
+    open(); // woken, offered again, refused again: it must not wait a second time
+    expect(await done).toBe(true);
+    expect(room).toHaveBeenCalledTimes(1);
+    expect(resolved).toEqual(['10']);
+  });
+
   it('a sink that throws skips that record (logged) rather than looping on it', async () => {
     const { p, resolved } = payload(2);
     const refused = await feedBatch(
