@@ -314,12 +314,17 @@ export abstract class PlatformaticReader {
     return true;
   }
 
-  /** After a refusal: waits for the sink's room (at most ROOM_WAIT_MS) and offers the record again. */
+  /**
+   * After a refusal: waits for the sink's room (at most ROOM_WAIT_MS) and offers the record again — only while the
+   * sink says room is near (RecordSink.roomSoon): the wait keeps the fetch response its records are slices of alive,
+   * so a sink that will not take records soon (a socket over its high water) pauses the reader at once instead.
+   */
   private async offerAgain(r: ConsumedRecord, stale: () => boolean): Promise<boolean> {
     let ok = false;
     if (!this.sink.room) return ok;
+    const soon = () => this.sink.roomSoon?.() ?? true;
     const until = performance.now() + ROOM_WAIT_MS;
-    for (let left = ROOM_WAIT_MS; !ok && left > 0; left = until - performance.now()) {
+    for (let left = ROOM_WAIT_MS; !ok && left > 0 && soon(); left = until - performance.now()) {
       if (!(await roomWithin(() => this.sink.room!(), left)) || this.blocked() || stale()) return false;
       ok = this.accept(r);
       // A sink that keeps waking without room must not starve the event loop.

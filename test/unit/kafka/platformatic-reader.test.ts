@@ -1,7 +1,13 @@
 // A fetched record of @platformatic/kafka (a batch plus a record's deltas) → our ConsumedRecord: offsets and
 // timestamps from the batch's base and the record's deltas (LogAppendTime: the broker's time), headers in order.
-import { describe, expect, it } from 'vitest';
-import { toConsumedRecord } from '../../../src/kafka/platformatic-reader.js';
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import type { ConsumedRecord, RecordSink } from '../../../src/kafka/consumer-types.js';
+import {
+  PlatformaticReader,
+  type PlatformaticConsumerContext,
+  toConsumedRecord,
+} from '../../../src/kafka/platformatic-reader.js';
 
 type Batch = Parameters<typeof toConsumedRecord>[2];
 
@@ -55,5 +61,57 @@ describe('toConsumedRecord', () => {
       ['h', null],
       ['other', 'x'],
     ]);
+  });
+});
+
+// After a refusal the reader waits inside its fetched batch for room (the fetch response stays alive meanwhile) only
+// while the sink says room is near: a socket over its high water makes it pause at once (W4b, docs/performance.md).
+class Reader extends PlatformaticReader {
+  constructor(sink: RecordSink) {
+    super({} as PlatformaticConsumerContext, sink, pino({ level: 'silent' }), 'stopped');
+  }
+  protected outOfRange(): 'earliest' {
+    return 'earliest';
+  }
+  async close(): Promise<void> {}
+  /** The private `offerAgain`, with a batch that stays current. */
+  retry(r: ConsumedRecord): Promise<boolean> {
+    return (this as unknown as { offerAgain(r: ConsumedRecord, stale: () => boolean): Promise<boolean> }).offerAgain(
+      r,
+      () => false,
+    );
+  }
+}
+
+const consumed: ConsumedRecord = {
+  topic: 't',
+  partition: 0,
+  offset: 5,
+  timestamp: 0,
+  key: null,
+  value: Buffer.from('v'),
+  headers: [],
+};
+
+describe('PlatformaticReader after a refusal', () => {
+  it('does not wait for room when the sink says it will not come soon', async () => {
+    const room = vi.fn(() => new Promise<void>(() => {}));
+    const onRecord = vi.fn(() => false);
+    const reader = new Reader({ onRecord, room, roomSoon: () => false });
+    expect(await reader.retry(consumed)).toBe(false);
+    expect(room).not.toHaveBeenCalled();
+    expect(onRecord).not.toHaveBeenCalled();
+  });
+
+  it('waits for room and offers the record again when room is near', async () => {
+    let taken = false;
+    const onRecord = vi.fn(() => taken);
+    const room = vi.fn(async () => {
+      taken = true;
+    });
+    const reader = new Reader({ onRecord, room, roomSoon: () => true });
+    expect(await reader.retry(consumed)).toBe(true);
+    expect(room).toHaveBeenCalledTimes(1);
+    expect(onRecord).toHaveBeenCalledWith(consumed);
   });
 });
