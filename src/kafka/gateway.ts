@@ -11,6 +11,7 @@ import { createKafka } from './client.js';
 import { KAFKAJS_PATCHES, PATCHED_KAFKAJS_VERSION } from './kafkajs-patches.js';
 import { Availability } from './availability.js';
 import { BatchingProducer, type BatchingProducerOptions, type ProducerHandle } from './producer.js';
+import { platformaticRuntimeProblem } from './platformatic-client.js';
 import { platformaticProducer } from './platformatic-producer.js';
 import { platformaticAdmin } from './platformatic-admin.js';
 import { AdminMetadata } from './metadata.js';
@@ -46,6 +47,9 @@ export interface KafkaGatewayOptions {
 export function createKafkaGateway(config: Config, logger: Logger, options: KafkaGatewayOptions = {}): KafkaGateway {
   const log = logger.child({ component: 'kafka' });
   const onPlatformatic = config.KAFKA_CLIENT === 'platformatic';
+  // The chosen library's own precondition, refused here at start rather than inside the library later.
+  const unfit = onPlatformatic ? platformaticRuntimeProblem() : undefined;
+  if (unfit) throw new Error(unfit);
   // The kafkajs client is built (and kafkajs loaded) only when something asks for it: on @platformatic/kafka
   // nothing does, since every part below takes that library's side.
   let kafkajsClient: Kafka | undefined;

@@ -12,12 +12,7 @@ import type { Producer as PlatformaticProducer, ProducerOptions, MessageToProduc
 import type { Message, ProducerBatch, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { KafkaSettings } from './client.js';
-import {
-  kafkaJsShaped,
-  loadPlatformatic,
-  platformaticConnection,
-  platformaticRuntimeProblem,
-} from './platformatic-client.js';
+import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
 import type { BatchSender, ProducerHandle } from './producer.js';
 
 import { sendRetries } from './renewing-producer.js';
@@ -45,9 +40,6 @@ function producerOptions(s: PlatformaticProducerSettings): ProducerOptions<Buffe
 }
 
 export function platformaticProducer(settings: PlatformaticProducerSettings, log: Logger): ProducerHandle {
-  // Every gateway on this library builds its producer first, at start: the one place to refuse an unfit Node.
-  const unfit = platformaticRuntimeProblem();
-  if (unfit) throw new Error(unfit);
   const options = producerOptions(settings);
   const shaped = (e: unknown) => kafkaJsShaped(e, options.sasl?.mechanism);
   let closed = false;
