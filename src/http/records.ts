@@ -8,6 +8,7 @@ import { errors } from '../errors.js';
 import type { EmbeddedFormat } from './media.js';
 import { parseJsonBody, type ParsedJson } from './json.js';
 import { BinaryProduceRequestSchema, JsonProduceRequestSchema } from './schemas.js';
+import { compactJsonRecords } from './compact-json-records.js';
 
 export interface DecodedRecord {
   key: Buffer | null;
@@ -93,6 +94,19 @@ export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[
         headers: undefined,
       },
     ];
+  }
+
+  if (opts.format === 'json') {
+    // The common body (keys and values already compact JSON, nothing else per record): no parse, no copies.
+    const compact = compactJsonRecords(body, opts.maxRecords);
+    if (compact)
+      return compact.map((rec) => ({
+        key: rec.key,
+        value: rec.value,
+        partition: opts.pathPartition,
+        headers: undefined,
+        timestamp: undefined,
+      }));
   }
 
   const parsed: ParsedJson = parseJsonBody(body);
