@@ -152,9 +152,10 @@ function toPlatformatic(topic: string, m: Message): MessageToProduce<Buffer, Buf
     // null stays null on the wire (a tombstone / no key): the library writes a varint -1 for it.
     key: (m.key ?? null) as unknown as Buffer,
     value: (m.value ?? null) as unknown as Buffer,
-    ...(m.partition !== undefined ? { partition: m.partition } : {}),
-    ...(m.timestamp !== undefined ? { timestamp: BigInt(m.timestamp) } : {}),
   };
+  // (Assigned, not spread in: this runs for every record.)
+  if (m.partition !== undefined) out.partition = m.partition;
+  if (m.timestamp !== undefined) out.timestamp = BigInt(m.timestamp);
   if (m.headers) {
     // Buffer keys are distinct Map keys even when equal, so same-name headers all go, in order.
     const headers = new Map<Buffer, Buffer>();

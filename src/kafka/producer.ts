@@ -98,6 +98,8 @@ interface Item {
   req: Pending;
   index: number;
   state: 'queued' | 'sent' | 'done';
+  /** The queue it was put in (set when queued): no per-record lookup by topic and partition afterwards. */
+  queue: PartitionQueue;
   /** Already sent once and put back after a poisoned-metadata failure (see the send's failure handler). */
   retried?: boolean;
 }
@@ -156,13 +158,22 @@ export class BatchingProducer implements Producer {
         resolve,
         timer: setTimeout(() => this.expire(req, items), this.opts.timeoutMs),
       };
-      const items: Item[] = records.map((record, index) => {
+      const items: Item[] = new Array(records.length);
+      // A request's records mostly share a partition (keyless ones all do): one queue lookup per run of them.
+      let q: PartitionQueue | undefined;
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index]!;
         const size = recordSize(record);
         req.bytes += size;
-        return { topic, record, size, req, index, state: 'queued' };
-      });
+        if (q?.partition !== record.partition) {
+          q = this.queueOf(topic, record.partition);
+          this.ready.add(q);
+        }
+        const it: Item = { topic, record, size, req, index, state: 'queued', queue: q };
+        items[index] = it;
+        q.items.push(it);
+      }
       this.bytes += req.bytes;
-      for (const it of items) this.enqueue(it);
       this.schedule();
     });
   }
@@ -180,11 +191,11 @@ export class BatchingProducer implements Producer {
     return q;
   }
 
-  private enqueue(it: Item, first = false): void {
+  /** Puts a record back first in line (its queue may have been dropped meanwhile: looked up again). */
+  private requeue(it: Item): void {
     const q = this.queueOf(it.topic, it.record.partition);
-    if (first) {
-      q.items.splice(q.head, 0, it);
-    } else q.items.push(it);
+    it.queue = q;
+    q.items.splice(q.head, 0, it);
     this.ready.add(q);
   }
 
@@ -296,12 +307,17 @@ export class BatchingProducer implements Producer {
     this.opts.onBatch?.(batch.length);
     const parts = new Set<PartitionQueue>();
     const byTopic = new Map<string, { messages: Message[]; items: Item[] }>();
+    let t: { messages: Message[]; items: Item[] } | undefined;
+    let topic: string | undefined;
     for (const it of batch) {
-      parts.add(this.queueOf(it.topic, it.record.partition));
-      let t = byTopic.get(it.topic);
-      if (!t) byTopic.set(it.topic, (t = { messages: [], items: [] }));
-      t.messages.push(toMessage(it.record));
-      t.items.push(it);
+      parts.add(it.queue);
+      if (it.topic !== topic) {
+        topic = it.topic;
+        t = byTopic.get(topic);
+        if (!t) byTopic.set(topic, (t = { messages: [], items: [] }));
+      }
+      t!.messages.push(toMessage(it.record));
+      t!.items.push(it);
     }
     const topics = [...byTopic.keys()];
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages }));
@@ -354,16 +370,19 @@ export class BatchingProducer implements Producer {
     call.then(forget, forget);
     call.then(
       (metadata) => {
-        const base = new Map<string, number>();
-        for (const m of metadata) base.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
-        const seen = new Map<string, number>();
+        // Per topic: each partition's base offset, then the next offset to hand out there (records are in order).
+        const next = new Map<string, Map<number, number>>();
+        for (const m of metadata) {
+          let parts = next.get(m.topicName);
+          if (!parts) next.set(m.topicName, (parts = new Map()));
+          parts.set(m.partition, Number(m.baseOffset));
+        }
         let unanswered = false;
         for (const [topic, t] of byTopic) {
+          const offsets = next.get(topic);
           for (const it of t.items) {
-            const key = `${topic}\u0000${it.record.partition}`;
-            const n = seen.get(key) ?? 0;
-            seen.set(key, n + 1);
-            const b = base.get(key);
+            const b = offsets?.get(it.record.partition);
+            if (b !== undefined && b >= 0) offsets!.set(it.record.partition, b + 1);
             if (this.opts.acks !== 0 && (b === undefined || b < 0)) {
               // kafkajs 2.2.4 can resolve without some partitions: when a retry finds a partition's new leader among
               // the brokers that already answered, it never re-sends those records. Never acknowledge them.
@@ -380,7 +399,7 @@ export class BatchingProducer implements Producer {
             this.settle(it, {
               ok: true,
               partition: it.record.partition,
-              offset: b === undefined || b < 0 ? -1 : b + n,
+              offset: b === undefined || b < 0 ? -1 : b,
             });
           }
         }
@@ -405,7 +424,7 @@ export class BatchingProducer implements Producer {
             const it = again[i]!;
             it.state = 'queued';
             it.retried = true;
-            this.enqueue(it, true);
+            this.requeue(it);
           }
           release();
           return;
