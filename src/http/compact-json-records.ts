@@ -14,10 +14,17 @@
  */
 import { isUtf8 } from 'node:buffer';
 
-/** A record as the body gives it: compact JSON bytes (views of the body), null for absent or JSON null. */
+/**
+ * A record as the body gives it: compact JSON bytes (views of the body), null for absent or JSON null; in the shape
+ * of records.ts's decoded records, so they are handed on as they are.
+ */
 export interface CompactRecord {
   key: Buffer | null;
   value: Buffer | null;
+  /** The path's partition, if any (records with their own `partition` take the general path). */
+  partition: number | undefined;
+  headers: undefined;
+  timestamp: undefined;
 }
 
 const QUOTE = 0x22;
@@ -49,7 +56,11 @@ interface Scan {
 }
 
 /** The records of a body in the common shape, or undefined: then the general path decodes it. */
-export function compactJsonRecords(body: Buffer, maxRecords: number): CompactRecord[] | undefined {
+export function compactJsonRecords(
+  body: Buffer,
+  maxRecords: number,
+  partition: number | undefined,
+): CompactRecord[] | undefined {
   // Scanned as a one-byte string: the engine's string scanning (indexOf, charCodeAt) is much faster than a Buffer's.
   // Multi-byte UTF-8 only occurs inside strings, where its bytes are carried, not read.
   const text = body.toString('latin1');
@@ -94,7 +105,7 @@ export function compactJsonRecords(body: Buffer, maxRecords: number): CompactRec
         i = skipWs(b, i + 1);
       }
     }
-    records.push({ key: key ?? null, value: value ?? null });
+    records.push({ key: key ?? null, value: value ?? null, partition, headers: undefined, timestamp: undefined });
     i = skipWs(b, i + 1);
     if (b.s.charCodeAt(i) === CLOSE_ARRAY) break;
     if (b.s.charCodeAt(i) !== COMMA) return undefined;
@@ -117,33 +128,35 @@ function startsWith(b: Scan, i: number, word: string): boolean {
   return b.s.startsWith(word, i);
 }
 
-// Open containers while a value is scanned (reused: scanning is synchronous): each one's kind, and for an object
-// at depth d the start/end offsets of its keys so far in keysAt[d].
-const kinds: number[] = [];
-const keysAt: number[][] = [];
+// Open containers while a value is scanned (reused: scanning is synchronous; fixed arrays and counters, since
+// emptying a JS array costs more than the scan of a small value): kinds[d] is the kind of the container at depth d
+// (1-based), and for an object keys[d] holds the start/end offsets of its first keyCount[d] keys.
+const kinds = new Uint8Array(MAX_DEPTH + 1);
+const keys: Int32Array[] = Array.from({ length: MAX_DEPTH + 1 }, () => new Int32Array(2 * MAX_MEMBERS));
+const keyCount = new Int32Array(MAX_DEPTH + 1);
 
 /**
  * Where the value starting at `start` ends, when its text is exactly its compact JSON (see the module comment);
  * -1 otherwise (also for invalid JSON).
  */
 function compactValueEnd(b: Scan, start: number): number {
-  kinds.length = 0;
+  const s = b.s;
+  let depth = 0;
   let i = start;
   for (;;) {
     // A value at i.
-    const c = b.s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
-      if (b.s.charCodeAt(i + 1) === close) {
+      if (s.charCodeAt(i + 1) === close) {
         i += 2;
       } else {
-        if (kinds.length === MAX_DEPTH) return -1;
-        kinds.push(c);
+        if (depth === MAX_DEPTH) return -1;
+        kinds[++depth] = c;
         i++;
         if (c === OPEN_ARRAY) continue;
-        const seen = (keysAt[kinds.length] ??= []);
-        seen.length = 0;
-        i = memberKey(b, i, seen);
+        keyCount[depth] = 0;
+        i = memberKey(b, i, depth);
         if (i < 0) return -1;
         continue;
       }
@@ -154,44 +167,48 @@ function compactValueEnd(b: Scan, start: number): number {
       i = numberEnd(b, i);
       if (i < 0) return -1;
     } else if (c === 0x74) {
-      if (!literal(b, i, 'true')) return -1;
+      if (!s.startsWith('true', i)) return -1;
       i += 4;
     } else if (c === 0x66) {
-      if (!literal(b, i, 'false')) return -1;
+      if (!s.startsWith('false', i)) return -1;
       i += 5;
     } else if (c === 0x6e) {
-      if (!literal(b, i, 'null')) return -1;
+      if (!s.startsWith('null', i)) return -1;
       i += 4;
     } else return -1;
     // After a value: close containers, or go on to the next element or member.
     for (;;) {
-      if (kinds.length === 0) return i;
-      const kind = kinds[kinds.length - 1]!;
-      const d = b.s.charCodeAt(i);
+      if (depth === 0) return i;
+      const kind = kinds[depth];
+      const d = s.charCodeAt(i);
       if (d === COMMA) {
         i++;
         if (kind === OPEN_OBJECT) {
-          i = memberKey(b, i, keysAt[kinds.length]!);
+          i = memberKey(b, i, depth);
           if (i < 0) return -1;
         }
         break;
       }
       if (kind === OPEN_OBJECT ? d !== CLOSE_OBJECT : d !== CLOSE_ARRAY) return -1;
-      kinds.pop();
+      depth--;
       i++;
     }
   }
 }
 
-/** A member's key and its colon at i: returns where its value starts, or -1 (also for keys JSON.parse would merge or reorder). */
-function memberKey(b: Scan, i: number, seen: number[]): number {
-  if (b.s.charCodeAt(i) !== QUOTE) return -1;
+/**
+ * A member's key and its colon at i, in the object at `depth`: returns where its value starts, or -1 (also for keys
+ * JSON.parse would merge or reorder).
+ */
+function memberKey(b: Scan, i: number, depth: number): number {
+  const s = b.s;
+  if (s.charCodeAt(i) !== QUOTE) return -1;
   const end = stringEnd(b, i);
-  if (end < 0 || b.s.charCodeAt(end) !== COLON) return -1;
+  if (end < 0 || s.charCodeAt(end) !== COLON) return -1;
   // An integer-like key ("0", "12") is an array index to JavaScript: JSON.parse's object lists it first.
   let digits = true;
   for (let j = i + 1; j < end - 1; j++) {
-    const c = b.s.charCodeAt(j)!;
+    const c = s.charCodeAt(j);
     if (c < ZERO || c > NINE) {
       digits = false;
       break;
@@ -201,19 +218,16 @@ function memberKey(b: Scan, i: number, seen: number[]): number {
   // A repeated key: JSON.parse keeps one of them. (Keys hold only escapes written one way, so equal text is
   // equal keys.)
   const len = end - i;
-  for (let k = 0; k < seen.length; k += 2) {
-    const s = seen[k]!;
-    if (seen[k + 1]! - s !== len) continue;
-    let same = true;
-    for (let j = 0; j < len; j++)
-      if (b.s.charCodeAt(s + j) !== b.s.charCodeAt(i + j)) {
-        same = false;
-        break;
-      }
-    if (same) return -1;
+  const seen = keys[depth]!;
+  const n = keyCount[depth]!;
+  for (let k = 0; k < 2 * n; k += 2) {
+    const from = seen[k]!;
+    if (seen[k + 1]! - from === len && s.startsWith(s.slice(i, end), from)) return -1;
   }
-  if (seen.length >= 2 * MAX_MEMBERS) return -1;
-  seen.push(i, end);
+  if (n === MAX_MEMBERS) return -1;
+  seen[2 * n] = i;
+  seen[2 * n + 1] = end;
+  keyCount[depth] = n + 1;
   return end + 1;
 }
 
@@ -267,9 +281,4 @@ function numberEnd(b: Scan, i: number): number {
   if (i - start > 24) return -1;
   const text = b.s.slice(start, i);
   return String(Number(text)) === text ? i : -1;
-}
-
-function literal(b: Scan, i: number, word: string): boolean {
-  for (let j = 0; j < word.length; j++) if (b.s.charCodeAt(i + j) !== word.charCodeAt(j)) return false;
-  return true;
 }

@@ -98,15 +98,8 @@ export function decodeRecords(body: Buffer, opts: DecodeOptions): DecodedRecord[
 
   if (opts.format === 'json') {
     // The common body (keys and values already compact JSON, nothing else per record): no parse, no copies.
-    const compact = compactJsonRecords(body, opts.maxRecords);
-    if (compact)
-      return compact.map((rec) => ({
-        key: rec.key,
-        value: rec.value,
-        partition: opts.pathPartition,
-        headers: undefined,
-        timestamp: undefined,
-      }));
+    const compact = compactJsonRecords(body, opts.maxRecords, opts.pathPartition);
+    if (compact) return compact;
   }
 
   const parsed: ParsedJson = parseJsonBody(body);
