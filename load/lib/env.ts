@@ -92,6 +92,8 @@ export interface GatewayProcessOptions {
   tsx?: boolean;
   /** Reuse load/.build as it is (experiments on the compiled output); default: compile src/ first. */
   noBuild?: boolean;
+  /** Run this compiled build as it is instead of load/.build (a folder inside the repository, for node_modules). */
+  buildDir?: string;
   /** Write a V8 CPU profile of the whole run into this folder. */
   cpuProfDir?: string;
   env?: Record<string, string>;
@@ -105,13 +107,14 @@ export interface GatewayProcessOptions {
 
 export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
-  const useBuild = !o.tsx && (o.noBuild ? existsSync(path.join(BUILD_DIR, 'main.js')) : buildGateway());
+  const buildDir = o.buildDir ?? BUILD_DIR;
+  const useBuild = !o.tsx && (o.noBuild || o.buildDir ? existsSync(path.join(buildDir, 'main.js')) : buildGateway());
   const nodeArgs = [
     ...(o.nodeArgs ?? []),
     ...(o.cpuProfDir
       ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])
       : []),
-    ...(useBuild ? [path.join(BUILD_DIR, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
+    ...(useBuild ? [path.join(buildDir, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
   ];
   const child = spawn(o.node ?? process.execPath, nodeArgs, {
     cwd: ROOT,
