@@ -75,7 +75,7 @@ export const M1: Scenario = {
     if (settled !== undefined)
       rows.push({
         id: 'M1',
-        metric: `RSS idle ${SETTLED_AFTER_MS / 1000} s after start `,
+        metric: `RSS idle ${SETTLED_AFTER_MS / 1000} s after start`,
         unit: 'MiB',
         gateway: settled,
         target: 'report',
