@@ -1,7 +1,7 @@
 /**
  * A long outage of the only broker under open WebSocket subscriptions, on both client libraries side by side
  * (docs/reliability.md, "A long outage"): one broker, a gateway per KAFKA_CLIENT, on each a group and an assign
- * socket; one record before, the broker SIGKILLed for `seconds` and started again (same data and ports), one record
+ * socket and an HTTP consumer instance (v2 API, subscribed, polled in a loop); one record before, the broker SIGKILLed for `seconds` and started again (same data and ports), one record
  * after; prints every frame and close with its time, and when each socket got the record produced after.
  *
  *   npx tsx load/probe-outage.ts [seconds=45]
@@ -51,6 +51,35 @@ try {
       await new Promise((r) => ws.on('open', r));
       sockets.push(s);
     }
+  // An HTTP consumer per gateway, polled in a loop; every answer that is not 200 is printed.
+  const polling = { on: true };
+  const pollers = gateways.map(async ({ client, gw }) => {
+    const name = `${client} http`;
+    const s = { name, seen: [] as string[] };
+    const v2 = { 'content-type': 'application/vnd.kafka.v2+json' };
+    const base = `${gw.url}/consumers/probe-outage-http-${client}`;
+    await fetch(base, { method: 'POST', headers: v2, body: JSON.stringify({ name: 'i', format: 'json' }) });
+    await fetch(`${base}/instances/i/subscription`, {
+      method: 'POST',
+      headers: v2,
+      body: JSON.stringify({ topics: ['probe-outage'] }),
+    });
+    while (polling.on) {
+      const r = await fetch(`${base}/instances/i/records?timeout=1000`, {
+        headers: { accept: 'application/vnd.kafka.json.v2+json' },
+      }).catch((e: unknown) => e as Error);
+      if (r instanceof Error || r.status !== 200) {
+        log(name, r instanceof Error ? r.message : `${r.status} ${(await r.text()).slice(0, 160)}`);
+        await sleep(1000);
+        continue;
+      }
+      for (const rec of (await r.json()) as { value: { n?: string } }[]) {
+        s.seen.push(rec.value.n ?? '?');
+        log(name, `record ${rec.value.n}`);
+      }
+    }
+    return s;
+  });
   const produce = async (n: string) =>
     (
       await fetch(`${gateways[0]!.gw.url}/topics/probe-outage`, {
@@ -70,7 +99,10 @@ try {
   for (let i = 0; i < 60 && (await produce('after')) !== 200; i++) await sleep(1000);
   log('produced after');
   for (let i = 0; i < 120 && sockets.some((s) => !s.seen.includes('after')); i++) await sleep(1000);
+  await sleep(3000);
+  polling.on = false;
   for (const s of sockets) log(s.name, 'open:', s.ws.readyState === WebSocket.OPEN, 'records:', s.seen.join(', '));
+  for (const s of await Promise.all(pollers)) log(s.name, 'records:', s.seen.join(', '));
   for (const { gw } of gateways) await gw.stop();
 } finally {
   await broker.stop();
