@@ -1,6 +1,6 @@
 /**
  * CPU per record of two compiled builds of the gateway, measured at the same time: both run side by side on one
- * broker, each gets the same steady open-loop load of P1's requests (100 records × 100 B, 16 connections) in the
+ * broker, each gets the same steady open-loop load of P1's requests (100 records × 100 B, 16 connections; P2's 1 KB with --value-bytes) in the
  * same windows, and each process's CPU is read over the window. Both meet the same machine at the same moments, so
  * their ratio holds up on a shared, busy machine where runs one after the other do not (docs/performance.md, "P5:
  * the gateway's CPU per record"). The rate is kept below what either build can carry, so both do the same work.
@@ -8,6 +8,7 @@
  * mean of b ÷ a and 1 / (the swapped run's b ÷ a) is the answer.
  *
  *   npx tsx load/probe-build-ab.ts --a load/.build-before --b load/.build [--rate 300] [--duration 15] [--runs 4]
+ *                                  [--value-bytes 100]   (1024: P2's records)
  *
  * Builds: `npx tsc -p tsconfig.build.json --outDir load/.build-<name> --sourceMap false` on each version (folders
  * inside the repository, so node_modules resolve). Wrap in the bench lock: flock /tmp/kgw-bench.lock ...
@@ -29,7 +30,8 @@ const rate = args.num('rate', 300);
 const durationS = args.num('duration', 15);
 const runs = args.num('runs', 4);
 const topic = 'probe-build-ab';
-const body = produceBody(100, 100);
+const valueBytes = args.num('value-bytes', 100);
+const body = produceBody(100, valueBytes);
 const log = (m: string) => void process.stderr.write(`[build-ab] ${m}\n`);
 
 const kafka = await startBroker();
