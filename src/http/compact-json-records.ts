@@ -1,10 +1,10 @@
 /**
  * The common v2 json-format produce body, decoded without building its values: `{"records":[{"value":…}, …]}`
- * whose records carry only `key` and/or `value`, each already written as compact JSON. The bytes sent to Kafka
- * for a json-format key or value are its compact JSON text (records.ts: parse, then JSON.stringify); when the
- * client's text already is that text, the record's bytes are a view of the body itself. Parsing every value into
- * objects and writing it back cost more than half of the gateway's own CPU per record in P1
- * (docs/performance.md "P5").
+ * whose records carry only `key` and/or `value`, each already written as compact JSON, and maybe a plain
+ * `partition` number. The bytes sent to Kafka for a json-format key or value are its compact JSON text (records.ts:
+ * parse, then JSON.stringify); when the client's text already is that text, the record's bytes are a view of the
+ * body itself. Parsing every value into objects and writing it back cost 17 % of the gateway's CPU per record in P1
+ * (docs/performance.md "P5: the gateway's CPU per record").
  *
  * It decides only what it can prove: a value's text is taken as is when JSON.stringify(JSON.parse(text)) would
  * give the same bytes (no whitespace inside, numbers as JavaScript writes them, only the escapes JSON.stringify
@@ -21,7 +21,7 @@ import { isUtf8 } from 'node:buffer';
 export interface CompactRecord {
   key: Buffer | null;
   value: Buffer | null;
-  /** The path's partition, if any (records with their own `partition` take the general path). */
+  /** The record's own `partition`, else the path's, if any. */
   partition: number | undefined;
   headers: undefined;
   timestamp: undefined;
@@ -47,6 +47,7 @@ const MAX_MEMBERS = 64;
 const RECORDS = '"records"';
 const KEY = '"key"';
 const VALUE = '"value"';
+const PARTITION = '"partition"';
 const CONTROL = /[\x00-\x1f]/;
 
 /** The body as a one-byte string, and whether it has any backslash (else a string ends at the next quote). */
@@ -86,26 +87,44 @@ export function compactJsonRecords(
     i = skipWs(b, i + 1);
     let key: Buffer | null | undefined;
     let value: Buffer | null | undefined;
+    let own: number | undefined;
     if (b.s.charCodeAt(i) !== CLOSE_OBJECT) {
       for (;;) {
-        const isKey = startsWith(b, i, KEY);
-        if (!isKey && !startsWith(b, i, VALUE)) return undefined;
-        if ((isKey ? key : value) !== undefined) return undefined; // repeated: the last one wins there
-        i = skipWs(b, i + (isKey ? KEY.length : VALUE.length));
-        if (b.s.charCodeAt(i) !== COLON) return undefined;
-        i = skipWs(b, i + 1);
-        const end = compactValueEnd(b, i);
-        if (end < 0) return undefined;
-        const bytes = end - i === 4 && b.s.charCodeAt(i) === 0x6e ? null : body.subarray(i, end); // JSON null
-        if (isKey) key = bytes;
-        else value = bytes;
-        i = skipWs(b, end);
+        if (startsWith(b, i, PARTITION)) {
+          if (own !== undefined) return undefined; // repeated
+          i = skipWs(b, i + PARTITION.length);
+          if (b.s.charCodeAt(i) !== COLON) return undefined;
+          i = skipWs(b, i + 1);
+          const end = partitionEnd(b, i);
+          if (end < 0) return undefined;
+          own = Number(b.s.slice(i, end));
+          i = skipWs(b, end);
+        } else {
+          const isKey = startsWith(b, i, KEY);
+          if (!isKey && !startsWith(b, i, VALUE)) return undefined;
+          if ((isKey ? key : value) !== undefined) return undefined; // repeated: the last one wins there
+          i = skipWs(b, i + (isKey ? KEY.length : VALUE.length));
+          if (b.s.charCodeAt(i) !== COLON) return undefined;
+          i = skipWs(b, i + 1);
+          const end = compactValueEnd(b, i);
+          if (end < 0) return undefined;
+          const bytes = end - i === 4 && b.s.charCodeAt(i) === 0x6e ? null : body.subarray(i, end); // JSON null
+          if (isKey) key = bytes;
+          else value = bytes;
+          i = skipWs(b, end);
+        }
         if (b.s.charCodeAt(i) === CLOSE_OBJECT) break;
         if (b.s.charCodeAt(i) !== COMMA) return undefined;
         i = skipWs(b, i + 1);
       }
     }
-    records.push({ key: key ?? null, value: value ?? null, partition, headers: undefined, timestamp: undefined });
+    records.push({
+      key: key ?? null,
+      value: value ?? null,
+      partition: own ?? partition,
+      headers: undefined,
+      timestamp: undefined,
+    });
     i = skipWs(b, i + 1);
     if (b.s.charCodeAt(i) === CLOSE_ARRAY) break;
     if (b.s.charCodeAt(i) !== COMMA) return undefined;
@@ -116,6 +135,15 @@ export function compactJsonRecords(
   if (skipWs(b, i + 1) !== n) return undefined;
   // Structure is ASCII; string contents may be anything but must be UTF-8 (else the general path's 400).
   return isUtf8(body) ? records : undefined;
+}
+
+/** The end of a record's `partition` at i: a non-negative integer of up to 9 digits without leading zeros; else -1. */
+function partitionEnd(b: Scan, i: number): number {
+  const start = i;
+  while (b.s.charCodeAt(i) >= ZERO && b.s.charCodeAt(i) <= NINE) i++;
+  const digits = i - start;
+  if (digits === 0 || digits > 9 || (digits > 1 && b.s.charCodeAt(start) === ZERO)) return -1;
+  return i;
 }
 
 /** Spaces between tokens (the other JSON whitespace never gets here, see CONTROL). */

@@ -17,7 +17,11 @@ function general(body: string) {
 
 function outcome(fn: () => ReturnType<typeof decodeRecords>) {
   try {
-    return fn().map((r) => ({ key: r.key?.toString('utf8') ?? null, value: r.value?.toString('utf8') ?? null }));
+    return fn().map((r) => ({
+      key: r.key?.toString('utf8') ?? null,
+      value: r.value?.toString('utf8') ?? null,
+      partition: r.partition,
+    }));
   } catch (e) {
     if (e instanceof GatewayError) return { status: e.status, message: e.message };
     throw e;
@@ -77,6 +81,15 @@ describe('json produce bodies: the fast path gives what the general path gives',
     expect(firstValue('{"records":[{"value":[1, 2]}]}')).toBe('[1,2]');
   });
 
+  it("keeps a record's own partition, and the path's for the others", () => {
+    const recs = decodeRecords(Buffer.from('{"records":[{"value":1,"partition":4},{"value":2}]}'), {
+      ...opts,
+      pathPartition: 7,
+    });
+    expect(recs.map((r) => r.partition)).toEqual([4, 7]);
+    expect(recs[0]!.value!.buffer).toBe(recs[1]!.value!.buffer); // both views of the one body
+  });
+
   it('takes compact values as views of the body, without copying them', () => {
     const body = Buffer.from('{"records":[{"key":"k","value":{"i":0}},{"value":[1,"x"]}]}');
     const [a, b] = decode(body);
@@ -91,6 +104,13 @@ describe('json produce bodies: the fast path gives what the general path gives',
     ['an empty record and nulls', '{"records":[{},{"key":null,"value":null}]}'],
     ['a repeated record field', '{"records":[{"value":1,"value":2}]}'],
     ['other record fields', '{"records":[{"value":1,"partition":0,"timestamp":5}]}'],
+    ['own partitions', '{"records":[{"value":1,"partition":0},{"partition":12,"key":"k"},{"value":2}]}'],
+    ['a repeated partition', '{"records":[{"partition":1,"partition":2}]}'],
+    ['a negative partition', '{"records":[{"value":1,"partition":-1}]}'],
+    ['a partition written 1.0', '{"records":[{"value":1,"partition":1.0}]}'],
+    ['a partition with a leading zero', '{"records":[{"value":1,"partition":01}]}'],
+    ['a null partition', '{"records":[{"value":1,"partition":null}]}'],
+    ['a huge partition', '{"records":[{"value":1,"partition":12345678901}]}'],
     ['other root fields', '{"records":[{"value":1}],"value_schema":null}'],
     ['no records', '{"records":[]}'],
     ['too many records', `{"records":[${Array(101).fill('{"value":1}').join(',')}]}`],
