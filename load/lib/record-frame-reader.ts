@@ -31,11 +31,11 @@ export class RecordFrameReader {
   /** True (partition and offset set) for a `record` frame of this id and topic; false: parse the frame in full. */
   read(frame: Buffer): boolean {
     const head = this.prefix.length;
-    if (frame.length <= head + OFFSET_KEY.length + 2 || this.prefix.compare(frame, 0, head) !== 0) return false;
+    if (frame.length <= head + OFFSET_KEY.length + 2 || !bytesAt(frame, 0, this.prefix)) return false;
     const partition = readInt(frame, head);
     if (partition < 0) return false;
     const at = head + digitsAfter(frame, head);
-    if (OFFSET_KEY.compare(frame, at, at + OFFSET_KEY.length) !== 0) return false;
+    if (!bytesAt(frame, at, OFFSET_KEY)) return false;
     const from = at + OFFSET_KEY.length;
     const offset = readInt(frame, from);
     if (offset < 0) return false;
@@ -46,6 +46,16 @@ export class RecordFrameReader {
     this.offset = offset;
     return true;
   }
+}
+
+/**
+ * Whether `b` holds `expected` at `at`. A loop, not Buffer#compare: for a few dozen bytes the native call's
+ * argument checks cost more than the comparison (it was ~15% of the client's CPU in a W3 profile).
+ */
+function bytesAt(b: Buffer, at: number, expected: Buffer): boolean {
+  if (at + expected.length > b.length) return false;
+  for (let i = 0; i < expected.length; i++) if (b[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** How many ASCII digits start at `at`. */
