@@ -95,15 +95,13 @@ export function sharedRecordFrame(r: ConsumedRecord, id: string, format: Format)
   return b;
 }
 
-const OFFSET_KEY = Buffer.from('"offset":');
 const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
 const KEY_KEY = Buffer.from(',"key":');
 const VALUE_KEY = Buffer.from(',"value":');
 const NO_HEADERS_END = Buffer.from(',"headers":[]}');
 const NULL = Buffer.from('null');
-/** The bytes of a `record` frame after its prefix other than key and value: keys, two integers (sign, 16 digits). */
-const FIXED_BYTES =
-  OFFSET_KEY.length + TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
+/** The bytes of a `record` frame after `"offset":` other than key and value: keys, two integers (sign, 16 digits). */
+const FIXED_BYTES = TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
 /** Keys and values larger than this (together) go through the text encoder (their bound would be 6 bytes each). */
 const DIRECT_MAX_BYTES = 8 * 1024;
 const HEX = Buffer.from('0123456789abcdef');
@@ -118,13 +116,14 @@ const HEX = Buffer.from('0123456789abcdef');
  */
 export class RecordFrameWriter implements FrameSource {
   record: ConsumedRecord | undefined;
-  private readonly prefixBytes: Buffer;
+  /** The prefix and `"offset":`, as bytes. */
+  private readonly head: Buffer;
 
   constructor(
     readonly prefix: string,
     private readonly format: Format,
   ) {
-    this.prefixBytes = Buffer.from(prefix);
+    this.head = Buffer.from(`${prefix}"offset":`);
   }
 
   text(): string {
@@ -143,14 +142,11 @@ export class RecordFrameWriter implements FrameSource {
     )
       return frames.add(this.text());
     // JSON-escaped, a byte takes at most 6 (`\u00XX`).
-    const bound =
-      this.prefixBytes.length + FIXED_BYTES + (key ? 6 * key.length + 2 : 4) + (value ? 6 * value.length + 2 : 4);
+    const bound = this.head.length + FIXED_BYTES + (key ? 6 * key.length + 2 : 4) + (value ? 6 * value.length + 2 : 4);
     let at = frames.begin(bound);
     const out = frames.buffer;
-    out.set(this.prefixBytes, at);
-    at += this.prefixBytes.length;
-    out.set(OFFSET_KEY, at);
-    at = putInteger(out, at + OFFSET_KEY.length, r.offset);
+    out.set(this.head, at);
+    at = putInteger(out, at + this.head.length, r.offset);
     out.set(TIMESTAMP_KEY, at);
     at = putInteger(out, at + TIMESTAMP_KEY.length, r.timestamp);
     out.set(KEY_KEY, at);
@@ -165,17 +161,39 @@ export class RecordFrameWriter implements FrameSource {
 }
 
 /** A safe integer in decimal, as `${n}` writes it; returns where it ends. */
-function putInteger(out: Buffer, at: number, n: number): number {
+function putInteger(out: Buffer, start: number, n: number): number {
+  let at = start;
   let rest = n;
   if (rest < 0) {
     out[at++] = 0x2d;
     rest = -rest;
   }
+  if (rest < 1e8) return putSmall(out, at, rest);
+  // Two halves below 2^31, so the digits come from integer division (a timestamp has 13 digits).
+  let high = Math.floor(rest / 1e8);
+  let low = rest - high * 1e8;
+  // rest / 1e8 may round up to the next integer just below a multiple of 1e8.
+  if (low < 0) {
+    high--;
+    low += 1e8;
+  }
+  at = putSmall(out, at, high);
+  for (let i = at + 7; i >= at; i--) {
+    const q = (low / 10) | 0;
+    out[i] = 0x30 + (low - q * 10);
+    low = q;
+  }
+  return at + 8;
+}
+
+/** 0 <= n < 2^31 in decimal; returns where it ends. */
+function putSmall(out: Buffer, at: number, n: number): number {
   let digits = 1;
-  for (let t = rest; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
   const end = at + digits;
+  let rest = n;
   for (let i = end - 1; i >= at; i--) {
-    const q = Math.floor(rest / 10);
+    const q = (rest / 10) | 0;
     out[i] = 0x30 + (rest - q * 10);
     rest = q;
   }
