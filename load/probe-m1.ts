@@ -23,7 +23,7 @@ const NODE = {
 };
 /**
  * Runs one full GC 1 s after the gateway's server starts listening (the start-up's garbage is dead by then): as an
- * experiment (measured, not shipped: docs/performance.md, "Idle memory"). `flavor: 'last-resort'` asks V8 for a memory-reducing GC, which also
+ * experiment on any build (src/startup-memory.ts does the same since 2026-12-03, docs/performance.md "Idle memory"). `flavor: 'last-resort'` asks V8 for a memory-reducing GC, which also
  * shrinks the young generation; a plain gc() only starts V8's memory reducer, which shrinks it some seconds later.
  */
 const gcAfterListen = (opts: string) =>

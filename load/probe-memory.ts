@@ -2,7 +2,7 @@
  * Each module's share of M1's idle memory (docs/performance.md, "Idle memory"): a fresh `node --expose-gc` process
  * (no tsx, nothing of this script) imports the gateway's packages one after another, then the compiled gateway
  * (load/.build/server.js, loaded but not started), and after each import runs a memory-reducing full GC (it also
- * shrinks the young generation the imports grew; Node 20 ignores that) and reads
+ * shrinks the young generation the imports grew, as src/startup-memory.ts does; Node 20 ignores that) and reads
  * `process.memoryUsage()` and /proc/self/status. Each row's share is the difference to the row before: the order is
  * fixed, so a package that another already loaded (zod under @hono/zod-openapi) counts where it first loads.
  *

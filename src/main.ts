@@ -8,6 +8,7 @@ import { createLogger } from './observability/logger.js';
 import { runPrimary } from './cluster/primary.js';
 import { workerLink } from './cluster/worker.js';
 import { perWorker } from './cluster/limits.js';
+import { releaseStartupMemory } from './startup-memory.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -33,6 +34,12 @@ async function main(): Promise<void> {
     ...(worker ? { worker } : {}),
   });
   gw.logger.info({ url: gw.url, brokers: config.KAFKA_BROKERS, auth: config.AUTH_MODE }, 'gateway listening');
+  // A moment after listening the start-up's garbage is dead (the Kafka connections are being made meanwhile).
+  setTimeout(() => {
+    const before = process.memoryUsage.rss();
+    if (releaseStartupMemory())
+      gw.logger.debug({ rssBefore: before, rssAfter: process.memoryUsage.rss() }, 'start-up memory released');
+  }, 1000).unref();
 
   let closing = false;
   const close = () => {

@@ -49,7 +49,8 @@ export async function startPlatformaticGroupSession(
   return s;
 }
 
-class PlatformaticGroupSession extends PlatformaticReader implements GroupSession {
+/** Exported for a test that times a seek into the read of start positions (kafka-client-platformatic-consumers). */
+export class PlatformaticGroupSession extends PlatformaticReader implements GroupSession {
   /** What the sink was told (it lags Kafka's latest assignment while new partitions are positioned). */
   private announced: TopicPartition[] = [];
   private generation = 0;
@@ -144,7 +145,12 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
       (positions) => {
         if (gen !== this.generation || this.closed) return;
         this.next.clear();
-        for (const p of positions) this.next.set(tpKey(p), p);
+        // `delivered` wins over what was read: a seek made while the positions were read (or a record taken from a
+        // fetch that was in flight) came after the read began.
+        for (const p of positions) {
+          const d = this.delivered.get(tpKey(p));
+          this.next.set(tpKey(p), d === undefined ? p : { ...p, offset: d });
+        }
         this.positioning = false;
         this.announced = announceAssignment(this.sink, this.log, this.announced, next);
         this.announcedOnce();
@@ -242,7 +248,7 @@ class PlatformaticGroupSession extends PlatformaticReader implements GroupSessio
     const k = tpKey(position);
     this.delivered.set(k, position.offset);
     // A new entry: a fetch in flight for the old one is dropped when it arrives (the reader compares entries). While
-    // positioning, the positions read go on from `delivered`, set above.
+    // positioning, the positions read are overridden by `delivered`, set above (onJoin).
     this.next.set(k, { ...position });
     this.wake();
   }

@@ -6,6 +6,8 @@
 // that a group socket rides out a restart of the only broker (own cluster: clusterLock; KAFKA_CLUSTER_TESTS=0 skips).
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TopicPartition, TopicPartitionOffset } from '../../src/kafka/consumer-types.js';
+import { PlatformaticGroupSession } from '../../src/kafka/platformatic-group-session.js';
 import type { Gateway } from '../../src/server.js';
 import { createTopicReady, ready, startTestGateway } from '../helpers/gateway.js';
 import { createTopic, kafkaClient, startKafka, uniqueTopic } from '../helpers/kafka.js';
@@ -46,6 +48,38 @@ describe('KAFKA_CLIENT=platformatic consumers', () => {
       assignAndBroadcastReaders: '@platformatic/kafka',
       metadataAndAdmin: '@platformatic/kafka',
     });
+  });
+
+  it('a seek made while a new assignment is positioned is not overwritten by the positions read', async () => {
+    const topic = uniqueTopic('plt-seek');
+    await createTopicReady(brokers, topic, 1);
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    // The seek lands after the read of the start positions began and before they are used: as an HTTP consumer's
+    // `positions` call can during a rebalance. The read is wrapped so the seek comes exactly then.
+    const proto = PlatformaticGroupSession.prototype as unknown as {
+      position(next: TopicPartition[]): Promise<TopicPartitionOffset[]>;
+    };
+    const read = proto.position;
+    proto.position = async function (this: PlatformaticGroupSession, next) {
+      const positions = await read.call(this, next);
+      this.seek({ topic, partition: 0, offset: 6 });
+      return positions;
+    };
+    const offsets: number[] = [];
+    try {
+      const session = await gw.kafka.consumers.group(
+        { group: uniqueTopic('g'), topics: [topic], from: 'earliest' },
+        { onRecord: (r) => offsets.push(r.offset) > 0 },
+      );
+      try {
+        await expect.poll(() => offsets.includes(9), { timeout: 20_000 }).toBe(true);
+        expect(offsets).toEqual([6, 7, 8, 9]);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      proto.position = read;
+    }
   });
 
   it('shares one consumer group with a kafkajs member: the partitions are split, each record read once', async () => {

@@ -3,17 +3,14 @@
 // to the real gateway. The allowed origin subscribes and receives a record; another origin is refused before the
 // upgrade; a short-lived token's socket closes with 4401.
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { JSON_V2, createTopicReady, post, startTestGateway } from '../helpers/gateway.js';
 import { uniqueTopic } from '../helpers/kafka.js';
-import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
+import { noChromium, openChromium, type OpenChromium } from '../helpers/browser.js';
 
 const brokers = inject('kafkaBrokers');
 const SECRET = 'browser-test-secret-0123456789abcdef-012345';
@@ -64,7 +61,7 @@ describe.skipIf(noChromium)('WebSocket security in chromium', () => {
   let allowed: PageServer;
   let foreign: PageServer;
   let context: BrowserContext;
-  let profile: string;
+  let browser: OpenChromium | undefined;
   let topic: string;
 
   const token = (expS = 600) =>
@@ -86,19 +83,14 @@ describe.skipIf(noChromium)('WebSocket security in chromium', () => {
       WS_ALLOWED_ORIGINS: allowed.origin,
       KAFKA_CONSUMER_MAX_WAIT_MS: '100',
     });
-    profile = mkdtempSync(join(tmpdir(), 'kgw-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_ARGS],
-    });
+    browser = await openChromium();
+    context = browser.context;
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await gw?.close();
     await Promise.all([allowed?.close(), foreign?.close()]);
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const wsBase = () => gw.url.replace(/^http/, 'ws');

@@ -1,15 +1,7 @@
-// SSE in a real browser (Debian's chromium driven by playwright-core) through a round-robin load balancer in front of
-// three gateway processes: a page's EventSource reads a 3-partition topic from the beginning while records keep
-// coming; the replica serving it is killed (SIGKILL) mid-stream; the browser reconnects by itself, through the
-// balancer, to another replica with its Last-Event-ID, and the page ends with every record exactly once, in order
-// per partition.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
+import { noChromium, openChromium, type OpenChromium } from '../helpers/browser.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
 import { FAST_CONSUMERS } from '../helpers/ws.js';
@@ -27,7 +19,7 @@ describe.skipIf(noChromium)('EventSource in chromium across replicas', () => {
   let replicas: Replica[] = [];
   let proxy: RoundRobinProxy;
   let context: BrowserContext;
-  let profile: string;
+  let browser: OpenChromium | undefined;
   let producer: Producer;
   const topic = uniqueTopic('sse-browser');
   let seq = 0;
@@ -45,20 +37,15 @@ describe.skipIf(noChromium)('EventSource in chromium across replicas', () => {
       maxInFlightRequests: 1,
     });
     await producer.connect();
-    profile = mkdtempSync(join(tmpdir(), 'sse-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_ARGS],
-    });
+    browser = await openChromium();
+    context = browser.context;
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await producer?.disconnect();
     await proxy?.close();
     await Promise.allSettled(replicas.map((r) => r.kill()));
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   async function produce(n: number, label: string): Promise<void> {

@@ -5,16 +5,13 @@
 // SameSite allows) is refused before any stream starts; a tampered cookie is refused; a short-lived one gets
 // `event: expired` at its exp and its reconnect is refused. Nothing of the token reaches the log.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { SignJWT } from 'jose';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
+import { noChromium, openChromium, type OpenChromium } from '../helpers/browser.js';
 import { createTopicReady, startTestGateway } from '../helpers/gateway.js';
 import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
@@ -49,7 +46,7 @@ describe.skipIf(noChromium)('SSE cookie auth in chromium', () => {
   let sibling: Server;
   let siblingOrigin: string;
   let context: BrowserContext;
-  let profile: string;
+  let browser: OpenChromium | undefined;
   let producer: Producer;
   let log: CapturedLog;
   const topic = uniqueTopic('sse-cookie-browser');
@@ -90,16 +87,12 @@ describe.skipIf(noChromium)('SSE cookie auth in chromium', () => {
       acks: -1,
       messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })),
     });
-    profile = mkdtempSync(join(tmpdir(), 'kgw-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_ARGS],
-    });
+    browser = await openChromium();
+    context = browser.context;
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await producer?.disconnect();
     await gw?.close();
     await new Promise<void>((r) => {
@@ -107,7 +100,6 @@ describe.skipIf(noChromium)('SSE cookie auth in chromium', () => {
       if (sibling) sibling.close(() => r());
       else r();
     });
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** The cookie as a login page would set it: only the browser (not scripts) and only /sse get it. */

@@ -5,18 +5,17 @@
 // from the beginning; with AUTH_MODE=jwt the token typed into the page authorizes both REST and the socket. No CSP
 // violation, no request leaving the gateway's origin. The root URL's page links /ui and the API documents.
 // Screenshot: test/artifacts/ui.png.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
 import { JSON_V2, post, type ProduceReply } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, uniqueTopic } from '../helpers/kafka.js';
 import { startWsGateway, WsClient, wsUrl } from '../helpers/ws.js';
-import { CHROMIUM, CHROMIUM_ARGS, noChromium } from '../helpers/browser.js';
+import { noChromium, openChromium, type OpenChromium } from '../helpers/browser.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const brokers = inject('kafkaBrokers');
@@ -41,7 +40,7 @@ interface Row {
 describe.skipIf(noChromium)('/ui in chromium', () => {
   let gw: Gateway;
   let context: BrowserContext;
-  let profile: string;
+  let browser: OpenChromium | undefined;
   const topic = uniqueTopic('ui');
   const problems: string[] = [];
   const foreign: string[] = [];
@@ -51,19 +50,13 @@ describe.skipIf(noChromium)('/ui in chromium', () => {
   beforeAll(async () => {
     // The topic exists before the page loads, so the dropdown lists it.
     [gw] = await Promise.all([startWsGateway(), createTopic(brokers, topic, PARTITIONS)]);
-    profile = mkdtempSync(join(tmpdir(), 'ui-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1360, height: 900 },
-      args: [...CHROMIUM_ARGS],
-    });
+    browser = await openChromium({ viewport: { width: 1360, height: 900 } });
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await gw?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await deleteTopics(brokers, [topic]).catch(() => {});
   });
 

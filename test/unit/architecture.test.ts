@@ -60,6 +60,7 @@ const RULES: Record<string, { may: string[]; typesOf?: string[] }> = {
   core: { may: [] },
   'errors.ts': { may: [] },
   'config.ts': { may: [] },
+  'startup-memory.ts': { may: [] },
   observability: { may: ['config.ts'], typesOf: ['kafka'] },
   auth: { may: ['core', 'errors.ts', 'config.ts'], typesOf: ['observability'] },
   kafka: { may: ['core', 'errors.ts', 'config.ts'], typesOf: ['observability'] },
