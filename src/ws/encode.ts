@@ -172,7 +172,7 @@ function putInteger(out: Buffer, start: number, n: number): number {
   // Two halves below 2^31, so the digits come from integer division (a timestamp has 13 digits).
   let high = Math.floor(rest / 1e8);
   let low = rest - high * 1e8;
-  // rest / 1e8 may round up to the next integer just below a multiple of 1e8.
+  // Defensive: were rest / 1e8 ever rounded up to the next integer (just below a multiple of 1e8), low is negative.
   if (low < 0) {
     high--;
     low += 1e8;
