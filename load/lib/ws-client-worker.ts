@@ -23,6 +23,7 @@
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { Histogram } from './histogram.js';
+import { RecordFrameReader } from './record-frame-reader.js';
 
 export interface WsClientJob {
   /** ws://host:port/ws[?shortcut] */
@@ -168,9 +169,57 @@ type Frame = {
   records?: { offset: number }[];
 };
 
-function groupClient(ws: WebSocket): (frame: Frame) => void {
-  const sinceAck = new Map<number, number>();
-  return (f) => {
+/** group: a socket's handling of its frames (`record` frames read through RecordFrameReader, the rest parsed). */
+interface GroupClient {
+  frame(data: Buffer): void;
+  parsed(f: Frame): void;
+}
+
+function groupClient(ws: WebSocket): GroupClient {
+  /** Records of each partition since its last ack. */
+  const sinceAck: number[] = [];
+  const ackEvery = job.ackEvery ?? 1;
+  /** One reader per (subscription, topic) of this socket: a `record` frame of any of them skips JSON.parse. */
+  const readers = (job.subscribe ?? []).flatMap((s) =>
+    Array.isArray(s.topics) && typeof s.id === 'string'
+      ? (s.topics as unknown[])
+          .filter((t) => typeof t === 'string')
+          .map((t) => new RecordFrameReader(s.id as string, t))
+      : [],
+  );
+  /**
+   * One record of partition `p` arrived: counted once per (partition, offset). The clock is read for the first
+   * record, every 64th new one and the one that completes the set (the end of the measured window), not per frame.
+   */
+  const took = (p: number, o: number) => {
+    frames++;
+    const part = seen.get(p);
+    if (part && o >= part.low && o - part.low < part.bits.length) {
+      if (part.bits[o - part.low]) duplicates++;
+      else {
+        part.bits[o - part.low] = 1;
+        unique++;
+        if (startAt !== undefined) uniqueAfterStart++;
+        if ((unique & 63) === 0 || unique === expected || lastAt === undefined) lastAt = now();
+      }
+    }
+  };
+  /** `n` records of `p` came in one frame, the last at `last`: a cumulative ack once ackEvery came since the last. */
+  const maybeAck = (id: string | undefined, topic: string | undefined, p: number, last: number, n: number) => {
+    const since = (sinceAck[p] ?? 0) + n;
+    if (since >= ackEvery) {
+      ws.send(
+        `{"type":"ack","id":${JSON.stringify(id)},"topic":${JSON.stringify(topic)},"partition":${p},"offset":${last}}`,
+      );
+      acks++;
+      sinceAck[p] = 0;
+    } else sinceAck[p] = since;
+    if (!done && expected > 0 && unique >= expected) {
+      done = true;
+      out({ type: 'done', unique, duplicates, firstAt, lastAt, acks, startAt, uniqueAfterStart });
+    }
+  };
+  const parsed = (f: Frame) => {
     if (f.type === 'subscribed' || f.type === 'assignment') {
       const h = held.get(ws);
       if (h) {
@@ -180,37 +229,32 @@ function groupClient(ws: WebSocket): (frame: Frame) => void {
       return;
     }
     if (f.type !== 'record' && f.type !== 'records') return;
-    const t = now();
-    firstAt ??= t;
+    firstAt ??= now();
     const p = f.partition!;
-    const part = seen.get(p);
-    const offsets = f.type === 'record' ? [f.offset!] : f.records!.map((r) => r.offset);
-    for (const o of offsets) {
-      frames++;
-      if (part && o >= part.low && o - part.low < part.bits.length) {
-        if (part.bits[o - part.low]) duplicates++;
-        else {
-          part.bits[o - part.low] = 1;
-          unique++;
-          if (startAt !== undefined) uniqueAfterStart++;
-          lastAt = t;
+    if (f.type === 'record') {
+      took(p, f.offset!);
+      maybeAck(f.id, f.topic, p, f.offset!, 1);
+      return;
+    }
+    const records = f.records!;
+    if (records.length === 0) return;
+    for (const r of records) took(p, r.offset);
+    maybeAck(f.id, f.topic, p, records[records.length - 1]!.offset, records.length);
+  };
+  return {
+    parsed,
+    frame(data) {
+      for (const r of readers)
+        if (r.read(data)) {
+          firstAt ??= now();
+          took(r.partition, r.offset);
+          maybeAck(r.id, r.topic, r.partition, r.offset, 1);
+          return;
         }
-      }
-    }
-    // Cumulative acks: one for the frame's last record once ackEvery records of the partition came since the last.
-    const last = offsets[offsets.length - 1]!;
-    const n = (sinceAck.get(p) ?? 0) + offsets.length;
-    if (n >= (job.ackEvery ?? 1)) {
-      ws.send(
-        `{"type":"ack","id":${JSON.stringify(f.id)},"topic":${JSON.stringify(f.topic)},"partition":${p},"offset":${last}}`,
-      );
-      acks++;
-      sinceAck.set(p, 0);
-    } else sinceAck.set(p, n);
-    if (!done && expected > 0 && unique >= expected) {
-      done = true;
-      out({ type: 'done', unique, duplicates, firstAt, lastAt, acks, startAt, uniqueAfterStart });
-    }
+      const s = data.toString('utf8');
+      if (s.includes('"type":"error"')) errors++;
+      else parsed(JSON.parse(s) as Frame);
+    },
   };
 }
 
@@ -233,20 +277,18 @@ function open(): Promise<WebSocket> {
       if (subscribed < want) {
         const s = data.toString('utf8');
         if (s.includes('"type":"subscribed"')) {
-          group?.(JSON.parse(s) as Frame);
+          group?.parsed(JSON.parse(s) as Frame);
           if (++subscribed === want) {
             // Never read again (until `resume`): the kernel buffers fill, then the gateway's.
             if (job.mode === 'stall') ws.pause();
             resolve(ws);
           }
         } else if (s.includes('"type":"error"')) reject(new Error(`subscribe refused: ${s.slice(0, 300)}`));
-        else if (group) group(JSON.parse(s) as Frame);
+        else if (group) group.parsed(JSON.parse(s) as Frame);
         return;
       }
       if (group) {
-        const s = data.toString('utf8');
-        if (s.includes('"type":"error"')) errors++;
-        else group(JSON.parse(s) as Frame);
+        group.frame(data);
         return;
       }
       if (job.mode === 'latency') onLatencyFrame(data.toString('latin1'));

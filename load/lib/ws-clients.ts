@@ -140,7 +140,16 @@ async function within(p: Promise<void>, timeoutMs: number, what: string): Promis
 function spawnWorker(job: WsClientJob): Worker {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'load/lib/ws-client-worker.ts'), JSON.stringify(job)],
+    [
+      // A CPU profile of each client process (the load client's own cost per frame, docs/performance.md).
+      ...(process.env.BENCH_WS_CLIENT_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WS_CLIENT_CPU_PROF}`]
+        : []),
+      '--import',
+      'tsx',
+      path.join(ROOT, 'load/lib/ws-client-worker.ts'),
+      JSON.stringify(job),
+    ],
     {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -4,7 +4,9 @@
  * Broadcast encodes each record once per format and subscription id, as UTF-8 bytes, and hands the same bytes to
  * every socket (sockets that subscribed through the URL shortcut all use id "0").
  */
+import { isUtf8 } from 'node:buffer';
 import type { ConsumedRecord } from '../kafka/index.js';
+import type { FrameSource, TextFrames } from './frames.js';
 import type { Format } from './protocol.js';
 
 function jsonOrString(b: Buffer): string {
@@ -91,4 +93,166 @@ export function sharedRecordFrame(r: ConsumedRecord, id: string, format: Format)
   let b = m.get(key);
   if (!b) m.set(key, (b = Buffer.from(recordFrame(id, sharedRecordBody(r, format)))));
   return b;
+}
+
+const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
+const KEY_KEY = Buffer.from(',"key":');
+const VALUE_KEY = Buffer.from(',"value":');
+const NO_HEADERS_END = Buffer.from(',"headers":[]}');
+const NULL = Buffer.from('null');
+/** The bytes of a `record` frame after `"offset":` other than key and value: keys, two integers (sign, 16 digits). */
+const FIXED_BYTES = TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
+/** Keys and values larger than this (together) go through the text encoder (their bound would be 6 bytes each). */
+const DIRECT_MAX_BYTES = 8 * 1024;
+const HEX = Buffer.from('0123456789abcdef');
+
+/**
+ * A subscription's `record` frames of one partition, written as UTF-8 straight into the socket's outgoing Buffer
+ * (TextFrames): byte for byte recordFrameAfter(prefix, record, format), without the strings in between (the value
+ * decoded, quoted by JSON.stringify, concatenated, encoded again). That covers the common record: format `string`,
+ * no headers, key and value of at most 8 KiB that are valid UTF-8; any other takes the text path. One per
+ * subscription and partition run, reused: `record` is set for one send only (never kept: its key and value are
+ * slices of the whole fetch response).
+ */
+export class RecordFrameWriter implements FrameSource {
+  record: ConsumedRecord | undefined;
+  /** The prefix and `"offset":`, as bytes. */
+  private readonly head: Buffer;
+
+  constructor(
+    readonly prefix: string,
+    private readonly format: Format,
+  ) {
+    this.head = Buffer.from(`${prefix}"offset":`);
+  }
+
+  text(): string {
+    return recordFrameAfter(this.prefix, this.record!, this.format);
+  }
+
+  writeTo(frames: TextFrames): number {
+    const r = this.record!;
+    const { key, value } = r;
+    if (
+      this.format !== 'string' ||
+      r.headers.length > 0 ||
+      (key?.length ?? 0) + (value?.length ?? 0) > DIRECT_MAX_BYTES ||
+      !Number.isSafeInteger(r.offset) ||
+      !Number.isSafeInteger(r.timestamp)
+    )
+      return frames.add(this.text());
+    // JSON-escaped, a byte takes at most 6 (`\u00XX`).
+    const bound = this.head.length + FIXED_BYTES + (key ? 6 * key.length + 2 : 4) + (value ? 6 * value.length + 2 : 4);
+    let at = frames.begin(bound);
+    const out = frames.buffer;
+    out.set(this.head, at);
+    at = putInteger(out, at + this.head.length, r.offset);
+    out.set(TIMESTAMP_KEY, at);
+    at = putInteger(out, at + TIMESTAMP_KEY.length, r.timestamp);
+    out.set(KEY_KEY, at);
+    at = putJsonString(out, at + KEY_KEY.length, key);
+    if (at < 0) return frames.add(this.text());
+    out.set(VALUE_KEY, at);
+    at = putJsonString(out, at + VALUE_KEY.length, value);
+    if (at < 0) return frames.add(this.text());
+    out.set(NO_HEADERS_END, at);
+    return frames.end(at + NO_HEADERS_END.length);
+  }
+}
+
+/** A safe integer in decimal, as `${n}` writes it; returns where it ends. */
+function putInteger(out: Buffer, start: number, n: number): number {
+  let at = start;
+  let rest = n;
+  if (rest < 0) {
+    out[at++] = 0x2d;
+    rest = -rest;
+  }
+  if (rest < 1e8) return putSmall(out, at, rest);
+  // Two halves below 2^31, so the digits come from integer division (a timestamp has 13 digits).
+  let high = Math.floor(rest / 1e8);
+  let low = rest - high * 1e8;
+  // Defensive: were rest / 1e8 ever rounded up to the next integer (just below a multiple of 1e8), low is negative.
+  if (low < 0) {
+    high--;
+    low += 1e8;
+  }
+  at = putSmall(out, at, high);
+  for (let i = at + 7; i >= at; i--) {
+    const q = (low / 10) | 0;
+    out[i] = 0x30 + (low - q * 10);
+    low = q;
+  }
+  return at + 8;
+}
+
+/** 0 <= n < 2^31 in decimal; returns where it ends. */
+function putSmall(out: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+  const end = at + digits;
+  let rest = n;
+  for (let i = end - 1; i >= at; i--) {
+    const q = (rest / 10) | 0;
+    out[i] = 0x30 + (rest - q * 10);
+    rest = q;
+  }
+  return end;
+}
+
+/**
+ * `b` as JSON.stringify(b.toString('utf8')) encodes it (null: `null`); returns where it ends, or -1 when `b` is not
+ * valid UTF-8 (decoding would replace bytes with U+FFFD: the text path does that). Valid UTF-8 has no byte below
+ * 0x80 inside a multi-byte character, so escaping byte by byte is escaping character by character; JSON.stringify
+ * escapes `"`, `\` and the control characters below U+0020 only (the five short forms, else \u00xx in lowercase).
+ */
+function putJsonString(out: Buffer, start: number, b: Buffer | null): number {
+  if (b === null) {
+    out.set(NULL, start);
+    return start + NULL.length;
+  }
+  let at = start;
+  out[at++] = 0x22;
+  let checked = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+      if (c >= 0x80 && !checked) {
+        if (!isUtf8(b)) return -1;
+        checked = true;
+      }
+      out[at++] = c;
+      continue;
+    }
+    out[at++] = 0x5c;
+    switch (c) {
+      case 0x22:
+      case 0x5c:
+        out[at++] = c;
+        break;
+      case 0x08:
+        out[at++] = 0x62; // b
+        break;
+      case 0x09:
+        out[at++] = 0x74; // t
+        break;
+      case 0x0a:
+        out[at++] = 0x6e; // n
+        break;
+      case 0x0c:
+        out[at++] = 0x66; // f
+        break;
+      case 0x0d:
+        out[at++] = 0x72; // r
+        break;
+      default:
+        out[at++] = 0x75; // u00XX
+        out[at++] = 0x30;
+        out[at++] = 0x30;
+        out[at++] = HEX[c >> 4]!;
+        out[at++] = HEX[c & 15]!;
+    }
+  }
+  out[at++] = 0x22;
+  return at;
 }

@@ -15,7 +15,7 @@
  */
 import type { WebSocket } from 'ws';
 import { SendWater } from './flow.js';
-import { TextFrames } from './frames.js';
+import { TextFrames, type FrameSource } from './frames.js';
 import type { BudgetMember, SendBudget } from './send-budget.js';
 
 export interface SenderOptions {
@@ -133,8 +133,11 @@ export class SocketSender implements BudgetMember {
     return this.queuedBytes;
   }
 
-  /** Write a text frame (a string, or its UTF-8 bytes); `onWritten` runs once the socket handed it to the OS. */
-  send(text: string | Buffer, onWritten?: () => void): void {
+  /**
+   * Write a text frame (a string, its UTF-8 bytes, or a source that writes them, used during this call only);
+   * `onWritten` runs once the socket handed it to the OS.
+   */
+  send(text: string | Buffer | FrameSource, onWritten?: () => void): void {
     if (!this.open) return;
     if (this.socket) {
       this.frames.add(text);
@@ -146,7 +149,7 @@ export class SocketSender implements BudgetMember {
       }
     } else
       this.ws.send(
-        text,
+        typeof text === 'string' || Buffer.isBuffer(text) ? text : text.text(),
         TEXT,
         onWritten
           ? (err) => {

@@ -11,7 +11,7 @@ import { mayRead } from '../../auth/authorize.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ConsumedRecord, ConsumerSession, RecordSink, TopicPartition } from '../../kafka/index.js';
 import { toErrorFrame, WsError } from '../close-codes.js';
-import { batchEntry, recordFrameAfter, recordFramePrefix, recordsFrame } from '../encode.js';
+import { batchEntry, RecordFrameWriter, recordFramePrefix, recordsFrame } from '../encode.js';
 import { AckWindow } from '../flow.js';
 import {
   DEFAULTS,
@@ -56,7 +56,7 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     this.flush();
   };
 
-  private prefix: { topic: string; partition: number; text: string } | undefined;
+  private prefix: (TopicPartition & { frames: RecordFrameWriter }) | undefined;
   /** Records sent but not yet counted in the metrics. */
   private uncounted = 0;
   private readonly countTask = () => {
@@ -130,11 +130,13 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     if (this.batchMax === 0) {
       this.count(1);
       const part = this.partitionOf(r);
-      const frame = recordFrameAfter(part.text, r, this.format);
       // The callback keeps the partition and offset, never the record: its key and value are slices of the whole
       // fetch response, which a socket that does not read would otherwise keep alive (W4b in docs/performance.md).
       const offset = r.offset;
+      const frame = part.frames;
+      frame.record = r;
       this.deps.port.send(frame, this.manualAck ? undefined : () => this.onAck(part, offset));
+      frame.record = undefined;
     } else this.addToBatch(r);
     return true;
   }
@@ -158,11 +160,12 @@ export abstract class PumpedSubscription<F extends SubscribeGroup | SubscribeAss
     }
   }
 
-  /** `r`'s partition and its `record` frame prefix (records come in runs of one partition: kept for the last one). */
-  private partitionOf(r: TopicPartition): TopicPartition & { text: string } {
+  /** `r`'s partition and the writer of its `record` frames (records come in runs of one partition: kept for the last one). */
+  private partitionOf(r: TopicPartition): TopicPartition & { frames: RecordFrameWriter } {
     const p = this.prefix;
     if (p && p.partition === r.partition && p.topic === r.topic) return p;
-    this.prefix = { topic: r.topic, partition: r.partition, text: recordFramePrefix(this.id, r.topic, r.partition) };
+    const prefix = recordFramePrefix(this.id, r.topic, r.partition);
+    this.prefix = { topic: r.topic, partition: r.partition, frames: new RecordFrameWriter(prefix, this.format) };
     return this.prefix;
   }
 

@@ -7,11 +7,15 @@ import type { Principal } from '../../auth/principal.js';
 import type { Consumers, Metadata, TopicPartition } from '../../kafka/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { errors } from '../../errors.js';
+import type { FrameSource } from '../frames.js';
 import type { AckFrame, ErrorFrame, Mode, SubscribeFrame } from '../protocol.js';
 
 export interface SocketPort {
-  /** Send a text frame; `onWritten` runs once the socket handed it to the OS (never for a dead socket). */
-  send(text: string, onWritten?: () => void): void;
+  /**
+   * Send a text frame (its text, or a source that writes its UTF-8 bytes; a source is used during the call only);
+   * `onWritten` runs once the socket handed it to the OS (never for a dead socket).
+   */
+  send(frame: string | FrameSource, onWritten?: () => void): void;
   /** Broadcast frames (text, or its UTF-8 bytes shared by many sockets): sent now, or queued (bounded) while the
    * socket is over high water; overflow → 4408. */
   sendLossless(frame: string | Buffer): void;

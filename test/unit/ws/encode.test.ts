@@ -5,11 +5,13 @@ import {
   recordBody,
   recordFrame,
   recordFrameAfter,
+  RecordFrameWriter,
   recordFramePrefix,
   recordsFrame,
   sharedRecordBody,
   sharedRecordFrame,
 } from '../../../src/ws/encode.js';
+import { TextFrames } from '../../../src/ws/frames.js';
 import { keyMatcher } from '../../../src/ws/protocol.js';
 import { recordFrameSchema, recordsFrameSchema, serverFrameSchema } from '../../../src/ws/protocol.js';
 
@@ -159,5 +161,133 @@ describe('records frames (opt-in batch)', () => {
     expect(
       recordsFrameSchema.safeParse({ type: 'records', id: 's', topic: 't', partition: 0, records: [] }).success,
     ).toBe(false);
+  });
+});
+
+describe('record frames written as bytes (RecordFrameWriter)', () => {
+  /** The frame as `writer` lays it out in a TextFrames run, and as the text encoder's UTF-8. */
+  const both = (id: string, r: ConsumedRecord, format: 'json' | 'string' | 'base64') => {
+    const writer = new RecordFrameWriter(recordFramePrefix(id, r.topic, r.partition), format);
+    writer.record = r;
+    const direct = new TextFrames();
+    direct.add(writer);
+    const viaText = new TextFrames();
+    viaText.add(recordFrameAfter(recordFramePrefix(id, r.topic, r.partition), r, format));
+    return { direct: direct.take(), viaText: viaText.take(), text: writer.text() };
+  };
+  const plain = (key: Buffer | null, value: Buffer | null, over: Partial<ConsumedRecord> = {}): ConsumedRecord => ({
+    topic: 't',
+    partition: 2,
+    offset: 41,
+    timestamp: 1_732_550_000_000,
+    key,
+    value,
+    headers: [],
+    ...over,
+  });
+
+  it('is byte for byte the text encoder’s frame, whatever the bytes of key and value', () => {
+    const samples: (Buffer | null)[] = [
+      null,
+      Buffer.alloc(0),
+      Buffer.from('{"p":"xxxxxxxx"}'),
+      Buffer.from('back\\slash "quotes" and / slash'),
+      Buffer.from(Array.from({ length: 32 }, (_, i) => i)), // every control character
+      Buffer.from([0x7f, 0x20, 0x7e]),
+      Buffer.from('héllo ✓ 😀 \u2028\u2029 \ufeff'),
+      Buffer.from([0xff, 0xfe, 0x41]), // not UTF-8: decoded with U+FFFD by the text path
+      Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate: not UTF-8 either
+      Buffer.from([0xe2, 0x9c]), // cut short
+      Buffer.from('x'.repeat(5000)),
+      Buffer.from('y'.repeat(9000)), // beyond what is written directly
+    ];
+    let checked = 0;
+    for (const key of samples)
+      for (const value of samples) {
+        const { direct, viaText } = both('w3', plain(key, value), 'string');
+        expect(direct.equals(viaText), `${String(key)} / ${String(value)}`).toBe(true);
+        checked++;
+      }
+    expect(checked).toBe(samples.length ** 2);
+  });
+
+  it('agrees with the text encoder on pseudo-random bytes (ASCII, control, high and multi-byte, broken UTF-8)', () => {
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const pieces = [
+      [0x61],
+      [0x22],
+      [0x5c],
+      [0x0a],
+      [0x01],
+      [0x7f],
+      [0xc3, 0xa9],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0xc3],
+      [0x80],
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const bytes: number[] = [];
+      for (let n = rand(40); n > 0; n--)
+        bytes.push(...(rand(3) === 0 ? pieces[rand(pieces.length)]! : [0x20 + rand(95)]));
+      const value = Buffer.from(bytes);
+      const key = rand(2) === 0 ? null : Buffer.from(bytes.slice(0, rand(bytes.length + 1)));
+      const { direct, viaText } = both('w3', plain(key, value, { offset: rand(1_000_000) }), 'string');
+      expect(direct.equals(viaText), value.toString('hex')).toBe(true);
+    }
+  });
+
+  it('writes offsets and timestamps as the text does, and odd ids and topics through their prefix', () => {
+    for (const [offset, timestamp] of [
+      [0, 0],
+      [9, -1],
+      [10, 1],
+      [2 ** 53 - 1, -(2 ** 53 - 1)],
+      [99_999_999, 100_000_000],
+      [100_000_001, -99_999_999],
+      [9_007_199_199_999_999, 9_007_199_200_000_000],
+      [1_999_999_999_999, 2_147_483_648],
+      [1_234_567, 1_796_298_196_558],
+    ] as const) {
+      const { direct, viaText } = both(
+        'i"d ✓',
+        plain(null, Buffer.from('v'), { offset, timestamp, topic: 'a"b' }),
+        'string',
+      );
+      expect(direct.equals(viaText)).toBe(true);
+    }
+  });
+
+  it('hands every other record to the text encoder: other formats, headers, big values (the same bytes)', () => {
+    const withHeaders = plain(Buffer.from('k'), Buffer.from('{"a":1}'), {
+      headers: [{ name: 'trace', value: Buffer.from('t') }],
+    });
+    for (const format of ['json', 'string', 'base64'] as const)
+      for (const r of [
+        withHeaders,
+        plain(null, Buffer.from('{"a":1}')),
+        plain(null, Buffer.from('z'.repeat(70_000))),
+      ]) {
+        const { direct, viaText, text } = both('s', r, format);
+        expect(direct.equals(viaText)).toBe(true);
+        expect(JSON.parse(text)).toMatchObject({ type: 'record', id: 's', offset: 41 });
+      }
+  });
+
+  it('lays frames of different sizes one after another in a run, as the text encoder would', () => {
+    const writer = new RecordFrameWriter(recordFramePrefix('w', 't', 0), 'string');
+    const direct = new TextFrames();
+    const viaText = new TextFrames();
+    for (let i = 0; i < 500; i++) {
+      const r = plain(null, Buffer.from('v"'.repeat(i % 97)), { partition: 0, offset: i });
+      writer.record = r;
+      direct.add(writer);
+      viaText.add(recordFrameAfter(recordFramePrefix('w', 't', 0), r, 'string'));
+    }
+    expect(direct.bytes).toBe(viaText.bytes);
+    expect(direct.take().equals(viaText.take())).toBe(true);
   });
 });

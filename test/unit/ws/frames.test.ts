@@ -59,6 +59,36 @@ describe('TextFrames', () => {
     expect(receive(f.take())).toEqual([shared.toString(), 'after', shared.toString()]);
   });
 
+  it('keeps frames whole over many runs of mixed sizes and characters (the Buffer grows, headers shrink to fit)', () => {
+    // A fixed pseudo-random sequence: strings of every length class, ASCII and multi-byte (a lone surrogate is
+    // sent as U+FFFD, as Buffer.from would), Buffers beside them, taken at irregular points.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['a', '"', 'é', '✓', '😀', '\ud800', '\n'];
+    const f = new TextFrames();
+    for (let run = 0; run < 40; run++) {
+      const sent: string[] = [];
+      let wire = 0;
+      for (let i = rand(60); i >= 0; i--) {
+        const len = [0, 1, 40, 41, 42, 124, 125, 126, 127, 300, 9000, 22_000, 70_000][rand(13)]!;
+        let s = '';
+        const ch = alphabet[rand(alphabet.length)]!;
+        while (s.length < len) s += rand(4) === 0 ? ch : 'x';
+        const asBuffer = rand(5) === 0;
+        wire += f.add(asBuffer ? Buffer.from(s) : s);
+        sent.push(Buffer.from(s).toString('utf8'));
+      }
+      expect(f.bytes).toBe(wire);
+      expect(f.count).toBe(sent.length);
+      const out = f.take();
+      expect(out.length).toBe(wire);
+      expect(receive(out)).toEqual(sent);
+    }
+  });
+
   it('headers: 2 bytes up to 125, 4 up to 65,535, 10 beyond', () => {
     expect([0, 125, 126, 65_535, 65_536, 2 ** 32].map(frameHeaderBytes)).toEqual([2, 2, 4, 4, 10, 10]);
   });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { principalFromClaims } from '../../../../src/auth/permissions.js';
 import type { AssignSession, ConsumedRecord, Consumers, RecordSink } from '../../../../src/kafka/index.js';
 import type { Logger } from '../../../../src/observability/logger.js';
+import type { FrameSource } from '../../../../src/ws/frames.js';
 import type { SubscribeAssign } from '../../../../src/ws/protocol.js';
 import { AssignSubscription } from '../../../../src/ws/subscriptions/assign.js';
 import type { SocketPort } from '../../../../src/ws/subscriptions/types.js';
@@ -39,8 +40,8 @@ async function started(frame: Partial<SubscribeAssign>) {
     sent: [] as string[],
     over: false as boolean,
     open: true,
-    send(text: string) {
-      this.sent.push(text);
+    send(frame: string | FrameSource) {
+      this.sent.push(typeof frame === 'string' ? frame : frame.text());
     },
     sendLossless() {},
     failed() {},
