@@ -8,11 +8,15 @@ import { decodeRecords } from '../../../src/http/records.js';
 
 const opts = { format: 'json' as const, maxRecords: 100 };
 const decode = (body: string | Buffer) => decodeRecords(typeof body === 'string' ? Buffer.from(body) : body, opts);
-/** The general path's answer for the same body (or its refusal; positions in its message are one less without the line break). */
+/** The general path's answer for the same body (or its refusal; positions and lines in its message are one less without the line break). */
 function general(body: string) {
   const r = outcome(() => decodeRecords(Buffer.from(`\n${body}`), opts));
   if (Array.isArray(r)) return r;
-  return { ...r, message: r.message.replace(/position (\d+)/, (_m, p: string) => `position ${Number(p) - 1}`) };
+  // Node ≥ 22 adds "(line L column C)" after the position: the line break moves the line, not the column.
+  const message = r.message
+    .replace(/position (\d+)/, (_m, p: string) => `position ${Number(p) - 1}`)
+    .replace(/\(line (\d+) column/, (_m, l: string) => `(line ${Number(l) - 1} column`);
+  return { ...r, message };
 }
 
 function outcome(fn: () => ReturnType<typeof decodeRecords>) {
