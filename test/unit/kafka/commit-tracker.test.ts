@@ -19,6 +19,17 @@ function recorder(fail = () => false) {
   return { sent, send };
 }
 
+/** A tracker owning t/0: the commit of offset 1 sent at once, offset 2 acknowledged after it and not yet due. */
+async function secondAckPending() {
+  const { sent, send } = recorder();
+  const c = new CommitTracker(send, log);
+  c.assign([tp(0, 0)]);
+  c.ack(tp(0, 1));
+  await vi.advanceTimersByTimeAsync(0);
+  c.ack(tp(0, 2));
+  return { c, sent };
+}
+
 describe('CommitTracker', () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => vi.useRealTimers());
@@ -68,12 +79,7 @@ describe('CommitTracker', () => {
   });
 
   it('flush commits at once, without waiting for the interval', async () => {
-    const { sent, send } = recorder();
-    const c = new CommitTracker(send, log);
-    c.assign([tp(0, 0)]);
-    c.ack(tp(0, 1));
-    await vi.advanceTimersByTimeAsync(0);
-    c.ack(tp(0, 2));
+    const { c, sent } = await secondAckPending();
     await c.flush();
     expect(sent).toEqual([[tp(0, 1)], [tp(0, 2)]]);
   });
@@ -94,12 +100,7 @@ describe('CommitTracker', () => {
   });
 
   it('after close nothing more is sent and commitNow is refused', async () => {
-    const { sent, send } = recorder();
-    const c = new CommitTracker(send, log);
-    c.assign([tp(0, 0)]);
-    c.ack(tp(0, 1));
-    await vi.advanceTimersByTimeAsync(0);
-    c.ack(tp(0, 2));
+    const { c, sent } = await secondAckPending();
     c.close();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(sent).toEqual([[tp(0, 1)]]);
