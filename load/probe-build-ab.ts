@@ -9,6 +9,8 @@
  *
  *   npx tsx load/probe-build-ab.ts --a load/.build-before --b load/.build [--rate 300] [--duration 15] [--runs 4]
  *                                  [--value-bytes 100]   (1024: P2's records)
+ *                                  [--a-node-args "…"] [--b-node-args "--max-semi-space-size=32"]   (Node/V8 flags per side;
+ *                                  with the same build on both sides this compares flags)
  *
  * Builds: `npx tsc -p tsconfig.build.json --outDir load/.build-<name> --sourceMap false` on each version (folders
  * inside the repository, so node_modules resolve). Wrap in the bench lock: flock /tmp/kgw-bench.lock ...
@@ -40,7 +42,11 @@ const gateways: Partial<Record<'a' | 'b', GatewayProcess>> = {};
 try {
   await createTopics(brokers, { [topic]: 3 });
   for (const side of ['a', 'b'] as const)
-    gateways[side] = await startGatewayProcess({ brokers, buildDir: builds[side] });
+    gateways[side] = await startGatewayProcess({
+      brokers,
+      buildDir: builds[side],
+      nodeArgs: args.str(`${side}-node-args`, '').split(' ').filter(Boolean),
+    });
   const load = (g: GatewayProcess, seconds: number) =>
     openLoopHttp({
       url: `${g.url}/topics/${topic}`,
