@@ -4,6 +4,7 @@
  * the translation of its errors into the shape errors.ts classifies (kafkajs's names and `type`s), so there is
  * still one classification of Kafka errors.
  */
+import { createRequire } from 'node:module';
 import type { BaseOptions, ConnectionOptions } from '@platformatic/kafka';
 import { type KafkaSettings, saslOptions, tlsOptions } from './client.js';
 
@@ -112,4 +113,20 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     default:
       return { ...base, name: 'KafkaJSError' };
   }
+}
+
+/**
+ * CRC32C over a view of a Buffer, without copying it: the library's optional native `@node-rs/crc32` (which its
+ * own `crc32c` wraps, copying a plain Buffer first), resolved from the library's place, else the library's
+ * `crc32c` (native or its WASM fallback). Used by platformatic-produce-encoder.ts.
+ */
+export function platformaticCrc32c(lib: PlatformaticLibrary): (bytes: Uint8Array) => number {
+  try {
+    const fromLibrary = createRequire(createRequire(import.meta.url).resolve('@platformatic/kafka'));
+    const native = (fromLibrary('@node-rs/crc32') as { crc32c?: (b: Uint8Array) => number }).crc32c;
+    if (typeof native === 'function') return native;
+  } catch {
+    // Not installed (it is optional): the library's own below.
+  }
+  return lib.crc32c as (bytes: Uint8Array) => number;
 }

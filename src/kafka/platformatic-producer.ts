@@ -12,7 +12,8 @@ import type { Producer as PlatformaticProducer, ProducerOptions, MessageToProduc
 import type { Message, ProducerBatch, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { KafkaSettings } from './client.js';
-import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
+import { kafkaJsShaped, loadPlatformatic, platformaticConnection, platformaticCrc32c } from './platformatic-client.js';
+import { type ProduceEncoder, produceEncoder } from './platformatic-produce-encoder.js';
 import type { BatchSender, ProducerHandle } from './producer.js';
 
 import { sendRetries } from './renewing-producer.js';
@@ -47,11 +48,15 @@ export function platformaticProducer(settings: PlatformaticProducerSettings, log
   let current: PlatformaticProducer | undefined;
   let connecting: Promise<PlatformaticProducer> | undefined;
   const retired = new Set<PlatformaticProducer>();
+  let encoder: ProduceEncoder | undefined;
 
   /** A new producer, ready to send: loaded library, and for idempotence its producer id (InitProducerId). */
   async function open(): Promise<PlatformaticProducer> {
-    const { Producer } = await loadPlatformatic();
-    const p = new Producer<Buffer, Buffer, Buffer, Buffer>({ ...options });
+    const lib = await loadPlatformatic();
+    const p = new lib.Producer<Buffer, Buffer, Buffer, Buffer>({ ...options });
+    // Its Produce requests encoded in one pass (platformatic-produce-encoder.ts); the library's own where that cannot apply.
+    encoder ??= produceEncoder(lib, platformaticCrc32c(lib), log);
+    encoder.install(p);
     try {
       if (settings.idempotent) await p.initIdempotentProducer({});
       else await p.metadata({ topics: [] });
