@@ -13,7 +13,8 @@ let gw: Gateway;
 let logs: CapturedLog;
 
 beforeAll(async () => {
-  logs = captureLog('info');
+  // Debug: the producer says once which Produce encoding it uses.
+  logs = captureLog('debug');
   gw = await startTestGateway({ KAFKA_CLIENT: 'platformatic' }, { waitReady: false, options: { logger: logs.logger } });
   await ready(gw);
 });
@@ -98,5 +99,91 @@ describe('KAFKA_CLIENT=platformatic', () => {
     expect((rec!.headers.h as Buffer[]).map(String)).toEqual(['one', 'two']);
     // As on kafkajs (the batching producer writes a null header value as empty for both clients).
     expect(rec!.headers.n?.toString()).toBe('');
+  });
+
+  it('encodes its Produce requests in one pass; two topics, large, empty and null values, many headers, read back byte for byte', async () => {
+    const [t1, t2] = [uniqueTopic('plt-enc'), uniqueTopic('plt-enc')];
+    await Promise.all([createTopicReady(brokers, t1, 3), createTopicReady(brokers, t2, 2)]);
+    const big = Buffer.alloc(70_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const bodies = [
+      {
+        topic: t1,
+        records: [
+          { partition: 2, key: b64('k'), value: big.toString('base64') },
+          { partition: 0, value: '' },
+        ],
+      },
+      {
+        topic: t2,
+        records: [
+          { partition: 1, key: '', value: null },
+          { partition: 0, value: b64('ü') },
+        ],
+      },
+      {
+        topic: t1,
+        records: [
+          { partition: 2, value: b64('after-big') },
+          { partition: 1, key: b64('x'), value: b64('y') },
+        ],
+      },
+    ];
+    const cluster = (await call(gw, '/v3/clusters')).body.data[0].cluster_id;
+    const headers = Array.from({ length: 12 }, (_, i) => ({ name: `h${i % 5}`, value: b64(`v${i}`.repeat(i * 20)) }));
+    // Concurrent, so the batching producer sends them together: one request to the one broker, two topics.
+    const [v3, ...v2] = await Promise.all([
+      post(gw, `/v3/clusters/${cluster}/topics/${t2}/records`, 'application/json', {
+        partition_id: 1,
+        key: { type: 'BINARY', data: b64('hk') },
+        headers,
+        value: { type: 'BINARY', data: big.subarray(0, 300).toString('base64') },
+        timestamp: '2026-01-02T03:04:05.678Z',
+      }),
+      ...bodies.map((body) => post(gw, `/topics/${body.topic}`, BINARY_V2, { records: body.records })),
+    ]);
+    expect(v3!.status).toBe(200);
+    for (const res of v2) expect(res.status).toBe(200);
+
+    const want = (body: (typeof bodies)[number], i: number, offset: number) => {
+      const r = body.records[i]!;
+      const bytes = (x: string | null | undefined) => (x == null ? null : Buffer.from(x, 'base64'));
+      return { partition: r.partition, offset, key: bytes(r.key), value: bytes(r.value) };
+    };
+    const expected = new Map<string, ReturnType<typeof want>>();
+    bodies.forEach((body, r) =>
+      v2[r]!.body.offsets.forEach((o: { partition: number; offset: number }, i: number) => {
+        expect(o.partition).toBe(body.records[i]!.partition);
+        expected.set(`${body.topic}/${o.partition}/${o.offset}`, want(body, i, o.offset));
+      }),
+    );
+    const [r1, r2] = await Promise.all([readAll(brokers, t1, 4), readAll(brokers, t2, 3)]);
+    const seen = (topic: string, recs: typeof r1) =>
+      recs.filter((rec) => expected.has(`${topic}/${rec.partition}/${rec.offset}`));
+    for (const [topic, recs] of [
+      [t1, r1],
+      [t2, r2],
+    ] as const)
+      for (const rec of seen(topic, recs)) {
+        const w = expected.get(`${topic}/${rec.partition}/${rec.offset}`)!;
+        expect([rec.partition, rec.offset, rec.key, rec.value]).toEqual([w.partition, w.offset, w.key, w.value]);
+      }
+    expect(seen(t1, r1)).toHaveLength(4);
+    expect(seen(t2, r2)).toHaveLength(2);
+    // The v3 record: key, value, every header in order (repeated names kept), the timestamp as sent.
+    const rec = r2.find((x) => x.partition === 1 && x.offset === v3!.body.offset)!;
+    expect(rec.key).toEqual(Buffer.from('hk'));
+    expect(rec.value).toEqual(big.subarray(0, 300));
+    expect(rec.timestamp).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    for (let n = 0; n < 5; n++) {
+      const got = ([] as Buffer[]).concat(rec.headers[`h${n}`] as Buffer | Buffer[]).map(String);
+      expect(got).toEqual(
+        headers.filter((h) => h.name === `h${n}`).map((h) => Buffer.from(h.value, 'base64').toString()),
+      );
+    }
+    // …and that was the one-pass encoding, not the library's own.
+    const encoding = logs.lines.filter((l) => l.msg === 'produce request encoding').map((l) => l.produceEncoding);
+    expect(encoding).toContainEqual(expect.stringMatching(/^one-buffer v(9|10|11)$/));
+    expect(encoding.filter((e) => String(e).startsWith('library'))).toEqual([]);
   });
 });
