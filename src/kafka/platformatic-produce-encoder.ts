@@ -114,7 +114,6 @@ function writeBytes(buf: Buffer, pos: number, b: Bytes): number {
 
 /** A record's timestamp delta, zig-zagged: a number when exact, else a 64-bit bigint. */
 function deltaZigzag(ts: bigint, first: bigint): number | bigint {
-  if (ts === first) return 0;
   const d = ts - first;
   if (d > -SAFE_DELTA && d < SAFE_DELTA) return zigzag(Number(d));
   return BigInt.asUintN(64, (d << 1n) ^ (d >> 63n));
@@ -158,13 +157,17 @@ function measureBatch(partition: number, messages: ProduceMessage[]): Batch {
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     const ts = m.timestamp!;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    const delta = deltaZigzag(ts, first);
+    let delta: number | bigint = 0;
+    // (Most batches share one timestamp: no bigint arithmetic for them.)
+    if (ts !== first) {
+      if (ts > maxTimestamp) maxTimestamp = ts;
+      delta = deltaZigzag(ts, first);
+    }
     deltas[i] = delta;
     let body = 1 + (typeof delta === 'number' ? uvarintSize(delta) : bigUvarintSize(delta));
     body += uvarintSize(zigzag(i)) + bytesSize(m.key) + bytesSize(m.value);
     const headers = m.headers;
-    if (headers == null) body += 1;
+    if (headers == null || headers.size === 0) body += 1;
     else {
       body += uvarintSize(zigzag(headers.size));
       for (const [k, v] of headers) body += bytesSize(k) + bytesSize(v);
@@ -206,7 +209,7 @@ function writeBatch(buf: Buffer, start: number, b: Batch, options: ProduceOption
     pos = writeBytes(buf, pos, m.key);
     pos = writeBytes(buf, pos, m.value);
     const headers = m.headers;
-    if (headers == null) buf[pos++] = 0;
+    if (headers == null || headers.size === 0) buf[pos++] = 0;
     else {
       pos = writeUvarint(buf, pos, zigzag(headers.size));
       for (const [k, v] of headers) pos = writeBytes(buf, writeBytes(buf, pos, k), v);
@@ -243,9 +246,10 @@ export function encodeProduceRequest(
     if (typeof m.timestamp !== 'bigint' || !Number.isInteger(m.partition) || typeof m.topic !== 'string')
       return undefined;
     if (!isBytes(m.key) || !isBytes(m.value)) return undefined;
-    if (m.headers != null) {
-      if (!(m.headers instanceof Map)) return undefined;
-      for (const [k, v] of m.headers) if (!isBytes(k) || !isBytes(v)) return undefined;
+    const headers = m.headers;
+    if (headers != null) {
+      if (!(headers instanceof Map)) return undefined;
+      if (headers.size > 0) for (const [k, v] of headers) if (!isBytes(k) || !isBytes(v)) return undefined;
     }
     const partitions = (byTopic[m.topic] ??= Object.create(null) as Record<string, ProduceMessage[]>);
     (partitions[m.partition] ??= []).push(m);
