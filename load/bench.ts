@@ -5,7 +5,8 @@
  *
  *   npm run bench -- [--duration 5] [--warmup 1.5] [--rounds 3] [--scenarios M1,P1,P2,P3,P4,P5,M2]
  *                    [--p5-records 1000000] [--tsx | --no-build] [--cpu-prof] [--no-baseline] [--update-docs]
- *                    [--gateway-env NAME=value,...]
+ *                    [--gateway-env NAME=value,...] [--gateway-node /path]   (another node for the gateway, or a
+ *                    wrapper that execs node, e.g. inside a memory cgroup: docs/performance.md, "In a pod")
  *
  * Durations are shorter than the scenarios' nominal 20 s so a full run stays near 5 minutes; raise --duration for
  * steadier numbers. Never part of the test suite.
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       noBuild: args.bool('no-build'),
       env: gatewayEnv(args.str('gateway-env', '')),
       ...(profileDir ? { cpuProfDir: profileDir } : {}),
+      ...(args.str('gateway-node', '') ? { node: args.str('gateway-node', '') } : {}),
     });
     for (let round = 1; round <= rounds; round++) {
       const ctx: BenchContext = {

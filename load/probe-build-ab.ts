@@ -9,8 +9,10 @@
  *
  *   npx tsx load/probe-build-ab.ts --a load/.build-before --b load/.build [--rate 300] [--duration 15] [--runs 4]
  *                                  [--value-bytes 100]   (1024: P2's records)
- *                                  [--a-node-args "…"] [--b-node-args "--max-semi-space-size=32"]   (Node/V8 flags per side;
- *                                  with the same build on both sides this compares flags)
+ *                                  [--a-node-args=…] [--b-node-args=--max-semi-space-size=32]   (Node/V8 flags per side,
+ *                                  space-separated; with the same build on both sides this compares flags)
+ *                                  [--a-node /path] [--b-node /path]   (another node binary per side, or a wrapper
+ *                                  that execs node, e.g. inside a memory cgroup: docs/performance.md, "In a pod")
  *
  * Builds: `npx tsc -p tsconfig.build.json --outDir load/.build-<name> --sourceMap false` on each version (folders
  * inside the repository, so node_modules resolve). Wrap in the bench lock: flock /tmp/kgw-bench.lock ...
@@ -46,6 +48,7 @@ try {
       brokers,
       buildDir: builds[side],
       nodeArgs: args.str(`${side}-node-args`, '').split(' ').filter(Boolean),
+      ...(args.str(`${side}-node`, '') ? { node: args.str(`${side}-node`, '') } : {}),
     });
   const load = (g: GatewayProcess, seconds: number) =>
     openLoopHttp({

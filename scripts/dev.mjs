@@ -78,7 +78,7 @@ async function main() {
     await ensureTopic([env.KAFKA_BROKERS], 'test-topic1', 3);
   }
   log('starting the gateway...');
-  gateway = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+  gateway = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     env,
     stdio: 'inherit',
     cwd: ROOT,

@@ -9,6 +9,8 @@ import { runPrimary } from './cluster/primary.js';
 import { workerLink } from './cluster/worker.js';
 import { perWorker } from './cluster/limits.js';
 import { releaseStartupMemory } from './startup-memory.js';
+import { youngGenerationWarning } from './young-generation.js';
+import v8 from 'node:v8';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -34,6 +36,12 @@ async function main(): Promise<void> {
     ...(worker ? { worker } : {}),
   });
   gw.logger.info({ url: gw.url, brokers: config.KAFKA_BROKERS, auth: config.AUTH_MODE }, 'gateway listening');
+  const young = youngGenerationWarning({
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS,
+    heapSizeLimit: v8.getHeapStatistics().heap_size_limit,
+  });
+  if (young) gw.logger.warn(young);
   // A moment after listening the start-up's garbage is dead (the Kafka connections are being made meanwhile).
   setTimeout(() => {
     const before = process.memoryUsage.rss();

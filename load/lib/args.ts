@@ -25,7 +25,9 @@ export function parseArgs(argv: readonly string[]): Args {
   }
   const str = (name: string, def: string) => {
     const v = flags.get(name);
-    return typeof v === 'string' ? v : def;
+    // A value that starts with `--` reads as the next flag: say so instead of silently using the default.
+    if (v === true) throw new Error(`--${name} needs a value (--${name}=value when the value starts with --)`);
+    return v ?? def;
   };
   return {
     positional,

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startKafka, type LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
+import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -110,6 +111,8 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
   const buildDir = o.buildDir ?? BUILD_DIR;
   const useBuild = !o.tsx && (o.noBuild || o.buildDir ? existsSync(path.join(buildDir, 'main.js')) : buildGateway());
   const nodeArgs = [
+    // As the gateway ships (src/young-generation.ts); a --max-semi-space-size in o.nodeArgs comes later and wins.
+    YOUNG_GENERATION_FLAG,
     ...(o.nodeArgs ?? []),
     ...(o.cpuProfDir
       ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])

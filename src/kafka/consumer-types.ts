@@ -22,7 +22,7 @@ export interface ConsumedRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: RecordHeader[];
+  headers: readonly RecordHeader[];
 }
 
 /** Where an assign-mode reader starts; offsets are clamped to what the partition holds. */
