@@ -27,6 +27,7 @@ import {
 } from 'kubernetes-models/v1';
 import { ensureHelm } from '../../scripts/helm.mjs';
 import { SECRET_SETTINGS, envSchema } from '../../src/config.js';
+import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -477,7 +478,8 @@ describe('deploy/docker (static checks: no Docker engine to build or run here)',
     expect(finalOf('HEALTHCHECK')[0]!.args).toMatch(/CMD/);
     expect(finalOf('EXPOSE').map((i) => i.args)).toContain('8080');
     const cmd = finalOf('CMD').at(-1)?.args ?? '';
-    expect(JSON.parse(cmd)).toEqual(['node', 'dist/main.js']); // exec form: SIGTERM reaches node directly
+    // Exec form: SIGTERM reaches node directly; with the young-generation flag (src/young-generation.ts).
+    expect(JSON.parse(cmd)).toEqual(['node', YOUNG_GENERATION_FLAG, 'dist/main.js']);
   });
 
   it('Dockerfile (static): every file copied from the build context exists and is allowed by .dockerignore', () => {
