@@ -9,7 +9,7 @@
  * side by side, 2.3–2.7× the CPU per produced record. Naming the semi-space size on node's command line gives back
  * the young generation a limit took away (0.98–1.6× then, moving between runs); a running process cannot change it any more, so the
  * flag goes wherever the gateway is started: the container image, `npm start`, `npm run dev` and the load harness
- * (a unit test checks each of them carries YOUNG_GENERATION_FLAG).
+ * (test/unit/young-generation.test.ts checks each of them carries YOUNG_GENERATION_FLAG; helm.test the image's).
  */
 
 /** The node flag every launcher of the gateway passes. */
