@@ -21,6 +21,7 @@ import type {
 import { CommitTracker } from './commit-tracker.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
+import { fetchDecoder } from './platformatic-fetch-decoder.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
 
 export interface PlatformaticGroupOptions {
@@ -78,7 +79,8 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
   }
 
   async start(): Promise<void> {
-    const { Consumer, ConnectionPool } = await loadPlatformatic();
+    const lib = await loadPlatformatic();
+    const { Consumer, ConnectionPool } = lib;
     const s = this.ctx.settings;
     const connection = platformaticConnection(s);
     this.pool = new ConnectionPool(s.KAFKA_CLIENT_ID, connection);
@@ -95,6 +97,8 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
       maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
       ...CONSUMER_RETRIES,
     });
+    // Its Fetch responses decoded from one Buffer, records as the loop takes them (platformatic-fetch-decoder.ts).
+    fetchDecoder(lib, this.log).install(consumer);
     this.consumer = consumer;
     consumer.on('consumer:group:join', (p) => {
       if (consumer === this.consumer) this.onJoin(p.assignments ?? []);

@@ -7,6 +7,7 @@
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
+import { fetchDecoder } from './platformatic-fetch-decoder.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
 import { tpKey } from './consumer-common.js';
 
@@ -40,7 +41,8 @@ class PlatformaticPrivateReader extends PlatformaticReader implements AssignSess
   }
 
   async start(): Promise<void> {
-    const { Consumer, ConnectionPool } = await loadPlatformatic();
+    const lib = await loadPlatformatic();
+    const { Consumer, ConnectionPool } = lib;
     const s = this.ctx.settings;
     const connection = platformaticConnection(s);
     this.pool = new ConnectionPool(s.KAFKA_CLIENT_ID, connection);
@@ -53,6 +55,8 @@ class PlatformaticPrivateReader extends PlatformaticReader implements AssignSess
       maxBytes: s.KAFKA_CONSUMER_FETCH_MAX_BYTES,
       ...CONSUMER_RETRIES,
     });
+    // Its Fetch responses decoded from one Buffer, records as the loop takes them (platformatic-fetch-decoder.ts).
+    fetchDecoder(lib, this.log).install(this.consumer);
     this.consumer.on('error', (e: unknown) => this.fail(e));
     for (const t of new Set(this.opts.positions.map((p) => p.topic))) this.consumer.topics.track(t);
     // Fails here (not in the loop) when the cluster is unreachable or refuses us: the caller gets the error.

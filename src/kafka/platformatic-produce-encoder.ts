@@ -10,9 +10,8 @@
  * for every version encoded here).
  *
  * What it relies on, all checked where it is used so that any change falls back to the library's own encoding:
- * - the producer finds its Produce implementation through the base client's symbol-keyed method `[kGetApi](name,
- *   callback)` (`Symbol('plt.kafka.base.getApi')`, not exported): a producer gets its own method that defers to the
- *   library's and, for 'Produce', hands back an API built with the library's exported `createAPI` whose request is
+ * - the producer finds its Produce implementation through the base client's API lookup, overridden for 'Produce'
+ *   (platformatic-api-override.ts): it gets an API built with the library's exported `createAPI` whose request is
  *   ours and whose response parser is the library's for that version (`produceV<N>.parseResponse`);
  * - the request's shape for versions 3–11 (9 on: flexible, with compact strings and arrays and tagged fields), the
  *   RecordBatch v2 layout, and what the library's `createRequest` does to the messages a retry encodes again
@@ -30,14 +29,13 @@
 import { promisify } from 'node:util';
 import type { Producer } from '@platformatic/kafka';
 import type { Logger } from '../observability/logger.js';
+import { GET_API_SYMBOL, type LibraryApi, overrideApi } from './platformatic-api-override.js';
 import type { PlatformaticLibrary } from './platformatic-client.js';
 
 /** The Produce versions encoded here; any other goes through the library's own encoding. */
 export const ENCODED_PRODUCE_VERSIONS = { min: 3, max: 11 } as const;
 /** The first flexible Produce version (KIP-482: compact strings and arrays, tagged fields). */
 const FIRST_FLEXIBLE_VERSION = 9;
-/** The base client's method the producer looks its APIs up with (`kGetApi` in the library's base.js). */
-const GET_API_SYMBOL = 'plt.kafka.base.getApi';
 /** Kafka's NO_RESPONSE acks: the broker answers nothing, and the connection must not wait. */
 const ACKS_NO_RESPONSE = 0;
 /** RecordBatch v2: baseOffset, batchLength, partitionLeaderEpoch, magic, crc (the CRC covers what follows). */
@@ -304,22 +302,6 @@ export function encodeProduceRequest(
   return buf;
 }
 
-type ApiCallback = (error: Error | null, api?: unknown) => void;
-type GetApi = (this: unknown, name: string, callback: ApiCallback) => void;
-interface LibraryApi {
-  (connection: unknown, ...args: unknown[]): void;
-  version: number;
-}
-
-/** The method keyed by the symbol described as `description` on `target` or its prototypes, if any. */
-function findSymbolMethod(target: object, description: string): symbol | undefined {
-  for (let p: object | null = target; p; p = Object.getPrototypeOf(p) as object | null) {
-    for (const s of Object.getOwnPropertySymbols(p))
-      if (s.description === description && typeof (p as Record<symbol, unknown>)[s] === 'function') return s;
-  }
-  return undefined;
-}
-
 export interface ProduceEncoder {
   /** Gives `producer` the one-pass encoding; false when the library's lookup was not found (its own path stays). */
   install(producer: Producer<Buffer, Buffer, Buffer, Buffer>): boolean;
@@ -327,7 +309,6 @@ export interface ProduceEncoder {
 
 /** The encoder for the loaded library; `crc32c` computes over a view without copying (see platformatic-client.ts). */
 export function produceEncoder(lib: PlatformaticLibrary, crc32c: Crc32c, log: Logger): ProduceEncoder {
-  const ours = new WeakMap<LibraryApi, LibraryApi>();
   const said = new Set<string>();
   const sayOnce = (path: string, detail: Record<string, unknown>) => {
     if (said.has(path)) return;
@@ -380,23 +361,9 @@ export function produceEncoder(lib: PlatformaticLibrary, crc32c: Crc32c, log: Lo
 
   return {
     install(producer) {
-      const symbol = findSymbolMethod(producer, GET_API_SYMBOL);
-      if (!symbol) {
-        sayOnce('library', { reason: `the library's ${GET_API_SYMBOL} was not found` });
-        return false;
-      }
-      const target = producer as unknown as Record<symbol, GetApi>;
-      const libraryGetApi = target[symbol]!;
-      target[symbol] = function getApi(this: unknown, name, callback) {
-        if (name !== 'Produce') return libraryGetApi.call(this, name, callback);
-        libraryGetApi.call(this, name, (error, api) => {
-          if (error || typeof api !== 'function') return callback(error, api);
-          let replaced = ours.get(api as LibraryApi);
-          if (!replaced) ours.set(api as LibraryApi, (replaced = replace(api as LibraryApi)));
-          callback(null, replaced);
-        });
-      };
-      return true;
+      if (overrideApi(producer, 'Produce', replace)) return true;
+      sayOnce('library', { reason: `the library's ${GET_API_SYMBOL} was not found` });
+      return false;
     },
   };
 }

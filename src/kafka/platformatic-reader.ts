@@ -16,6 +16,7 @@ import type { ConsumerSettings } from './consumer-common.js';
 import { ROOM_WAIT_MS, roomWithin, tpKey } from './consumer-common.js';
 import type { ConsumedRecord, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { classifyKafkaError, describeKafkaError, toGatewayError } from './errors.js';
+import { FetchedBatch } from './platformatic-fetch-decoder.js';
 import { kafkaJsShaped } from './platformatic-client.js';
 import type { RecordHeader } from './types.js';
 import type { KafkaSettings } from './client.js';
@@ -44,7 +45,9 @@ const RETRY_MIN_MS = 300;
 const RETRY_MAX_MS = 5000;
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
-type Batch = NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>[number];
+type LibraryBatch = NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>[number];
+/** A fetched record batch: ours (platformatic-fetch-decoder.ts), or the library's where it decoded the response. */
+type Batch = FetchedBatch | LibraryBatch;
 
 /** The headers of every record without any: one shared, frozen array instead of a new one per record. */
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
@@ -52,8 +55,8 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 export function toConsumedRecord(
   topic: string,
   partition: number,
-  batch: Batch,
-  record: Batch['records'][number],
+  batch: LibraryBatch,
+  record: LibraryBatch['records'][number],
 ): ConsumedRecord {
   let headers = NO_HEADERS;
   if (record.headers.length > 0) {
@@ -74,6 +77,33 @@ export function toConsumedRecord(
     value: record.value ?? null,
     headers,
   };
+}
+
+/** A cursor over the records of a batch the library decoded, like FetchedBatch's own (RecordCursor). */
+class LibraryRecordCursor {
+  private i = 0;
+  constructor(
+    private readonly topic: string,
+    private readonly partition: number,
+    private readonly batch: LibraryBatch,
+  ) {}
+
+  next(from: number): ConsumedRecord | undefined {
+    const records = this.batch.records;
+    while (this.i < records.length) {
+      const record = records[this.i++]!;
+      if (Number(this.batch.firstOffset) + record.offsetDelta >= from)
+        return toConsumedRecord(this.topic, this.partition, this.batch, record);
+    }
+    return undefined;
+  }
+}
+
+/** The records of a batch, from a given offset on, as ConsumedRecords. */
+function recordsOf(topic: string, partition: number, batch: Batch): { next(from: number): ConsumedRecord | undefined } {
+  return batch instanceof FetchedBatch
+    ? batch.cursor(topic, partition)
+    : new LibraryRecordCursor(topic, partition, batch);
 }
 
 export abstract class PlatformaticReader {
@@ -303,18 +333,16 @@ export abstract class PlatformaticReader {
       const end = Number(batch.firstOffset) + batch.lastOffsetDelta + 1;
       if (end <= cur.offset) continue;
       if (!(batch.attributes & CONTROL_BATCH)) {
-        for (const record of batch.records) {
-          const offset = Number(batch.firstOffset) + record.offsetDelta;
-          if (offset < cur.offset) continue;
+        const records = recordsOf(topic, partition, batch);
+        for (let r = records.next(cur.offset); r !== undefined; r = records.next(cur.offset)) {
           if (this.blocked() || stale()) return false;
-          const r = toConsumedRecord(topic, partition, batch, record);
           // No await while the sink takes records: a batch is fed in one turn of the event loop (the WebSocket
           // pump frames what one turn gave it, and every await would cost a microtask per record).
           if (!this.accept(r) && !(await this.offerAgain(r, stale))) {
             this.refused();
             return false;
           }
-          cur.offset = offset + 1;
+          cur.offset = r.offset + 1;
         }
       }
       // Past the batch's last offset also when its last records were compacted away, or it was a control batch.

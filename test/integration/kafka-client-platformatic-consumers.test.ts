@@ -3,7 +3,9 @@
 // client"); this file checks what only this client has to prove: that every part says it runs on
 // @platformatic/kafka, that its group members share one group with kafkajs members (a rolling change of
 // KAFKA_CLIENT across replicas: same protocol name and wire format), each partition read by exactly one of them, and
-// that a group socket rides out a restart of the only broker (own cluster: clusterLock; KAFKA_CLUSTER_TESTS=0 skips).
+// that its own decoding of fetch responses (platformatic-fetch-decoder.ts) reads compressed batches and transactions
+// as Kafka wrote them, and that a group socket rides out a restart of the only broker (own cluster: clusterLock;
+// KAFKA_CLUSTER_TESTS=0 skips).
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopicPartition, TopicPartitionOffset } from '../../src/kafka/consumer-types.js';
@@ -23,7 +25,7 @@ let kafkajsMember: Consumer | undefined;
 const sockets: WsClient[] = [];
 
 beforeAll(async () => {
-  logs = captureLog('info');
+  logs = captureLog('debug');
   gw = await startTestGateway(
     { ...FAST_CONSUMERS, KAFKA_CLIENT: 'platformatic' },
     { waitReady: false, options: { logger: logs.logger } },
@@ -134,6 +136,113 @@ describe('KAFKA_CLIENT=platformatic consumers', () => {
     for (const k of seenByKafkajs) expect(kafkajsPartitions).toContain(Number(k.split(':')[0]));
     expect(new Set([...byGateway(), ...seenByKafkajs]).size).toBe(20);
   }, 90_000);
+});
+
+describe('KAFKA_CLIENT=platformatic: fetch responses decoded from one Buffer', () => {
+  it('reads batches of every codec and transactions (aborted records skipped) as written, keys, values, headers, times', async () => {
+    const topic = uniqueTopic('plt-fetch');
+    await createTopicReady(brokers, topic, 1);
+    const lib = await import('@platformatic/kafka');
+    const T0 = Date.now() - 60_000;
+    type Expected = {
+      value: string;
+      key: string | null;
+      headers: { name: string; value: string }[];
+      timestamp: number;
+    };
+    const expected: Expected[] = [];
+    const bytes = (i: number) => Buffer.from(Array.from({ length: 300 + i }, (_, j) => (i * 31 + j) % 256));
+
+    // One batch per codec the library can write here, from the library's own producer.
+    const codecs = Object.entries(lib.compressionsAlgorithms)
+      .filter(([name, a]) => name !== 'none' && a.available)
+      .map(([name]) => name as 'gzip');
+    const plt = new lib.Producer({
+      clientId: 'test-codecs',
+      bootstrapBrokers: brokers.split(','),
+      autocreateTopics: false,
+    });
+    try {
+      for (const [c, compression] of codecs.entries()) {
+        const messages = [0, 1, 2].map((k) => {
+          const i = c * 3 + k;
+          const headers = new Map<Buffer, Buffer>([
+            [Buffer.from('codec'), Buffer.from(compression)],
+            [Buffer.from('n-ü'), bytes(i).subarray(0, 5)],
+          ]);
+          expected.push({
+            value: bytes(i).toString('base64'),
+            key: k === 1 ? null : Buffer.from(`k${i}`).toString('base64'),
+            headers: [...headers].map(([n, v]) => ({ name: n.toString(), value: v.toString('base64') })),
+            timestamp: T0 + i,
+          });
+          return {
+            topic,
+            partition: 0,
+            key: k === 1 ? undefined : Buffer.from(`k${i}`),
+            value: bytes(i),
+            headers,
+            timestamp: BigInt(T0 + i),
+          };
+        });
+        await plt.send({ messages, compression, acks: -1 });
+      }
+    } finally {
+      await plt.close();
+    }
+
+    // Transactions: one aborted (its records never reach a reader), one committed.
+    const tx = kafkaClient(brokers).producer({
+      transactionalId: uniqueTopic('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await tx.connect();
+    try {
+      for (const [outcome, values] of [
+        ['abort', ['aborted-1', 'aborted-2']],
+        ['commit', ['committed-1', 'committed-2']],
+      ] as const) {
+        const t = await tx.transaction();
+        await t.send({
+          topic,
+          messages: values.map((v, k) => ({ partition: 0, value: v, timestamp: String(T0 + 100 + k) })),
+        });
+        await (outcome === 'abort' ? t.abort() : t.commit());
+        if (outcome === 'commit')
+          for (const [k, v] of values.entries())
+            expected.push({
+              value: Buffer.from(v).toString('base64'),
+              key: null,
+              headers: [],
+              timestamp: T0 + 100 + k,
+            });
+      }
+    } finally {
+      await tx.disconnect();
+    }
+
+    const ws = await WsClient.open(wsUrl(gw));
+    sockets.push(ws);
+    await ws.subscribe({
+      id: 'f',
+      mode: 'assign',
+      partitions: [{ topic, partition: 0 }],
+      from: 'earliest',
+      format: 'base64',
+    });
+    await expect.poll(() => ws.records('f').length, { timeout: 20_000, interval: 50 }).toBe(expected.length);
+    const got = ws.records('f').map((r) => {
+      const f = r as unknown as Expected & { key: string | null };
+      return { value: f.value, key: f.key, headers: f.headers, timestamp: f.timestamp };
+    });
+    expect(got).toEqual(expected);
+    // Offsets go up, past the aborted records and the transaction markers.
+    const offsets = ws.records('f').map((r) => r.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    const decoding = logs.lines.filter((l) => l.msg === 'fetch response decoding').map((l) => l.fetchDecoding);
+    expect(decoding).toContainEqual(expect.stringMatching(/^one-buffer v(1[2-7])$/));
+  }, 60_000);
 });
 
 describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('KAFKA_CLIENT=platformatic, the only broker restarted', () => {
