@@ -129,9 +129,9 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     return this.opts.from;
   }
 
-  protected override accept(r: ConsumedRecord): boolean {
-    const taken = super.accept(r);
-    if (taken) this.delivered.set(tpKey(r), r.offset + 1);
+  protected override accept(r: ConsumedRecord, key: string): boolean {
+    const taken = super.accept(r, key);
+    if (taken) this.delivered.set(key, r.offset + 1);
     return taken;
   }
 

@@ -338,7 +338,7 @@ export abstract class PlatformaticReader {
           if (this.blocked() || stale()) return false;
           // No await while the sink takes records: a batch is fed in one turn of the event loop (the WebSocket
           // pump frames what one turn gave it, and every await would cost a microtask per record).
-          if (!this.accept(r) && !(await this.offerAgain(r, stale))) {
+          if (!this.accept(r, key) && !(await this.offerAgain(r, key, stale))) {
             this.refused();
             return false;
           }
@@ -356,22 +356,22 @@ export abstract class PlatformaticReader {
    * sink says room is near (RecordSink.roomSoon): the wait keeps the fetch response its records are slices of alive,
    * so a sink that will not take records soon (a socket over its high water) pauses the reader at once instead.
    */
-  private async offerAgain(r: ConsumedRecord, stale: () => boolean): Promise<boolean> {
+  private async offerAgain(r: ConsumedRecord, key: string, stale: () => boolean): Promise<boolean> {
     let ok = false;
     if (!this.sink.room) return ok;
     const soon = () => this.sink.roomSoon?.() ?? true;
     const until = performance.now() + ROOM_WAIT_MS;
     for (let left = ROOM_WAIT_MS; !ok && left > 0 && soon(); left = until - performance.now()) {
       if (!(await roomWithin(() => this.sink.room!(), left)) || this.blocked() || stale()) return false;
-      ok = this.accept(r);
+      ok = this.accept(r, key);
       // A sink that keeps waking without room must not starve the event loop.
       if (!ok) await new Promise<void>((next) => setImmediate(next));
     }
     return ok;
   }
 
-  /** The sink's answer for one record; the subclass may note what was taken. */
-  protected accept(r: ConsumedRecord): boolean {
+  /** The sink's answer for one record of the partition `key` (tpKey); the subclass may note what was taken. */
+  protected accept(r: ConsumedRecord, _key: string): boolean {
     try {
       return this.sink.onRecord(r);
     } catch (e) {

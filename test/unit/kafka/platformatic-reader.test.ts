@@ -1,8 +1,11 @@
 // A fetched record of @platformatic/kafka (a batch plus a record's deltas) → our ConsumedRecord: offsets and
 // timestamps from the batch's base and the record's deltas (LogAppendTime: the broker's time), headers in order.
+import * as lib from '@platformatic/kafka';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { ConsumedRecord, RecordSink } from '../../../src/kafka/consumer-types.js';
+import { tpKey } from '../../../src/kafka/consumer-common.js';
+import { FetchedBatch } from '../../../src/kafka/platformatic-fetch-decoder.js';
 import {
   PlatformaticReader,
   type PlatformaticConsumerContext,
@@ -76,10 +79,9 @@ class Reader extends PlatformaticReader {
   async close(): Promise<void> {}
   /** The private `offerAgain`, with a batch that stays current. */
   retry(r: ConsumedRecord): Promise<boolean> {
-    return (this as unknown as { offerAgain(r: ConsumedRecord, stale: () => boolean): Promise<boolean> }).offerAgain(
-      r,
-      () => false,
-    );
+    return (
+      this as unknown as { offerAgain(r: ConsumedRecord, key: string, stale: () => boolean): Promise<boolean> }
+    ).offerAgain(r, tpKey(r), () => false);
   }
 }
 
@@ -114,4 +116,83 @@ describe('PlatformaticReader after a refusal', () => {
     expect(room).toHaveBeenCalledTimes(1);
     expect(onRecord).toHaveBeenCalledWith(consumed);
   });
+});
+
+// The loop feeds a partition's batches the same whether the gateway decoded the fetch response (FetchedBatch) or the
+// library did (a Fetch version the gateway does not decode): from the next offset on, in order, up to a refusal.
+describe('PlatformaticReader feeding a partition', () => {
+  const bytes = (() => {
+    const b = Buffer.from(
+      lib.createRecordsBatch(
+        [0, 1, 2, 3, 4].map((i) => ({
+          topic: 't',
+          key: Buffer.from(`k${i}`),
+          value: Buffer.from(`v${i}`),
+          headers: new Map([[Buffer.from('h'), Buffer.from(`${i}`)]]),
+          timestamp: 1_700_000_000_000n + BigInt(i),
+        })),
+      ).buffer,
+    );
+    b.writeBigInt64BE(10n, 0);
+    return b;
+  })();
+  const libraryBatch = () => lib.readRecordsBatches(lib.Reader.from(bytes))[0]!;
+  const ourBatch = () => {
+    const h = libraryBatch();
+    return new FetchedBatch(
+      h.firstOffset,
+      h.length,
+      h.partitionLeaderEpoch,
+      h.magic,
+      h.crc,
+      h.attributes,
+      h.lastOffsetDelta,
+      h.firstTimestamp,
+      h.maxTimestamp,
+      h.producerId,
+      h.producerEpoch,
+      h.firstSequence,
+      h.records.length,
+      bytes.subarray(61),
+      lib,
+    );
+  };
+
+  async function feed(batch: unknown, from: number, takeUntil = Infinity) {
+    const got: ConsumedRecord[] = [];
+    const reader = new Reader({ onRecord: (r) => r.offset < takeUntil && got.push(r) > 0 });
+    const cur = { topic: 't', partition: 0, offset: from };
+    const r = reader as unknown as {
+      next: Map<string, typeof cur>;
+      feedPartition(topic: string, partition: number, batches: unknown[], c: typeof cur): Promise<boolean>;
+    };
+    r.next.set(tpKey(cur), cur);
+    const fed = await r.feedPartition('t', 0, [batch], cur);
+    return { fed, got, next: cur.offset, paused: reader.paused };
+  }
+
+  for (const [name, batch] of [
+    ['decoded by the gateway', ourBatch],
+    ['decoded by the library', libraryBatch],
+  ] as const) {
+    it(`${name}: the records from the next offset on, then past the batch`, async () => {
+      const { fed, got, next } = await feed(batch(), 12);
+      expect(fed).toBe(true);
+      expect(got.map((r) => [r.offset, r.key?.toString(), r.value?.toString(), r.timestamp])).toEqual([
+        [12, 'k2', 'v2', 1_700_000_000_002],
+        [13, 'k3', 'v3', 1_700_000_000_003],
+        [14, 'k4', 'v4', 1_700_000_000_004],
+      ]);
+      expect(got[0]!.headers).toEqual([{ name: 'h', value: Buffer.from('2') }]);
+      expect(next).toBe(15);
+    });
+
+    it(`${name}: a refused record stops the feed there and pauses the reader (a sink without room)`, async () => {
+      const { fed, got, next, paused } = await feed(batch(), 10, 13);
+      expect(fed).toBe(false);
+      expect(got.map((r) => r.offset)).toEqual([10, 11, 12]);
+      expect(next).toBe(13);
+      expect(paused).toBe(true);
+    });
+  }
 });
