@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   log(`done in ${totalS.toFixed(0)} s; load average before ${before.load1}, after ${after.load1}`);
 
   mkdirSync(outDir, { recursive: true });
-  const name = stamp();
+  const name = freeName(outDir, stamp());
   const meta = {
     date: new Date().toISOString(),
     machine: {
@@ -179,6 +179,13 @@ function gatewayEnv(spec: string): Record<string, string> {
 
 function stamp(): string {
   return new Date().toISOString().slice(0, 16).replace(':', '-');
+}
+
+/** `name`, or `name-2`, `name-3`… when a run of the same minute already wrote its results (never overwritten). */
+function freeName(dir: string, name: string): string {
+  let n = name;
+  for (let i = 2; existsSync(path.join(dir, `${n}.json`)); i++) n = `${name}-${i}`;
+  return n;
 }
 
 function kafkaVersion(): string {
