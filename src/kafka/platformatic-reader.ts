@@ -2,8 +2,11 @@
  * The fetch loop of every consumer session on @platformatic/kafka (KAFKA_CLIENT=platformatic): group sessions and
  * private readers. The library's own MessagesStream reads every assigned partition as one Node stream, with no
  * pause per partition and no seek; so the session keeps the next offset of each partition itself and fetches with
- * the library's `fetch` (its leader lookup, fetch sessions, retries and record decoding) on connections of its
- * own, so a long poll never holds up the group's heartbeats and commits on the coordinator connection.
+ * the library's `fetch` (its leader lookup, fetch sessions and retries) on connections of its own, so a long poll
+ * never holds up the group's heartbeats and commits on the coordinator connection. The responses are decoded by
+ * platformatic-fetch-decoder.ts (installed on each session's consumer): a batch's records are decoded only as the
+ * loop takes them; where the library decoded a response (a Fetch version we do not decode) its records are taken
+ * through the same loop.
  *
  * The rules are the ones of the kafkajs sessions (self-healing-consumer.ts, consumer-common.ts): records go into
  * the sink in order per partition; a refused record is offered again after the sink's `room()` (waiting at most
