@@ -9,8 +9,23 @@
  * symbol is not found (a library that changed), nothing is overridden and the caller keeps the library's path.
  */
 
+import type { Logger } from '../observability/logger.js';
+
 /** The description of the base client's API lookup symbol. */
-export const GET_API_SYMBOL = 'plt.kafka.base.getApi';
+const GET_API_SYMBOL = 'plt.kafka.base.getApi';
+
+/** Says at debug, once per path, which path an API takes (ours or the library's, and why). */
+export type SayPath = (path: string, detail: Record<string, unknown>) => void;
+
+/** A SayPath that logs `message` with `{ [field]: path, ...detail }` the first time each path is taken. */
+export function sayOncePerPath(log: Logger, field: string, message: string): SayPath {
+  const said = new Set<string>();
+  return (path, detail) => {
+    if (said.has(path)) return;
+    said.add(path);
+    log.debug({ ...detail, [field]: path }, message);
+  };
+}
 
 /** An API of the library (its `createAPI`): a function of a connection and the request's arguments. */
 export interface LibraryApi {
@@ -32,11 +47,19 @@ function findSymbolMethod(target: object, description: string): symbol | undefin
 
 /**
  * Gives `client` the API `replace` makes of the library's for `name` (once per library API: the result is kept).
- * False when the library's lookup was not found: the client is left as it was.
+ * False when the library's lookup was not found: the client is left as it was, and `say` is told.
  */
-export function overrideApi(client: object, name: string, replace: (api: LibraryApi) => LibraryApi): boolean {
+export function overrideApi(
+  client: object,
+  name: string,
+  replace: (api: LibraryApi) => LibraryApi,
+  say: SayPath,
+): boolean {
   const symbol = findSymbolMethod(client, GET_API_SYMBOL);
-  if (!symbol) return false;
+  if (!symbol) {
+    say('library', { reason: `the library's ${GET_API_SYMBOL} was not found` });
+    return false;
+  }
   const replaced = new WeakMap<LibraryApi, LibraryApi>();
   const target = client as Record<symbol, GetApi>;
   const libraryGetApi = target[symbol]!;

@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import type { Consumer } from '@platformatic/kafka';
 import type { Logger } from '../observability/logger.js';
 import type { ConsumedRecord } from './consumer-types.js';
-import { GET_API_SYMBOL, type LibraryApi, overrideApi } from './platformatic-api-override.js';
+import { type LibraryApi, overrideApi, sayOncePerPath } from './platformatic-api-override.js';
 import type { PlatformaticLibrary } from './platformatic-client.js';
 import type { RecordHeader } from './types.js';
 
@@ -401,12 +401,7 @@ export interface FetchDecoder {
 
 /** The decoder for the loaded library. */
 export function fetchDecoder(lib: PlatformaticLibrary, log: Logger): FetchDecoder {
-  const said = new Set<string>();
-  const sayOnce = (path: string, detail: Record<string, unknown>) => {
-    if (said.has(path)) return;
-    said.add(path);
-    log.debug({ ...detail, fetchDecoding: path }, 'fetch response decoding');
-  };
+  const sayOnce = sayOncePerPath(log, 'fetchDecoding', 'fetch response decoding');
 
   /** The library's Fetch API for one version with our response parser in it, or the library's where we do not decode. */
   function replace(api: LibraryApi): LibraryApi {
@@ -431,9 +426,7 @@ export function fetchDecoder(lib: PlatformaticLibrary, log: Logger): FetchDecode
 
   return {
     install(consumer) {
-      if (overrideApi(consumer, 'Fetch', replace)) return true;
-      sayOnce('library', { reason: `the library's ${GET_API_SYMBOL} was not found` });
-      return false;
+      return overrideApi(consumer, 'Fetch', replace, sayOnce);
     },
   };
 }

@@ -29,7 +29,7 @@
 import { promisify } from 'node:util';
 import type { Producer } from '@platformatic/kafka';
 import type { Logger } from '../observability/logger.js';
-import { GET_API_SYMBOL, type LibraryApi, overrideApi } from './platformatic-api-override.js';
+import { type LibraryApi, overrideApi, sayOncePerPath } from './platformatic-api-override.js';
 import type { PlatformaticLibrary } from './platformatic-client.js';
 
 /** The Produce versions encoded here; any other goes through the library's own encoding. */
@@ -309,12 +309,7 @@ export interface ProduceEncoder {
 
 /** The encoder for the loaded library; `crc32c` computes over a view without copying (see platformatic-client.ts). */
 export function produceEncoder(lib: PlatformaticLibrary, crc32c: Crc32c, log: Logger): ProduceEncoder {
-  const said = new Set<string>();
-  const sayOnce = (path: string, detail: Record<string, unknown>) => {
-    if (said.has(path)) return;
-    said.add(path);
-    log.debug({ ...detail, produceEncoding: path }, 'produce request encoding');
-  };
+  const sayOnce = sayOncePerPath(log, 'produceEncoding', 'produce request encoding');
 
   /** The library's Produce API for one version with our request in it, or the library's where we do not encode. */
   function replace(api: LibraryApi): LibraryApi {
@@ -361,9 +356,7 @@ export function produceEncoder(lib: PlatformaticLibrary, crc32c: Crc32c, log: Lo
 
   return {
     install(producer) {
-      if (overrideApi(producer, 'Produce', replace)) return true;
-      sayOnce('library', { reason: `the library's ${GET_API_SYMBOL} was not found` });
-      return false;
+      return overrideApi(producer, 'Produce', replace, sayOnce);
     },
   };
 }
