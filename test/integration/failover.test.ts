@@ -2,12 +2,15 @@
 // unique values per key through an in-process gateway while the test SIGKILLs the leader of a partition and
 // later restarts it. Then every partition is read straight from Kafka and the history is checked: every
 // acknowledged record present at its reported offset, per-key order of acknowledged values = ack order; duplicates
-// and unknown outcomes (50003) are counted and reported (console + task.meta.failover), not hidden.
+// and unknown outcomes (50003) are counted and reported (console + task.meta.failover), not hidden. Meanwhile a
+// WebSocket reads every partition through the same gateway (assign mode, from the start): across both leader kills
+// it must get every record Kafka holds, each offset once and in order, as Kafka holds it.
 // Heavy (its own cluster, ~0.5 GB): one extra cluster at a time (clusterLock). KAFKA_CLUSTER_TESTS=0 skips it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyReport, readBack, startFailureBed, type FailureBed } from '../helpers/failure-bed.js';
 import { kafkaClient, uniqueTopic } from '../helpers/kafka.js';
 import { phases, startWorkload, until, type Workload } from '../helpers/produce-history.js';
+import { WsClient, wsUrl } from '../helpers/ws.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -22,6 +25,7 @@ const PRODUCE_TIMEOUT_MS = 3000;
 
 let bed: FailureBed | undefined;
 let load: Workload | undefined;
+let reader: WsClient | undefined;
 const topic = uniqueTopic('failover');
 
 async function partitionState(brokers: string, t: string): Promise<Array<{ leader: number; isr: number[] }>> {
@@ -48,6 +52,7 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
   }, 420_000);
 
   afterAll(async () => {
+    await reader?.close().catch(() => {});
     await load?.stop().catch(() => {});
     await bed?.close();
   }, 60_000);
@@ -68,6 +73,15 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       run,
     }));
     const detail = () => JSON.stringify(phases(w.history));
+    // The reader: every partition from its first offset, through the gateway whose brokers are about to fail.
+    reader = await WsClient.open(wsUrl(bed!.gw));
+    await reader.subscribe({
+      id: 'r',
+      mode: 'assign',
+      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })),
+      from: 'earliest',
+      format: 'string',
+    });
     const t0 = performance.now();
     const timeline: Record<string, number> = {};
     const mark = (name: string) => (timeline[name] = Math.round(performance.now() - t0));
@@ -192,6 +206,28 @@ describe.skipIf(process.env.KAFKA_CLUSTER_TESTS === '0')('failover (3 nodes, RF 
       );
 
     expect(records.length).toBe(total);
+    // The reader got all of it: per partition each offset once, in order, with Kafka's value.
+    const read = reader!;
+    await until(
+      `the WebSocket reader has all ${total} records`,
+      () => read.records('r').length >= total,
+      60_000,
+      () => JSON.stringify({ read: read.records('r').length, total }),
+    );
+    const key = (partition: number, offset: number) => `${partition}:${offset}`;
+    const inKafka = new Map(records.map((r) => [key(r.partition, r.offset), r.value?.toString() ?? null]));
+    const got = read.records('r');
+    expect(got.length).toBe(total);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const offsets = got.filter((r) => r.partition === p).map((r) => r.offset);
+      expect(offsets).toEqual(
+        records
+          .filter((r) => r.partition === p)
+          .map((r) => r.offset)
+          .sort((a, b) => a - b),
+      );
+    }
+    expect(got.filter((r) => inKafka.get(key(r.partition, r.offset)) !== r.value)).toEqual([]);
     expect(result.lost).toEqual([]);
     expect(result.wrongOffset).toEqual([]);
     expect(result.orderViolations).toEqual([]);
