@@ -136,6 +136,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     listener(req, res);
   });
 
+  // Connect in the background: a single process answers /healthz at once and 503 until Kafka is reachable. A worker
+  // of WORKERS > 1 takes connections on the pod's shared port only once its first probe of Kafka concluded (reachable
+  // or not; the probe gives up after 10 s): the primary hands connections to any listening worker at once, so one
+  // that listened first would answer 503 "no broker reachable" before it ever asked one, right after start and after
+  // a respawn while its siblings serve, and the pod's /readyz (answered by a sibling) would not show it.
+  const connecting = kafka.start();
+  if (worker) await connecting;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => {
@@ -173,8 +180,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     maxBodyBytes: config.MAX_BODY_BYTES,
     ...upgradeAuth(verifier, config),
   });
-  // Connect in the background: the server answers /healthz at once and 503 until Kafka is reachable.
-  void kafka.start();
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {

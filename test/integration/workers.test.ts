@@ -229,6 +229,13 @@ describe('WORKERS=2', () => {
     process.kill(before.get(1)!, 'SIGKILL');
     await waitFor('worker 1 restarted', () => workerPids().get(1) !== before.get(1), { timeoutMs: 60_000 });
     expect(gw.logs.some((l) => l.msg === 'worker died; restarting it' && l.worker === 1)).toBe(true);
+    // The new worker took connections only after its first probe found Kafka: had it listened first, the primary
+    // would have handed it requests it answered 503 "no broker reachable" while its sibling served.
+    const pid = workerPids().get(1);
+    const at = (msg: string) => gw.logs.findIndex((l) => l.pid === pid && l.msg === msg);
+    await waitFor('the new worker listening', () => at('gateway listening') >= 0, { timeoutMs: 60_000 });
+    expect(at('Kafka reachable'), dump()).toBeGreaterThanOrEqual(0);
+    expect(at('Kafka reachable'), dump()).toBeLessThan(at('gateway listening'));
     // Both serve again.
     const answered = new Set<string>();
     await waitFor(
