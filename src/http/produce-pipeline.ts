@@ -9,6 +9,7 @@ import { partitionForKey } from '../core/partitioner.js';
 import { recordSize } from '../core/record-size.js';
 import type { KafkaGateway, ProduceRecord, RecordHeader } from '../kafka/index.js';
 import type { DecodedRecord } from './records.js';
+import { requireKafka } from './kafka-reachable.js';
 
 /**
  * The refusals known before the body is read, given before reading it (and instead of `100 Continue`, see
@@ -17,7 +18,7 @@ import type { DecodedRecord } from './records.js';
  * first: a 413 is final, a 503 is worth retrying.
  */
 export function refuseBeforeBody(kafka: KafkaGateway, config: Pick<Config, 'MAX_INFLIGHT_PRODUCE_BYTES'>): void {
-  if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+  requireKafka(kafka);
   if (kafka.producer.inflightBytes >= config.MAX_INFLIGHT_PRODUCE_BYTES) throw errors.overloaded(overloadedMessage);
 }
 
@@ -29,7 +30,7 @@ export interface ProduceTarget {
 
 /** The topic's partition count and record size limit: 503 when no broker is reachable, 404 40401 when unknown. */
 export async function produceTarget(kafka: KafkaGateway, topic: string): Promise<ProduceTarget> {
-  if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+  requireKafka(kafka);
   const meta = await kafka.metadata.topic(topic);
   if (!meta) throw errors.topicNotFound(topic);
   return { topic, partitions: meta.partitions, maxMessageBytes: meta.maxMessageBytes };

@@ -14,6 +14,7 @@ import { V3_ACCEPTABLE, checkAccept, requireJsonBody } from '../media.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { ClusterListSchema, ClusterSchema, CreateTopicSchema, V3TopicListSchema, V3TopicSchema } from '../schemas.js';
 import { authorizeAdmin, authorizeSeeTopic, canSeeTopic } from '../../auth/authorize.js';
+import { requireKafka } from '../kafka-reachable.js';
 
 const clusterId = z.string().openapi({ param: { name: 'cluster_id', in: 'path' } });
 const topicName = z.string().openapi({ param: { name: 'topic_name', in: 'path' }, example: 'orders' });
@@ -30,7 +31,7 @@ export function adminRoutes({ kafka, config, logger }: AppDeps) {
 
   async function cluster(c: Context<AppEnv>, id?: string) {
     checkAccept(c.req.header('accept'), V3_ACCEPTABLE);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+    requireKafka(kafka);
     const info = await md.cluster();
     if (id !== undefined && id !== info.clusterId)
       throw new GatewayError(404, ErrorCodes.NOT_FOUND, `Cluster '${id.slice(0, 100)}' not found.`);

@@ -33,6 +33,7 @@ import { V2_JSON } from '../errors.js';
 import { parseJsonBody } from '../json.js';
 import { checkAccept, requireJsonBody } from '../media.js';
 import { errorResponses, route } from '../openapi-common.js';
+import { requireKafka } from '../kafka-reachable.js';
 
 /** Group ids longer than this are refused (Kafka has no limit; URLs and logs need one). */
 const MAX_GROUP_LENGTH = 255;
@@ -189,7 +190,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
         for (const others of [siblings, peers])
           if (others && (await others.find(group, name, authorization)).presence !== 'none') throw exists(name);
       }
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+      requireKafka(kafka);
       const instance = registry.create(group, name, sub, instanceConfig);
       return send(c, { instance_id: instance.name, base_uri: baseUri(config, c.req, group, instance.name) });
     },
@@ -431,7 +432,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
   );
 
   async function requireTopicsExist(topics: string[]): Promise<void> {
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable();
+    requireKafka(kafka);
     for (const t of topics) if (!isLegalTopicName(t) || !(await kafka.metadata.topic(t))) throw errors.topicNotFound(t);
   }
 

@@ -23,6 +23,7 @@ import { keyMatcher } from '../../ws/protocol.js';
 import { normalizeOrigin, originAllowed } from '../../auth/origin.js';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { errorResponses, route } from '../openapi-common.js';
+import { requireKafka } from '../kafka-reachable.js';
 
 export const SSE_PATH = '/sse';
 
@@ -164,7 +165,7 @@ export function sseRoutes(deps: AppDeps) {
     const principal = await authenticate(headers, c.req.url);
     const q = parseSseQuery(new URL(c.req.url).searchParams);
     authorizeConsume(principal, [q.topic]);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+    requireKafka(kafka);
     const info = await kafka.metadata.topic(q.topic);
     if (!info) throw errors.topicNotFound(q.topic);
     for (const p of q.partitions ?? []) if (p >= info.partitions) throw errors.partitionNotFound(q.topic, p);

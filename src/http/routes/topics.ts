@@ -12,6 +12,7 @@ import { checkAccept } from '../media.js';
 import { errorResponses, route } from '../openapi-common.js';
 import { BrokersSchema, PartitionOffsetsSchema, PartitionSchema, TopicNamesSchema, TopicSchema } from '../schemas.js';
 import { pathPartition } from './produce.js';
+import { requireKafka } from '../kafka-reachable.js';
 
 const topic = z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'test-topic1' });
 const partition = z.string().openapi({ param: { name: 'partition', in: 'path' }, example: '0' });
@@ -40,7 +41,7 @@ export function topicRoutes({ kafka }: AppDeps) {
   async function visibleTopic(c: Context<AppEnv>, name: string): Promise<TopicInfo> {
     checkAccept(c.req.header('accept'));
     authorizeSeeTopic(c.get('principal'), name);
-    if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+    requireKafka(kafka);
     const info = await md.topicInfo(name);
     if (!info) throw errors.topicNotFound(name);
     return info;
@@ -64,7 +65,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+      requireKafka(kafka);
       const principal = c.get('principal');
       return send(
         c,
@@ -150,7 +151,7 @@ export function topicRoutes({ kafka }: AppDeps) {
     }),
     async (c) => {
       checkAccept(c.req.header('accept'));
-      if (!kafka.availability.isUp) throw errors.kafkaUnavailable(kafka.availability.refusal);
+      requireKafka(kafka);
       const cluster = await md.cluster();
       return send(c, { brokers: cluster.brokers.map((b) => b.nodeId) });
     },
