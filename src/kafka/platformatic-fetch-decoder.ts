@@ -55,12 +55,7 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 /** What of the library the decoding uses. */
 export type FetchLibrary = Pick<
   PlatformaticLibrary,
-  | 'compressionsAlgorithmsByBitmask'
-  | 'Reader'
-  | 'readRecord'
-  | 'ResponseError'
-  | 'UnsupportedCompressionError'
-  | 'createAPI'
+  'compressionsAlgorithmsByBitmask' | 'Reader' | 'readRecord' | 'ResponseError' | 'UnsupportedCompressionError'
 >;
 
 /** A record as the library's `readRecord` builds it. */
@@ -226,10 +221,8 @@ class StructureReader {
     this.pos += n;
     return at;
   }
-  int8 = () => this.buf.readInt8(this.need(1));
   int16 = () => this.buf.readInt16BE(this.need(2));
   int32 = () => this.buf.readInt32BE(this.need(4));
-  uint32 = () => this.buf.readUInt32BE(this.need(4));
   int64 = () => this.buf.readBigInt64BE(this.need(8));
   uvarint(): number {
     let u = 0;

@@ -85,17 +85,20 @@ export function toConsumedRecord(
 /** A cursor over the records of a batch the library decoded, like FetchedBatch's own (RecordCursor). */
 class LibraryRecordCursor {
   private i = 0;
+  private readonly baseOffset: number;
   constructor(
     private readonly topic: string,
     private readonly partition: number,
     private readonly batch: LibraryBatch,
-  ) {}
+  ) {
+    this.baseOffset = Number(batch.firstOffset);
+  }
 
   next(from: number): ConsumedRecord | undefined {
     const records = this.batch.records;
     while (this.i < records.length) {
       const record = records[this.i++]!;
-      if (Number(this.batch.firstOffset) + record.offsetDelta >= from)
+      if (this.baseOffset + record.offsetDelta >= from)
         return toConsumedRecord(this.topic, this.partition, this.batch, record);
     }
     return undefined;
