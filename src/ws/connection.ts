@@ -58,6 +58,8 @@ export interface ConnectionStats {
   queuedBytes: number;
   /** The code the gateway closed (or is closing) this socket with; null while open. */
   closeCode: number | null;
+  /** When (Date.now()) the gateway sent that close; null while open. */
+  closedAt: number | null;
   subscriptions: SubscriptionStats[];
 }
 
@@ -78,6 +80,7 @@ export class Connection {
   private alive = true;
   private closing = false;
   private closeCode: number | null = null;
+  private closedAt: number | null = null;
   private expiryTimer: NodeJS.Timeout | undefined;
   private subsClosed: Promise<void> | undefined;
   private readonly port: SocketPort;
@@ -173,6 +176,7 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.closeCode = code;
+    this.closedAt = Date.now();
     this.clearTimers();
     void this.closeSubscriptions();
     this.log.debug({ code }, 'closing socket');
@@ -201,6 +205,7 @@ export class Connection {
       overHighWater: this.out.over,
       queuedBytes: this.out.backlogBytes,
       closeCode: this.closeCode,
+      closedAt: this.closedAt,
       subscriptions: [...this.subs.values()].map((s) => s.stats()),
     };
   }
