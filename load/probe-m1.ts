@@ -34,6 +34,14 @@ const listen = http.Server.prototype.listen;
 http.Server.prototype.listen = function (...a) { this.once('listening', () => setTimeout(() => gc(${opts}), 1000).unref()); return listen.apply(this, a); };`,
   )}`;
 const GC_PLAIN = gcAfterListen('');
+/** N memory-reducing GCs 1.5 s after listening (after the shipped one): functions run only while starting age out. */
+const gcAged = (n: number) =>
+  `data:text/javascript,${encodeURIComponent(
+    `import http from 'node:http'; import v8 from 'node:v8'; import vm from 'node:vm';
+v8.setFlagsFromString('--expose-gc'); const gc = vm.runInNewContext('gc'); v8.setFlagsFromString('--no-expose-gc');
+const listen = http.Server.prototype.listen;
+http.Server.prototype.listen = function (...a) { this.once('listening', () => setTimeout(() => { for (let i = 0; i < ${n}; i++) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }); }, 1500).unref()); return listen.apply(this, a); };`,
+  )}`;
 const GC_REDUCE = gcAfterListen("{ type: 'major', execution: 'sync', flavor: 'last-resort' }");
 
 interface Variant {
@@ -41,6 +49,8 @@ interface Variant {
   node: string;
   flags?: string[];
   env?: Record<string, string>;
+  /** The entry file inside load/.build (default main.js, the unbundled build; bundle/main.js is what ships). */
+  entry?: string;
 }
 const ALL: Variant[] = [
   { name: 'node24-kafkajs', node: NODE[24], env: { KAFKA_CLIENT: 'kafkajs' } },
@@ -68,6 +78,26 @@ const ALL: Variant[] = [
     flags: ['--import', GC_REDUCE],
     env: { KAFKA_CLIENT: 'platformatic' },
   },
+  {
+    name: 'node24-platformatic-bundle',
+    node: NODE[24],
+    entry: 'bundle/main.js',
+    env: { KAFKA_CLIENT: 'platformatic' },
+  },
+  { name: 'node24-kafkajs-bundle', node: NODE[24], entry: 'bundle/main.js', env: { KAFKA_CLIENT: 'kafkajs' } },
+  {
+    name: 'node24-platformatic-aged7',
+    node: NODE[24],
+    flags: ['--import', gcAged(7)],
+    env: { KAFKA_CLIENT: 'platformatic' },
+  },
+  {
+    name: 'node24-platformatic-aged7-age1',
+    node: NODE[24],
+    flags: ['--bytecode-old-age=1', '--import', gcAged(3)],
+    env: { KAFKA_CLIENT: 'platformatic' },
+  },
+  { name: 'node24-platformatic-lite', node: NODE[24], flags: ['--lite-mode'], env: { KAFKA_CLIENT: 'platformatic' } },
   { name: 'node24-kafkajs-arena2', node: NODE[24], env: { KAFKA_CLIENT: 'kafkajs', MALLOC_ARENA_MAX: '2' } },
 ];
 
@@ -86,7 +116,7 @@ const read = (pid: number): Reading => ({ rss: rssMb(pid), ...rssPartsMb(pid) })
 
 async function measure(v: Variant, brokers: string): Promise<{ at3: Reading; at45: Reading }> {
   const port = await freePort();
-  const child = spawn(v.node, [...(v.flags ?? []), path.join(BUILD_DIR, 'main.js')], {
+  const child = spawn(v.node, [...(v.flags ?? []), path.join(BUILD_DIR, v.entry ?? 'main.js')], {
     cwd: ROOT,
     env: {
       ...process.env,

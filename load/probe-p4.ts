@@ -172,7 +172,7 @@ async function baselineRun(node: string, brokers: string, brokerPort: string, ta
 
 async function main() {
   log(`load average before: ${machineLoad().load1}; client on ${process.version}`);
-  if (!buildGateway()) throw new Error('build failed');
+  if (!(await buildGateway())) throw new Error('build failed');
   const kafka = await startBroker();
   const brokers = kafka.bootstrap.PLAINTEXT!;
   const brokerPort = brokers.slice(brokers.lastIndexOf(':') + 1);

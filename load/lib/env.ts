@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startKafka, type LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
+import { bundleGateway } from '../../scripts/bundle.mjs';
 import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -52,8 +53,11 @@ export async function createTopics(brokers: string, topics: Record<string, numbe
   }
 }
 
-/** Compiles src/ to load/.build (seconds with TypeScript 7); false when the compiler failed to emit. */
-export function buildGateway(): boolean {
+/**
+ * Compiles src/ to load/.build (seconds with TypeScript 7) and bundles it into load/.build/bundle as `npm run build`
+ * does (what the image runs); false when the compiler failed to emit.
+ */
+export async function buildGateway(): Promise<boolean> {
   const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
   const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--sourceMap', 'false'], {
     cwd: ROOT,
@@ -67,7 +71,14 @@ export function buildGateway(): boolean {
     log(
       `tsc reported problems (${ok ? 'output emitted anyway' : 'no output'}): ${(r.stdout + r.stderr).split('\n').slice(0, 3).join(' | ')}`,
     );
+  if (ok) await bundleGateway(BUILD_DIR);
   return ok;
+}
+
+/** A build's entry file: its bundle, as it ships, when the build has one (builds from before 2026-12-04 do not). */
+export function gatewayEntry(buildDir: string): string {
+  const bundled = path.join(buildDir, 'bundle', 'main.js');
+  return existsSync(bundled) ? bundled : path.join(buildDir, 'main.js');
 }
 
 export async function freePort(): Promise<number> {
@@ -109,7 +120,8 @@ export interface GatewayProcessOptions {
 export async function startGatewayProcess(o: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
   const buildDir = o.buildDir ?? BUILD_DIR;
-  const useBuild = !o.tsx && (o.noBuild || o.buildDir ? existsSync(path.join(buildDir, 'main.js')) : buildGateway());
+  const useBuild =
+    !o.tsx && (o.noBuild || o.buildDir ? existsSync(path.join(buildDir, 'main.js')) : await buildGateway());
   const nodeArgs = [
     // As the gateway ships (src/young-generation.ts); a --max-semi-space-size in o.nodeArgs comes later and wins.
     YOUNG_GENERATION_FLAG,
@@ -117,7 +129,7 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
     ...(o.cpuProfDir
       ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])
       : []),
-    ...(useBuild ? [path.join(buildDir, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
+    ...(useBuild ? [gatewayEntry(buildDir)] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
   ];
   const child = spawn(o.node ?? process.execPath, nodeArgs, {
     cwd: ROOT,

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 import { testKafkaClientEnv } from './kafka-client-choice.js';
 import { waitFor } from './wait.js';
 
@@ -20,11 +21,12 @@ export interface Replica {
 }
 
 /**
- * Starts `src/main.ts` in a child process with `env` on top of the test environment; resolves once it listens and
- * its /readyz answers 200 (it reached Kafka).
+ * Starts `src/main.ts` (or `entry`, a built gateway, run as it ships) in a child process with `env` on top of the
+ * test environment; resolves once it listens and its /readyz answers 200 (it reached Kafka).
  */
-export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_000): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_000, entry?: string): Promise<Replica> {
+  const args = entry ? [YOUNG_GENERATION_FLAG, entry] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       PORT: '0',

@@ -479,7 +479,7 @@ describe('deploy/docker (static checks: no Docker engine to build or run here)',
     expect(finalOf('EXPOSE').map((i) => i.args)).toContain('8080');
     const cmd = finalOf('CMD').at(-1)?.args ?? '';
     // Exec form: SIGTERM reaches node directly; with the young-generation flag (src/young-generation.ts).
-    expect(JSON.parse(cmd)).toEqual(['node', YOUNG_GENERATION_FLAG, 'dist/main.js']);
+    expect(JSON.parse(cmd)).toEqual(['node', YOUNG_GENERATION_FLAG, 'dist/bundle/main.js']);
   });
 
   it('Dockerfile (static): every file copied from the build context exists and is allowed by .dockerignore', () => {

@@ -39,7 +39,7 @@ describe('youngGenerationWarning', () => {
 describe('every launcher of the gateway passes the young-generation flag', () => {
   it('npm start', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start!.split(' ')).toEqual(['node', YOUNG_GENERATION_FLAG, 'dist/main.js']);
+    expect(pkg.scripts.start!.split(' ')).toEqual(['node', YOUNG_GENERATION_FLAG, 'dist/bundle/main.js']);
   });
 
   it('npm run dev', () => {
