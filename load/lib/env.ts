@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startKafka, type LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
-import { bundleGateway } from '../../scripts/bundle.mjs';
+import { bundleGateway } from '../../scripts/bundle/bundle.mjs';
 import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 
 const { Kafka, logLevel } = kafkajs;

@@ -1,15 +1,15 @@
-// The gateway as it ships: `npm run build`'s bundle (scripts/bundle.mjs; the container image and `npm start` run
-// dist/bundle/main.js). Every other test runs the sources. Built here from this checkout into test/artifacts, then
-// started as a process: each part that is loaded late or found at run time must work from the bundle — the Kafka
-// client libraries (@platformatic/kafka bundled, kafkajs loaded by path with its patches), the lazily loaded chunks
-// (AsyncAPI document, YAML, JWT), the files found next to the code (public/ui, swagger-ui-dist) and node:cluster
-// forking the bundle's entry (WORKERS=2).
+// The gateway as it ships: `npm run build`'s bundle (scripts/bundle/bundle.mjs; the container image and `npm start`
+// run dist/bundle/main.js). Every other test runs the sources. Built here from this checkout into test/artifacts,
+// then started as a process: each part that is loaded late or found at run time must work from the bundle — the
+// Kafka client libraries (@platformatic/kafka bundled, its WebAssembly codecs loaded on first use, kafkajs loaded by
+// path with its patches), the chunks loaded when first needed (AsyncAPI document, JWT) and yaml from node_modules,
+// the files found next to the code (public/ui, swagger-ui-dist) and node:cluster forking the bundle (WORKERS=2).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bundleGateway } from '../../scripts/bundle.mjs';
+import { bundleGateway } from '../../scripts/bundle/bundle.mjs';
 import { request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { type Replica, spawnReplica } from '../helpers/replicas.js';
@@ -74,6 +74,48 @@ describe('the bundle (what the image runs)', () => {
       expect(record).toMatchObject({ topic, partition, offset, key: 'k1', value: { n: 1 } });
     } finally {
       await ws.close();
+    }
+
+    // lz4 and snappy batches: the library's WebAssembly codecs, which the bundle loads on first use
+    // (scripts/bundle/lazy-wasm-utils.mjs).
+    const lib = await import('@platformatic/kafka');
+    const plt = new lib.Producer({
+      clientId: 'bundle-codecs',
+      bootstrapBrokers: brokers.split(','),
+      autocreateTopics: false,
+    });
+    const codecTopic = uniqueTopic('bundle-codecs');
+    await createTopic(brokers, codecTopic, 1);
+    try {
+      for (const compression of ['lz4', 'snappy'] as const)
+        await plt.send({
+          messages: [0, 1].map((i) => ({
+            topic: codecTopic,
+            partition: 0,
+            value: Buffer.from(`${compression}-${i}`.repeat(50)),
+          })),
+          compression,
+          acks: -1,
+        });
+    } finally {
+      await plt.close();
+    }
+    const codecs = await WsClient.open(`${gw.url.replace('http', 'ws')}/ws`);
+    try {
+      await codecs.subscribe({
+        id: 'c',
+        mode: 'assign',
+        partitions: [{ topic: codecTopic, partition: 0 }],
+        from: { offset: 0 },
+        format: 'string',
+      });
+      await codecs.until(() => codecs.records('c').length === 4, 30_000, 'the lz4 and snappy records');
+      expect(codecs.records('c').map((r) => r.value)).toEqual(
+        ['lz4-0', 'lz4-1', 'snappy-0', 'snappy-1'].map((v) => v.repeat(50)),
+      );
+    } finally {
+      await codecs.close();
+      await deleteTopics(brokers, [codecTopic]);
     }
 
     const created = await request(gw.url, 'POST', '/consumers/bundle-group', {

@@ -14,23 +14,25 @@
  * node_modules at run time, so the image keeps its production node_modules:
  * - kafkajs: loaded through createRequire only with KAFKA_CLIENT=kafkajs, its internals patched by path;
  * - pino: its transports (LOG_FORMAT=pretty) start worker threads from its own files;
- * - packages with native or WebAssembly parts found next to their JavaScript (@node-rs/crc32, wasm-utils);
+ * - @node-rs/crc32, a native addon, and @platformatic/wasm-utils, whose WebAssembly file sits next to its JavaScript
+ *   (the bundle imports lazy-wasm-utils.mjs in its place, which loads it from node_modules on first use);
  * - the OTLP exporter, loaded only with tracing on, and yaml, loaded only for /openapi.yaml (a CommonJS package, whose
  *   dynamic import esbuild's wrapper would not give its named exports: test/integration/bundle.test.ts).
  *
- *   node scripts/bundle.mjs [dir=dist]
+ *   node scripts/bundle/bundle.mjs [dir=dist]
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
 export const BUNDLE_EXTERNALS = [
   'kafkajs',
   'pino',
   'pino-pretty',
   '@node-rs/*',
-  '@platformatic/wasm-utils',
   '@opentelemetry/exporter-trace-otlp-http',
   'yaml',
 ];
@@ -51,6 +53,7 @@ export async function bundleGateway(dir) {
     minifySyntax: true,
     chunkNames: 'chunks/[name]-[hash]',
     external: BUNDLE_EXTERNALS,
+    alias: { '@platformatic/wasm-utils': path.join(HERE, 'lazy-wasm-utils.mjs') },
     legalComments: 'eof',
     logLevel: 'warning',
     // CommonJS dependencies bundled into an ES module call require() for Node's built-ins.
@@ -62,7 +65,7 @@ export async function bundleGateway(dir) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const root = path.resolve(HERE, '../..');
   const started = Date.now();
   const entry = await bundleGateway(path.resolve(root, process.argv[2] ?? 'dist'));
   process.stderr.write(`[bundle] ${path.relative(root, entry)} in ${Date.now() - started} ms\n`);
