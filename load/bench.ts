@@ -16,7 +16,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { runOnSupportedNode } from '../scripts/node-runtime.mjs';
 import { parseArgs } from './lib/args.js';
-import { createTopics, ROOT, startBroker, startGatewayProcess, type GatewayProcess } from './lib/env.js';
+import {
+  BUILD_DIR,
+  createTopics,
+  gatewayEntry,
+  ROOT,
+  startBroker,
+  startGatewayProcess,
+  type GatewayProcess,
+} from './lib/env.js';
 import { machineLoad } from './lib/proc.js';
 import { markdownTable, svgChart, svgToPng, type ChartBar } from './lib/report.js';
 import { RESULTS_DOC, withBenchRun } from './lib/results-doc.js';
@@ -133,7 +141,8 @@ async function main(): Promise<void> {
       warmupS,
       rounds,
       scenarios: selected,
-      gateway: args.bool('tsx') ? 'tsx' : 'compiled build',
+      // The entry file started: load/.build/bundle/main.js (as the image runs) since 2026-12-04, main.js before.
+      gateway: args.bool('tsx') ? 'tsx' : path.relative(ROOT, gatewayEntry(BUILD_DIR)),
       gatewayEnv: gatewayEnv(args.str('gateway-env', '')),
     },
     totalS,

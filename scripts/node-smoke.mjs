@@ -27,6 +27,8 @@ const files = [
   'test/integration/produce.test.ts',
   'test/integration/health.test.ts',
   'test/integration/ws-group.test.ts',
+  // What the image runs (node:22-slim is a supported base): the bundle, with its WebAssembly loaded by require().
+  'test/integration/bundle.test.ts',
 ];
 // PATH first: child processes the tests spawn (`node`, `npx`) run on the same Node.
 const r = spawnSync(NODE, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...files, ...args], {

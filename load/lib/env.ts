@@ -161,7 +161,7 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  log(`gateway pid ${child.pid} ready at ${url} (${useBuild ? 'compiled build' : 'tsx'})`);
+  log(`gateway pid ${child.pid} ready at ${url} (${useBuild ? path.relative(ROOT, gatewayEntry(buildDir)) : 'tsx'})`);
   return {
     url,
     pid: child.pid!,
