@@ -168,7 +168,7 @@ export class RecordFrameWriter implements FrameSource {
 }
 
 /** A safe integer in decimal, as `${n}` writes it; returns where it ends. */
-function putInteger(out: Buffer, start: number, n: number): number {
+export function putInteger(out: Buffer, start: number, n: number): number {
   let at = start;
   let rest = n;
   if (rest < 0) {
@@ -213,7 +213,7 @@ function putSmall(out: Buffer, at: number, n: number): number {
  * 0x80 inside a multi-byte character, so escaping byte by byte is escaping character by character; JSON.stringify
  * escapes `"`, `\` and the control characters below U+0020 only (the five short forms, else \u00xx in lowercase).
  */
-function putJsonString(out: Buffer, start: number, b: Buffer | null): number {
+export function putJsonString(out: Buffer, start: number, b: Buffer | null): number {
   if (b === null) {
     out.set(NULL, start);
     return start + NULL.length;
