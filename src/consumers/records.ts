@@ -5,7 +5,17 @@
 import { acceptAdmits } from '../core/accept.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { ConsumedRecord } from '../kafka/index.js';
-import { putInteger, putJsonString, recordFields, recordPlace } from '../ws/encode.js';
+import {
+  KEY_KEY,
+  NO_HEADERS_END,
+  NULL,
+  putInteger,
+  putJsonString,
+  recordFields,
+  recordPlace,
+  TIMESTAMP_KEY,
+  VALUE_KEY,
+} from '../ws/encode.js';
 import type { InstanceFormat } from './instance.js';
 
 /** Instance format → the WebSocket encoder's format of the same meaning. */
@@ -34,11 +44,6 @@ export function checkRecordsAccept(accept: string | undefined, format: InstanceF
 /** Base64 digits (the standard alphabet with padding, as Buffer's toString('base64') writes it). */
 const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
 const OFFSET_KEY = Buffer.from('"offset":');
-const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
-const KEY_KEY = Buffer.from(',"key":');
-const VALUE_KEY = Buffer.from(',"value":');
-const NO_HEADERS_END = Buffer.from(',"headers":[]}');
-const NULL = Buffer.from('null');
 /** A record's bytes other than its place, key and value: the keys above and two integers (sign, 16 digits). */
 const FIXED_BYTES =
   OFFSET_KEY.length + TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;

@@ -95,11 +95,12 @@ export function sharedRecordFrame(r: ConsumedRecord, id: string, format: Format)
   return b;
 }
 
-const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
-const KEY_KEY = Buffer.from(',"key":');
-const VALUE_KEY = Buffer.from(',"value":');
-const NO_HEADERS_END = Buffer.from(',"headers":[]}');
-const NULL = Buffer.from('null');
+/** A record's bytes around its key and value (also written by GET records answers: src/consumers/records.ts). */
+export const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
+export const KEY_KEY = Buffer.from(',"key":');
+export const VALUE_KEY = Buffer.from(',"value":');
+export const NO_HEADERS_END = Buffer.from(',"headers":[]}');
+export const NULL = Buffer.from('null');
 /** The bytes of a `record` frame after `"offset":` other than key and value: keys, two integers (sign, 16 digits). */
 const FIXED_BYTES = TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
 /** Keys and values larger than this (together) go through the text encoder (their bound would be 6 bytes each). */
