@@ -104,6 +104,11 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     case 'PLT_KFK_TIMEOUT':
       return { ...base, name: 'KafkaJSRequestTimeoutError', retriable: true };
     case 'PLT_KFK_AUTHENTICATION':
+      // The library says "Cannot find a suitable SASL mechanism." whenever its SaslHandshake request failed, for
+      // whatever cause. A connection dropped or timed out during the handshake is that, not a refused credential
+      // or token: explained as its cause, so it never hides the specific reason of an outage (CI once reported
+      // "the broker refused the OAuth token" while the token endpoint was what refused).
+      if (/^Cannot find a suitable SASL mechanism/.test(base.message) && isTransportFailure(x.cause)) return cause;
       return {
         ...base,
         name: 'KafkaJSSASLAuthenticationError',
@@ -113,6 +118,12 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     default:
       return { ...base, name: 'KafkaJSError' };
   }
+}
+
+/** A connection dropped or a request timed out (the library's own error, or one it wraps). */
+function isTransportFailure(e: unknown): boolean {
+  const code = (e as PlatformaticErrorLike | undefined)?.code;
+  return code === 'PLT_KFK_NETWORK' || code === 'PLT_KFK_TIMEOUT';
 }
 
 /**

@@ -65,6 +65,22 @@ describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
     expect(k.message).toContain('SCRAM-SHA-512');
   });
 
+  it('a SASL handshake cut off by a dropped connection or a timeout is explained as that, never as refused credentials', () => {
+    for (const cause of [new NetworkError('Connection closed'), new TimeoutError('Request timed out')]) {
+      const e = new AuthenticationError('Cannot find a suitable SASL mechanism.', { cause });
+      const shaped = kafkaJsShaped(e, 'OAUTHBEARER');
+      expect(classifyKafkaError(shaped).category).not.toBe('authentication');
+      expect(classifyKafkaError(shaped).connectivity).toBe(true);
+      expect(explainKafkaError(shaped).rank).toBeLessThan(2);
+      expect(explainKafkaError(shaped).reason).not.toMatch(/OAuth|authentication/);
+    }
+    // The broker's own answer to the handshake (a mechanism it does not offer) stays an authentication problem.
+    const refused = new AuthenticationError('Cannot find a suitable SASL mechanism.', {
+      cause: new ProtocolError('UNSUPPORTED_SASL_MECHANISM'),
+    });
+    expect(classify(refused, 'OAUTHBEARER').category).toBe('authentication');
+  });
+
   it('leaves errors that are not the library’s untouched', () => {
     const e = new Error('plain');
     expect(kafkaJsShaped(e)).toBe(e);
