@@ -105,10 +105,18 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
       return { ...base, name: 'KafkaJSRequestTimeoutError', retriable: true };
     case 'PLT_KFK_AUTHENTICATION':
       // The library says "Cannot find a suitable SASL mechanism." whenever its SaslHandshake request failed, for
-      // whatever cause. A connection dropped or timed out during the handshake is that, not a refused credential
-      // or token: explained as its cause, so it never hides the specific reason of an outage (CI once reported
-      // "the broker refused the OAuth token" while the token endpoint was what refused).
-      if (/^Cannot find a suitable SASL mechanism/.test(base.message) && isTransportFailure(x.cause)) return cause;
+      // whatever cause. Only the broker's UNSUPPORTED_SASL_MECHANISM is about the mechanism; a connection dropped
+      // or timed out during the handshake (or any other cause) is explained as that cause, never as a refused
+      // credential or token, so it cannot hide the specific reason of an outage (CI once reported "the broker
+      // refused the OAuth token" while the token endpoint was what refused).
+      if (/^Cannot find a suitable SASL mechanism/.test(base.message) && cause !== undefined) {
+        if (!namesProtocolError(x.cause, 'UNSUPPORTED_SASL_MECHANISM')) return cause;
+        return {
+          ...base,
+          name: 'KafkaJSSASLAuthenticationError',
+          message: `SASL mechanism ${saslMechanism ?? 'PLAIN'} not supported by the broker (UNSUPPORTED_SASL_MECHANISM)`,
+        };
+      }
       return {
         ...base,
         name: 'KafkaJSSASLAuthenticationError',
@@ -120,10 +128,12 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
   }
 }
 
-/** A connection dropped or a request timed out (the library's own error, or one it wraps). */
-function isTransportFailure(e: unknown): boolean {
-  const code = (e as PlatformaticErrorLike | undefined)?.code;
-  return code === 'PLT_KFK_NETWORK' || code === 'PLT_KFK_TIMEOUT';
+/** Whether `e` is, or aggregates, the library's ProtocolError for Kafka's error `name`. */
+function namesProtocolError(e: unknown, name: string, depth = 0): boolean {
+  if (typeof e !== 'object' || e === null || depth > 5) return false;
+  const x = e as PlatformaticErrorLike;
+  if (x.code === 'PLT_KFK_PROTOCOL' && x.apiId === name) return true;
+  return Array.isArray(x.errors) && x.errors.some((m) => namesProtocolError(m, name, depth + 1));
 }
 
 /**

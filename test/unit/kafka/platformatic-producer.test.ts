@@ -74,11 +74,20 @@ describe('kafkaJsShaped: @platformatic/kafka errors in the classifier', () => {
       expect(explainKafkaError(shaped).rank).toBeLessThan(2);
       expect(explainKafkaError(shaped).reason).not.toMatch(/OAuth|authentication/);
     }
-    // The broker's own answer to the handshake (a mechanism it does not offer) stays an authentication problem.
+  });
+
+  it("the broker's UNSUPPORTED_SASL_MECHANISM answer to the handshake is explained as the mechanism, not the credentials", () => {
     const refused = new AuthenticationError('Cannot find a suitable SASL mechanism.', {
-      cause: new ProtocolError('UNSUPPORTED_SASL_MECHANISM'),
+      cause: new MultipleErrors('Received response with error while executing API SaslHandshake(v1)', [
+        new ProtocolError('UNSUPPORTED_SASL_MECHANISM'),
+      ]),
     });
     expect(classify(refused, 'OAUTHBEARER').category).toBe('authentication');
+    expect(explainKafkaError(kafkaJsShaped(refused, 'OAUTHBEARER'))).toMatchObject({
+      kind: 'sasl',
+      rank: 2,
+      reason: expect.stringMatching(/does not offer this mechanism on this listener — check KAFKA_SASL_MECHANISM/),
+    });
   });
 
   it('leaves errors that are not the library’s untouched', () => {
