@@ -53,11 +53,20 @@ export async function createTopics(brokers: string, topics: Record<string, numbe
   }
 }
 
+let building: Promise<boolean> | undefined;
+
 /**
  * Compiles src/ to load/.build (seconds with TypeScript 7) and bundles it into load/.build/bundle as `npm run build`
- * does (what the image runs); false when the compiler failed to emit.
+ * does (what the image runs); false when the compiler failed to emit. Once per process: gateways started at the same
+ * time (probe-c1's two replicas) share one build — each building its own, one replica found the bundle folder
+ * emptied by the other's build and started the unbundled modules.
  */
-export async function buildGateway(): Promise<boolean> {
+export function buildGateway(): Promise<boolean> {
+  building ??= build();
+  return building;
+}
+
+async function build(): Promise<boolean> {
   const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
   const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--sourceMap', 'false'], {
     cwd: ROOT,
