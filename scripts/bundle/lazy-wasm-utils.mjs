@@ -7,8 +7,8 @@
  * "Idle memory (M1)").
  *
  * Loaded synchronously, as the library calls these functions synchronously: require() of an ES module (no
- * top-level await in it), which Node 22.12+ and 24 do without a warning. Resolved from the library's own place,
- * where npm put it for the library.
+ * top-level await in it), which Node 22.22+ and 24 do without a warning (it is behind --trace-require-module since
+ * early 2025). Resolved from the library's own place, where npm put it for the library.
  */
 import { createRequire } from 'node:module';
 
