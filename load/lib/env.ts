@@ -131,6 +131,7 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
   const buildDir = o.buildDir ?? BUILD_DIR;
   const useBuild =
     !o.tsx && (o.noBuild || o.buildDir ? existsSync(path.join(buildDir, 'main.js')) : await buildGateway());
+  const entry = useBuild ? gatewayEntry(buildDir) : undefined;
   const nodeArgs = [
     // As the gateway ships (src/young-generation.ts); a --max-semi-space-size in o.nodeArgs comes later and wins.
     YOUNG_GENERATION_FLAG,
@@ -138,7 +139,7 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
     ...(o.cpuProfDir
       ? (mkdirSync(o.cpuProfDir, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`])
       : []),
-    ...(useBuild ? [gatewayEntry(buildDir)] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
+    ...(entry ? [entry] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]),
   ];
   const child = spawn(o.node ?? process.execPath, nodeArgs, {
     cwd: ROOT,
@@ -170,7 +171,7 @@ export async function startGatewayProcess(o: GatewayProcessOptions): Promise<Gat
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  log(`gateway pid ${child.pid} ready at ${url} (${useBuild ? path.relative(ROOT, gatewayEntry(buildDir)) : 'tsx'})`);
+  log(`gateway pid ${child.pid} ready at ${url} (${entry ? path.relative(ROOT, entry) : 'tsx'})`);
   return {
     url,
     pid: child.pid!,

@@ -28,14 +28,7 @@ import { build } from 'esbuild';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-export const BUNDLE_EXTERNALS = [
-  'kafkajs',
-  'pino',
-  'pino-pretty',
-  '@node-rs/*',
-  '@opentelemetry/exporter-trace-otlp-http',
-  'yaml',
-];
+const EXTERNALS = ['kafkajs', 'pino', 'pino-pretty', '@node-rs/*', '@opentelemetry/exporter-trace-otlp-http', 'yaml'];
 
 /** Bundles `<dir>/main.js` into `<dir>/bundle/main.js` (+ chunks); returns the bundle's entry file. */
 export async function bundleGateway(dir) {
@@ -52,7 +45,7 @@ export async function bundleGateway(dir) {
     minifyWhitespace: true,
     minifySyntax: true,
     chunkNames: 'chunks/[name]-[hash]',
-    external: BUNDLE_EXTERNALS,
+    external: EXTERNALS,
     alias: { '@platformatic/wasm-utils': path.join(HERE, 'lazy-wasm-utils.mjs') },
     legalComments: 'eof',
     logLevel: 'warning',

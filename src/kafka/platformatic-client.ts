@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type { BaseOptions, ConnectionOptions } from '@platformatic/kafka';
 import { type KafkaSettings, saslOptions, tlsOptions } from './client.js';
+import { protocolType } from './errors.js';
 
 export type PlatformaticLibrary = typeof import('@platformatic/kafka');
 
@@ -110,7 +111,7 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
       // credential or token, so it cannot hide the specific reason of an outage (CI once reported "the broker
       // refused the OAuth token" while the token endpoint was what refused).
       if (/^Cannot find a suitable SASL mechanism/.test(base.message) && cause !== undefined) {
-        if (!namesProtocolError(x.cause, 'UNSUPPORTED_SASL_MECHANISM')) return cause;
+        if (protocolType(cause) !== 'UNSUPPORTED_SASL_MECHANISM') return cause;
         return {
           ...base,
           name: 'KafkaJSSASLAuthenticationError',
@@ -126,14 +127,6 @@ export function kafkaJsShaped(e: unknown, saslMechanism?: string, depth = 0): un
     default:
       return { ...base, name: 'KafkaJSError' };
   }
-}
-
-/** Whether `e` is, or aggregates, the library's ProtocolError for Kafka's error `name`. */
-function namesProtocolError(e: unknown, name: string, depth = 0): boolean {
-  if (typeof e !== 'object' || e === null || depth > 5) return false;
-  const x = e as PlatformaticErrorLike;
-  if (x.code === 'PLT_KFK_PROTOCOL' && x.apiId === name) return true;
-  return Array.isArray(x.errors) && x.errors.some((m) => namesProtocolError(m, name, depth + 1));
 }
 
 /**
