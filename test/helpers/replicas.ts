@@ -41,7 +41,36 @@ export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_0
   const logs: Record<string, unknown>[] = [];
   const lines = createInterface({ input: child.stdout! });
   const exited = once(child, 'exit');
-  const url = await new Promise<string>((resolve, reject) => {
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  try {
+    const url = await listening(child, lines, logs, timeoutMs);
+    await waitFor(
+      `replica ${url} to answer /readyz 200`,
+      async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
+      {
+        timeoutMs,
+        intervalMs: 100,
+      },
+    );
+    return { url, child, logs, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+  } catch (e) {
+    // Not started as asked: never leave the process running (it would keep vitest from exiting).
+    await end('SIGKILL');
+    throw e;
+  }
+}
+
+/** The URL the replica's "gateway listening" line names; rejects if it exits or is silent for `timeoutMs`. */
+function listening(
+  child: ChildProcess,
+  lines: ReturnType<typeof createInterface>,
+  logs: Record<string, unknown>[],
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`replica did not start in ${timeoutMs} ms`)), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -61,19 +90,20 @@ export async function spawnReplica(env: Record<string, string>, timeoutMs = 60_0
       }
     });
   });
-  await waitFor(
-    `replica ${url} to answer /readyz 200`,
-    async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
-    {
-      timeoutMs,
-      intervalMs: 100,
-    },
-  );
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
-  return { url, child, logs, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+}
+
+/**
+ * Starts one replica per `env`, all at once. If any fails to start, the ones that did are stopped before the error
+ * is thrown (a replica left running kept vitest from exiting after a failed beforeAll).
+ */
+export async function spawnReplicas(envs: Record<string, string>[]): Promise<Replica[]> {
+  const started = await Promise.allSettled(envs.map((env) => spawnReplica(env)));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    throw failed.reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<Replica>).value);
 }
 
 export interface RoundRobinProxy {

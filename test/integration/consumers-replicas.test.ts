@@ -3,11 +3,11 @@
 // its commit was confirmed; with no replica dying, exactly once. Then a replica is SIGKILLed mid-run: its callers get
 // 40403, create a new instance and go on from the committed offsets; the duplicates (records read but not committed
 // when it died) are counted and printed.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
-import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
+import { portsToListenOnLater } from '../helpers/ports.js';
+import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplicas } from '../helpers/replicas.js';
 
 const brokers = inject('kafkaBrokers');
 const topic = uniqueTopic('cons-rr');
@@ -18,31 +18,21 @@ const BINARY = 'application/vnd.kafka.binary.v2+json';
 let replicas: Replica[] = [];
 let proxy: RoundRobinProxy;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 beforeAll(async () => {
   await createTopic(brokers, topic, PARTITIONS);
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = await portsToListenOnLater(3);
   const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
-  replicas = await Promise.all(
-    ports.map((p) =>
-      spawnReplica({
-        KAFKA_BROKERS: brokers,
-        AUTH_MODE: 'none',
-        PORT: String(p),
-        PEER_URLS: peers,
-        PEER_SECRET: 'replica-test-secret-of-at-least-32-bytes',
-        KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
-        KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
-        KAFKA_CONSUMER_MAX_WAIT_MS: '100',
-      }),
-    ),
+  replicas = await spawnReplicas(
+    ports.map((p) => ({
+      KAFKA_BROKERS: brokers,
+      AUTH_MODE: 'none',
+      PORT: String(p),
+      PEER_URLS: peers,
+      PEER_SECRET: 'replica-test-secret-of-at-least-32-bytes',
+      KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
+      KAFKA_CONSUMER_MAX_WAIT_MS: '100',
+    })),
   );
   proxy = await roundRobinProxy(replicas.map((r) => r.url));
 }, 120_000);

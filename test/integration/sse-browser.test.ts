@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { noChromium, openChromium, type OpenChromium } from '../helpers/browser.js';
 import { createTopic, kafkaClient, uniqueTopic } from '../helpers/kafka.js';
-import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
+import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplicas } from '../helpers/replicas.js';
 import { FAST_CONSUMERS } from '../helpers/ws.js';
 
 const brokers = inject('kafkaBrokers');
@@ -26,10 +26,7 @@ describe.skipIf(noChromium)('EventSource in chromium across replicas', () => {
 
   beforeAll(async () => {
     const env = { KAFKA_BROKERS: brokers, AUTH_MODE: 'none', SSE_RETRY_MS: '300', ...FAST_CONSUMERS };
-    [replicas] = await Promise.all([
-      Promise.all([spawnReplica(env), spawnReplica(env), spawnReplica(env)]),
-      createTopic(brokers, topic, PARTITIONS),
-    ]);
+    [replicas] = await Promise.all([spawnReplicas([env, env, env]), createTopic(brokers, topic, PARTITIONS)]);
     proxy = await roundRobinProxy(replicas.map((r) => r.url));
     producer = kafkaClient(brokers).producer({
       allowAutoTopicCreation: false,

@@ -14,7 +14,14 @@ import { LOOKUP_PATH } from '../../src/consumers/peers.js';
 import { type Answer, request } from '../helpers/consumers.js';
 import { testKafkaClientEnv } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
-import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplica } from '../helpers/replicas.js';
+import { portsToListenOnLater } from '../helpers/ports.js';
+import {
+  type Replica,
+  type RoundRobinProxy,
+  roundRobinProxy,
+  spawnReplica,
+  spawnReplicas,
+} from '../helpers/replicas.js';
 import { SseClient } from '../helpers/sse.js';
 import { eventually, waitFor } from '../helpers/wait.js';
 import { FAST_CONSUMERS, WsClient, wsUrl } from '../helpers/ws.js';
@@ -304,20 +311,18 @@ describe('two pods with WORKERS=2 each', () => {
   let proxy: RoundRobinProxy;
 
   beforeAll(async () => {
-    const ports = [await freePort(), await freePort()];
+    const ports = await portsToListenOnLater(2);
     const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
-    pods = await Promise.all(
-      ports.map((p) =>
-        spawnReplica({
-          ...FAST_CONSUMERS,
-          KAFKA_BROKERS: brokers,
-          AUTH_MODE: 'none',
-          WORKERS: '2',
-          PORT: String(p),
-          PEER_URLS: peers,
-          PEER_SECRET: SECRET,
-        }),
-      ),
+    pods = await spawnReplicas(
+      ports.map((p) => ({
+        ...FAST_CONSUMERS,
+        KAFKA_BROKERS: brokers,
+        AUTH_MODE: 'none',
+        WORKERS: '2',
+        PORT: String(p),
+        PEER_URLS: peers,
+        PEER_SECRET: SECRET,
+      })),
     );
     proxy = await roundRobinProxy(pods.map((p) => p.url));
   }, 120_000);
@@ -339,11 +344,3 @@ describe('two pods with WORKERS=2 each', () => {
     expect([...servedBy.keys()].sort()).toEqual(['1', '2']);
   }, 120_000);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
