@@ -31,7 +31,8 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 export interface PeerResponse {
   status: number;
   headers: Record<string, string>;
-  body: Buffer;
+  /** Handed to the client as it is (a `GET records` answer is megabytes: not copied again). */
+  body: Buffer<ArrayBuffer>;
 }
 
 export interface ForwardRequest {

@@ -134,7 +134,7 @@ export function consumerRoutes(deps: AppDeps, options: ConsumerRoutesOptions = {
         (await siblings?.forward(group, name, call, wait)) ??
         (peer ? undefined : await peers?.forward(group, name, call, wait));
       if (!res) throw notFound(group, name);
-      return new Response(res.status === 204 ? null : new Uint8Array(res.body), {
+      return new Response(res.status === 204 ? null : res.body, {
         status: res.status,
         headers: res.headers,
       });
