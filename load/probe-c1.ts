@@ -2,16 +2,20 @@
  * Where a C1 loop's time goes (docs/performance.md, "HTTP consumers"): one broker, a prefilled 3-partition topic, two
  * gateway replicas (PEER_URLS at each other), three instances in one group created directly on known replicas, then
  * the C1 loop (`GET records` 1 MiB, `POST offsets` per batch) run over the same records three ways:
+ *   idle      — no loop: 100 commits one after the other on one instance, straight to its replica and through
+ *               the other one, nothing else running (what a commit costs without load),
+ *   reseek    — after a loop: each instance goes back to the beginning, and its first `GET records` is timed,
  *   direct    — each call straight to the replica that holds its instance (no balancer, no forwarding),
  *   forwarded — each call to the other replica (always forwarded to the holder),
  *   balancer  — through a round-robin balancer as C1 does (half forwarded),
  * each with the client in this process. Per call it records time to the answer's head, to its last byte, JSON.parse,
  * and the commit; per mode the records/s and the CPU seconds of each process.
  *
- *   npx tsx load/probe-c1.ts [records=200000] [modes=direct,forwarded,balancer]
+ *   npx tsx load/probe-c1.ts [records=200000] [modes=idle,direct,forwarded,balancer]
  *   PROBE_CPU_PROF=/tmp/c1-prof npx tsx load/probe-c1.ts ...   # a V8 CPU profile of each replica (load/profile-summary.ts)
  *   PROBE_GATEWAY_ENV=KAFKA_CONSUMER_MAX_WAIT_MS=50 npx tsx load/probe-c1.ts ...   # settings for both replicas
  *   PROBE_NO_BUILD=1 npx tsx load/probe-c1.ts ...   # run load/.build as it is (e.g. another commit's build)
+ *   PROBE_BROKER_PROPS=group.coordinator.append.linger.ms=0 npx tsx load/probe-c1.ts ...   # broker settings
  */
 import { roundRobinProxy } from '../test/helpers/replicas.js';
 import { createTopics, freePort, startBroker, startGatewayProcess } from './lib/env.js';
@@ -22,7 +26,7 @@ const TOPIC = 'probe-c1';
 const V2 = 'application/vnd.kafka.v2+json';
 const BINARY = 'application/vnd.kafka.binary.v2+json';
 const RECORDS = Number(process.argv[2] ?? 200_000);
-const MODES = (process.argv[3] ?? 'direct,forwarded,balancer').split(',');
+const MODES = (process.argv[3] ?? 'idle,direct,forwarded,balancer').split(',');
 const log = (m: string) => process.stderr.write(`[probe] ${m}\n`);
 
 async function api(base: string, method: string, p: string, body?: unknown, accept = V2) {
@@ -41,9 +45,17 @@ const q = (xs: number[], f: number) => {
   return s[Math.min(s.length - 1, Math.floor(s.length * f))] ?? 0;
 };
 const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} p90 ${q(xs, 0.9).toFixed(0)} max ${q(xs, 1).toFixed(0)}`;
+/** `A=1,B=2` → { A: '1', B: '2' }. */
+const settings = (list: string | undefined) =>
+  Object.fromEntries(
+    (list ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=')),
+  ) as Record<string, string>;
 
 async function main() {
-  const kafka = await startBroker();
+  const kafka = await startBroker(settings(process.env.PROBE_BROKER_PROPS));
   const brokers = kafka.bootstrap.PLAINTEXT!;
   const stops: (() => Promise<void>)[] = [() => kafka.stop()];
   try {
@@ -53,22 +65,18 @@ async function main() {
     const ports = [await freePort(), await freePort()];
     const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
     const replicas = await Promise.all(
-      ports.map((port, i) =>
+      ports.map((port) =>
         startGatewayProcess({
           brokers,
           port,
-          noBuild: i > 0 || process.env.PROBE_NO_BUILD === '1', // build once (or run load/.build as it is)
+          // Both replicas share one build (buildGateway runs once per process), or run load/.build as it is.
+          noBuild: process.env.PROBE_NO_BUILD === '1',
           ...(process.env.PROBE_CPU_PROF ? { cpuProfDir: process.env.PROBE_CPU_PROF } : {}),
           env: {
             PEER_URLS: peers,
             PEER_SECRET: 'probe-c1-peer-secret-of-at-least-32-bytes',
             LOG_LEVEL: 'warn',
-            ...Object.fromEntries(
-              (process.env.PROBE_GATEWAY_ENV ?? '')
-                .split(',')
-                .filter(Boolean)
-                .map((kv) => kv.split('=')),
-            ),
+            ...settings(process.env.PROBE_GATEWAY_ENV),
           },
         }),
       ),
@@ -104,6 +112,42 @@ async function main() {
     }
 
     for (const mode of MODES) {
+      if (mode === 'idle') {
+        const tp = owned[0]![0]!;
+        for (const [how, url] of [
+          ['to the holder', replicas[holder[0]!]!.url],
+          ['forwarded', replicas[1 - holder[0]!]!.url],
+        ] as const) {
+          const took: number[] = [];
+          for (let i = 0; i < 100; i++) {
+            const a = performance.now();
+            await api(url, 'POST', `${base(names[0]!)}/offsets`, { offsets: [{ ...tp, offset: i }] });
+            took.push(performance.now() - a);
+          }
+          log(`idle: 100 commits one after the other, ${how}: ${fmt(took)} ms (p10 ${q(took, 0.1).toFixed(1)})`);
+        }
+        continue;
+      }
+      if (mode === 'reseek') {
+        // After a pass the readers wait at the log's end (a fetch held up to KAFKA_CONSUMER_MAX_WAIT_MS): how long
+        // does the first `GET records` after going back to the beginning take?
+        for (const [i, n] of names.entries()) {
+          const url = replicas[holder[i]!]!.url;
+          await api(url, 'POST', `${base(n)}/positions/beginning`, { partitions: owned[i] });
+          const a = performance.now();
+          const recs = (await api(
+            url,
+            'GET',
+            `${base(n)}/records?timeout=2000&max_bytes=1048576`,
+            undefined,
+            BINARY,
+          )) as [];
+          log(
+            `reseek: ${n}: the first GET after positions/beginning took ${(performance.now() - a).toFixed(0)} ms (${recs.length} records)`,
+          );
+        }
+        continue;
+      }
       const target = (i: number) =>
         mode === 'direct'
           ? replicas[holder[i]!]!.url

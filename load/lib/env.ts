@@ -21,14 +21,15 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BUILD_DIR = path.join(ROOT, 'load/.build');
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
-export async function startBroker(): Promise<LocalKafka> {
+/** `brokerProps`: server.properties entries over the bench's own (a probe's experiment on the broker). */
+export async function startBroker(brokerProps: Record<string, string> = {}): Promise<LocalKafka> {
   return startKafka({
     log: (m) => log(`kafka: ${m}`),
     heapMb: 1024,
     // The launcher tunes the JVM for a fast start (C1 only); a benchmark wants the full JIT.
     jvmOpts: ['-XX:TieredStopAtLevel=4'],
     // Bench topics take GBs: let retention delete old segments while the run goes on.
-    brokerProps: { 'log.retention.check.interval.ms': 5000, 'log.segment.bytes': 64 * 1024 * 1024 },
+    brokerProps: { 'log.retention.check.interval.ms': 5000, 'log.segment.bytes': 64 * 1024 * 1024, ...brokerProps },
   });
 }
 
