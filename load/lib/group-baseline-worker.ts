@@ -24,6 +24,11 @@ export interface GroupBaselineJob {
   timeoutMs: number;
   /** Load the gateway's kafkajs patches first (src/kafka/kafkajs-patches.ts): kafkajs as the gateway runs it. */
   patched?: boolean;
+  /**
+   * Read everything once untimed first, in a group of its own in this same process, so the timed pass runs warm
+   * code, as C1's HTTP side warms its replicas and client with a pass of its own.
+   */
+  warmup?: boolean;
 }
 
 export interface GroupBaselineResult {
@@ -37,13 +42,21 @@ export interface GroupBaselineResult {
 
 const now = () => performance.timeOrigin + performance.now();
 
+type KafkaModule = typeof import('kafkajs');
+
 async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
   if (job.patched) (await import('../../src/kafka/kafkajs-patches.js')).applyKafkajsPatches();
-  const { Kafka, logLevel } = (await import('kafkajs')).default;
-  const kafka = new Kafka({
+  const lib = (await import('kafkajs')).default;
+  if (job.warmup) await readAll(lib, { ...job, group: `${job.group}-warmup` }, false);
+  return readAll(lib, job, true);
+}
+
+/** One group reads every expected record; `timed`: announce `started` when it settled (the measured pass). */
+async function readAll(lib: KafkaModule, job: GroupBaselineJob, timed: boolean): Promise<GroupBaselineResult> {
+  const kafka = new lib.Kafka({
     clientId: 'bench-group-baseline',
     brokers: job.brokers.split(','),
-    logLevel: logLevel.NOTHING,
+    logLevel: lib.logLevel.NOTHING,
   });
   const seen = new Map<number, { low: number; bits: Uint8Array }>();
   let expected = 0;
@@ -115,7 +128,7 @@ async function main(job: GroupBaselineJob): Promise<GroupBaselineResult> {
   const timer = setTimeout(() => finish(), job.timeoutMs);
   await Promise.race([isSettled, finished]);
   startAt = now();
-  process.stdout.write('started\n');
+  if (timed) process.stdout.write('started\n');
   for (const c of consumers) c.resume(topics);
   await finished;
   clearTimeout(timer);

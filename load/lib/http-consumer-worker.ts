@@ -1,8 +1,13 @@
 /**
- * C1's HTTP client, in a process of its own (as the kafkajs baseline runs in its own): the v2 consumer loop of every
- * instance — `GET records` (parsed as any client would), then `POST offsets` (no body: commit what was handed out) —
- * through the balancer, until every expected record was seen. Unique records are counted in one bit per offset,
- * as the baseline counts them. Prints `started` when its clock starts, then one JSON result line.
+ * C1's HTTP client, in a process of its own (as the kafkajs baseline runs in its own): it creates the instances of a
+ * group through the balancer (all creates first, so round-robin spreads them over the replicas), subscribes them,
+ * waits until every one holds a partition, starts every partition over, and runs the v2 consumer loop of every
+ * instance — `GET records` (parsed as any client would), then `POST offsets` (no body: commit what was handed out)
+ * — until every expected record was seen, then deletes the instances. Unique records are counted in one bit per
+ * offset, as the baseline counts them. With `warmup`, all of that runs first untimed in a group of its own (as the
+ * baseline's untimed pass does): the replicas, the balancer and this client then run warm code in the timed pass,
+ * whose instances start fresh (a seek at the log's end would wait out the reader's long poll). Prints `started`
+ * when the timed pass's clock starts, then one JSON result line.
  *
  *   node --import tsx load/lib/http-consumer-worker.ts '<HttpConsumerJob JSON>'
  */
@@ -10,13 +15,14 @@ export interface HttpConsumerJob {
   /** The balancer. */
   url: string;
   group: string;
-  names: string[];
-  /** Each instance's partitions: positions/beginning on them, then the clock starts. */
-  owned: { topic: string; partition: number }[][];
+  topic: string;
+  members: number;
   /** partition → [low, high) of the records to see. */
   expect: Record<string, [number, number]>;
   maxBytes: number;
   timeoutMs: number;
+  /** Read everything once untimed first, with instances of a group of its own. */
+  warmup?: boolean;
 }
 
 export interface HttpConsumerResult {
@@ -31,6 +37,7 @@ export interface HttpConsumerResult {
 
 const V2 = 'application/vnd.kafka.v2+json';
 const BINARY = 'application/vnd.kafka.binary.v2+json';
+const SETTLE_MS = 60_000;
 
 async function call(url: string, method: string, accept: string, body?: unknown): Promise<string> {
   const res = await fetch(url, {
@@ -44,31 +51,81 @@ async function call(url: string, method: string, accept: string, body?: unknown)
 }
 
 async function main(job: HttpConsumerJob): Promise<HttpConsumerResult> {
-  const base = (n: string) => `${job.url}/consumers/${job.group}/instances/${n}`;
+  const total = Object.values(job.expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
+  if (job.warmup) {
+    const w = await pass(job, `${job.group}-warmup`, false);
+    if (w.unique < total) throw new Error(`the untimed pass saw only ${w.unique} records (${w.errors} failed calls)`);
+  }
+  return pass(job, job.group, true);
+}
+
+/** One group's instances read every expected record; `timed`: announce `started` (the measured pass). */
+async function pass(job: HttpConsumerJob, group: string, timed: boolean): Promise<HttpConsumerResult> {
+  const groupUrl = `${job.url}/consumers/${group}`;
+  const names: string[] = [];
+  for (let i = 0; i < job.members; i++) {
+    const created = JSON.parse(
+      await call(groupUrl, 'POST', V2, {
+        name: `c${i}`,
+        format: 'binary',
+        'auto.offset.reset': 'earliest',
+        'auto.commit.enable': 'false',
+      }),
+    ) as { instance_id: string };
+    names.push(created.instance_id);
+  }
+  const base = (n: string) => `${groupUrl}/instances/${n}`;
+  try {
+    for (const n of names) await call(`${base(n)}/subscription`, 'POST', V2, { topics: [job.topic] });
+    const settle = Date.now() + SETTLE_MS;
+    let owned: { topic: string; partition: number }[][];
+    for (;;) {
+      owned = await Promise.all(
+        names.map(
+          async (n) =>
+            (
+              JSON.parse(await call(`${base(n)}/assignments`, 'GET', V2)) as {
+                partitions: { topic: string; partition: number }[];
+              }
+            ).partitions,
+        ),
+      );
+      if (owned.every((p) => p.length === 1)) break;
+      if (Date.now() > settle) throw new Error(`the group did not settle: ${JSON.stringify(owned)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Fetched ahead while the group formed: start every partition over, then time.
+    await Promise.all(
+      names.map((n, i) => call(`${base(n)}/positions/beginning`, 'POST', V2, { partitions: owned[i] })),
+    );
+    return await loop(job, names.map(base), timed);
+  } finally {
+    await Promise.all(names.map((n) => call(base(n), 'DELETE', V2).catch(() => {})));
+  }
+}
+
+/** Every instance's loop until every expected record was seen. */
+async function loop(job: HttpConsumerJob, instances: string[], timed: boolean): Promise<HttpConsumerResult> {
   const seen = new Map(
     Object.entries(job.expect).map(([p, [low, high]]) => [Number(p), { low, bits: new Uint8Array(high - low) }]),
   );
   const total = Object.values(job.expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
-  // Fetched ahead while the group formed: start every partition over, then time.
-  await Promise.all(
-    job.names.map((n, i) => call(`${base(n)}/positions/beginning`, 'POST', V2, { partitions: job.owned[i] })),
-  );
   let unique = 0;
   let duplicates = 0;
   let errors = 0;
   let lastAt = 0;
   const latencies: number[] = [];
   const startAt = performance.now();
-  process.stdout.write('started\n');
+  if (timed) process.stdout.write('started\n');
   const deadline = Date.now() + job.timeoutMs;
   await Promise.all(
-    job.names.map(async (n) => {
+    instances.map(async (instance) => {
       while (unique < total && Date.now() < deadline) {
         const t0 = performance.now();
         let recs: { partition: number; offset: number }[];
         try {
           recs = JSON.parse(
-            await call(`${base(n)}/records?timeout=1000&max_bytes=${job.maxBytes}`, 'GET', BINARY),
+            await call(`${instance}/records?timeout=1000&max_bytes=${job.maxBytes}`, 'GET', BINARY),
           ) as typeof recs;
         } catch {
           errors++;
@@ -87,7 +144,7 @@ async function main(job: HttpConsumerJob): Promise<HttpConsumerResult> {
             lastAt = t;
           }
         }
-        await call(`${base(n)}/offsets`, 'POST', V2).catch(() => errors++);
+        await call(`${instance}/offsets`, 'POST', V2).catch(() => errors++);
       }
     }),
   );
