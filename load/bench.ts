@@ -7,6 +7,8 @@
  *                    [--p5-records 1000000] [--tsx | --no-build] [--cpu-prof] [--no-baseline] [--update-docs]
  *                    [--gateway-env NAME=value,...] [--gateway-node /path]   (another node for the gateway, or a
  *                    wrapper that execs node, e.g. inside a memory cgroup: docs/performance.md, "In a pod")
+ *                    [--gateway-node-args='--no-memory-reducer ...']   (node/V8 flags for the gateway, after the
+ *                    ones it ships with; V8's own flags are not accepted in NODE_OPTIONS)
  *
  * Durations are shorter than the scenarios' nominal 20 s so a full run stays near 5 minutes; raise --duration for
  * steadier numbers. Never part of the test suite.
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
       noBuild: args.bool('no-build'),
       env: gatewayEnv(args.str('gateway-env', '')),
       ...(profileDir ? { cpuProfDir: profileDir } : {}),
+      ...(args.str('gateway-node-args', '') ? { nodeArgs: args.str('gateway-node-args', '').split(/\s+/) } : {}),
       ...(args.str('gateway-node', '') ? { node: args.str('gateway-node', '') } : {}),
     });
     for (let round = 1; round <= rounds; round++) {
@@ -144,6 +147,7 @@ async function main(): Promise<void> {
       // The entry file started: load/.build/bundle/main.js (as the image runs) since 2026-12-04, main.js before.
       gateway: args.bool('tsx') ? 'tsx' : path.relative(ROOT, gatewayEntry(BUILD_DIR)),
       gatewayEnv: gatewayEnv(args.str('gateway-env', '')),
+      gatewayNodeArgs: args.str('gateway-node-args', ''),
     },
     totalS,
   };
