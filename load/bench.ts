@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runOnSupportedNode } from '../scripts/node-runtime.mjs';
-import { parseArgs } from './lib/args.js';
+import { keyValues, parseArgs } from './lib/args.js';
 import {
   BUILD_DIR,
   createTopics,
@@ -177,18 +177,7 @@ async function main(): Promise<void> {
 }
 
 /** `--gateway-env KAFKA_PRODUCER_LINGER_MS=0,LOG_LEVEL=warn`: settings for the gateway process. */
-function gatewayEnv(spec: string): Record<string, string> {
-  return Object.fromEntries(
-    spec
-      .split(',')
-      .filter(Boolean)
-      .map((kv) => {
-        const i = kv.indexOf('=');
-        if (i < 1) throw new Error(`--gateway-env: expected NAME=value, got '${kv}'`);
-        return [kv.slice(0, i), kv.slice(i + 1)];
-      }),
-  );
-}
+const gatewayEnv = (spec: string) => keyValues(spec, '--gateway-env');
 
 function stamp(): string {
   return new Date().toISOString().slice(0, 16).replace(':', '-');

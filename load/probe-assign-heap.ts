@@ -14,6 +14,7 @@ import { patchedRecordBatches } from '../src/kafka/kafkajs-patches.js';
 import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/server.js';
+import { keyValues } from './lib/args.js';
 import { createTopics, startBroker } from './lib/env.js';
 import { WsClients } from './lib/ws-clients.js';
 import { prefill } from './scenarios/ws-common.js';
@@ -52,12 +53,7 @@ async function main() {
   try {
     await createTopics(brokers, { [TOPIC]: 3 });
     await prefill(brokers, TOPIC, RECORDS, 1000, log);
-    const env = Object.fromEntries(
-      (process.env.PROBE_GATEWAY_ENV ?? '')
-        .split(',')
-        .filter(Boolean)
-        .map((kv) => kv.split('=') as [string, string]),
-    );
+    const env = keyValues(process.env.PROBE_GATEWAY_ENV ?? '', 'PROBE_GATEWAY_ENV');
     const config = loadConfig(
       { KAFKA_BROKERS: brokers, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'none', LOG_LEVEL: 'warn', ...env },
       'prod',

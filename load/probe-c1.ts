@@ -18,6 +18,7 @@
  *   PROBE_BROKER_PROPS=group.coordinator.append.linger.ms=0 npx tsx load/probe-c1.ts ...   # broker settings
  */
 import { roundRobinProxy } from '../test/helpers/replicas.js';
+import { keyValues } from './lib/args.js';
 import { createTopics, freePort, startBroker, startGatewayProcess } from './lib/env.js';
 import { cpuSeconds } from './lib/proc.js';
 import { prefill } from './scenarios/ws-common.js';
@@ -45,17 +46,9 @@ const q = (xs: number[], f: number) => {
   return s[Math.min(s.length - 1, Math.floor(s.length * f))] ?? 0;
 };
 const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} p90 ${q(xs, 0.9).toFixed(0)} max ${q(xs, 1).toFixed(0)}`;
-/** `A=1,B=2` → { A: '1', B: '2' }. */
-const settings = (list: string | undefined) =>
-  Object.fromEntries(
-    (list ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map((kv) => kv.split('=')),
-  ) as Record<string, string>;
 
 async function main() {
-  const kafka = await startBroker(settings(process.env.PROBE_BROKER_PROPS));
+  const kafka = await startBroker(keyValues(process.env.PROBE_BROKER_PROPS ?? '', 'PROBE_BROKER_PROPS'));
   const brokers = kafka.bootstrap.PLAINTEXT!;
   const stops: (() => Promise<void>)[] = [() => kafka.stop()];
   try {
@@ -76,7 +69,7 @@ async function main() {
             PEER_URLS: peers,
             PEER_SECRET: 'probe-c1-peer-secret-of-at-least-32-bytes',
             LOG_LEVEL: 'warn',
-            ...settings(process.env.PROBE_GATEWAY_ENV),
+            ...keyValues(process.env.PROBE_GATEWAY_ENV ?? '', 'PROBE_GATEWAY_ENV'),
           },
         }),
       ),

@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from './lib/args.js';
+import { keyValues, parseArgs } from './lib/args.js';
 import { buildGateway, createTopics, ROOT, startBroker, startGatewayProcess } from './lib/env.js';
 import { httpLoad } from './lib/http-load.js';
 import { openLoopHttp } from './lib/http-open-loop.js';
@@ -49,13 +49,7 @@ const SHAPES: Record<string, { records: number; valueBytes: number; connections:
 };
 /** A V8 CPU profile of the gateway's main thread over each measured window (summarized with load/profile-summary.ts). */
 const profile = args.bool('profile');
-const gatewayEnv = Object.fromEntries(
-  args
-    .str('gateway-env', '')
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const gatewayEnv = keyValues(args.str('gateway-env', ''), '--gateway-env');
 const TOPIC = 'bench-p4';
 const PRELOAD = path.join(ROOT, 'load/lib/p4-trace.mjs');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'probe-p4-'));

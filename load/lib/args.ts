@@ -53,3 +53,17 @@ export function parseArgs(argv: readonly string[]): Args {
     },
   };
 }
+
+/** `A=1,B=2` → { A: '1', B: '2' } (settings for a process); `what` names the option in the error. */
+export function keyValues(spec: string, what: string): Record<string, string> {
+  return Object.fromEntries(
+    spec
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        if (i < 1) throw new Error(`${what}: expected NAME=value, got '${kv}'`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  );
+}
