@@ -6,15 +6,12 @@ import { acceptAdmits } from '../core/accept.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { ConsumedRecord } from '../kafka/index.js';
 import {
-  KEY_KEY,
-  NO_HEADERS_END,
   NULL,
-  putInteger,
   putJsonString,
+  putRecordTail,
+  RECORD_TAIL_FIXED_BYTES,
   recordFields,
   recordPlace,
-  TIMESTAMP_KEY,
-  VALUE_KEY,
 } from '../ws/encode.js';
 import type { InstanceFormat } from './instance.js';
 
@@ -44,9 +41,8 @@ export function checkRecordsAccept(accept: string | undefined, format: InstanceF
 /** Base64 digits (the standard alphabet with padding, as Buffer's toString('base64') writes it). */
 const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
 const OFFSET_KEY = Buffer.from('"offset":');
-/** A record's bytes other than its place, key and value: the keys above and two integers (sign, 16 digits). */
-const FIXED_BYTES =
-  OFFSET_KEY.length + TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
+/** A record's bytes other than its place, key and value. */
+const FIXED_BYTES = OFFSET_KEY.length + RECORD_TAIL_FIXED_BYTES;
 
 /**
  * The `GET records` array as UTF-8 bytes, in one pass into one Buffer: each record is `{` + its place + its fields +
@@ -113,27 +109,13 @@ class AnswerWriter {
   fields(r: ConsumedRecord, enc: 'json' | 'base64' | 'string'): boolean {
     if (enc === 'json' || r.headers.length > 0 || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.timestamp))
       return false;
-    const { key, value } = r;
-    const kv = (key?.length ?? 0) + (value?.length ?? 0);
+    const kv = (r.key?.length ?? 0) + (r.value?.length ?? 0);
     // Base64 takes 4 bytes per 3; JSON-escaped text at most 6 per byte (`\u00XX`).
     this.room(FIXED_BYTES + 8 + (enc === 'base64' ? Math.ceil((kv * 4) / 3) + 8 : 6 * kv));
-    const out = this.out;
-    let at = this.at;
-    out.set(OFFSET_KEY, at);
-    at = putInteger(out, at + OFFSET_KEY.length, r.offset);
-    out.set(TIMESTAMP_KEY, at);
-    at = putInteger(out, at + TIMESTAMP_KEY.length, r.timestamp);
-    out.set(KEY_KEY, at);
-    at = enc === 'base64' ? putBase64(out, at + KEY_KEY.length, key) : putJsonString(out, at + KEY_KEY.length, key);
-    if (at < 0) return false;
-    out.set(VALUE_KEY, at);
-    at =
-      enc === 'base64'
-        ? putBase64(out, at + VALUE_KEY.length, value)
-        : putJsonString(out, at + VALUE_KEY.length, value);
-    if (at < 0) return false;
-    out.set(NO_HEADERS_END, at);
-    this.at = at + NO_HEADERS_END.length;
+    this.out.set(OFFSET_KEY, this.at);
+    const end = putRecordTail(this.out, this.at + OFFSET_KEY.length, r, enc === 'base64' ? putBase64 : putJsonString);
+    if (end < 0) return false;
+    this.at = end;
     return true;
   }
 

@@ -95,14 +95,14 @@ export function sharedRecordFrame(r: ConsumedRecord, id: string, format: Format)
   return b;
 }
 
-/** A record's bytes around its key and value (also written by GET records answers: src/consumers/records.ts). */
-export const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
-export const KEY_KEY = Buffer.from(',"key":');
-export const VALUE_KEY = Buffer.from(',"value":');
-export const NO_HEADERS_END = Buffer.from(',"headers":[]}');
+const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
+const KEY_KEY = Buffer.from(',"key":');
+const VALUE_KEY = Buffer.from(',"value":');
+const NO_HEADERS_END = Buffer.from(',"headers":[]}');
 export const NULL = Buffer.from('null');
-/** The bytes of a `record` frame after `"offset":` other than key and value: keys, two integers (sign, 16 digits). */
-const FIXED_BYTES = TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
+/** The bytes of a record after `"offset":` other than key and value: keys, two integers (sign, 16 digits). */
+export const RECORD_TAIL_FIXED_BYTES =
+  TIMESTAMP_KEY.length + KEY_KEY.length + VALUE_KEY.length + NO_HEADERS_END.length + 2 * 17;
 /** Keys and values larger than this (together) go through the text encoder (their bound would be 6 bytes each). */
 const DIRECT_MAX_BYTES = 8 * 1024;
 const HEX = Buffer.from('0123456789abcdef');
@@ -150,22 +150,40 @@ export class RecordFrameWriter implements FrameSource {
     )
       return frames.add(this.text());
     // JSON-escaped, a byte takes at most 6 (`\u00XX`).
-    const bound = this.head.length + FIXED_BYTES + (key ? 6 * key.length + 2 : 4) + (value ? 6 * value.length + 2 : 4);
-    let at = frames.begin(bound);
+    const bound =
+      this.head.length + RECORD_TAIL_FIXED_BYTES + (key ? 6 * key.length + 2 : 4) + (value ? 6 * value.length + 2 : 4);
+    const at = frames.begin(bound);
     const out = frames.buffer;
     out.set(this.head, at);
-    at = putInteger(out, at + this.head.length, r.offset);
-    out.set(TIMESTAMP_KEY, at);
-    at = putInteger(out, at + TIMESTAMP_KEY.length, r.timestamp);
-    out.set(KEY_KEY, at);
-    at = putJsonString(out, at + KEY_KEY.length, key);
-    if (at < 0) return frames.add(this.text());
-    out.set(VALUE_KEY, at);
-    at = putJsonString(out, at + VALUE_KEY.length, value);
-    if (at < 0) return frames.add(this.text());
-    out.set(NO_HEADERS_END, at);
-    return frames.end(at + NO_HEADERS_END.length);
+    const end = putRecordTail(out, at + this.head.length, r, putJsonString);
+    return end < 0 ? frames.add(this.text()) : frames.end(end);
   }
+}
+
+/**
+ * A record without headers from its offset's digits on, as recordFields writes it after `"offset":`: offset,
+ * timestamp, key and value (each written by `put`, as JSON text or base64) and `,"headers":[]}`. Returns where it
+ * ends, or -1 when `put` refused a key or value (it is not valid UTF-8: the text path writes it). The room needed is
+ * RECORD_TAIL_FIXED_BYTES plus what `put` writes. Shared by the WebSocket `record` frames and `GET records` answers
+ * (src/consumers/records.ts).
+ */
+export function putRecordTail(
+  out: Buffer,
+  start: number,
+  r: ConsumedRecord,
+  put: (out: Buffer, start: number, b: Buffer | null) => number,
+): number {
+  let at = putInteger(out, start, r.offset);
+  out.set(TIMESTAMP_KEY, at);
+  at = putInteger(out, at + TIMESTAMP_KEY.length, r.timestamp);
+  out.set(KEY_KEY, at);
+  at = put(out, at + KEY_KEY.length, r.key);
+  if (at < 0) return -1;
+  out.set(VALUE_KEY, at);
+  at = put(out, at + VALUE_KEY.length, r.value);
+  if (at < 0) return -1;
+  out.set(NO_HEADERS_END, at);
+  return at + NO_HEADERS_END.length;
 }
 
 /** A safe integer in decimal, as `${n}` writes it; returns where it ends. */
