@@ -53,14 +53,14 @@ async function call(url: string, method: string, accept: string, body?: unknown)
 async function main(job: HttpConsumerJob): Promise<HttpConsumerResult> {
   const total = Object.values(job.expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
   if (job.warmup) {
-    const w = await pass(job, `${job.group}-warmup`, false);
+    const w = await pass(job, total, `${job.group}-warmup`, false);
     if (w.unique < total) throw new Error(`the untimed pass saw only ${w.unique} records (${w.errors} failed calls)`);
   }
-  return pass(job, job.group, true);
+  return pass(job, total, job.group, true);
 }
 
 /** One group's instances read every expected record; `timed`: announce `started` (the measured pass). */
-async function pass(job: HttpConsumerJob, group: string, timed: boolean): Promise<HttpConsumerResult> {
+async function pass(job: HttpConsumerJob, total: number, group: string, timed: boolean): Promise<HttpConsumerResult> {
   const groupUrl = `${job.url}/consumers/${group}`;
   const names: string[] = [];
   for (let i = 0; i < job.members; i++) {
@@ -98,18 +98,22 @@ async function pass(job: HttpConsumerJob, group: string, timed: boolean): Promis
     await Promise.all(
       names.map((n, i) => call(`${base(n)}/positions/beginning`, 'POST', V2, { partitions: owned[i] })),
     );
-    return await loop(job, names.map(base), timed);
+    return await loop(job, total, names.map(base), timed);
   } finally {
     await Promise.all(names.map((n) => call(base(n), 'DELETE', V2).catch(() => {})));
   }
 }
 
-/** Every instance's loop until every expected record was seen. */
-async function loop(job: HttpConsumerJob, instances: string[], timed: boolean): Promise<HttpConsumerResult> {
+/** Every instance's loop until all `total` expected records were seen. */
+async function loop(
+  job: HttpConsumerJob,
+  total: number,
+  instances: string[],
+  timed: boolean,
+): Promise<HttpConsumerResult> {
   const seen = new Map(
     Object.entries(job.expect).map(([p, [low, high]]) => [Number(p), { low, bits: new Uint8Array(high - low) }]),
   );
-  const total = Object.values(job.expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
   let unique = 0;
   let duplicates = 0;
   let errors = 0;
