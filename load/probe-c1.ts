@@ -19,7 +19,8 @@
  */
 import { roundRobinProxy } from '../test/helpers/replicas.js';
 import { keyValues } from './lib/args.js';
-import { createTopics, freePort, startBroker, startGatewayProcess } from './lib/env.js';
+import { portsToListenOnLater } from '../test/helpers/ports.js';
+import { createTopics, startBroker, startGatewayProcess } from './lib/env.js';
 import { cpuSeconds } from './lib/proc.js';
 import { prefill } from './scenarios/ws-common.js';
 
@@ -55,7 +56,7 @@ async function main() {
     await createTopics(brokers, { [TOPIC]: 3 });
     const expect = await prefill(brokers, TOPIC, RECORDS, 100, log);
     const total = Object.values(expect).reduce((a, [lo, hi]) => a + hi - lo, 0);
-    const ports = [await freePort(), await freePort()];
+    const ports = await portsToListenOnLater(2); // distinct, named in each other's PEER_URLS
     const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
     const replicas = await Promise.all(
       ports.map((port) =>

@@ -7,13 +7,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startKafka, type LocalKafka } from '../../deploy/local-kafka/kafka.mjs';
 import { bundleGateway } from '../../scripts/bundle/bundle.mjs';
 import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
+import { portsToListenOnLater } from '../../test/helpers/ports.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -91,13 +91,9 @@ export function gatewayEntry(buildDir: string): string {
   return existsSync(bundled) ? bundled : path.join(buildDir, 'main.js');
 }
 
+/** A port for a gateway started next (below the ephemeral range, as the tests pick theirs: test/helpers/ports.ts). */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  return port;
+  return (await portsToListenOnLater(1))[0]!;
 }
 
 export interface GatewayProcess {

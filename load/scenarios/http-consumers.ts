@@ -19,7 +19,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { roundRobinProxy } from '../../test/helpers/replicas.js';
-import { freePort, ROOT, startGatewayProcess } from '../lib/env.js';
+import { portsToListenOnLater } from '../../test/helpers/ports.js';
+import { ROOT, startGatewayProcess } from '../lib/env.js';
 import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
 import type { HttpConsumerJob, HttpConsumerResult } from '../lib/http-consumer-worker.js';
 import { watchProcesses } from '../lib/proc.js';
@@ -46,7 +47,7 @@ async function gatewaySide(
   expect: Record<number, [number, number]>,
   total: number,
 ): Promise<Measured> {
-  const ports = [await freePort(), await freePort()];
+  const ports = await portsToListenOnLater(2); // distinct, named in each other's PEER_URLS
   const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
   const replicas = await Promise.all(
     ports.map((port) =>
