@@ -17,6 +17,7 @@
  *   PROBE_NO_BUILD=1 npx tsx load/probe-c1.ts ...   # run load/.build as it is (e.g. another commit's build)
  *   PROBE_BROKER_PROPS=group.coordinator.append.linger.ms=0 npx tsx load/probe-c1.ts ...   # broker settings
  */
+import { onePartitionEach } from '../test/helpers/consumers.js';
 import { roundRobinProxy } from '../test/helpers/replicas.js';
 import { keyValues } from './lib/args.js';
 import { portsToListenOnLater } from '../test/helpers/ports.js';
@@ -100,7 +101,7 @@ async function main() {
             ((await api(replicas[holder[i]!]!.url, 'GET', `${base(n)}/assignments`)) as { partitions: [] }).partitions,
         ),
       );
-      if (owned.every((p) => p.length === 1)) break;
+      if (onePartitionEach(owned)) break;
       if (Date.now() > deadline) throw new Error(`the group did not settle: ${JSON.stringify(owned)}`);
       await new Promise((r) => setTimeout(r, 200));
     }

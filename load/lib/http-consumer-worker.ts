@@ -11,6 +11,8 @@
  *
  *   node --import tsx load/lib/http-consumer-worker.ts '<HttpConsumerJob JSON>'
  */
+import { onePartitionEach } from '../../test/helpers/consumers.js';
+
 export interface HttpConsumerJob {
   /** The balancer. */
   url: string;
@@ -90,7 +92,7 @@ async function pass(job: HttpConsumerJob, total: number, group: string, timed: b
             ).partitions,
         ),
       );
-      if (owned.every((p) => p.length === 1)) break;
+      if (onePartitionEach(owned)) break;
       if (Date.now() > settle) throw new Error(`the group did not settle: ${JSON.stringify(owned)}`);
       await new Promise((r) => setTimeout(r, 200));
     }

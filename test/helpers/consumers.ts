@@ -51,3 +51,13 @@ export function request(
     r.end(payload);
   });
 }
+
+/**
+ * Whether a group's members, as each one's `assignments` reads, have settled to one partition each. Each must hold
+ * exactly one, and no two the same: a member still on the previous generation's assignment can report one partition
+ * that another member already holds in the new one, and is moved again once it rejoins.
+ */
+export function onePartitionEach(assignments: { topic: string; partition: number }[][]): boolean {
+  const held = new Set(assignments.flat().map((p) => `${p.topic}/${p.partition}`));
+  return assignments.every((p) => p.length === 1) && held.size === assignments.length;
+}

@@ -4,7 +4,7 @@
 // 40403, create a new instance and go on from the committed offsets; the duplicates (records read but not committed
 // when it died) are counted and printed.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { request } from '../helpers/consumers.js';
+import { onePartitionEach, request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
 import { portsToListenOnLater } from '../helpers/ports.js';
 import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplicas } from '../helpers/replicas.js';
@@ -79,7 +79,7 @@ describe('v2 consumers behind a round-robin balancer', () => {
           async (n) => (await api('GET', `/consumers/${group}/instances/${n}/assignments`)).body?.partitions ?? [],
         ),
       );
-      if (parts.every((p: unknown[]) => p.length === 1)) break;
+      if (onePartitionEach(parts)) break;
       expect(Date.now() < settleUntil, JSON.stringify(parts)).toBe(true);
       await new Promise((r) => setTimeout(r, 200));
     }
