@@ -303,3 +303,20 @@ export async function watermarks(admin: Admin, topic: string): Promise<Map<numbe
     throw toGatewayError(e);
   }
 }
+
+/**
+ * Starts a session or reader; one that fails to start is closed, and the error comes out as a GatewayError.
+ * `shaped` gives the client's error as kafkajs would have thrown it (the platformatic sessions pass kafkaJsShaped).
+ */
+export async function startOrClose<T extends { start(): Promise<void>; close(): Promise<void> }>(
+  c: T,
+  shaped: (e: unknown) => unknown = (e) => e,
+): Promise<T> {
+  try {
+    await c.start();
+  } catch (e) {
+    await c.close();
+    throw toGatewayError(shaped(e));
+  }
+  return c;
+}

@@ -9,6 +9,7 @@ import {
   createConsumer,
   announceAssignment,
   flattenAssignment,
+  startOrClose,
   tpKey,
   watermarks,
   type ConsumerContext,
@@ -17,7 +18,7 @@ import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartiti
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import { CommitTracker } from './commit-tracker.js';
-import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
+import { SelfHealingConsumer } from './self-healing-consumer.js';
 
 export interface GroupSessionOptions {
   group: string;

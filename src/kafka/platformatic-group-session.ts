@@ -9,7 +9,7 @@
 import type { Consumer, GroupAssignment } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GatewayError } from '../errors.js';
-import { announceAssignment, JOIN_TIMEOUT_MS, tpKey } from './consumer-common.js';
+import { announceAssignment, JOIN_TIMEOUT_MS, startOrClose, tpKey } from './consumer-common.js';
 import type {
   ConsumedRecord,
   GroupSession,
@@ -40,14 +40,7 @@ export async function startPlatformaticGroupSession(
   opts: PlatformaticGroupOptions,
   sink: RecordSink,
 ): Promise<GroupSession> {
-  const s = new PlatformaticGroupSession(ctx, opts, sink);
-  try {
-    await s.start();
-  } catch (e) {
-    await s.close();
-    throw toGatewayError(kafkaJsShaped(e));
-  }
-  return s;
+  return startOrClose(new PlatformaticGroupSession(ctx, opts, sink), kafkaJsShaped);
 }
 
 /** Exported for a test that times a seek into the read of start positions (kafka-client-platformatic-consumers). */

@@ -5,25 +5,18 @@
  * is a plain fetch loop (platformatic-reader.ts) from the given positions: no group join, nothing committed.
  */
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
-import { describeKafkaError, toGatewayError } from './errors.js';
+import { describeKafkaError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
 import { fetchDecoder } from './platformatic-fetch-decoder.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
-import { tpKey } from './consumer-common.js';
+import { startOrClose, tpKey } from './consumer-common.js';
 
 export async function startPlatformaticReader(
   ctx: PlatformaticConsumerContext,
   opts: { kind: 'assign' | 'broadcast'; positions: TopicPartitionOffset[] },
   sink: RecordSink,
 ): Promise<AssignSession> {
-  const r = new PlatformaticPrivateReader(ctx, opts, sink);
-  try {
-    await r.start();
-  } catch (e) {
-    await r.close();
-    throw toGatewayError(kafkaJsShaped(e));
-  }
-  return r;
+  return startOrClose(new PlatformaticPrivateReader(ctx, opts, sink), kafkaJsShaped);
 }
 
 class PlatformaticPrivateReader extends PlatformaticReader implements AssignSession {

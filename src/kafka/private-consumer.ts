@@ -11,10 +11,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import { createConsumer, fixedAssigner, flattenAssignment, tpKey, type ConsumerContext } from './consumer-common.js';
+import {
+  createConsumer,
+  fixedAssigner,
+  flattenAssignment,
+  startOrClose,
+  tpKey,
+  type ConsumerContext,
+} from './consumer-common.js';
 import type { AssignSession, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError } from './errors.js';
-import { SelfHealingConsumer, startOrClose } from './self-healing-consumer.js';
+import { SelfHealingConsumer } from './self-healing-consumer.js';
 
 export interface PrivateConsumerOptions {
   /** Names the private group (`<client id>.<kind>.<uuid>`), so operators can tell them apart and grant ACLs by prefix. */

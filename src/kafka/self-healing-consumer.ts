@@ -9,17 +9,6 @@ import { feedBatch, firstJoin, isClientBug, RestartBudget, type ConsumerContext 
 import type { ConsumedRecord, RecordSink } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 
-/** Starts a session or reader; one that fails to start is closed, and the error comes out as a GatewayError. */
-export async function startOrClose<T extends { start(): Promise<void>; close(): Promise<void> }>(c: T): Promise<T> {
-  try {
-    await c.start();
-  } catch (e) {
-    await c.close();
-    throw toGatewayError(e);
-  }
-  return c;
-}
-
 export abstract class SelfHealingConsumer {
   /** Set by the subclass's constructor (`this.consumer = this.spawn()`) once what `newConsumer` needs is there. */
   protected consumer!: Consumer;
