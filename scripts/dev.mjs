@@ -5,6 +5,8 @@
  *   plus SASL_PLAINTEXT 9094, SSL 9095, SASL_SSL 9096), create `test-topic1` (3 partitions).
  * - then start the gateway on :8080 with readable logs (GATEWAY_PROFILE=dev: AUTH_MODE=none, pretty logs, 127.0.0.1).
  * Ctrl-C stops both. Any variable set in the environment wins.
+ * A second one beside the first (or a test of this script): DEV_KAFKA_PORTS=free puts the broker on free ports,
+ * DEV_KAFKA_DIR gives it another folder, PORT moves the gateway (docs/local-kafka.md).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -59,11 +61,13 @@ async function main() {
   const env = { ...process.env, GATEWAY_PROFILE: 'dev' };
   if (!env.KAFKA_BROKERS) {
     const listeners = (env.DEV_KAFKA_LISTENERS ?? 'PLAINTEXT,SASL_PLAINTEXT,SSL,SASL_SSL').split(',');
+    const ports = env.DEV_KAFKA_PORTS ?? 'fixed';
+    if (ports !== 'fixed' && ports !== 'free') throw new Error(`DEV_KAFKA_PORTS must be fixed or free, not ${ports}`);
     log(`KAFKA_BROKERS is unset: starting a local Kafka broker (${listeners.join(', ')})`);
     const t0 = Date.now();
     kafka = await startKafka({
-      dir: path.join(ROOT, '.kafka-dev'),
-      ports: 'fixed',
+      dir: path.resolve(ROOT, env.DEV_KAFKA_DIR ?? '.kafka-dev'),
+      ports,
       listeners,
       keepDir: false,
       log: (m) => log(`kafka: ${m}`),
