@@ -11,6 +11,7 @@ import type { Gateway } from '../../src/server.js';
 import { request } from '../helpers/consumers.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
+import { waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const topic = uniqueTopic('cons-sec');
@@ -102,16 +103,20 @@ describe('v2 consumers: bounds', () => {
     const gw = await gateway({ CONSUMER_INSTANCE_TIMEOUT_MS: '1000', CONSUMER_INSTANCE_TIMEOUT_MAX_MS: '1500' });
     const g = `exp-${Date.now()}`;
     await request(gw.url, 'POST', `/consumers/${g}`, { name: 'short' });
-    await request(gw.url, 'POST', `/consumers/${g}`, { name: 'long', 'consumer.instance.timeout.ms': '600000' });
     const t0 = Date.now();
+    await request(gw.url, 'POST', `/consumers/${g}`, { name: 'long', 'consumer.instance.timeout.ms': '600000' });
     const alive = async (n: string) =>
       (await request(gw.url, 'GET', `/consumers/${g}/instances/${n}/subscription`)).status;
     expect(await alive('short')).toBe(200);
-    // Polling would keep them alive: wait, then look once each.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Watched through /metrics: a call on an instance would keep it alive.
+    const held = async () =>
+      Number(/^kafka_gateway_consumer_instances (\d+)$/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1]);
+    expect(await held()).toBe(2);
+    await waitFor('both instances to expire', async () => (await held()) === 0, { timeoutMs: 10_000, intervalMs: 100 });
+    // Not before 'long' was idle for the cap (1.5 s, not the 600 s it asked for).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
     expect(await alive('short')).toBe(404);
     expect(await alive('long')).toBe(404);
-    expect(Date.now() - t0).toBeLessThan(10_000);
   }, 30_000);
 
   it('refuses instances over the per-replica limit with 503 50301 and Retry-After', async () => {

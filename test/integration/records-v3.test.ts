@@ -16,6 +16,7 @@ import {
 import { spawnReplica } from '../helpers/replicas.js';
 import { readAll, uniqueTopic } from '../helpers/kafka.js';
 import { openStream } from '../helpers/v3-stream.js';
+import { quietPeriod } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 let gw: Gateway;
@@ -298,7 +299,7 @@ describe('streaming', () => {
         const now = (await endOffsets(brokers, t))[0]!;
         if (now === last) return now;
         last = now;
-        await new Promise((r) => setTimeout(r, 1000));
+        await quietPeriod(1000, 'no record lands after the end offset stopped moving');
       }
     };
     const written = await stable();
@@ -336,7 +337,7 @@ describe('a stream that reaches REQUEST_TIMEOUT_MS', () => {
       expect(written.length).toBeGreaterThan(10);
       written.forEach((r, i) => expect([i, r.error_code, r.offset]).toEqual([i, 200, i]));
       // Exactly the reported records are in Kafka: nothing after the 408 was read or sent.
-      await new Promise((r) => setTimeout(r, 1000));
+      await quietPeriod(1000, 'nothing after the 408 reaches Kafka');
       expect((await endOffsets(brokers, t))[0]).toBe(written.length);
     } finally {
       await short.close();
