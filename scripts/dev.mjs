@@ -9,6 +9,7 @@
  * DEV_KAFKA_DIR gives it another folder, PORT moves the gateway (docs/local-kafka.md).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
@@ -63,10 +64,14 @@ async function main() {
     const listeners = (env.DEV_KAFKA_LISTENERS ?? 'PLAINTEXT,SASL_PLAINTEXT,SSL,SASL_SSL').split(',');
     const ports = env.DEV_KAFKA_PORTS ?? 'fixed';
     if (ports !== 'fixed' && ports !== 'free') throw new Error(`DEV_KAFKA_PORTS must be fixed or free, not ${ports}`);
+    const dir = path.resolve(ROOT, env.DEV_KAFKA_DIR ?? '.kafka-dev');
+    // The broker's folder is removed at exit: never one that holds something else.
+    if (env.DEV_KAFKA_DIR && fs.existsSync(dir) && fs.readdirSync(dir).length > 0)
+      throw new Error(`DEV_KAFKA_DIR ${dir} is not empty (it is removed at exit): name a new or empty folder`);
     log(`KAFKA_BROKERS is unset: starting a local Kafka broker (${listeners.join(', ')})`);
     const t0 = Date.now();
     kafka = await startKafka({
-      dir: path.resolve(ROOT, env.DEV_KAFKA_DIR ?? '.kafka-dev'),
+      dir,
       ports,
       listeners,
       keepDir: false,

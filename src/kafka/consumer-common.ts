@@ -1,6 +1,7 @@
 /**
  * What every consumer session shares: its settings, the kafkajs consumer factory, the message → ConsumedRecord
- * conversion, the batch loop that feeds a sink, and waiting for the first group join (or a crash).
+ * conversion, the batch loop that feeds a sink, waiting for the first group join (or a crash), and starting a
+ * session or reader on either client (closed again if it cannot start).
  */
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import type { Config } from '../config.js';
