@@ -94,6 +94,7 @@ async function main(): Promise<void> {
         baseline: !args.bool('no-baseline'),
         round,
         param: (name, def) => args.num(name, def),
+        option: (name, def) => args.str(name, def),
         log,
       };
       for (const id of selected) {

@@ -47,7 +47,8 @@ const q = (xs: number[], f: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * f))] ?? 0;
 };
-const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} p90 ${q(xs, 0.9).toFixed(0)} max ${q(xs, 1).toFixed(0)}`;
+const fmt = (xs: number[]) =>
+  `mean ${(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1)} p50 ${q(xs, 0.5).toFixed(0)} p90 ${q(xs, 0.9).toFixed(0)} max ${q(xs, 1).toFixed(0)}`;
 
 async function main() {
   const kafka = await startBroker(keyValues(process.env.PROBE_BROKER_PROPS ?? '', 'PROBE_BROKER_PROPS'));
@@ -158,7 +159,6 @@ async function main() {
       const body: number[] = [];
       const parse: number[] = [];
       const commit: number[] = [];
-      const gap: number[] = [];
       const sizes: number[] = [];
       const seen = new Set<string>();
       let lastAt = 0;
@@ -167,10 +167,8 @@ async function main() {
       const t0 = performance.now();
       await Promise.all(
         names.map(async (n, i) => {
-          let prevEnd = 0;
           while (seen.size < total && performance.now() - t0 < 120_000) {
             const a = performance.now();
-            if (prevEnd) gap.push(a - prevEnd);
             const res = await fetch(`${target(i)}${base(n)}/records?timeout=1000&max_bytes=1048576`, {
               headers: { accept: BINARY },
             });
@@ -181,7 +179,6 @@ async function main() {
             const d = performance.now();
             if (res.status !== 200) throw new Error(`records: ${res.status} ${text.slice(0, 200)}`);
             if (recs.length === 0) {
-              prevEnd = 0;
               continue;
             }
             head.push(b - a);
@@ -198,7 +195,6 @@ async function main() {
             const e = performance.now();
             await api(target(i), 'POST', `${base(n)}/offsets`);
             commit.push(performance.now() - e);
-            prevEnd = performance.now();
           }
         }),
       );

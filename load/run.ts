@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       baseline: Boolean(brokers) && !args.bool('no-baseline'),
       round: 1,
       param: (name, def) => args.num(name, def),
+      option: (name, def) => args.str(name, def),
       log,
     };
     log(

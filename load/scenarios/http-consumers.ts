@@ -13,7 +13,11 @@
  * new processes, and a pass of 200,000 records lasts about a second, so without it a round timed mostly code not
  * yet optimized (as P1–P4 time only after their warm-up). `--c1-warmup 0` times the first pass instead.
  *
- *   npm run bench -- --scenarios C1 [--c1-records 200000] [--c1-warmup 1]
+ * The balancer is the tests' own (test/helpers/replicas.ts, in Node, in the runner's process) unless
+ * `--c1-balancer nginx` puts nginx there (load/lib/nginx-balancer.ts: one process, as a deployment would have some
+ * balancer); the result names which, and counts its CPU apart from the replicas'.
+ *
+ *   npm run bench -- --scenarios C1 [--c1-records 200000] [--c1-warmup 1] [--c1-balancer node|nginx]
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -21,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { roundRobinProxy } from '../../test/helpers/replicas.js';
 import { portsToListenOnLater } from '../../test/helpers/ports.js';
 import { ROOT, startGatewayProcess } from '../lib/env.js';
+import { nginxBalancer } from '../lib/nginx-balancer.js';
 import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
 import type { HttpConsumerJob, HttpConsumerResult } from '../lib/http-consumer-worker.js';
 import { watchProcesses } from '../lib/proc.js';
@@ -36,6 +41,35 @@ const CONSUMER = { maxBytes: 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 
 const TIMEOUT_MS = 180_000;
 /** Both sides read everything once untimed before the timed pass (the default), or not (`--c1-warmup 0`). */
 const warmup = (ctx: BenchContext) => ctx.param('c1-warmup', 1) > 0;
+/** The balancer in front of the two replicas: the tests' own in Node (the default), or nginx. */
+function balancerKind(ctx: BenchContext): 'node' | 'nginx' {
+  const kind = ctx.option('c1-balancer', 'node');
+  if (kind !== 'node' && kind !== 'nginx') throw new Error(`--c1-balancer is node or nginx, not ${kind}`);
+  return kind;
+}
+
+/** The balancer C1 runs through: its URL, the pid whose CPU is its own, and a name for the result. */
+async function startBalancer(ctx: BenchContext, targets: string[]) {
+  if (balancerKind(ctx) === 'nginx') {
+    const [port] = await portsToListenOnLater(1);
+    const n = await nginxBalancer(targets, port!);
+    ctx.log(`  C1: balancer ${n.version.replace(/^nginx version: /, '')} (one process)`);
+    return { url: n.url, pid: n.pid, nginx: 1, close: n.close };
+  }
+  const p = await roundRobinProxy(targets);
+  return { url: p.url, pid: process.pid, nginx: 0, close: p.close };
+}
+
+/** µs of CPU per record that process `proc` spent during a side's timed pass. */
+const cpuPerRecord = (proc: string) => (m: Measured) =>
+  m.cpuPct?.[proc] !== undefined && m.records ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records : undefined;
+const sum =
+  (...parts: ((m: Measured) => number | undefined)[]) =>
+  (m: Measured) => {
+    const xs = parts.map((p) => p(m));
+    return xs.every((x) => x !== undefined) ? xs.reduce((a, b) => a! + b!, 0) : undefined;
+  };
+const fixed = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(2));
 
 function p99(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,7 +93,10 @@ async function gatewaySide(
       }),
     ),
   );
-  const proxy = await roundRobinProxy(replicas.map((r) => r.url));
+  const proxy = await startBalancer(
+    ctx,
+    replicas.map((r) => r.url),
+  );
   try {
     // The client makes its instances itself (load/lib/http-consumer-worker.ts), in a process of its own (as the
     // baseline runs): its JSON parsing is not the runner's.
@@ -86,7 +123,7 @@ async function gatewaySide(
           replica1: replicas[0]!.pid,
           replica2: replicas[1]!.pid,
           client: child.pid,
-          balancer: process.pid,
+          balancer: proxy.pid,
           broker: ctx.pids.broker,
         });
       else if (line.startsWith('{')) result = JSON.parse(line) as HttpConsumerResult;
@@ -110,7 +147,7 @@ async function gatewaySide(
       errors: result.errors + (total - result.unique),
       cpuPct: usage.cpuPct,
       rssMaxMb: usage.rssMaxMb,
-      extra: { duplicates: result.duplicates, calls: lat.length },
+      extra: { duplicates: result.duplicates, calls: lat.length, nginx: proxy.nginx },
     };
   } finally {
     await proxy.close();
@@ -173,16 +210,39 @@ export const C1: Scenario = {
   },
   summarize(rounds): Row[] {
     const p = med(rounds, 'gateway', (m) => m.latencyMs?.p99);
+    const gw = (pick: (m: Measured) => number | undefined) => med(rounds, 'gateway', pick);
+    const base = (pick: (m: Measured) => number | undefined) => med(rounds, 'baseline', pick);
+    const coresBusy = (m: Measured) => Object.values(m.cpuPct ?? {}).reduce((a, b) => a + b, 0) / 100;
+    const balancer = rounds.some((r) => r.gateway?.extra?.nginx) ? 'nginx' : "the tests' own, in Node";
+    const replicas = gw(sum(cpuPerRecord('replica1'), cpuPerRecord('replica2')));
+    const kafkajs = base(cpuPerRecord('baseline'));
     return [
-      ratioRow(
-        'C1',
-        'records/s: 3 HTTP consumer instances (GET records 1 MiB, commit per batch, 2 replicas round-robin) vs kafkajs group of 3',
-        'rec/s',
-        rounds,
-        (m) => m.recordsPerS,
-        '≥ 0.5× baseline',
-        (x) => x >= 0.5,
-      ),
+      {
+        ...ratioRow(
+          'C1',
+          'records/s: 3 HTTP consumer instances (GET records 1 MiB, commit per batch, 2 replicas round-robin) vs kafkajs group of 3',
+          'rec/s',
+          rounds,
+          (m) => m.recordsPerS,
+          '≥ 0.5× baseline',
+          (x) => x >= 0.5,
+        ),
+        note: `balancer: ${balancer}`,
+      },
+      {
+        id: 'C1',
+        metric: 'CPU per record: both replicas vs the kafkajs process',
+        unit: 'µs',
+        ...(replicas !== undefined ? { gateway: replicas } : {}),
+        ...(kafkajs !== undefined ? { baseline: kafkajs } : {}),
+        target: 'report',
+        note: [
+          `HTTP client ${fixed(gw(cpuPerRecord('client')))}`,
+          `balancer ${fixed(gw(cpuPerRecord('balancer')))}`,
+          `broker ${fixed(gw(cpuPerRecord('broker')))} vs ${fixed(base(cpuPerRecord('broker')))} µs`,
+          `cores busy ${fixed(gw(coresBusy))} vs ${fixed(base(coresBusy))}`,
+        ].join('; '),
+      },
       {
         id: 'C1',
         metric: 'p99 of a GET records call',

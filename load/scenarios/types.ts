@@ -62,6 +62,8 @@ export interface BenchContext {
   gatewayEnv?: Readonly<Record<string, string>>;
   /** A scenario-specific numeric flag (`--sockets 500`), or `def`. */
   param(name: string, def: number): number;
+  /** A scenario-specific text flag (`--c1-balancer nginx`), or `def`. */
+  option(name: string, def: string): string;
   log(msg: string): void;
 }
 
