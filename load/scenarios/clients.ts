@@ -7,7 +7,7 @@
  * Needs Node ≥ 22.22 for @platformatic/kafka (run the bench on Node 24, docs/performance.md).
  */
 import { median } from '../lib/stats.js';
-import { baselineSide, bothSides, ratioRow } from './common.js';
+import { baselineSide, bothSides, cpuPer1000, ratioRow } from './common.js';
 import type { BaselineJob } from '../lib/baseline-worker.js';
 import type { BenchContext, Measured, RoundResult, Row, Scenario } from './types.js';
 
@@ -50,10 +50,7 @@ function clients(load: ClientLoad, rows: (rounds: RoundResult[], all: ReadonlyMa
 
 const recordsPerS = (m: Measured) => m.recordsPerS;
 const p99 = (m: Measured) => m.latencyMs?.p99;
-const cpuPerK = (m: Measured) => {
-  const cpu = m.cpuPct?.baseline;
-  return cpu !== undefined && m.records ? (cpu * 10 * m.durationS) / (m.records / 1000) : undefined;
-};
+const cpuPerK = cpuPer1000('baseline');
 
 /** Each client's records/s as a fraction of P5's ProducerPerformance in the same round (median over rounds). */
 function ofCeiling(id: string, rounds: readonly RoundResult[], all: ReadonlyMap<string, RoundResult[]>): Row[] {

@@ -154,12 +154,14 @@ export function ratioRow(
   };
 }
 
+/** CPU milliseconds that process `proc` (a key of `cpuPct`) spent per 1,000 records of a side's timed run. */
+export const cpuPer1000 = (proc: string) => (m: Measured) =>
+  m.cpuPct?.[proc] !== undefined && m.records ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records : undefined;
+
 /** CPU milliseconds a side's own process spent per 1,000 records (less sensitive to a busy machine than rates). */
 export function cpuPerRecordsRow(id: string, rounds: readonly RoundResult[]): Row {
-  const per = (proc: string) => (m: Measured) =>
-    m.cpuPct?.[proc] !== undefined && m.records ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records : undefined;
-  const gateway = med(rounds, 'gateway', per('gateway'));
-  const baseline = med(rounds, 'baseline', per('baseline'));
+  const gateway = med(rounds, 'gateway', cpuPer1000('gateway'));
+  const baseline = med(rounds, 'baseline', cpuPer1000('baseline'));
   return {
     id,
     metric: 'CPU per 1,000 records: gateway process vs kafkajs process',

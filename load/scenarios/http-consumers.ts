@@ -29,7 +29,7 @@ import { nginxBalancer } from '../lib/nginx-balancer.js';
 import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
 import type { HttpConsumerJob, HttpConsumerResult } from '../lib/http-consumer-worker.js';
 import { watchProcesses } from '../lib/proc.js';
-import { bothSides, med, ratioRow } from './common.js';
+import { bothSides, cpuPer1000, med, ratioRow } from './common.js';
 import type { BenchContext, Measured, Row, Scenario } from './types.js';
 import { prefill } from './ws-common.js';
 
@@ -60,9 +60,6 @@ async function startBalancer(ctx: BenchContext, targets: string[]) {
   return { url: p.url, pid: process.pid, nginx: 0, close: p.close };
 }
 
-/** µs of CPU per record that process `proc` spent during a side's timed pass. */
-const cpuPerRecord = (proc: string) => (m: Measured) =>
-  m.cpuPct?.[proc] !== undefined && m.records ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records : undefined;
 const sum =
   (...parts: ((m: Measured) => number | undefined)[]) =>
   (m: Measured) => {
@@ -214,8 +211,8 @@ export const C1: Scenario = {
     const base = (pick: (m: Measured) => number | undefined) => med(rounds, 'baseline', pick);
     const coresBusy = (m: Measured) => Object.values(m.cpuPct ?? {}).reduce((a, b) => a + b, 0) / 100;
     const balancer = rounds.some((r) => r.gateway?.extra?.nginx) ? 'nginx' : "the tests' own, in Node";
-    const replicas = gw(sum(cpuPerRecord('replica1'), cpuPerRecord('replica2')));
-    const kafkajs = base(cpuPerRecord('baseline'));
+    const replicas = gw(sum(cpuPer1000('replica1'), cpuPer1000('replica2')));
+    const kafkajs = base(cpuPer1000('baseline'));
     return [
       {
         ...ratioRow(
@@ -231,15 +228,15 @@ export const C1: Scenario = {
       },
       {
         id: 'C1',
-        metric: 'CPU per record: both replicas vs the kafkajs process',
-        unit: 'µs',
+        metric: 'CPU per 1,000 records: both replicas vs the kafkajs process',
+        unit: 'ms',
         ...(replicas !== undefined ? { gateway: replicas } : {}),
         ...(kafkajs !== undefined ? { baseline: kafkajs } : {}),
         target: 'report',
         note: [
-          `HTTP client ${fixed(gw(cpuPerRecord('client')))}`,
-          `balancer ${fixed(gw(cpuPerRecord('balancer')))}`,
-          `broker ${fixed(gw(cpuPerRecord('broker')))} vs ${fixed(base(cpuPerRecord('broker')))} µs`,
+          `HTTP client ${fixed(gw(cpuPer1000('client')))}`,
+          `balancer ${fixed(gw(cpuPer1000('balancer')))}`,
+          `broker ${fixed(gw(cpuPer1000('broker')))} vs ${fixed(base(cpuPer1000('broker')))} ms`,
           `cores busy ${fixed(gw(coresBusy))} vs ${fixed(base(coresBusy))}`,
         ].join('; '),
       },

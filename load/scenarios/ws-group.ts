@@ -25,7 +25,7 @@ import { ROOT } from '../lib/env.js';
 import { watchProcesses } from '../lib/proc.js';
 import type { GroupBaselineJob, GroupBaselineResult } from '../lib/group-baseline-worker.js';
 import { WsClients } from '../lib/ws-clients.js';
-import { bothSides, med, ratioRow } from './common.js';
+import { bothSides, cpuPer1000, med, ratioRow } from './common.js';
 import type { BenchContext, Measured, Row, Scenario } from './types.js';
 import { prefill, watchAll, wsBase } from './ws-common.js';
 
@@ -177,14 +177,11 @@ function groupScenario(id: 'W3' | 'W3B', batched: boolean): Scenario {
       const machine = med(rounds, 'gateway', (m) => m.cpuPct?.machine);
       const dup = med(rounds, 'gateway', (m) => m.extra?.duplicates);
       const base = baselineName(rounds.find((r) => r.baseline)?.baseline);
-      // CPU per record (µs): what each process costs, whatever share of the machine it got.
-      const perRecord = (m: Measured, proc: string) =>
-        m.cpuPct?.[proc] !== undefined && m.records
-          ? ((m.cpuPct[proc]! / 100) * m.durationS * 1e6) / m.records
-          : undefined;
-      const usG = med(rounds, 'gateway', (m) => perRecord(m, 'gateway'));
-      const usC = med(rounds, 'gateway', (m) => perRecord(m, 'clients'));
-      const usB = med(rounds, 'baseline', (m) => perRecord(m, 'baseline'));
+      // CPU per record (µs, the same number as ms per 1,000): what each process costs, whatever share of the machine
+      // it got.
+      const usG = med(rounds, 'gateway', cpuPer1000('gateway'));
+      const usC = med(rounds, 'gateway', cpuPer1000('clients'));
+      const usB = med(rounds, 'baseline', cpuPer1000('baseline'));
       return [
         {
           ...ratioRow(
