@@ -92,7 +92,7 @@ it(
       process.kill(-pgid, 'SIGINT');
       // Everything it started stops: npm, the script, the gateway and the broker (its folder removed).
       // npm ends as a command stopped by Ctrl-C does (by the signal, after passing it on; or 0).
-      const end = await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000, 'still running'))]);
+      const end = await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000, 'still running').unref())]);
       expect(
         [
           [null, 'SIGINT'],
