@@ -100,12 +100,14 @@ export function announceAssignment(
   before: readonly TopicPartition[],
   next: TopicPartition[],
 ): TopicPartition[] {
+  const assigned = diffPartitions(next, before);
+  const revoked = diffPartitions(before, next);
+  if (assigned.length + revoked.length > 0) {
+    const names = (ps: TopicPartition[]) => ps.map((p) => `${p.topic}/${p.partition}`);
+    log.debug({ assigned: names(assigned), revoked: names(revoked) }, 'assignment changed');
+  }
   try {
-    sink.onAssignment?.({
-      current: next,
-      assigned: diffPartitions(next, before),
-      revoked: diffPartitions(before, next),
-    });
+    sink.onAssignment?.({ current: next, assigned, revoked });
   } catch (e) {
     log.error({ err: e }, 'assignment sink failed');
   }

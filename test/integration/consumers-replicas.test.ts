@@ -5,7 +5,7 @@
 // when it died) are counted and printed.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { onePartitionEach, request } from '../helpers/consumers.js';
-import { createTopic, deleteTopics, produce, uniqueTopic } from '../helpers/kafka.js';
+import { createTopic, deleteTopics, produce, readAll as readTopic, uniqueTopic } from '../helpers/kafka.js';
 import { portsToListenOnLater } from '../helpers/ports.js';
 import { type Replica, type RoundRobinProxy, roundRobinProxy, spawnReplicas } from '../helpers/replicas.js';
 
@@ -32,6 +32,8 @@ beforeAll(async () => {
       KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
       KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
       KAFKA_CONSUMER_MAX_WAIT_MS: '100',
+      // Kept in memory, printed only when a record goes unread: assignments, retries, refusals.
+      LOG_LEVEL: 'debug',
     })),
   );
   proxy = await roundRobinProxy(replicas.map((r) => r.url));
@@ -88,6 +90,8 @@ describe('v2 consumers behind a round-robin balancer', () => {
     const committedUpTo = new Map<number, number>();
     const violations: string[] = [];
     const recoveries: string[] = [];
+    /** A loop that threw (an unexpected answer) stops reading: said first, as the cause of what follows. */
+    const loopErrors: string[] = [];
     let stop = false;
 
     async function loop(slot: number): Promise<void> {
@@ -145,7 +149,11 @@ describe('v2 consumers behind a round-robin balancer', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const loops = [0, 1, 2].map((s) => loop(s));
+    const loops = [0, 1, 2].map((s) =>
+      loop(s).catch((e: unknown) => {
+        loopErrors.push(`loop ${s}: ${(e as Error).message}`);
+      }),
+    );
     try {
       // Phase 1: no replica dies → every record exactly once.
       await produce(
@@ -187,6 +195,34 @@ describe('v2 consumers behind a round-robin balancer', () => {
       `[consumers-replicas] phase 2: ${PER_PHASE} records, ${phase2.length} reads, ${duplicates} duplicates ` +
         `(read but not committed when replica 0 died, or moved by the rebalance); recovered instances: ${recoveries.join(', ') || 'none'}`,
     );
+    expect(loopErrors, 'every reader loop ran to the end').toEqual([]);
+    if (distinct.size !== PER_PHASE) {
+      // Which records were never read, where they are in Kafka, and what the replicas said: for the cause.
+      const inKafka = await readTopic(brokers, topic, 2 * PER_PHASE);
+      const missing = inKafka
+        .filter((r) => r.value?.toString().startsWith('p2-') && !distinct.has(r.value.toString()))
+        .map((r) => `p${r.partition}@${r.offset}`);
+      const readUpTo = [0, 1, 2].map((p) =>
+        Math.max(-1, ...reads.filter((r) => r.partition === p).map((r) => r.offset)),
+      );
+      const said = replicas.map((r, i) =>
+        r.logs
+          // Everything but the access log, which is kept only for server errors and lost instances.
+          .filter((l) => l.component !== 'http' || (l.status as number) >= 500 || (l.status as number) === 404)
+          .slice(-40)
+          .map(
+            (l) =>
+              `replica ${i}: ${l.msg} ${JSON.stringify({ ...l, level: undefined, time: undefined, msg: undefined, service: undefined })}`,
+          ),
+      );
+      console.log(
+        [
+          `[consumers-replicas] never read: ${missing.join(' ')}`,
+          `read up to, by partition: ${readUpTo.join(', ')}; committed up to: ${JSON.stringify([...committedUpTo])}`,
+          ...said.flat(),
+        ].join('\n'),
+      );
+    }
     expect(distinct.size, 'every record read at least once').toBe(PER_PHASE);
     expect(violations, 'records read again after their commit').toEqual([]);
     expect(recoveries.length, 'callers of the killed replica got 40403 and recovered').toBeGreaterThan(0);
