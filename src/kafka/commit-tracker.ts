@@ -65,13 +65,13 @@ export class CommitTracker {
   }
 
   /** 409 unless every partition is this member's now. */
-  requireAssigned(tps: readonly TopicPartition[]): void {
+  requireAssigned(tps: readonly TopicPartition[], why = 'Not assigned to this consumer (now)'): void {
     const lost = tps.filter((tp) => !this.owned.has(tpKey(tp)));
     if (lost.length > 0)
       throw new GatewayError(
         409,
         ErrorCodes.CONSUMER_ILLEGAL_STATE,
-        `Not assigned to this consumer (now): ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
+        `${why}: ${lost.map((tp) => `${tp.topic}/${tp.partition}`).join(', ')}.`,
       );
   }
 
@@ -81,6 +81,11 @@ export class CommitTracker {
     if (positions.length === 0) return;
     this.requireAssigned(positions);
     await this.send(positions);
+    // The group can rebalance while the commit is in flight, and the client may rejoin and send it again in the new
+    // generation (@platformatic/kafka does), where Kafka takes it for a partition this member no longer holds. Its
+    // new owner may have read the committed offset before this one landed, and then reads these records again: the
+    // commit is not reported as done (Java's commitSync fails the same way when the generation changed).
+    this.requireAssigned(positions, 'The group rebalanced during the commit; no longer assigned to this consumer');
     this.recordCommitted(positions);
   }
 

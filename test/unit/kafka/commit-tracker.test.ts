@@ -99,6 +99,30 @@ describe('CommitTracker', () => {
     expect(sent).toEqual([[tp(0, 3)]]);
   });
 
+  it('commitNow fails with 409 when a rebalance during the commit moved the partition away (the client re-sent it)', async () => {
+    let c!: CommitTracker;
+    const sent: TopicPartitionOffset[][] = [];
+    // As @platformatic/kafka does on REBALANCE_IN_PROGRESS: rejoin (the session hears of the new assignment), then
+    // send the commit again in the new generation, which Kafka takes.
+    const send = vi.fn(async (positions: TopicPartitionOffset[]) => {
+      c.assign([tp(1, 0)]);
+      sent.push(positions);
+    });
+    c = new CommitTracker(send, log);
+    c.assign([tp(0, 0), tp(1, 0)]);
+    await expect(c.commitNow([tp(0, 5), tp(1, 7)])).rejects.toMatchObject({
+      status: 409,
+      message: 'The group rebalanced during the commit; no longer assigned to this consumer: t/0.',
+    });
+    expect(sent).toEqual([[tp(0, 5), tp(1, 7)]]);
+    // Kept partitions go on as before: a commit after the rebalance is reported as done.
+    send.mockImplementation(async (positions) => {
+      sent.push(positions);
+    });
+    await c.commitNow([tp(1, 8)]);
+    expect(sent.at(-1)).toEqual([tp(1, 8)]);
+  });
+
   it('after close nothing more is sent and commitNow is refused', async () => {
     const { c, sent } = await secondAckPending();
     c.close();
