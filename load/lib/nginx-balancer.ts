@@ -49,6 +49,8 @@ ${servers}
       proxy_set_header Host $http_host;
       proxy_buffering off;
       proxy_read_timeout 300s;
+      # A GET records that failed on its way may have been handed out already (docs/consuming-over-http.md).
+      proxy_next_upstream off;
     }
   }
 }

@@ -116,9 +116,15 @@ export interface RoundRobinProxy {
 /**
  * An ordinary round-robin load balancer: every request goes to the next target (no cookies, no affinity); a target
  * that refuses the connection is skipped for that request (like a health-checked balancer), so a killed replica's
- * callers land on the others. Streams bodies both ways (SSE included) and tunnels WebSocket upgrades.
+ * callers land on the others. A request whose connection was reset before an answer came is passed on to the next
+ * target too, as nginx does for a GET; with `retryAfterReset: false` the caller's connection is cut instead (the
+ * request may have reached the replica: a `GET records` there has already advanced its instance). Streams bodies
+ * both ways (SSE included) and tunnels WebSocket upgrades.
  */
-export async function roundRobinProxy(targets: string[]): Promise<RoundRobinProxy> {
+export async function roundRobinProxy(
+  targets: string[],
+  { retryAfterReset = true }: { retryAfterReset?: boolean } = {},
+): Promise<RoundRobinProxy> {
   let next = 0;
   const counts = new Map<string, number>();
   const pick = (skip: Set<string>): string | undefined => {
@@ -155,7 +161,8 @@ export async function roundRobinProxy(targets: string[]): Promise<RoundRobinProx
       },
     );
     out.on('error', (e: NodeJS.ErrnoException) => {
-      if (!res.headersSent && (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET')) forward(req, body, res, tried);
+      if (!res.headersSent && (e.code === 'ECONNREFUSED' || (retryAfterReset && e.code === 'ECONNRESET')))
+        forward(req, body, res, tried);
       else res.destroy();
     });
     out.end(body);
