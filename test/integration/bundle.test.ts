@@ -14,6 +14,7 @@ import { request } from '../helpers/consumers.js';
 import { createTopic, deleteTopics, readAll, uniqueTopic } from '../helpers/kafka.js';
 import { type Replica, spawnReplica } from '../helpers/replicas.js';
 import { FAST_CONSUMERS, WsClient } from '../helpers/ws.js';
+import { waitFor } from '../helpers/wait.js';
 
 const brokers = inject('kafkaBrokers');
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -159,6 +160,10 @@ describe('the bundle (what the image runs)', () => {
 
   it('on kafkajs, with JWT and two workers: produces with a token and refuses without one', async () => {
     const gw = await start({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET, KAFKA_CLIENT: 'kafkajs', WORKERS: '2' });
+    // /readyz answers once one worker listens; the other may still be starting (CI once saw only one).
+    await waitFor('the primary to see both workers listening', () =>
+      gw.logs.some((l) => l.msg === 'all workers listening'),
+    );
     const token = await new SignJWT({ sub: 'bundle', kafka: { produce: [topic] } })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuedAt()

@@ -324,6 +324,11 @@ describe('two pods with WORKERS=2 each', () => {
         PEER_SECRET: SECRET,
       })),
     );
+    // /readyz answers once one worker of a pod listens: the test counts on both.
+    for (const pod of pods)
+      await waitFor('both workers of a pod listening', () => pod.logs.some((l) => l.msg === 'all workers listening'), {
+        timeoutMs: 60_000,
+      });
     proxy = await roundRobinProxy(pods.map((p) => p.url));
   }, 120_000);
 
