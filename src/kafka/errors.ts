@@ -21,12 +21,26 @@ interface KafkaJsErrorLike {
 
 type Code = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+interface ProtocolAnswer {
+  status: number;
+  code: Code;
+  refusedWrite?: true;
+  /** Said after the Kafka error's name, for a client that cannot act on the name alone. */
+  says?: string;
+}
+
+const membership = (says: string): ProtocolAnswer => ({
+  status: 409,
+  code: ErrorCodes.CONSUMER_ILLEGAL_STATE,
+  says: `${says}; nothing was committed`,
+});
+
 /**
  * Kafka protocol errors (by kafkajs's `type`, the Kafka error name) with their own answer. `refusedWrite`: a
  * produce answered with it was not written (the broker refused these records for what they are, so an earlier try
  * of the same records cannot have been written either); every other produce failure has an unknown outcome.
  */
-const PROTOCOL_ERRORS: Record<string, { status: number; code: Code; refusedWrite?: true }> = {
+const PROTOCOL_ERRORS: Record<string, ProtocolAnswer> = {
   TOPIC_ALREADY_EXISTS: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
   INVALID_TOPIC_EXCEPTION: { status: 422, code: ErrorCodes.INVALID_TOPIC_NAME, refusedWrite: true },
   INVALID_PARTITIONS: { status: 400, code: ErrorCodes.KAFKA_ADMIN_REFUSED },
@@ -45,6 +59,14 @@ const PROTOCOL_ERRORS: Record<string, { status: number; code: Code; refusedWrite
   CORRUPT_MESSAGE: { status: 500, code: ErrorCodes.KAFKA_ERROR, refusedWrite: true },
   INVALID_TIMESTAMP: { status: 500, code: ErrorCodes.KAFKA_ERROR, refusedWrite: true },
   INVALID_REQUIRED_ACKS: { status: 500, code: ErrorCodes.KAFKA_ERROR, refusedWrite: true },
+  // Group membership (a commit, mostly): Kafka refused the request for who is in the group now, as Java's
+  // CommitFailedException. Nothing was committed; 409 40903 like a commit whose partitions moved during the rebalance.
+  ILLEGAL_GENERATION: membership('the consumer group rebalanced since this member joined'),
+  REBALANCE_IN_PROGRESS: membership('the consumer group is rebalancing'),
+  UNKNOWN_MEMBER_ID: membership(
+    'the consumer group does not count this consumer as a member (it was removed, or the group has members and this consumer is not one of them)',
+  ),
+  FENCED_INSTANCE_ID: membership('another consumer took this static member id'),
 };
 
 /** Error names meaning "we could not talk to the cluster" (kafkajs's, and its retrier's wrapper around them). */
@@ -88,8 +110,18 @@ function flatten(e: unknown): Flat {
   };
 }
 
+/**
+ * kafkajs's admin.setOffsets refuses by itself while the group has members, where Kafka would answer
+ * UNKNOWN_MEMBER_ID (what @platformatic/kafka gets): the same error either way.
+ */
+const KAFKAJS_GROUP_NOT_EMPTY = /^The consumer group must have no running instances/;
+
 export function protocolType(e: unknown): string | undefined {
-  return chain(e).find((x) => typeof x.type === 'string')?.type;
+  const c = chain(e);
+  return (
+    c.find((x) => typeof x.type === 'string')?.type ??
+    (c.some((x) => KAFKAJS_GROUP_NOT_EMPTY.test(x.message ?? '')) ? 'UNKNOWN_MEMBER_ID' : undefined)
+  );
 }
 
 /** True when the error says the cluster could not be reached (not that it refused something). */
@@ -170,7 +202,13 @@ export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   const type = protocolType(e);
   const known = type ? PROTOCOL_ERRORS[type] : undefined;
-  if (known) return new GatewayError(known.status, known.code, describeKafkaError(e), { cause: e });
+  if (known)
+    return new GatewayError(
+      known.status,
+      known.code,
+      known.says ? `${describeKafkaError(e)}: ${known.says}.` : describeKafkaError(e),
+      { cause: e },
+    );
   if (isConnectivityError(e))
     return new GatewayError(503, ErrorCodes.KAFKA_UNAVAILABLE, `${unreachableText(explainKafkaError(e).kind)}.`, {
       cause: e,

@@ -129,6 +129,35 @@ describe('v2 consumers', () => {
     expect((await request(gw.url, 'DELETE', base)).status).toBe(204);
   }, 60_000);
 
+  it('an assigned instance cannot commit into a group whose subscribed members run: 409 40903, nothing committed', async () => {
+    const g = group();
+    const create = async (name: string) =>
+      (await request(gw.url, 'POST', `/consumers/${g}`, { name, format: 'binary', 'auto.offset.reset': 'earliest' }))
+        .status;
+    expect([await create('member'), await create('assigned')]).toEqual([200, 200]);
+    const member = `/consumers/${g}/instances/member`;
+    const assigned = `/consumers/${g}/instances/assigned`;
+    expect((await request(gw.url, 'POST', `${member}/subscription`, { topics: [topic] })).status).toBe(204);
+    // The member has joined once it holds both partitions.
+    for (const until = Date.now() + 30_000; ; ) {
+      const a = await request(gw.url, 'GET', `${member}/assignments`);
+      if (a.body?.partitions?.length === 2) break;
+      expect(Date.now() < until, a.text).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(
+      (await request(gw.url, 'POST', `${assigned}/assignments`, { partitions: [{ topic, partition: 0 }] })).status,
+    ).toBe(204);
+    const commit = await request(gw.url, 'POST', `${assigned}/offsets`, {
+      offsets: [{ topic, partition: 0, offset: 1 }],
+    });
+    expect([commit.status, commit.body?.error_code], commit.text).toEqual([409, 40903]);
+    expect(commit.body.message).toMatch(/nothing was committed/);
+    const committed = await request(gw.url, 'GET', `${member}/offsets`, { partitions: [{ topic, partition: 0 }] });
+    expect(committed.body.offsets[0].offset).toBe(-1);
+    for (const base of [member, assigned]) expect((await request(gw.url, 'DELETE', base)).status).toBe(204);
+  }, 60_000);
+
   it('refuses duplicates (40902), bad configs (42204), unknown instances (40403) and topics (40401)', async () => {
     const g = group();
     expect((await request(gw.url, 'POST', `/consumers/${g}`, { name: 'dup' })).status).toBe(200);

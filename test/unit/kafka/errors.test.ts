@@ -62,6 +62,10 @@ const CODES: Record<string, number> = {
   INVALID_TOPIC_EXCEPTION: 17,
   NOT_ENOUGH_REPLICAS: 19,
   INVALID_RECORD: 87,
+  ILLEGAL_GENERATION: 22,
+  UNKNOWN_MEMBER_ID: 25,
+  REBALANCE_IN_PROGRESS: 27,
+  FENCED_INSTANCE_ID: 82,
 };
 
 const protocol = (type: string) => {
@@ -109,6 +113,28 @@ describe('toGatewayError: the mapping table', () => {
       expect(g.message).toBe(`Kafka error ${type}`);
       expect(g.cause).toBe(e);
     }
+  });
+
+  // A commit Kafka refused for the group's membership (seen in a soak with members coming and going: a commit met
+  // ILLEGAL_GENERATION and reached the client as 500 50002). Said like a commit whose partitions moved: 409 40903.
+  it.each(['ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])(
+    '%s (group membership) → HTTP 409, error_code 40903, saying that nothing was committed',
+    (type) => {
+      for (const e of [protocol(type), bailed(protocol(type))]) {
+        const g = toGatewayError(e);
+        expect([g.status, g.errorCode]).toEqual([409, 40903]);
+        expect(g.message).toMatch(new RegExp(`^Kafka error ${type}: .+; nothing was committed\\.$`));
+        expect(g.cause).toBe(e);
+      }
+    },
+  );
+
+  it("maps kafkajs's own refusal of setOffsets in a group with members as Kafka's UNKNOWN_MEMBER_ID", () => {
+    const g = toGatewayError(
+      new KafkaJSNonRetriableError('The consumer group must have no running instances, current state: Stable'),
+    );
+    expect([g.status, g.errorCode]).toEqual([409, 40903]);
+    expect(g.message).toMatch(/^Kafka error UNKNOWN_MEMBER_ID: .+; nothing was committed\.$/);
   });
 
   it.each(['INVALID_CONFIG', 'INVALID_REPLICATION_FACTOR', 'INVALID_PARTITIONS', 'POLICY_VIOLATION'])(
