@@ -87,10 +87,20 @@ async function main() {
   /** Per partition, the commits answered 200 with the time of the answer. */
   const commitLog = new Map<number, { at: number; upTo: number }[]>();
   const violations: string[] = [];
+  /** Where each violation sits in its partition's trace. */
+  const violationAt: { partition: number; index: number }[] = [];
   const unexpected: string[] = [];
   const counts = { cut: 0, lost: 0, refusedCommit: 0, deleted: 0, abandoned: 0, restarts: 0, unavailable: 0 };
   let stop = false;
   let producing = true;
+  /** Per partition, what happened to it (for a violation's printout): time, instance, event. */
+  const trace = new Map<number, string[]>();
+  const t00 = Date.now();
+  const traced = (partition: number, what: string) => {
+    const l = trace.get(partition) ?? [];
+    l.push(`${((Date.now() - t00) / 1000).toFixed(3)} ${what}`);
+    trace.set(partition, l);
+  };
 
   const committedAt = (partition: number, t: number) =>
     Math.max(0, ...(commitLog.get(partition) ?? []).filter((c) => c.at <= t).map((c) => c.upTo));
@@ -155,7 +165,11 @@ async function main() {
         partition,
         offset: committedUpTo.get(partition) ?? 0,
       }));
-      if (offsets.length > 0) await api('POST', `/consumers/${GROUP}/instances/${name}/positions`, { offsets });
+      for (const o of offsets) traced(o.partition, `${name} rewinds to ${o.offset}`);
+      if (offsets.length > 0) {
+        const p = await api('POST', `/consumers/${GROUP}/instances/${name}/positions`, { offsets });
+        for (const o of offsets) traced(o.partition, `${name} rewound to ${o.offset}: ${p.status}`);
+      }
     } catch {
       // the next call finds out
     }
@@ -207,10 +221,19 @@ async function main() {
         offset: x.offset,
         instance: name!,
       }));
+      const ranges = new Map<number, [number, number]>();
+      for (const x of batch) {
+        const r = ranges.get(x.partition);
+        ranges.set(x.partition, r ? [Math.min(r[0], x.offset), Math.max(r[1], x.offset)] : [x.offset, x.offset]);
+      }
+      for (const [p, [lo, hi]] of ranges)
+        traced(p, `${name} GET (asked at ${((asked - t00) / 1000).toFixed(3)}) read ${lo}..${hi}`);
       for (const x of batch) {
         const c = committedAt(x.partition, asked);
-        if (x.offset < c)
+        if (x.offset < c) {
+          violationAt.push({ partition: x.partition, index: trace.get(x.partition)?.length ?? 0 });
           violations.push(`${x.value} p${x.partition}@${x.offset} read by ${name} after a commit up to ${c}`);
+        }
         reads.push(x);
       }
       if (batch.length === 0) continue;
@@ -225,6 +248,8 @@ async function main() {
         continue;
       }
       const at = Date.now();
+      for (const o of offsets)
+        traced(o.partition, `${name} commit ${o.offset + 1}: ${c.status} ${c.body?.error_code ?? ''}`);
       if (c.status === 200)
         for (const o of offsets) {
           committedUpTo.set(o.partition, Math.max(committedUpTo.get(o.partition) ?? 0, o.offset + 1));
@@ -312,6 +337,10 @@ async function main() {
           unread: unread.slice(0, 50),
           unreadCount: unread.length,
           violations: violations.slice(0, 50),
+          traces: violationAt.slice(0, 3).map(({ partition, index }) => ({
+            partition,
+            around: (trace.get(partition) ?? []).slice(Math.max(0, index - 40), index + 10),
+          })),
           violationCount: violations.length,
           unexpected: unexpected.slice(0, 30),
         },

@@ -18,11 +18,21 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from './consumer-types.js';
+import { CommitFence, isStaleCommit } from './commit-fence.js';
 import { CommitTracker } from './commit-tracker.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
+import { overrideApi, sayOncePerPath } from './platformatic-api-override.js';
 import { fetchDecoder } from './platformatic-fetch-decoder.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
+
+const rebalanced = () =>
+  new GatewayError(
+    409,
+    ErrorCodes.CONSUMER_ILLEGAL_STATE,
+    'The group rebalanced while the commit was on its way; nothing was committed.',
+    { retriable: true },
+  );
 
 export interface PlatformaticGroupOptions {
   group: string;
@@ -52,6 +62,10 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
   private positioning = false;
   private closing: Promise<void> | undefined;
   private readonly commits: CommitTracker;
+  /** Each commit goes out in the generation it was asked in, or not at all (commit-fence.ts). */
+  private readonly fence = new CommitFence();
+  /** The library's generation of the assignment the session holds now (set at each join). */
+  private joinedGeneration: number | undefined;
   /** Next offset per partition after what this session already handed to its socket (kept across rebalances). */
   private readonly delivered = new Map<string, number>();
   private announcedOnce!: () => void;
@@ -92,6 +106,15 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     });
     // Its Fetch responses decoded from one Buffer, records as the loop takes them (platformatic-fetch-decoder.ts).
     fetchDecoder(lib, this.log).install(consumer);
+    if (
+      !overrideApi(
+        consumer,
+        'OffsetCommit',
+        (api) => this.fence.guard(api),
+        sayOncePerPath(this.log, 'path', 'offset commits'),
+      )
+    )
+      this.log.warn('commits are not fenced by generation: the library changed (commit-fence.ts)');
     this.consumer = consumer;
     consumer.on('consumer:group:join', (p) => {
       if (consumer === this.consumer) this.onJoin(p.assignments ?? []);
@@ -131,6 +154,7 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
   private onJoin(assignments: GroupAssignment[]): void {
     if (this.closed) return;
     const gen = ++this.generation;
+    this.joinedGeneration = this.consumer.generationId;
     const next = assignments
       .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
       .sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
@@ -222,17 +246,22 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
 
   /** One commit, confirmed by Kafka (CommitTracker's `send`). */
   private async send(positions: TopicPartitionOffset[]): Promise<void> {
+    const generation = this.joinedGeneration;
+    // The library already joined a newer generation whose assignment the session does not know yet.
+    if (generation === undefined || this.consumer.generationId !== generation) throw rebalanced();
     try {
-      await this.consumer.commit({
-        offsets: positions.map((p) => ({
-          topic: p.topic,
-          partition: p.partition,
-          offset: BigInt(p.offset),
-          leaderEpoch: -1,
-        })),
-      });
+      await this.fence.around(positions, generation, () =>
+        this.consumer.commit({
+          offsets: positions.map((p) => ({
+            topic: p.topic,
+            partition: p.partition,
+            offset: BigInt(p.offset),
+            leaderEpoch: -1,
+          })),
+        }),
+      );
     } catch (e) {
-      throw toGatewayError(kafkaJsShaped(e));
+      throw isStaleCommit(e) ? rebalanced() : toGatewayError(kafkaJsShaped(e));
     }
   }
 

@@ -1,0 +1,268 @@
+/**
+ * A soak of WebSocket group subscriptions (manual acks) with churn: three gateways (the bundle as it ships) behind
+ * the tests' round-robin balancer, which tunnels the upgrades; several sockets in one group on a topic of six
+ * partitions, records produced all along, and for the whole run:
+ *   - sockets that close and come back (a new socket, the same group), as a browser tab does;
+ *   - a replica stopped and started again every few seconds, alternately SIGTERM (graceful: 1001) and SIGKILL
+ *     (the socket just drops); each socket then opens again.
+ *
+ * What it checks, and prints (exit code 1 on any violation):
+ *   - every record in Kafka reached some socket (at least once);
+ *   - a socket never gets the same record twice while it keeps the partition (WS_PROTOCOL.md, decided 2026-12-02);
+ *   - records of a partition reach a socket in offset order;
+ *   - no `error` frame, and no close code other than 1000 (ours), 1001 (shutdown) and 1006 (a killed replica).
+ * Duplicates across sockets (acknowledged less than 200 ms before a rebalance, or not at all) are counted.
+ *
+ *   npx tsx load/soak-ws-group.ts [--minutes 5] [--sockets 5] [--partitions 6] [--restart-every-s 20] [--seed 1]
+ *   (wrap in `flock /tmp/kgw-bench.lock` on a shared machine)
+ */
+import WebSocket from 'ws';
+import { parseArgs } from './lib/args.js';
+import { BUILD_DIR, buildGateway, createTopics, gatewayEntry, startBroker } from './lib/env.js';
+import { kafkaClient, readAll as readTopic } from '../test/helpers/kafka.js';
+import { portsToListenOnLater } from '../test/helpers/ports.js';
+import { type Replica, roundRobinProxy, spawnReplica } from '../test/helpers/replicas.js';
+
+const args = parseArgs(process.argv.slice(2));
+const MINUTES = args.num('minutes', 5);
+const SOCKETS = args.num('sockets', 5);
+const PARTITIONS = args.num('partitions', 6);
+const RESTART_EVERY_S = args.num('restart-every-s', 20);
+let seed = args.num('seed', 1);
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const TOPIC = 'soak-ws-group';
+const GROUP = `soak-ws-${Date.now()}`;
+const SECRET = 'soak-test-secret-of-at-least-32-bytes-long';
+const log = (m: string) => process.stderr.write(`[soak] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Seen {
+  value: string;
+  partition: number;
+  offset: number;
+}
+
+async function main() {
+  if (!(await buildGateway())) throw new Error('build failed');
+  const entry = gatewayEntry(BUILD_DIR);
+  const kafka = await startBroker();
+  const brokers = kafka.bootstrap.PLAINTEXT!;
+  await createTopics(brokers, { [TOPIC]: PARTITIONS });
+  const ports = await portsToListenOnLater(3);
+  const env = (port: number) => ({
+    KAFKA_BROKERS: brokers,
+    AUTH_MODE: 'none',
+    PORT: String(port),
+    PEER_SECRET: SECRET,
+    KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
+    KAFKA_CONSUMER_MAX_WAIT_MS: '100',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    LOG_LEVEL: 'info', // spawnReplica waits for 'gateway listening'
+  });
+  const replicas: (Replica | undefined)[] = await Promise.all(ports.map((p) => spawnReplica(env(p), 60_000, entry)));
+  const proxy = await roundRobinProxy(ports.map((p) => `http://127.0.0.1:${p}`));
+  const wsBase = proxy.url.replace('http', 'ws');
+
+  const reads: Seen[] = [];
+  const violations: string[] = [];
+  const unexpected: string[] = [];
+  const closes = new Map<number, number>();
+  const counts = { opened: 0, closedByUs: 0, refusedOpen: 0, restarts: 0 };
+  let stop = false;
+  let producing = true;
+
+  async function producer() {
+    const p = kafkaClient(brokers).producer({ allowAutoTopicCreation: false, idempotent: true });
+    await p.connect();
+    let n = 0;
+    try {
+      while (producing) {
+        await p.send({
+          topic: TOPIC,
+          messages: Array.from({ length: 10 }, () => ({ key: `k${n}`, value: `v${n++}` })),
+        });
+        await sleep(20);
+      }
+    } finally {
+      await p.disconnect();
+    }
+  }
+
+  /** One socket's life: open, subscribe, read and ack, until it closes (by us, or the replica). */
+  function session(slot: number): Promise<void> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`${wsBase}/ws`, ['kgw.v1'], { perMessageDeflate: false });
+      /** Per partition: the next offset this socket expects, while it holds the partition. */
+      const next = new Map<number, number>();
+      /** Per partition: offsets this socket got since it was last assigned the partition. */
+      const got = new Map<number, Set<number>>();
+      let closeTimer: NodeJS.Timeout | undefined;
+      const ackLater = new Map<number, number>();
+      const acker = setInterval(() => {
+        for (const [partition, offset] of ackLater)
+          ws.send(JSON.stringify({ type: 'ack', id: 's', topic: TOPIC, partition, offset }));
+        ackLater.clear();
+      }, 50);
+      ws.on('open', () => {
+        counts.opened++;
+        ws.send(
+          JSON.stringify({
+            type: 'subscribe',
+            id: 's',
+            mode: 'group',
+            topics: [TOPIC],
+            group: GROUP,
+            from: 'earliest',
+            format: 'string',
+            ack: 'manual',
+            window: 200,
+          }),
+        );
+        if (producing && random() < 0.5) {
+          closeTimer = setTimeout(
+            () => {
+              counts.closedByUs++;
+              ws.close(1000);
+            },
+            2000 + random() * 15_000,
+          );
+        }
+      });
+      const assigned = (tps: { partition: number }[]) => {
+        const now = new Set(tps.map((t) => t.partition));
+        for (const p of [...next.keys()]) if (!now.has(p)) next.delete(p), got.delete(p);
+        for (const p of now) if (!got.has(p)) got.set(p, new Set());
+      };
+      ws.on('message', (data) => {
+        const f = JSON.parse(data.toString());
+        if (f.type === 'subscribed') assigned(f.assignment);
+        else if (f.type === 'assignment') assigned(f.current);
+        else if (f.type === 'error') unexpected.push(`slot ${slot}: error frame ${JSON.stringify(f)}`);
+        else if (f.type === 'record') {
+          const { partition, offset } = f as { partition: number; offset: number };
+          const set = got.get(partition);
+          if (!set) violations.push(`slot ${slot}: p${partition}@${offset} on a partition it does not hold`);
+          else if (set.has(offset))
+            violations.push(`slot ${slot}: p${partition}@${offset} twice while it held p${partition}`);
+          else set.add(offset);
+          const expect = next.get(partition);
+          if (expect !== undefined && offset < expect)
+            violations.push(`slot ${slot}: p${partition}@${offset} after @${expect - 1} (out of order)`);
+          next.set(partition, offset + 1);
+          reads.push({ value: f.value, partition, offset });
+          ackLater.set(partition, offset);
+        }
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        counts.refusedOpen++;
+        if (res.statusCode !== 502 && res.statusCode !== 503)
+          unexpected.push(`slot ${slot}: upgrade ${res.statusCode}`);
+      });
+      ws.on('error', () => {});
+      ws.on('close', (code) => {
+        clearInterval(acker);
+        clearTimeout(closeTimer);
+        closes.set(code, (closes.get(code) ?? 0) + 1);
+        if (![1000, 1001, 1006, 1005].includes(code)) unexpected.push(`slot ${slot}: close ${code}`);
+        resolve();
+      });
+    });
+  }
+
+  async function socketSlot(slot: number) {
+    while (!stop) {
+      await session(slot);
+      if (!stop) await sleep(100 + random() * 500);
+    }
+  }
+
+  async function chaos(until: number) {
+    let i = 0;
+    while (Date.now() < until) {
+      await sleep(RESTART_EVERY_S * 1000 * (0.5 + random()));
+      if (Date.now() >= until) break;
+      const k = Math.floor(random() * replicas.length);
+      const r = replicas[k]!;
+      const kill = i++ % 2 === 1;
+      log(`${kill ? 'SIGKILL' : 'SIGTERM'} replica ${k}`);
+      await (kill ? r.kill() : r.stop());
+      replicas[k] = undefined;
+      await sleep(1000 + random() * 3000);
+      replicas[k] = await spawnReplica(env(ports[k]!), 60_000, entry);
+      counts.restarts++;
+      log(`replica ${k} back`);
+    }
+  }
+
+  const t0 = Date.now();
+  const slots = Array.from({ length: SOCKETS }, (_, s) =>
+    socketSlot(s).catch((e: unknown) => unexpected.push(`slot ${s} threw: ${(e as Error).stack}`)),
+  );
+  const produced = producer();
+  const progress = setInterval(
+    () =>
+      log(
+        `${Math.round((Date.now() - t0) / 1000)} s: reads ${reads.length}, ${JSON.stringify(counts)}, closes ` +
+          `${JSON.stringify([...closes])}, violations ${violations.length}, unexpected ${unexpected.length}`,
+      ),
+    15_000,
+  );
+  try {
+    await chaos(t0 + MINUTES * 60_000);
+    producing = false;
+    await produced;
+    log('producing stopped; draining');
+    const admin = kafkaClient(brokers).admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(TOPIC);
+    await admin.disconnect();
+    const total = ends.reduce((n, p) => n + Number(p.high), 0);
+    const inKafka = await readTopic(brokers, TOPIC, total, 60_000);
+    const wanted = new Set(inKafka.map((r) => r.value!.toString()));
+    const until = Date.now() + 120_000;
+    while (Date.now() < until) {
+      const seen = new Set(reads.map((r) => r.value));
+      if ([...wanted].every((v) => seen.has(v))) break;
+      await sleep(500);
+    }
+    stop = true;
+    const seen = new Set(reads.map((r) => r.value));
+    const unread = inKafka.filter((r) => !seen.has(r.value!.toString())).map((r) => `p${r.partition}@${r.offset}`);
+    console.log(
+      JSON.stringify(
+        {
+          minutes: MINUTES,
+          sockets: SOCKETS,
+          partitions: PARTITIONS,
+          inKafka: inKafka.length,
+          reads: reads.length,
+          duplicates: reads.length - seen.size,
+          ...counts,
+          closes: Object.fromEntries(closes),
+          unread: unread.slice(0, 50),
+          unreadCount: unread.length,
+          violations: violations.slice(0, 50),
+          violationCount: violations.length,
+          unexpected: unexpected.slice(0, 30),
+        },
+        null,
+        2,
+      ),
+    );
+    process.exitCode = unread.length + violations.length + unexpected.length > 0 ? 1 : 0;
+  } finally {
+    clearInterval(progress);
+    stop = true;
+    producing = false;
+    await Promise.allSettled(replicas.map((r) => r?.stop()));
+    await Promise.race([Promise.allSettled(slots), sleep(10_000)]);
+    await proxy.close();
+    await kafka.stop();
+  }
+}
+
+await main();
