@@ -11,21 +11,32 @@
  * The fence sits on the wire (the library's OffsetCommit API, through platformatic-api-override.ts): an
  * OffsetCommit whose offsets were asked in another generation than the one it is about to be sent in is not sent,
  * and the commit fails with `StaleCommitError` (not retried by the library), which the session answers as 409
- * 40903: nothing was committed.
+ * 40903: nothing was committed. kafkajs-patches.ts (patch 6) keeps kafkajs's commits to the same rule.
  */
 import { promisify } from 'node:util';
+import { ErrorCodes, GatewayError } from '../errors.js';
 import type { TopicPartitionOffset } from './consumer-types.js';
 import type { LibraryApi } from './platformatic-api-override.js';
 
-/** The library's error for a commit the fence stopped: it must not retry it (`canRetry: false`). */
+/** The error of a commit the fence stopped: neither library may retry it (`canRetry`, `retriable`: false). */
 export class StaleCommitError extends Error {
   readonly code = 'KGW_STALE_COMMIT';
   readonly canRetry = false;
+  readonly retriable = false;
   constructor(asked: readonly number[], now: number) {
     super(`offsets asked in generation ${asked.join(', ')} were not sent in generation ${now}`);
     this.name = 'StaleCommitError';
   }
 }
+
+/** The answer to a commit that did not go out because the group rebalanced (either client's session). */
+export const rebalancedCommit = () =>
+  new GatewayError(
+    409,
+    ErrorCodes.CONSUMER_ILLEGAL_STATE,
+    'The group rebalanced while the commit was on its way; nothing was committed.',
+    { retriable: true },
+  );
 
 /** The library's OffsetCommit request topics, as its consumer builds them. */
 interface WireTopic {
@@ -85,10 +96,14 @@ export class CommitFence {
   }
 }
 
-/** Whether `e` (or an error it carries: the library wraps retries in MultipleErrors) is the fence's. */
+/** Whether `e` (or an error it carries: MultipleErrors, kafkajs's retrier's wrapper) is the fence's. */
 export function isStaleCommit(e: unknown, depth = 0): boolean {
   if (typeof e !== 'object' || e === null || depth > 5) return false;
-  const x = e as { code?: unknown; errors?: unknown[]; cause?: unknown };
+  const x = e as { code?: unknown; errors?: unknown[]; cause?: unknown; originalError?: unknown };
   if (x.code === 'KGW_STALE_COMMIT') return true;
-  return (x.errors ?? []).some((y) => isStaleCommit(y, depth + 1)) || isStaleCommit(x.cause, depth + 1);
+  return (
+    (x.errors ?? []).some((y) => isStaleCommit(y, depth + 1)) ||
+    isStaleCommit(x.cause, depth + 1) ||
+    isStaleCommit(x.originalError, depth + 1)
+  );
 }

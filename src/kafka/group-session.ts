@@ -17,6 +17,7 @@ import {
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
+import { isStaleCommit, rebalancedCommit } from './commit-fence.js';
 import { CommitTracker } from './commit-tracker.js';
 import { SelfHealingConsumer } from './self-healing-consumer.js';
 
@@ -182,7 +183,7 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
         positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
       );
     } catch (e) {
-      throw toGatewayError(e);
+      throw isStaleCommit(e) ? rebalancedCommit() : toGatewayError(e);
     }
     // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a rejoin,
     // or a replaced consumer's start): only Kafka's confirmation (COMMIT_OFFSETS) counts.

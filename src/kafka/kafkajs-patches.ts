@@ -1,6 +1,6 @@
 /**
- * Five fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
- * that version; `applyKafkajsPatches()` applies all five, and throws (stopping the gateway at start-up) when one cannot
+ * Six fixes for kafkajs 2.2.4 (in maintenance mode, so not fixed upstream). package.json pins kafkajs to exactly
+ * that version; `applyKafkajsPatches()` applies all six, and throws (stopping the gateway at start-up) when one cannot
  * apply — another kafkajs version or file layout, or kafkajs loaded before the patches — instead of running with
  * kafkajs's original behaviour unnoticed. `KAFKAJS_PATCHES` names what applied; the gateway logs it at start-up.
  *
@@ -18,6 +18,7 @@
  * (test/setup/kafkajs-patches.ts) applies them before any test file.
  */
 import { createRequire, Module } from 'node:module';
+import { StaleCommitError } from './commit-fence.js';
 
 interface GroupArgs<M> {
   topic: string;
@@ -448,7 +449,57 @@ function installReleaseLastResponse(): void {
 let applied = false;
 
 /**
- * Applies all five (once; later calls return at once). Applying requires kafkajs's own files, so it happens when the
+ * 6. A commit goes out in the generation it was asked in (the same rule as commit-fence.ts for @platformatic/kafka).
+ *
+ * kafkajs's runner retries a failed commit after a backoff when it counts the error as retriable (NOT_COORDINATOR,
+ * a request timeout, a closed connection), and each try is sent with the consumer group's generation *at that
+ * try*. When the group rebalanced meanwhile, offsets read in the old generation go out in the new one, where Kafka
+ * takes them whatever partitions the member holds now, and can move a partition's committed offset back behind what
+ * its next owner already committed. Here the runner notes the generation when a commit is asked, and a try in
+ * another generation is not sent: the commit fails with StaleCommitError (not retriable), which the group session
+ * answers as 409 40903 (nothing committed), as Java's commitSync does after a rebalance.
+ */
+const ASKED_IN_GENERATION = Symbol('kafka-gateway.commit-asked-in-generation');
+
+interface RunnerLike {
+  consumerGroup?: { generationId?: number };
+  commitOffsets(offsets: object): Promise<void> | undefined;
+}
+interface CommittingGroupLike {
+  generationId?: number;
+  commitOffsets(offsets?: Record<symbol, unknown>): Promise<void>;
+}
+
+function installCommitFence(): void {
+  let runner: RunnerLike;
+  let group: CommittingGroupLike;
+  try {
+    runner = (require('kafkajs/src/consumer/runner') as { prototype: RunnerLike }).prototype;
+    group = (require('kafkajs/src/consumer/consumerGroup') as { prototype: CommittingGroupLike }).prototype;
+  } catch {
+    fail('commit fence', "kafkajs's consumer runner or consumer group is not where it was");
+  }
+  if (typeof runner.commitOffsets !== 'function' || typeof group.commitOffsets !== 'function')
+    fail('commit fence', 'the runner or the consumer group has no commitOffsets');
+  if ((group.commitOffsets as { fenced?: boolean }).fenced) return;
+  const ask = runner.commitOffsets;
+  const send = group.commitOffsets;
+  runner.commitOffsets = function (this: RunnerLike, offsets: object) {
+    return ask.call(this, { ...offsets, [ASKED_IN_GENERATION]: this.consumerGroup?.generationId });
+  };
+  group.commitOffsets = Object.assign(
+    async function (this: CommittingGroupLike, offsets?: Record<symbol, unknown>) {
+      const asked = offsets?.[ASKED_IN_GENERATION] as number | undefined;
+      if (asked !== undefined && asked !== this.generationId)
+        throw new StaleCommitError([asked], this.generationId ?? -1);
+      return send.call(this, offsets);
+    },
+    { fenced: true },
+  );
+}
+
+/**
+ * Applies all six (once; later calls return at once). Applying requires kafkajs's own files, so it happens when the
  * gateway first needs kafkajs (kafkajs-library.ts), never at import: a gateway on @platformatic/kafka loads nothing
  * of kafkajs. Throws KafkajsPatchError when a patch cannot apply, or when kafkajs was loaded before this call.
  */
@@ -461,6 +512,7 @@ export function applyKafkajsPatches(): void {
   installQuietRequestQueue();
   installFastRecordDecoder();
   installReleaseLastResponse();
+  installCommitFence();
   applied = true;
 }
 
@@ -471,4 +523,5 @@ export const KAFKAJS_PATCHES: readonly string[] = Object.freeze([
   'quiet request queue',
   'record decoding with numbers',
   'idle connections release their last response',
+  'commits stay in their generation',
 ]);

@@ -18,21 +18,13 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from './consumer-types.js';
-import { CommitFence, isStaleCommit } from './commit-fence.js';
+import { CommitFence, isStaleCommit, rebalancedCommit } from './commit-fence.js';
 import { CommitTracker } from './commit-tracker.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
 import { overrideApi, sayOncePerPath } from './platformatic-api-override.js';
 import { fetchDecoder } from './platformatic-fetch-decoder.js';
 import { CONSUMER_RETRIES, PlatformaticReader, type PlatformaticConsumerContext } from './platformatic-reader.js';
-
-const rebalanced = () =>
-  new GatewayError(
-    409,
-    ErrorCodes.CONSUMER_ILLEGAL_STATE,
-    'The group rebalanced while the commit was on its way; nothing was committed.',
-    { retriable: true },
-  );
 
 export interface PlatformaticGroupOptions {
   group: string;
@@ -248,7 +240,7 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
   private async send(positions: TopicPartitionOffset[]): Promise<void> {
     const generation = this.joinedGeneration;
     // The library already joined a newer generation whose assignment the session does not know yet.
-    if (generation === undefined || this.consumer.generationId !== generation) throw rebalanced();
+    if (generation === undefined || this.consumer.generationId !== generation) throw rebalancedCommit();
     try {
       await this.fence.around(positions, generation, () =>
         this.consumer.commit({
@@ -261,7 +253,7 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
         }),
       );
     } catch (e) {
-      throw isStaleCommit(e) ? rebalanced() : toGatewayError(kafkaJsShaped(e));
+      throw isStaleCommit(e) ? rebalancedCommit() : toGatewayError(kafkaJsShaped(e));
     }
   }
 

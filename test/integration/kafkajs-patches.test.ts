@@ -42,6 +42,7 @@ it('says at start-up which patches applied, to which kafkajs', () => {
       'quiet request queue',
       'record decoding with numbers',
       'idle connections release their last response',
+      'commits stay in their generation',
     ],
   });
 });

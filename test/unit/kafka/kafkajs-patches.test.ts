@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
+import { isStaleCommit } from '../../../src/kafka/commit-fence.js';
 import {
   groupMessagesPerPartition,
   KAFKAJS_PATCHES,
@@ -31,6 +32,7 @@ it('is the grouping kafkajs’s producer requires', () => {
     'quiet request queue',
     'record decoding with numbers',
     'idle connections release their last response',
+    'commits stay in their generation',
   ]);
   const ours = require(file) as ((args: never) => unknown) & Record<symbol, unknown>;
   expect(ours[Symbol.for('kafka-gateway.kafkajs-patches.grouping')]).toBe(true);
@@ -124,6 +126,75 @@ describe('wake on resume', () => {
   it('knows when a broker has something to fetch', () => {
     expect(nothingActive(group({ t: new Set([1]) }).g as never, 1)).toBe(false);
     expect(nothingActive(group({}).g as never, 1)).toBe(true);
+  });
+});
+
+describe('commits stay in their generation', () => {
+  const Runner = require('kafkajs/src/consumer/runner') as { prototype: { commitOffsets(o: object): unknown } };
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as {
+    prototype: { commitOffsets(o?: object): Promise<void> };
+  };
+  /** A consumer group in `generation` whose offset manager records what it was asked to send. */
+  function group(generation: number) {
+    const sent: unknown[] = [];
+    const g = Object.create(ConsumerGroup.prototype) as { generationId: number; offsetManager: object };
+    g.generationId = generation;
+    g.offsetManager = { commitOffsets: async (o: unknown) => void sent.push(o) };
+    return { g, sent };
+  }
+  /** kafkajs's runner retrying a commit (as its retrier does) while the group moves to `later` in between. */
+  async function retriedAcrossRejoin(later: number) {
+    const { g, sent } = group(7);
+    const runner = Object.create(Runner.prototype) as Record<string, unknown>;
+    let tries = 0;
+    Object.assign(runner, {
+      running: true,
+      consumerGroup: g,
+      logger: { debug: () => {} },
+      retrier: async (fn: (bail: (e: Error) => void, n: number, t: number) => Promise<void>) => {
+        for (;;) {
+          try {
+            return await fn(() => {}, tries, 0);
+          } catch (e) {
+            if ((e as { retriable?: boolean }).retriable === false || ++tries > 2) throw e;
+            g.generationId = later; // the group rejoined before the retry
+          }
+        }
+      },
+    });
+    const offsetManager = g.offsetManager as { commitOffsets(o: unknown): Promise<void> };
+    const first = offsetManager.commitOffsets;
+    let failedOnce = false;
+    offsetManager.commitOffsets = async (o: unknown) => {
+      if (!failedOnce) {
+        failedOnce = true;
+        throw Object.assign(new Error('NOT_COORDINATOR'), { retriable: true });
+      }
+      return first(o);
+    };
+    const result = await (runner.commitOffsets as (o: object) => Promise<void>)({ topics: [] }).then(
+      () => 'committed',
+      (e: unknown) => e,
+    );
+    return { result, sent };
+  }
+
+  it('a retry in the generation the commit was asked in goes out', async () => {
+    const { result, sent } = await retriedAcrossRejoin(7);
+    expect(result).toBe('committed');
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a retry after the group rebalanced is not sent, and fails for good (kafkajs sent it in the new generation)', async () => {
+    const { result, sent } = await retriedAcrossRejoin(8);
+    expect(sent).toEqual([]);
+    expect(isStaleCommit(result)).toBe(true);
+  });
+
+  it('a commit kafkajs makes itself (auto-commit, no generation noted) goes out as before', async () => {
+    const { g, sent } = group(9);
+    await ConsumerGroup.prototype.commitOffsets.call(g);
+    expect(sent).toEqual([undefined]);
   });
 });
 
