@@ -10,7 +10,7 @@
  *
  * The fence sits on the wire (the library's OffsetCommit API, through platformatic-api-override.ts): an
  * OffsetCommit whose offsets were asked in another generation than the one it is about to be sent in is not sent,
- * and the commit fails with `StaleCommitError` (not retried by the library), which the session answers as 409
+ * and the commit fails with an error the library does not retry, which the session answers as 409
  * 40903: nothing was committed. kafkajs-patches.ts (patch 6) keeps kafkajs's commits to the same rule.
  */
 import { promisify } from 'node:util';
@@ -18,16 +18,28 @@ import { ErrorCodes, GatewayError } from '../errors.js';
 import type { TopicPartitionOffset } from './consumer-types.js';
 import type { LibraryApi } from './platformatic-api-override.js';
 
+/** The property every stale-commit error carries, set to true (isStaleCommit looks for it). */
+export const STALE_COMMIT = 'staleCommit';
+
+const staleMessage = (asked: readonly number[], now: number) =>
+  `offsets asked in generation ${asked.join(', ')} were not sent in generation ${now}`;
+
 /** The error of a commit the fence stopped: neither library may retry it (`canRetry`, `retriable`: false). */
 export class StaleCommitError extends Error {
-  readonly code = 'KGW_STALE_COMMIT';
+  readonly [STALE_COMMIT] = true;
   readonly canRetry = false;
   readonly retriable = false;
   constructor(asked: readonly number[], now: number) {
-    super(`offsets asked in generation ${asked.join(', ')} were not sent in generation ${now}`);
+    super(staleMessage(asked, now));
     this.name = 'StaleCommitError';
   }
 }
+
+/**
+ * Makes the error a stopped commit fails with, given its message. @platformatic/kafka retries every error but its own
+ * (GenericError) marked `canRetry: false`, so its session passes one of those (a UserError), with STALE_COMMIT set.
+ */
+export type StaleErrorFactory = (message: string) => Error;
 
 /** The answer to a commit that did not go out because the group rebalanced (either client's session). */
 export const rebalancedCommit = () =>
@@ -69,25 +81,25 @@ export class CommitFence {
   }
 
   /** Undefined when an OffsetCommit of `topics` may go out in `generation`, else why not. */
-  refuse(topics: readonly WireTopic[], generation: number): StaleCommitError | undefined {
+  refuse(topics: readonly WireTopic[], generation: number): string | undefined {
     const asked = this.asked.get(
       keyOf(topics.flatMap((t) => t.partitions.map((p) => [t.name, p.partitionIndex, p.committedOffset] as const))),
     );
     // A commit the fence did not see (none today) goes out as the library sends it.
     if (!asked || asked.includes(generation)) return undefined;
-    return new StaleCommitError(asked, generation);
+    return staleMessage(asked, generation);
   }
 
   /**
    * The library's OffsetCommit API behind the fence. Its arguments, after the connection: group id, generation,
    * member id, group instance id, topics, callback.
    */
-  guard(api: LibraryApi): LibraryApi {
+  guard(api: LibraryApi, staleError: StaleErrorFactory): LibraryApi {
     const fenced = ((connection: unknown, ...args: unknown[]) => {
       const callback = args[args.length - 1];
       const stale = this.refuse(args[4] as WireTopic[], args[1] as number);
       if (stale && typeof callback === 'function') {
-        callback(stale);
+        callback(staleError(stale));
         return;
       }
       api(connection, ...args);
@@ -99,8 +111,8 @@ export class CommitFence {
 /** Whether `e` (or an error it carries: MultipleErrors, kafkajs's retrier's wrapper) is the fence's. */
 export function isStaleCommit(e: unknown, depth = 0): boolean {
   if (typeof e !== 'object' || e === null || depth > 5) return false;
-  const x = e as { code?: unknown; errors?: unknown[]; cause?: unknown; originalError?: unknown };
-  if (x.code === 'KGW_STALE_COMMIT') return true;
+  const x = e as { [STALE_COMMIT]?: unknown; errors?: unknown[]; cause?: unknown; originalError?: unknown };
+  if (x[STALE_COMMIT] === true) return true;
   return (
     (x.errors ?? []).some((y) => isStaleCommit(y, depth + 1)) ||
     isStaleCommit(x.cause, depth + 1) ||

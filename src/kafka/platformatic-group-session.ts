@@ -18,7 +18,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from './consumer-types.js';
-import { CommitFence, isStaleCommit, rebalancedCommit } from './commit-fence.js';
+import { CommitFence, isStaleCommit, rebalancedCommit, STALE_COMMIT } from './commit-fence.js';
 import { CommitTracker } from './commit-tracker.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
 import { kafkaJsShaped, loadPlatformatic, platformaticConnection } from './platformatic-client.js';
@@ -102,7 +102,8 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
       !overrideApi(
         consumer,
         'OffsetCommit',
-        (api) => this.fence.guard(api),
+        // Stopped commits fail with an error of the library's own marked not to retry (it retries any other).
+        (api) => this.fence.guard(api, (m) => new lib.UserError(m, { canRetry: false, [STALE_COMMIT]: true })),
         sayOncePerPath(this.log, 'path', 'offset commits'),
       )
     )

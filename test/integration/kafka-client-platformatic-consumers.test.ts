@@ -9,6 +9,7 @@
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopicPartition, TopicPartitionOffset } from '../../src/kafka/consumer-types.js';
+import { type CommitFence, isStaleCommit } from '../../src/kafka/commit-fence.js';
 import { PlatformaticGroupSession } from '../../src/kafka/platformatic-group-session.js';
 import type { Gateway } from '../../src/server.js';
 import { createTopicReady, ready, startTestGateway } from '../helpers/gateway.js';
@@ -81,6 +82,46 @@ describe('KAFKA_CLIENT=platformatic consumers', () => {
       }
     } finally {
       proto.position = read;
+    }
+  });
+
+  it("a commit goes out in the generation it was asked in: the library's resend in another one is stopped on the wire", async () => {
+    const topic = uniqueTopic('plt-fence');
+    const group = uniqueTopic('g');
+    await createTopicReady(brokers, topic, 1);
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    const session = await gw.kafka.consumers.group(
+      { group, topics: [topic], from: 'earliest' },
+      { onRecord: () => true },
+    );
+    const committed = async () => {
+      const admin = kafkaClient(brokers).admin();
+      await admin.connect();
+      try {
+        return Number((await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]!.partitions[0]!.offset);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    try {
+      await expect.poll(() => session.assignment.length, { timeout: 20_000 }).toBe(1);
+      await session.commitNow([{ topic, partition: 0, offset: 3 }]);
+      expect(await committed()).toBe(3);
+      // What @platformatic/kafka does after a commit met a rebalance: it rejoins and sends the same offsets again,
+      // now in a later generation. Here the offsets are asked in an earlier one, and the library's own commit sends
+      // them in the current one: through its real OffsetCommit call, which the fence must read right.
+      const inside = session as unknown as {
+        fence: CommitFence;
+        joinedGeneration: number;
+        consumer: { commit(o: object): Promise<void> };
+      };
+      const stale = inside.fence.around([{ topic, partition: 0, offset: 7 }], inside.joinedGeneration - 1, () =>
+        inside.consumer.commit({ offsets: [{ topic, partition: 0, offset: 7n, leaderEpoch: -1 }] }),
+      );
+      expect(isStaleCommit(await stale.catch((e: unknown) => e))).toBe(true);
+      expect(await committed()).toBe(3);
+    } finally {
+      await session.close();
     }
   });
 
