@@ -70,9 +70,12 @@ async function main() {
     KAFKA_CONSUMER_MAX_WAIT_MS: '100',
     CONSUMER_INSTANCE_TIMEOUT_MS: '4000',
     SHUTDOWN_TIMEOUT_MS: '5000',
-    LOG_LEVEL: 'info', // spawnReplica waits for 'gateway listening'
+    // Kept in memory (spawnReplica), printed for a partition left unread: assignment changes are logged at debug.
+    LOG_LEVEL: 'debug',
   });
   const replicas: (Replica | undefined)[] = await Promise.all(ports.map((p) => spawnReplica(env(p), 60_000, entry)));
+  /** Every replica process of the run, with its port's index (for the logs of one that was restarted). */
+  const everyReplica = replicas.map((r, i) => ({ index: i, replica: r! }));
   const proxy = await roundRobinProxy(
     ports.map((p) => `http://127.0.0.1:${p}`),
     { retryAfterReset: false },
@@ -175,9 +178,12 @@ async function main() {
     }
   }
 
+  /** Each client's instance now (for the printout of a partition left unread). */
+  const current: (string | undefined)[] = [];
   async function client(slot: number) {
     let name: string | undefined;
     while (!stop) {
+      current[slot] = name;
       if (!name) {
         name = await newInstance();
         if (!name) await sleep(100);
@@ -278,6 +284,7 @@ async function main() {
       replicas[k] = undefined;
       await sleep(1000 + random() * 3000);
       replicas[k] = await spawnReplica(env(ports[k]!), 60_000, entry);
+      everyReplica.push({ index: k, replica: replicas[k]! });
       counts.restarts++;
       log(`replica ${k} back`);
     }
@@ -309,6 +316,30 @@ async function main() {
       const seen = new Set(reads.map((r) => r.value));
       if ([...wanted].every((v) => seen.has(v))) break;
       await sleep(500);
+    }
+    // A partition left unread: who holds what now, the partition's last events, and what the replicas logged.
+    const seenNow = new Set(reads.map((r) => r.value));
+    const stuck = [...new Set(inKafka.filter((r) => !seenNow.has(r.value!.toString())).map((r) => r.partition))];
+    const diagnosis: Record<string, unknown> = {};
+    if (stuck.length > 0) {
+      diagnosis.holders = await Promise.all(
+        current.map(async (n) =>
+          n
+            ? `${n}: ${(await api('GET', `/consumers/${GROUP}/instances/${n}/assignments`).catch(() => undefined))?.text}`
+            : '(none)',
+        ),
+      );
+      diagnosis.lastEvents = Object.fromEntries(stuck.map((p) => [p, (trace.get(p) ?? []).slice(-25)]));
+      diagnosis.replicaLogs = everyReplica.flatMap(({ index, replica }) =>
+        replica.logs
+          .filter(
+            (l) =>
+              (l.level as number) >= 40 ||
+              (l.msg === 'assignment changed' && JSON.stringify(l).includes(`"${TOPIC}/${stuck[0]}"`)),
+          )
+          .slice(-30)
+          .map((l) => `replica ${index} (pid ${replica.child.pid}): ${JSON.stringify(l).slice(0, 400)}`),
+      );
     }
     stop = true;
     await Promise.allSettled(clients);
@@ -343,6 +374,7 @@ async function main() {
           })),
           violationCount: violations.length,
           unexpected: unexpected.slice(0, 30),
+          ...diagnosis,
         },
         null,
         2,

@@ -91,6 +91,17 @@ export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPa
 }
 
 /**
+ * Where a member goes on with a partition it holds again after a rebalance: after what its socket already got
+ * (`delivered`), unless the group's commit is further. Then another member held the partition meanwhile (in a
+ * generation this member missed, or before it rejoined under a new member id) and read on: going back to what this
+ * member delivered would read again what the group committed (the HTTP consumer soak saw a member start 250 records
+ * behind the commit).
+ */
+export function keptPosition(delivered: number, committed: number | undefined): number {
+  return committed !== undefined && committed > delivered ? committed : delivered;
+}
+
+/**
  * Tells the sink a session's new assignment (what it holds now, what was added, what was taken away since `before`)
  * and returns it as the next `before`. A sink that throws is logged, not propagated: the session goes on.
  */

@@ -9,6 +9,7 @@ import {
   createConsumer,
   announceAssignment,
   flattenAssignment,
+  keptPosition,
   startOrClose,
   tpKey,
   watermarks,
@@ -136,19 +137,30 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
     // A partition this member keeps across a rebalance goes on after what its socket already got: kafkajs would
     // restart it at the last commit and hand the unacknowledged records to the same socket a second time. (They are
     // still redelivered from the commit to whoever owns the partition next if this socket never acknowledges them.)
-    const kept = next.filter((tp) => this.delivered.has(tpKey(tp)));
-    for (const tp of kept)
-      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(this.delivered.get(tpKey(tp))) });
-    next = next.filter((tp) => !this.delivered.has(tpKey(tp)));
-    if (next.length === 0) return;
+    // Unless the group read on meanwhile (keptPosition).
+    const carried = new Map<string, number>();
+    for (const tp of next) {
+      const d = this.delivered.get(tpKey(tp));
+      if (d !== undefined) carried.set(tpKey(tp), d);
+    }
     const topics = [...new Set(next.map((tp) => tp.topic))];
     const committed = await this.ctx.admin.fetchOffsets({ groupId: this.opts.group, topics });
-    const fresh = next.filter((tp) => {
+    const committedOf = (tp: TopicPartition) => {
       const o = committed
         .find((t) => t.topic === tp.topic)
         ?.partitions.find((p) => p.partition === tp.partition)?.offset;
-      return o === undefined || Number(o) < 0;
-    });
+      return o === undefined || Number(o) < 0 ? undefined : Number(o);
+    };
+    if (gen !== this.generation || this.closed) return;
+    for (const tp of next) {
+      const d = carried.get(tpKey(tp));
+      // Moved on meanwhile (a seek, or a record): that stands.
+      if (d === undefined || this.delivered.get(tpKey(tp)) !== d) continue;
+      const at = keptPosition(d, committedOf(tp));
+      this.delivered.set(tpKey(tp), at);
+      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(at) });
+    }
+    const fresh = next.filter((tp) => !carried.has(tpKey(tp)) && committedOf(tp) === undefined);
     if (fresh.length === 0) return;
     const marks = new Map(
       await Promise.all(

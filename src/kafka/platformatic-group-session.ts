@@ -9,7 +9,7 @@
 import type { Consumer, GroupAssignment } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GatewayError } from '../errors.js';
-import { announceAssignment, JOIN_TIMEOUT_MS, startOrClose, tpKey } from './consumer-common.js';
+import { announceAssignment, JOIN_TIMEOUT_MS, keptPosition, startOrClose, tpKey } from './consumer-common.js';
 import type {
   ConsumedRecord,
   GroupSession,
@@ -154,16 +154,24 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     this.commits.assign(next);
     const mine = new Set(next.map(tpKey));
     for (const k of this.delivered.keys()) if (!mine.has(k)) this.delivered.delete(k);
+    // What the socket got of a partition it keeps is where it goes on, unless the group read on meanwhile: position()
+    // weighs it against the group's commit. Taken out of `delivered`, which now only records what happens while the
+    // positions are read.
+    const carried = new Map(this.delivered);
+    this.delivered.clear();
     this.positioning = true;
-    void this.positionWithRetry(gen, next).then(
+    void this.positionWithRetry(gen, next, carried).then(
       (positions) => {
         if (gen !== this.generation || this.closed) return;
         this.next.clear();
         // `delivered` wins over what was read: a seek made while the positions were read (or a record taken from a
         // fetch that was in flight) came after the read began.
         for (const p of positions) {
-          const d = this.delivered.get(tpKey(p));
-          this.next.set(tpKey(p), d === undefined ? p : { ...p, offset: d });
+          const k = tpKey(p);
+          const d = this.delivered.get(k);
+          const at = d === undefined ? p : { ...p, offset: d };
+          this.next.set(k, at);
+          if (d === undefined && carried.has(k)) this.delivered.set(k, at.offset);
         }
         this.positioning = false;
         this.announced = announceAssignment(this.sink, this.log, this.announced, next);
@@ -179,10 +187,14 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     );
   }
 
-  private async positionWithRetry(gen: number, next: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+  private async positionWithRetry(
+    gen: number,
+    next: TopicPartition[],
+    carried: ReadonlyMap<string, number>,
+  ): Promise<TopicPartitionOffset[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.position(next);
+        return await this.position(next, carried);
       } catch (e) {
         if (attempt >= POSITION_ATTEMPTS || gen !== this.generation || this.closed) throw e;
         this.log.debug({ err: describeKafkaError(kafkaJsShaped(e)) }, 'reading start positions failed; will retry');
@@ -197,24 +209,24 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
    * the group's commit, else — never committed — the start or the end as read now, so `latest` means "after the
    * assignment was announced".
    */
-  private async position(next: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+  private async position(
+    next: TopicPartition[],
+    carried: ReadonlyMap<string, number>,
+  ): Promise<TopicPartitionOffset[]> {
+    if (next.length === 0) return [];
     const out: TopicPartitionOffset[] = [];
-    const rest: TopicPartition[] = [];
-    for (const tp of next) {
-      const d = this.delivered.get(tpKey(tp));
-      if (d !== undefined) out.push({ ...tp, offset: d });
-      else rest.push(tp);
-    }
-    if (rest.length === 0) return out;
     const byTopic = new Map<string, number[]>();
-    for (const tp of rest) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    for (const tp of next) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     const committed = await this.consumer.listCommittedOffsets({
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
     });
     const fresh: TopicPartition[] = [];
-    for (const tp of rest) {
+    for (const tp of next) {
       const o = committed.get(tp.topic)?.[tp.partition];
-      if (o !== undefined && o >= 0n) out.push({ ...tp, offset: Number(o) });
+      const c = o !== undefined && o >= 0n ? Number(o) : undefined;
+      const d = carried.get(tpKey(tp));
+      if (d !== undefined) out.push({ ...tp, offset: keptPosition(d, c) });
+      else if (c !== undefined) out.push({ ...tp, offset: c });
       else fresh.push(tp);
     }
     if (fresh.length === 0) return out;

@@ -60,11 +60,11 @@ describe('KAFKA_CLIENT=platformatic consumers', () => {
     // The seek lands after the read of the start positions began and before they are used: as an HTTP consumer's
     // `positions` call can during a rebalance. The read is wrapped so the seek comes exactly then.
     const proto = PlatformaticGroupSession.prototype as unknown as {
-      position(next: TopicPartition[]): Promise<TopicPartitionOffset[]>;
+      position(next: TopicPartition[], carried: ReadonlyMap<string, number>): Promise<TopicPartitionOffset[]>;
     };
     const read = proto.position;
-    proto.position = async function (this: PlatformaticGroupSession, next) {
-      const positions = await read.call(this, next);
+    proto.position = async function (this: PlatformaticGroupSession, next, carried) {
+      const positions = await read.call(this, next, carried);
       this.seek({ topic, partition: 0, offset: 6 });
       return positions;
     };

@@ -4,6 +4,7 @@ import {
   flattenAssignment,
   flattenHeaders,
   isClientBug,
+  keptPosition,
   RestartBudget,
   SELF_RESTART_WINDOW_MS,
   SELF_RESTARTS,
@@ -56,5 +57,12 @@ describe('consumer helpers', () => {
       { name: 't', value: Buffer.from('2') },
       { name: 'n', value: null },
     ]);
+  });
+
+  it('a member that holds a partition again goes on after what it delivered, unless the group committed further', () => {
+    expect(keptPosition(120, undefined)).toBe(120); // never committed
+    expect(keptPosition(120, 100)).toBe(120); // its socket got 100..119, not yet acknowledged
+    expect(keptPosition(120, 120)).toBe(120);
+    expect(keptPosition(120, 370)).toBe(370); // another member read and committed on meanwhile
   });
 });
