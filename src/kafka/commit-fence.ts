@@ -41,12 +41,12 @@ export class StaleCommitError extends Error {
  */
 export type StaleErrorFactory = (message: string) => Error;
 
-/** The answer to a commit that did not go out because the group rebalanced (either client's session). */
+/** The answer to a commit that did not go out because the group rebalances or rebalanced (either client's session). */
 export const rebalancedCommit = () =>
   new GatewayError(
     409,
     ErrorCodes.CONSUMER_ILLEGAL_STATE,
-    'The group rebalanced while the commit was on its way; nothing was committed.',
+    'The group is rebalancing or rebalanced while the commit was on its way; nothing was committed.',
     { retriable: true },
   );
 

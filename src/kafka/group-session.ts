@@ -17,7 +17,6 @@ import {
 } from './consumer-common.js';
 import type { GroupSession, GroupStart, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { describeKafkaError, toGatewayError } from './errors.js';
-import { ErrorCodes, GatewayError } from '../errors.js';
 import { isStaleCommit, rebalancedCommit } from './commit-fence.js';
 import { CommitTracker } from './commit-tracker.js';
 import { SelfHealingConsumer } from './self-healing-consumer.js';
@@ -37,6 +36,9 @@ export async function startGroupSession(
 ): Promise<GroupSession> {
   return startOrClose(new KafkaGroupSession(ctx, opts, sink));
 }
+
+/** kafkajs's refusal to commit before its consumer ran (a replaced consumer between its start and its join). */
+const NOT_RUNNING = /^Consumer group was not initialized/;
 
 class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
   /** What the sink was told (it lags Kafka's latest assignment while new partitions are positioned). */
@@ -195,14 +197,12 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
         positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
       );
     } catch (e) {
-      throw isStaleCommit(e) ? rebalancedCommit() : toGatewayError(e);
+      // A replaced consumer (self-healing-consumer.ts) that has not joined yet refuses to commit: as a rejoin.
+      throw isStaleCommit(e) || NOT_RUNNING.test((e as Error)?.message ?? '') ? rebalancedCommit() : toGatewayError(e);
     }
     // kafkajs resolves commitOffsets without committing anything while its runner is not running (during a rejoin,
     // or a replaced consumer's start): only Kafka's confirmation (COMMIT_OFFSETS) counts.
-    if (this.commitsSeen === seen)
-      throw new GatewayError(409, ErrorCodes.CONSUMER_ILLEGAL_STATE, 'The group is rebalancing; nothing committed.', {
-        retriable: true,
-      });
+    if (this.commitsSeen === seen) throw rebalancedCommit();
   }
 
   commitNow(positions: TopicPartitionOffset[]): Promise<void> {
