@@ -155,23 +155,22 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     const mine = new Set(next.map(tpKey));
     for (const k of this.delivered.keys()) if (!mine.has(k)) this.delivered.delete(k);
     // What the socket got of a partition it keeps is where it goes on, unless the group read on meanwhile: position()
-    // weighs it against the group's commit. Taken out of `delivered`, which now only records what happens while the
-    // positions are read.
+    // weighs it against the group's commit. (A snapshot: `delivered` itself stays, for a join that comes before
+    // these positions are read.)
     const carried = new Map(this.delivered);
-    this.delivered.clear();
     this.positioning = true;
     void this.positionWithRetry(gen, next, carried).then(
       (positions) => {
         if (gen !== this.generation || this.closed) return;
         this.next.clear();
-        // `delivered` wins over what was read: a seek made while the positions were read (or a record taken from a
-        // fetch that was in flight) came after the read began.
+        // A seek made while the positions were read (or a record taken from a fetch that was in flight) came after
+        // the read began: it wins over what was read.
         for (const p of positions) {
           const k = tpKey(p);
           const d = this.delivered.get(k);
-          const at = d === undefined ? p : { ...p, offset: d };
+          const at = d !== undefined && d !== carried.get(k) ? { ...p, offset: d } : p;
           this.next.set(k, at);
-          if (d === undefined && carried.has(k)) this.delivered.set(k, at.offset);
+          if (carried.has(k)) this.delivered.set(k, at.offset);
         }
         this.positioning = false;
         this.announced = announceAssignment(this.sink, this.log, this.announced, next);
