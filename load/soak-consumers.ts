@@ -18,31 +18,14 @@
  *   npx tsx load/soak-consumers.ts [--minutes 5] [--clients 4] [--partitions 6] [--restart-every-s 20] [--seed 1]
  *   (wrap in `flock /tmp/kgw-bench.lock` on a shared machine)
  */
-import { parseArgs } from './lib/args.js';
-import { BUILD_DIR, buildGateway, createTopics, gatewayEntry, startBroker } from './lib/env.js';
 import { type Answer, request } from '../test/helpers/consumers.js';
-import { portsToListenOnLater } from '../test/helpers/ports.js';
-import { type Replica, roundRobinProxy, spawnReplica } from '../test/helpers/replicas.js';
-import { readAll as readTopic } from '../test/helpers/kafka.js';
+import { args, drain, MINUTES, PARTITIONS, progress, random, sleep, startSoakBed } from './lib/soak-bed.js';
 
-const args = parseArgs(process.argv.slice(2));
-const MINUTES = args.num('minutes', 5);
 const CLIENTS = args.num('clients', 4);
-const PARTITIONS = args.num('partitions', 6);
-const RESTART_EVERY_S = args.num('restart-every-s', 20);
-let seed = args.num('seed', 1);
-/** A small seeded PRNG, so a failing run can be told apart from the next (timings still differ). */
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
 const TOPIC = 'soak-consumers';
 const GROUP = `soak-${Date.now()}`;
 const BINARY = 'application/vnd.kafka.binary.v2+json';
 const JSON_V2 = 'application/vnd.kafka.json.v2+json';
-const SECRET = 'soak-test-secret-of-at-least-32-bytes-long';
-const log = (m: string) => process.stderr.write(`[soak] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Read {
   value: string;
@@ -52,34 +35,8 @@ interface Read {
 }
 
 async function main() {
-  if (!(await buildGateway())) throw new Error('build failed');
-  const entry = gatewayEntry(BUILD_DIR);
-  const kafka = await startBroker();
-  const brokers = kafka.bootstrap.PLAINTEXT!;
-  await createTopics(brokers, { [TOPIC]: PARTITIONS });
-  const ports = await portsToListenOnLater(3);
-  const peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
-  const env = (port: number) => ({
-    KAFKA_BROKERS: brokers,
-    AUTH_MODE: 'none',
-    PORT: String(port),
-    PEER_URLS: peers,
-    PEER_SECRET: SECRET,
-    KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
-    KAFKA_CONSUMER_MAX_WAIT_MS: '100',
-    CONSUMER_INSTANCE_TIMEOUT_MS: '4000',
-    SHUTDOWN_TIMEOUT_MS: '5000',
-    // Kept in memory (spawnReplica), printed for a partition left unread: assignment changes are logged at debug.
-    LOG_LEVEL: 'debug',
-  });
-  const replicas: (Replica | undefined)[] = await Promise.all(ports.map((p) => spawnReplica(env(p), 60_000, entry)));
-  /** Every replica process of the run, with its port's index (for the logs of one that was restarted). */
-  const everyReplica = replicas.map((r, i) => ({ index: i, replica: r! }));
-  const proxy = await roundRobinProxy(
-    ports.map((p) => `http://127.0.0.1:${p}`),
-    { retryAfterReset: false },
-  );
+  const bed = await startSoakBed(TOPIC, { CONSUMER_INSTANCE_TIMEOUT_MS: '4000' });
+  const { brokers, proxy } = bed;
   const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     request(proxy.url, method, path, body, headers);
 
@@ -93,7 +50,7 @@ async function main() {
   /** Where each violation sits in its partition's trace. */
   const violationAt: { partition: number; index: number }[] = [];
   const unexpected: string[] = [];
-  const counts = { cut: 0, lost: 0, refusedCommit: 0, deleted: 0, abandoned: 0, restarts: 0, unavailable: 0 };
+  const counts = { cut: 0, lost: 0, refusedCommit: 0, deleted: 0, abandoned: 0, unavailable: 0 };
   let stop = false;
   let producing = true;
   /** Per partition, what happened to it (for a violation's printout): time, instance, event. */
@@ -158,24 +115,30 @@ async function main() {
     }
   }
 
+  /** Back to the committed offsets after a call cut without an answer; tried until the instance answers. */
   async function rewind(name: string) {
     counts.cut++;
-    try {
-      const a = await api('GET', `/consumers/${GROUP}/instances/${name}/assignments`);
-      if (a.status !== 200) return;
-      const offsets = (a.body.partitions as { partition: number }[]).map(({ partition }) => ({
-        topic: TOPIC,
-        partition,
-        offset: committedUpTo.get(partition) ?? 0,
-      }));
-      for (const o of offsets) traced(o.partition, `${name} rewinds to ${o.offset}`);
-      if (offsets.length > 0) {
-        const p = await api('POST', `/consumers/${GROUP}/instances/${name}/positions`, { offsets });
-        for (const o of offsets) traced(o.partition, `${name} rewound to ${o.offset}: ${p.status}`);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const a = await api('GET', `/consumers/${GROUP}/instances/${name}/assignments`);
+        if (a.status === 404) return; // gone: its next instance starts from the commits
+        if (a.status === 200) {
+          const offsets = (a.body.partitions as { partition: number }[]).map(({ partition }) => ({
+            topic: TOPIC,
+            partition,
+            offset: committedUpTo.get(partition) ?? 0,
+          }));
+          if (offsets.length === 0) return;
+          const p = await api('POST', `/consumers/${GROUP}/instances/${name}/positions`, { offsets });
+          for (const o of offsets) traced(o.partition, `${name} rewound to ${o.offset}: ${p.status}`);
+          if (p.status === 204 || p.status === 404) return;
+        }
+      } catch {
+        // cut again: try again
       }
-    } catch {
-      // the next call finds out
+      await sleep(200);
     }
+    unexpected.push(`${name}: could not go back to the committed offsets after a cut call`);
   }
 
   /** Each client's instance now (for the printout of a partition left unread). */
@@ -271,55 +234,24 @@ async function main() {
     }
   }
 
-  async function chaos(until: number) {
-    let i = 0;
-    while (Date.now() < until) {
-      await sleep(RESTART_EVERY_S * 1000 * (0.5 + random()));
-      if (Date.now() >= until) break;
-      const k = Math.floor(random() * replicas.length);
-      const r = replicas[k]!;
-      const kill = i++ % 2 === 1;
-      log(`${kill ? 'SIGKILL' : 'SIGTERM'} replica ${k}`);
-      await (kill ? r.kill() : r.stop());
-      replicas[k] = undefined;
-      await sleep(1000 + random() * 3000);
-      replicas[k] = await spawnReplica(env(ports[k]!), 60_000, entry);
-      everyReplica.push({ index: k, replica: replicas[k]! });
-      counts.restarts++;
-      log(`replica ${k} back`);
-    }
-  }
-
   const t0 = Date.now();
   const clients = Array.from({ length: CLIENTS }, (_, s) =>
     client(s).catch((e: unknown) => unexpected.push(`client ${s} threw: ${(e as Error).stack}`)),
   );
   const produced = producer();
-  const progress = setInterval(
+  const stopProgress = progress(
+    t0,
     () =>
-      log(
-        `${Math.round((Date.now() - t0) / 1000)} s: acked ${acked.size}, reads ${reads.length}, ` +
-          `${JSON.stringify(counts)}, violations ${violations.length}, unexpected ${unexpected.length}`,
-      ),
-    15_000,
+      `acked ${acked.size}, reads ${reads.length}, ${JSON.stringify({ ...counts, restarts: bed.restarts })}, ` +
+      `violations ${violations.length}, unexpected ${unexpected.length}`,
   );
   try {
-    await chaos(t0 + MINUTES * 60_000);
+    await bed.chaos(t0 + MINUTES * 60_000);
     producing = false;
     await produced;
-    log('producing stopped; draining');
-    // Drain: every record in Kafka read by someone.
-    const inKafka = await readTopic(brokers, TOPIC, acked.size, 60_000, { settleMs: 3000 });
-    const wanted = new Set(inKafka.map((r) => r.value!.toString()));
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      const seen = new Set(reads.map((r) => r.value));
-      if ([...wanted].every((v) => seen.has(v))) break;
-      await sleep(500);
-    }
+    const { inKafka, unread } = await drain(brokers, TOPIC, () => reads.map((r) => r.value));
     // A partition left unread: who holds what now, the partition's last events, and what the replicas logged.
-    const seenNow = new Set(reads.map((r) => r.value));
-    const stuck = [...new Set(inKafka.filter((r) => !seenNow.has(r.value!.toString())).map((r) => r.partition))];
+    const stuck = [...new Set(unread.map((r) => r.partition))];
     const diagnosis: Record<string, unknown> = {};
     if (stuck.length > 0) {
       diagnosis.holders = await Promise.all(
@@ -330,7 +262,16 @@ async function main() {
         ),
       );
       diagnosis.lastEvents = Object.fromEntries(stuck.map((p) => [p, (trace.get(p) ?? []).slice(-25)]));
-      diagnosis.replicaLogs = everyReplica.flatMap(({ index, replica }) =>
+      // Around each unread record: the reads, commits and rewinds of its partition near its offset.
+      const near = (event: string, offset: number) =>
+        [...event.matchAll(/(?:read |commit |rewound to )(\d+)(?:\.\.(\d+))?/g)].some(
+          (m) => Number(m[1]) - 200 <= offset && offset <= Number(m[2] ?? m[1]) + 200,
+        );
+      diagnosis.aroundUnread = unread.slice(0, 3).map((r) => ({
+        record: `p${r.partition}@${r.offset}`,
+        events: (trace.get(r.partition) ?? []).filter((e) => near(e, r.offset)).slice(0, 60),
+      }));
+      diagnosis.replicaLogs = bed.everyReplica.flatMap(({ index, replica }) =>
         replica.logs
           .filter(
             (l) =>
@@ -350,7 +291,6 @@ async function main() {
     });
     const refusedButWritten = refusedProduce.filter((v) => byValue.has(v));
     const seen = new Set(reads.map((r) => r.value));
-    const unread = inKafka.filter((r) => !seen.has(r.value!.toString())).map((r) => `p${r.partition}@${r.offset}`);
     const duplicates = reads.length - seen.size;
     console.log(
       JSON.stringify(
@@ -363,9 +303,10 @@ async function main() {
           reads: reads.length,
           duplicates,
           ...counts,
+          restarts: bed.restarts,
           lostAcks: lostAcks.slice(0, 20),
           refusedButWritten: refusedButWritten.slice(0, 20),
-          unread: unread.slice(0, 50),
+          unread: unread.slice(0, 50).map((r) => `p${r.partition}@${r.offset}`),
           unreadCount: unread.length,
           violations: violations.slice(0, 50),
           traces: violationAt.slice(0, 3).map(({ partition, index }) => ({
@@ -384,12 +325,10 @@ async function main() {
       lostAcks.length + refusedButWritten.length + unread.length + violations.length + unexpected.length > 0;
     process.exitCode = failed ? 1 : 0;
   } finally {
-    clearInterval(progress);
+    stopProgress();
     stop = true;
     producing = false;
-    await proxy.close();
-    await Promise.allSettled(replicas.map((r) => r?.stop()));
-    await kafka.stop();
+    await bed.stop();
   }
 }
 

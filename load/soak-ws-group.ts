@@ -17,27 +17,12 @@
  *   (wrap in `flock /tmp/kgw-bench.lock` on a shared machine)
  */
 import WebSocket from 'ws';
-import { parseArgs } from './lib/args.js';
-import { BUILD_DIR, buildGateway, createTopics, gatewayEntry, startBroker } from './lib/env.js';
-import { kafkaClient, readAll as readTopic } from '../test/helpers/kafka.js';
-import { portsToListenOnLater } from '../test/helpers/ports.js';
-import { type Replica, roundRobinProxy, spawnReplica } from '../test/helpers/replicas.js';
+import { kafkaClient } from '../test/helpers/kafka.js';
+import { args, drain, MINUTES, PARTITIONS, progress, random, sleep, startSoakBed } from './lib/soak-bed.js';
 
-const args = parseArgs(process.argv.slice(2));
-const MINUTES = args.num('minutes', 5);
 const SOCKETS = args.num('sockets', 5);
-const PARTITIONS = args.num('partitions', 6);
-const RESTART_EVERY_S = args.num('restart-every-s', 20);
-let seed = args.num('seed', 1);
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
 const TOPIC = 'soak-ws-group';
 const GROUP = `soak-ws-${Date.now()}`;
-const SECRET = 'soak-test-secret-of-at-least-32-bytes-long';
-const log = (m: string) => process.stderr.write(`[soak] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Seen {
   value: string;
@@ -46,32 +31,15 @@ interface Seen {
 }
 
 async function main() {
-  if (!(await buildGateway())) throw new Error('build failed');
-  const entry = gatewayEntry(BUILD_DIR);
-  const kafka = await startBroker();
-  const brokers = kafka.bootstrap.PLAINTEXT!;
-  await createTopics(brokers, { [TOPIC]: PARTITIONS });
-  const ports = await portsToListenOnLater(3);
-  const env = (port: number) => ({
-    KAFKA_BROKERS: brokers,
-    AUTH_MODE: 'none',
-    PORT: String(port),
-    PEER_SECRET: SECRET,
-    KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS: '300',
-    KAFKA_CONSUMER_MAX_WAIT_MS: '100',
-    SHUTDOWN_TIMEOUT_MS: '5000',
-    LOG_LEVEL: 'info', // spawnReplica waits for 'gateway listening'
-  });
-  const replicas: (Replica | undefined)[] = await Promise.all(ports.map((p) => spawnReplica(env(p), 60_000, entry)));
-  const proxy = await roundRobinProxy(ports.map((p) => `http://127.0.0.1:${p}`));
+  const bed = await startSoakBed(TOPIC, {});
+  const { brokers, proxy } = bed;
   const wsBase = proxy.url.replace('http', 'ws');
 
   const reads: Seen[] = [];
   const violations: string[] = [];
   const unexpected: string[] = [];
   const closes = new Map<number, number>();
-  const counts = { opened: 0, closedByUs: 0, refusedOpen: 0, restarts: 0 };
+  const counts = { opened: 0, closedByUs: 0, refusedOpen: 0 };
   let stop = false;
   let producing = true;
 
@@ -180,58 +148,24 @@ async function main() {
     }
   }
 
-  async function chaos(until: number) {
-    let i = 0;
-    while (Date.now() < until) {
-      await sleep(RESTART_EVERY_S * 1000 * (0.5 + random()));
-      if (Date.now() >= until) break;
-      const k = Math.floor(random() * replicas.length);
-      const r = replicas[k]!;
-      const kill = i++ % 2 === 1;
-      log(`${kill ? 'SIGKILL' : 'SIGTERM'} replica ${k}`);
-      await (kill ? r.kill() : r.stop());
-      replicas[k] = undefined;
-      await sleep(1000 + random() * 3000);
-      replicas[k] = await spawnReplica(env(ports[k]!), 60_000, entry);
-      counts.restarts++;
-      log(`replica ${k} back`);
-    }
-  }
-
   const t0 = Date.now();
   const slots = Array.from({ length: SOCKETS }, (_, s) =>
     socketSlot(s).catch((e: unknown) => unexpected.push(`slot ${s} threw: ${(e as Error).stack}`)),
   );
   const produced = producer();
-  const progress = setInterval(
+  const stopProgress = progress(
+    t0,
     () =>
-      log(
-        `${Math.round((Date.now() - t0) / 1000)} s: reads ${reads.length}, ${JSON.stringify(counts)}, closes ` +
-          `${JSON.stringify([...closes])}, violations ${violations.length}, unexpected ${unexpected.length}`,
-      ),
-    15_000,
+      `reads ${reads.length}, ${JSON.stringify({ ...counts, restarts: bed.restarts })}, closes ` +
+      `${JSON.stringify([...closes])}, violations ${violations.length}, unexpected ${unexpected.length}`,
   );
   try {
-    await chaos(t0 + MINUTES * 60_000);
+    await bed.chaos(t0 + MINUTES * 60_000);
     producing = false;
     await produced;
-    log('producing stopped; draining');
-    const admin = kafkaClient(brokers).admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(TOPIC);
-    await admin.disconnect();
-    const total = ends.reduce((n, p) => n + Number(p.high), 0);
-    const inKafka = await readTopic(brokers, TOPIC, total, 60_000);
-    const wanted = new Set(inKafka.map((r) => r.value!.toString()));
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      const seen = new Set(reads.map((r) => r.value));
-      if ([...wanted].every((v) => seen.has(v))) break;
-      await sleep(500);
-    }
+    const { inKafka, unread } = await drain(brokers, TOPIC, () => reads.map((r) => r.value));
     stop = true;
     const seen = new Set(reads.map((r) => r.value));
-    const unread = inKafka.filter((r) => !seen.has(r.value!.toString())).map((r) => `p${r.partition}@${r.offset}`);
     console.log(
       JSON.stringify(
         {
@@ -242,8 +176,9 @@ async function main() {
           reads: reads.length,
           duplicates: reads.length - seen.size,
           ...counts,
+          restarts: bed.restarts,
           closes: Object.fromEntries(closes),
-          unread: unread.slice(0, 50),
+          unread: unread.slice(0, 50).map((r) => `p${r.partition}@${r.offset}`),
           unreadCount: unread.length,
           violations: violations.slice(0, 50),
           violationCount: violations.length,
@@ -255,13 +190,12 @@ async function main() {
     );
     process.exitCode = unread.length + violations.length + unexpected.length > 0 ? 1 : 0;
   } finally {
-    clearInterval(progress);
+    stopProgress();
     stop = true;
     producing = false;
-    await Promise.allSettled(replicas.map((r) => r?.stop()));
+    await Promise.allSettled(bed.replicas.map((r) => r?.stop()));
     await Promise.race([Promise.allSettled(slots), sleep(10_000)]);
-    await proxy.close();
-    await kafka.stop();
+    await bed.stop();
   }
 }
 
