@@ -203,10 +203,10 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
   }
 
   /**
-   * Where each assigned partition goes on: after what this session's socket already got (a partition kept across
-   * a rebalance: restarting at the last commit would hand unacknowledged records to the same socket twice), else
-   * the group's commit, else — never committed — the start or the end as read now, so `latest` means "after the
-   * assignment was announced".
+   * Where each assigned partition goes on: after what this session's socket already got (`carried`: a partition
+   * kept across a rebalance, where restarting at the last commit would hand unacknowledged records to the same
+   * socket twice) unless the group committed further (keptPosition), else the group's commit, else — never
+   * committed — the start or the end as read now, so `latest` means "after the assignment was announced".
    */
   private async position(
     next: TopicPartition[],
