@@ -154,12 +154,18 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       return o === undefined || Number(o) < 0 ? undefined : Number(o);
     };
     if (gen !== this.generation || this.closed) return;
+    // Every partition is sought now, also where that is the commit kafkajs would start from: kafkajs keeps a seek of
+    // a partition revoked before the seek was applied, and applies it when the partition comes back, however long
+    // after (the kafkajs soak: members starting hundreds of records behind the commit, or past records never read).
     for (const tp of next) {
-      const d = carried.get(tpKey(tp));
+      const k = tpKey(tp);
+      const d = carried.get(k);
       // Moved on meanwhile (a seek, or a record): that stands.
-      if (d === undefined || this.delivered.get(tpKey(tp)) !== d) continue;
-      const at = keptPosition(d, committedOf(tp));
-      this.delivered.set(tpKey(tp), at);
+      if (this.delivered.get(k) !== d) continue;
+      const c = committedOf(tp);
+      if (d === undefined && c === undefined) continue; // never committed: below
+      const at = d === undefined ? c! : keptPosition(d, c);
+      if (d !== undefined) this.delivered.set(k, at);
       this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(at) });
     }
     const fresh = next.filter((tp) => !carried.has(tpKey(tp)) && committedOf(tp) === undefined);
