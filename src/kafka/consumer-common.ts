@@ -94,8 +94,7 @@ export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPa
  * Where a member goes on with a partition it holds again after a rebalance: after what its socket already got
  * (`delivered`), unless the group's commit is further. Then another member held the partition meanwhile (in a
  * generation this member missed, or before it rejoined under a new member id) and read on: going back to what this
- * member delivered would read again what the group committed (the HTTP consumer soak saw a member start 250 records
- * behind the commit).
+ * member delivered would read again what the group committed.
  */
 export function keptPosition(delivered: number, committed: number | undefined): number {
   return committed !== undefined && committed > delivered ? committed : delivered;
