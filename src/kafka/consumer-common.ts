@@ -7,7 +7,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, 
 import type { Config } from '../config.js';
 import { ErrorCodes, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { ConsumedRecord, RecordSink, TopicPartition } from './consumer-types.js';
+import type { ConsumedRecord, RecordSink, TopicPartition, TopicPartitionOffset } from './consumer-types.js';
 import { toGatewayError } from './errors.js';
 import type { RecordHeader } from './types.js';
 import { kafkajs } from './kafkajs-library.js';
@@ -98,6 +98,28 @@ export function diffPartitions(a: readonly TopicPartition[], b: readonly TopicPa
  */
 export function keptPosition(delivered: number, committed: number | undefined): number {
   return committed !== undefined && committed > delivered ? committed : delivered;
+}
+
+/**
+ * Where each partition of a new assignment starts (either client's group session): a partition kept across the
+ * rebalance after what the socket already got (`carried`, weighed against the commit by keptPosition), else at the
+ * group's commit; `fresh` are those never committed, which the session starts at the start or the end as read now.
+ */
+export function startPositions(
+  next: readonly TopicPartition[],
+  carried: ReadonlyMap<string, number>,
+  committedOf: (tp: TopicPartition) => number | undefined,
+): { positions: TopicPartitionOffset[]; fresh: TopicPartition[] } {
+  const positions: TopicPartitionOffset[] = [];
+  const fresh: TopicPartition[] = [];
+  for (const tp of next) {
+    const c = committedOf(tp);
+    const d = carried.get(tpKey(tp));
+    if (d !== undefined) positions.push({ ...tp, offset: keptPosition(d, c) });
+    else if (c !== undefined) positions.push({ ...tp, offset: c });
+    else fresh.push(tp);
+  }
+  return { positions, fresh };
 }
 
 /**

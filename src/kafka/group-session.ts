@@ -9,8 +9,8 @@ import {
   createConsumer,
   announceAssignment,
   flattenAssignment,
-  keptPosition,
   startOrClose,
+  startPositions,
   tpKey,
   watermarks,
   type ConsumerContext,
@@ -154,21 +154,17 @@ class KafkaGroupSession extends SelfHealingConsumer implements GroupSession {
       return o === undefined || Number(o) < 0 ? undefined : Number(o);
     };
     if (gen !== this.generation || this.closed) return;
+    const { positions, fresh } = startPositions(next, carried, committedOf);
     // Every partition is sought now, also where that is the commit kafkajs would start from: kafkajs keeps a seek of
     // a partition revoked before the seek was applied, and applies it when the partition comes back, however long
     // after (the kafkajs soak: members starting hundreds of records behind the commit, or past records never read).
-    for (const tp of next) {
-      const k = tpKey(tp);
-      const d = carried.get(k);
+    for (const p of positions) {
+      const k = tpKey(p);
       // Moved on meanwhile (a seek, or a record): that stands.
-      if (this.delivered.get(k) !== d) continue;
-      const c = committedOf(tp);
-      if (d === undefined && c === undefined) continue; // never committed: below
-      const at = d === undefined ? c! : keptPosition(d, c);
-      if (d !== undefined) this.delivered.set(k, at);
-      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(at) });
+      if (this.delivered.get(k) !== carried.get(k)) continue;
+      if (carried.has(k)) this.delivered.set(k, p.offset);
+      this.consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
     }
-    const fresh = next.filter((tp) => !carried.has(tpKey(tp)) && committedOf(tp) === undefined);
     if (fresh.length === 0) return;
     const marks = new Map(
       await Promise.all(

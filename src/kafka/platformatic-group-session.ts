@@ -9,7 +9,7 @@
 import type { Consumer, GroupAssignment } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GatewayError } from '../errors.js';
-import { announceAssignment, JOIN_TIMEOUT_MS, keptPosition, startOrClose, tpKey } from './consumer-common.js';
+import { announceAssignment, JOIN_TIMEOUT_MS, startOrClose, startPositions, tpKey } from './consumer-common.js';
 import type {
   ConsumedRecord,
   GroupSession,
@@ -213,21 +213,15 @@ export class PlatformaticGroupSession extends PlatformaticReader implements Grou
     carried: ReadonlyMap<string, number>,
   ): Promise<TopicPartitionOffset[]> {
     if (next.length === 0) return [];
-    const out: TopicPartitionOffset[] = [];
     const byTopic = new Map<string, number[]>();
     for (const tp of next) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     const committed = await this.consumer.listCommittedOffsets({
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
     });
-    const fresh: TopicPartition[] = [];
-    for (const tp of next) {
+    const { positions: out, fresh } = startPositions(next, carried, (tp) => {
       const o = committed.get(tp.topic)?.[tp.partition];
-      const c = o !== undefined && o >= 0n ? Number(o) : undefined;
-      const d = carried.get(tpKey(tp));
-      if (d !== undefined) out.push({ ...tp, offset: keptPosition(d, c) });
-      else if (c !== undefined) out.push({ ...tp, offset: c });
-      else fresh.push(tp);
-    }
+      return o !== undefined && o >= 0n ? Number(o) : undefined;
+    });
     if (fresh.length === 0) return out;
     const { ListOffsetTimestamps } = await loadPlatformatic();
     const freshTopics = [...new Set(fresh.map((tp) => tp.topic))];

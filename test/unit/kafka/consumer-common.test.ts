@@ -6,6 +6,7 @@ import {
   isClientBug,
   keptPosition,
   RestartBudget,
+  startPositions,
   SELF_RESTART_WINDOW_MS,
   SELF_RESTARTS,
 } from '../../../src/kafka/consumer-common.js';
@@ -64,5 +65,27 @@ describe('consumer helpers', () => {
     expect(keptPosition(120, 100)).toBe(120); // its socket got 100..119, not yet acknowledged
     expect(keptPosition(120, 120)).toBe(120);
     expect(keptPosition(120, 370)).toBe(370); // another member read and committed on meanwhile
+  });
+
+  it('starts a new assignment: kept partitions after what was delivered (or the commit, if further), others at the commit, the rest fresh', () => {
+    const t = 't';
+    const carried = new Map([
+      ['0:t', 50], // kept, commit behind
+      ['1:t', 50], // kept, commit ahead
+      ['2:t', 50], // kept, never committed
+    ]);
+    const commits: Record<number, number | undefined> = { 0: 40, 1: 90, 2: undefined, 3: 7, 4: undefined };
+    const { positions, fresh } = startPositions(
+      [0, 1, 2, 3, 4].map((partition) => ({ topic: t, partition })),
+      carried,
+      (tp) => commits[tp.partition],
+    );
+    expect(positions).toEqual([
+      { topic: t, partition: 0, offset: 50 },
+      { topic: t, partition: 1, offset: 90 },
+      { topic: t, partition: 2, offset: 50 },
+      { topic: t, partition: 3, offset: 7 },
+    ]);
+    expect(fresh).toEqual([{ topic: t, partition: 4 }]);
   });
 });
