@@ -43,7 +43,6 @@ async function main() {
   const acked = new Map<string, { partition: number; offset: number }>();
   const refusedProduce: string[] = [];
   const reads: Read[] = [];
-  const committedUpTo = new Map<number, number>();
   /** Per partition, the commits answered 200 with the time of the answer. */
   const commitLog = new Map<number, { at: number; upTo: number }[]>();
   const violations: string[] = [];
@@ -126,7 +125,7 @@ async function main() {
           const offsets = (a.body.partitions as { partition: number }[]).map(({ partition }) => ({
             topic: TOPIC,
             partition,
-            offset: committedUpTo.get(partition) ?? 0,
+            offset: committedAt(partition, Date.now()),
           }));
           if (offsets.length === 0) return;
           const p = await api('POST', `/consumers/${GROUP}/instances/${name}/positions`, { offsets });
@@ -221,7 +220,6 @@ async function main() {
         traced(o.partition, `${name} commit ${o.offset + 1}: ${c.status} ${c.body?.error_code ?? ''}`);
       if (c.status === 200)
         for (const o of offsets) {
-          committedUpTo.set(o.partition, Math.max(committedUpTo.get(o.partition) ?? 0, o.offset + 1));
           const l = commitLog.get(o.partition) ?? [];
           l.push({ at, upTo: o.offset + 1 });
           commitLog.set(o.partition, l);
