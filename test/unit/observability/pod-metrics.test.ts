@@ -41,6 +41,10 @@ describe('mergeSnapshots', () => {
 
   it('includes the process metrics of every worker, summed', async () => {
     const m = createMetrics();
+    // The CPU counters count from the registry's creation, and Linux accounts CPU time in scheduler ticks: on a busy
+    // machine no tick may land before the snapshot (CI once read 0). Run until this process has used CPU since.
+    const before = process.cpuUsage().user;
+    while (process.cpuUsage().user - before < 20_000);
     // As it crosses the IPC channel: JSON (prom-client's objects are live and move at the next collection).
     const one = JSON.parse(JSON.stringify(await m.snapshot())) as unknown[];
     const text = await mergeSnapshots({ workers: 2, registries: [one, one] });
