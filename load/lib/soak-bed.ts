@@ -13,12 +13,20 @@ export const args = parseArgs(process.argv.slice(2));
 export const MINUTES = args.num('minutes', 5);
 export const PARTITIONS = args.num('partitions', 6);
 const RESTART_EVERY_S = args.num('restart-every-s', 20);
-let seed = args.num('seed', 1);
+let state = args.num('seed', 1) >>> 0;
 
-/** A small seeded PRNG: a seed fixes the churn's choices (not the timings), so runs can be told apart. */
+/**
+ * A small seeded PRNG (mulberry32: 32-bit integer steps only): a seed fixes the churn's choices (not the timings),
+ * so runs can be told apart. It replaced a multiplicative generator computed in doubles, whose product overflowed
+ * 2^53 and lost bits: its cycles were short (852 distinct values in 100,000 draws for seed 37), so a seed could
+ * all but stop one kind of churn (seed 37: 28 instances deleted against 218 abandoned, where the odds are 10 to 3).
+ */
 export function random(): number {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
 }
 
 export const log = (m: string) => process.stderr.write(`[soak] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
