@@ -11,7 +11,7 @@
  * unbundled, so that each allocation is named by its package (in the bundle most are "ours and bundled packages").
  *   (wrap in `flock /tmp/kgw-bench.lock` on a shared machine)
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from './lib/args.js';
@@ -45,7 +45,7 @@ process.on('SIGUSR2', () => {
       samplingInterval: 256,
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: true,
-    }, () => process.stderr.write('ALLOC sampling\\n'));
+    }, () => writeFileSync(process.env.ALLOC_OUT + '.started', ''));
     return;
   }
   session.post('HeapProfiler.stopSampling', (err, r) => {
@@ -94,7 +94,11 @@ async function main() {
         });
       await load(Math.max(2000, REQUESTS / 2));
       gw.child.kill('SIGUSR2');
-      await new Promise((r) => setTimeout(r, 300)); // the profiler starts asynchronously in the gateway
+      // The profiler starts asynchronously in the gateway, which says so with a file.
+      for (let i = 0; !existsSync(`${out}.started`); i++) {
+        if (i > 100) throw new Error('the sampling heap profiler did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const r = await load(REQUESTS);
       const sent = r.ok + r.non2xx + r.errors;
       gw.child.kill('SIGUSR2');
