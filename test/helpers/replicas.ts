@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js';
 import { testKafkaClientEnv } from './kafka-client-choice.js';
@@ -119,7 +120,8 @@ export interface RoundRobinProxy {
  * callers land on the others. A request whose connection was reset before an answer came is passed on to the next
  * target too, as nginx does for a GET; with `retryAfterReset: false` the caller's connection is cut instead (the
  * request may have reached the replica: a `GET records` there has already advanced its instance). Streams bodies
- * both ways (SSE included) and tunnels WebSocket upgrades.
+ * both ways (SSE included) and tunnels WebSocket upgrades: when either end of a tunnel closes, the other is closed
+ * once what it was sent is written, and close() ends every tunnel still open.
  */
 export async function roundRobinProxy(
   targets: string[],
@@ -172,7 +174,12 @@ export async function roundRobinProxy(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => forward(req, Buffer.concat(chunks), res, new Set()));
   });
-  server.on('upgrade', (req, socket, head) => {
+  // Upgraded connections leave the HTTP server's bookkeeping (closeAllConnections does not see them), yet
+  // server.close() waits for them: close() ends them itself.
+  const tunnels = new Set<Duplex>();
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
     const target = pick(new Set());
     if (!target) return socket.destroy();
     const u = new URL(target);
@@ -192,9 +199,14 @@ export async function roundRobinProxy(
       upSocket.pipe(socket).pipe(upSocket);
       upSocket.on('error', () => socket.destroy());
       socket.on('error', () => upSocket.destroy());
+      // A pipe only ends the other side's writing: the client's side, no longer read once the replica's side
+      // closed, would stay half-open for good (and keep close() waiting). Close each side when the other is gone.
+      upSocket.on('close', () => closeAfterWrites(socket));
+      socket.on('close', () => closeAfterWrites(upSocket));
     });
     out.on('response', (r) => {
-      socket.end(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\nconnection: close\r\n\r\n`);
+      socket.write(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\nconnection: close\r\n\r\n`);
+      closeAfterWrites(socket);
     });
     out.on('error', () => socket.destroy());
     out.end();
@@ -207,7 +219,14 @@ export async function roundRobinProxy(
     counts,
     close: async () => {
       server.closeAllConnections();
+      for (const t of tunnels) t.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** Ends `socket` and destroys it once what was written to it has gone out (its peer may never end its side). */
+function closeAfterWrites(socket: Duplex): void {
+  if (socket.destroyed) return;
+  socket.end(() => socket.destroy());
 }
