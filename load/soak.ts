@@ -5,7 +5,9 @@
  * code the docs do not name (docs/testing.md, "Soaks"). The seed (random unless given) fixes the churn's choices,
  * not the timing: it is printed, so a failure's run can be repeated with the same choices.
  *
- *   npm run soak [-- --minutes 2] [--kafka-clients platformatic,kafkajs] [--seed N]
+ *   npm run soak [-- --minutes 2] [--kafka-clients platformatic,kafkajs] [--seed N] [--limit-s S]
+ *
+ * --limit-s: how long one soak may take before it is stopped and failed (default: its minutes + 300 s).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -28,14 +30,33 @@ const SOAKS: { name: string; file: string; args: string[] }[] = [
   { name: 'WebSocket groups', file: 'load/soak-ws-group.ts', args: ['--sockets', '5', '--restart-every-s', '15'] },
 ];
 
+// A soak that has not finished by then is stuck (its own run, the drain's 120 s and its clean-up take far less): it
+// fails, and its whole process group (replicas, broker) is killed, so CI never waits for it.
+const limitS = args.num('limit-s', minutes * 60 + 300);
+let running: number | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (running !== undefined) process.kill(-running, 'SIGKILL');
+    process.exit(1);
+  });
+
 function run(file: string, soakArgs: string[], client: string): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', path.join(ROOT, file), '--minutes', String(minutes), '--seed', String(seed), ...soakArgs],
-      { cwd: ROOT, stdio: 'inherit', env: { ...process.env, KGW_TEST_KAFKA_CLIENT: client } },
+      { cwd: ROOT, stdio: 'inherit', env: { ...process.env, KGW_TEST_KAFKA_CLIENT: client }, detached: true },
     );
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    running = child.pid;
+    const timer = setTimeout(() => {
+      log(`${file} has not finished within ${limitS} s: stopping it and everything it started`);
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, limitS * 1000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      running = undefined;
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
