@@ -10,7 +10,9 @@
  *   - every record in Kafka reached some socket (at least once);
  *   - a socket never gets the same record twice while it keeps the partition (WS_PROTOCOL.md, decided 2026-12-02);
  *   - records of a partition reach a socket in offset order;
- *   - no `error` frame, and no close code other than 1000 (ours), 1001 (shutdown) and 1006 (a killed replica).
+ *   - no `error` frame but KAFKA_UNAVAILABLE (a replica that listens and has not reached Kafka yet: the balancer
+ *     has no readiness check; the client opens a new socket), and no close code other than
+ *     1000 (ours), 1001 (shutdown) and 1006 (a killed replica).
  * Duplicates across sockets (acknowledged less than 200 ms before a rebalance, or not at all) are counted.
  *
  *   npx tsx load/soak-ws-group.ts [--minutes 5] [--sockets 5] [--partitions 6] [--restart-every-s 20] [--seed 1]
@@ -39,7 +41,7 @@ async function main() {
   const violations: string[] = [];
   const unexpected: string[] = [];
   const closes = new Map<number, number>();
-  const counts = { opened: 0, closedByUs: 0, refusedOpen: 0 };
+  const counts = { opened: 0, closedByUs: 0, refusedOpen: 0, unavailable: 0 };
   let stop = false;
   let producing = true;
 
@@ -109,7 +111,11 @@ async function main() {
         const f = JSON.parse(data.toString());
         if (f.type === 'subscribed') assigned(f.assignment);
         else if (f.type === 'assignment') assigned(f.current);
-        else if (f.type === 'error') unexpected.push(`slot ${slot}: error frame ${JSON.stringify(f)}`);
+        else if (f.type === 'error' && f.code === 'KAFKA_UNAVAILABLE') {
+          // No subscription was made: try again on a new socket (the balancer picks the next replica).
+          counts.unavailable++;
+          ws.close(1000);
+        } else if (f.type === 'error') unexpected.push(`slot ${slot}: error frame ${JSON.stringify(f)}`);
         else if (f.type === 'record') {
           const { partition, offset } = f as { partition: number; offset: number };
           const set = got.get(partition);
