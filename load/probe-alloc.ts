@@ -18,6 +18,7 @@ import { parseArgs } from './lib/args.js';
 import { createTopics, startBroker, startGatewayProcess } from './lib/env.js';
 import { openLoopHttp } from './lib/http-open-loop.js';
 import { JSON_V2, produceBody } from './lib/payload.js';
+import { area } from './profile-summary.js';
 
 const args = parseArgs(process.argv.slice(2));
 const REQUESTS = args.num('requests', 4000);
@@ -54,18 +55,6 @@ process.on('SIGUSR2', () => {
   });
 });
 `;
-
-function area(url: string): string {
-  if (!url) return '(native or V8)';
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm >= 0) {
-    const rest = url.slice(nm + 13).split('/');
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
-  }
-  if (url.includes('/bundle/')) return 'bundle (ours and bundled packages)';
-  return path.basename(url);
-}
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kgw-alloc-'));
@@ -129,7 +118,7 @@ function report(head: Node, sent: number, ok: number) {
       const f = n.callFrame;
       const key = `${f.functionName || '(anonymous)'} ${f.url ? `${path.basename(f.url)}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`;
       byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize);
-      const a = area(f.url);
+      const a = area(f.url, f.functionName);
       byArea.set(a, (byArea.get(a) ?? 0) + n.selfSize);
       total += n.selfSize;
     }

@@ -20,12 +20,17 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** Where a function lives: "ours", "npm:<package>", "node", or V8's pseudo-frames. */
+/**
+ * Where a function lives: "ours", "bundle (ours and bundled packages)" for the built bundle, "npm:<package>" (the
+ * innermost node_modules), "node:<module>" for Node's built-ins, or V8's pseudo-frames by name. The CPU profile
+ * summary below and load/probe-alloc.ts both sort frames with it.
+ */
 export function area(url: string, name: string): string {
   if (!url) return name.startsWith('(') ? name : '(native)';
-  if (url.startsWith('node:')) return 'node';
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `npm:${nm[1]}`;
+  if (url.includes('/bundle/')) return 'bundle (ours and bundled packages)';
   if (/\/(src|load\/\.build)\//.test(url)) return 'ours';
   return 'other';
 }
