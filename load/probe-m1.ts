@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUILD_DIR, freePort, ROOT, startBroker } from './lib/env.js';
 import { machineLoad, rssMb, rssPartsMb } from './lib/proc.js';
+import { YOUNG_GENERATION_FLAG } from '../src/young-generation.js';
 
 const NODE = {
   20: '/usr/bin/node',
@@ -99,6 +100,27 @@ const ALL: Variant[] = [
   },
   { name: 'node24-platformatic-lite', node: NODE[24], flags: ['--lite-mode'], env: { KAFKA_CLIENT: 'platformatic' } },
   { name: 'node24-kafkajs-arena2', node: NODE[24], env: { KAFKA_CLIENT: 'kafkajs', MALLOC_ARENA_MAX: '2' } },
+  // glibc's allocator keeps what the start-up freed (docs/performance.md, "Idle memory"): the bundle as it ships,
+  // then with glibc tunables set in the environment.
+  ...(
+    [
+      ['shipped', undefined],
+      ['trim128k', 'glibc.malloc.trim_threshold=131072'],
+      ['arena1', 'glibc.malloc.arena_max=1'],
+      ['arena1-trim128k', 'glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=131072'],
+      ['mmap64k', 'glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536'],
+      [
+        'arena2-mmap64k',
+        'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536',
+      ],
+    ] as const
+  ).map(([name, tunables]) => ({
+    name: `node24-platformatic-bundle-${name}`,
+    node: NODE[24],
+    flags: [YOUNG_GENERATION_FLAG],
+    entry: 'bundle/main.js',
+    env: { KAFKA_CLIENT: 'platformatic', ...(tunables ? { GLIBC_TUNABLES: tunables } : {}) },
+  })),
 ];
 
 const log = (m: string) => process.stderr.write(`[probe-m1] ${m}\n`);
