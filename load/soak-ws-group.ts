@@ -10,9 +10,11 @@
  *   - every record in Kafka reached some socket (at least once);
  *   - a socket never gets the same record twice while it keeps the partition (WS_PROTOCOL.md, decided 2026-12-02);
  *   - records of a partition reach a socket in offset order;
- *   - no `error` frame but KAFKA_UNAVAILABLE (a replica that listens and has not reached Kafka yet: the balancer
- *     has no readiness check; the client opens a new socket), and no close code other than
- *     1000 (ours), 1001 (shutdown) and 1006 (a killed replica).
+ *   - no `error` frame but KAFKA_UNAVAILABLE (documented for a replica that cannot reach Kafka; the client opens a
+ *     new socket, and the run counts it as `unavailable`), and no close code other than 1000 (ours), 1001 (shutdown)
+ *     and 1006 (a killed replica). A replica listens only once its first probe of Kafka concluded, so a restarted
+ *     one no longer answers it before it asked a broker (it did until 2026-12-05: the balancer has no readiness
+ *     check).
  * Duplicates across sockets (acknowledged less than 200 ms before a rebalance, or not at all) are counted.
  *
  *   npx tsx load/soak-ws-group.ts [--minutes 5] [--sockets 5] [--partitions 6] [--restart-every-s 20] [--seed 1]

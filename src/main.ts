@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     heapSizeLimit: v8.getHeapStatistics().heap_size_limit,
   });
   if (young) gw.logger.warn(young);
-  // A moment after listening the start-up's garbage is dead (the Kafka connections are being made meanwhile).
+  // A moment after listening the start-up's garbage is dead (the first Kafka connections are made by then).
   setTimeout(() => {
     const before = process.memoryUsage.rss();
     if (releaseStartupMemory())

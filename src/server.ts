@@ -136,13 +136,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     listener(req, res);
   });
 
-  // Connect in the background: a single process answers /healthz at once and 503 until Kafka is reachable. A worker
-  // of WORKERS > 1 takes connections on the pod's shared port only once its first probe of Kafka concluded (reachable
-  // or not; the probe gives up after 10 s): the primary hands connections to any listening worker at once, so one
-  // that listened first would answer 503 "no broker reachable" before it ever asked one, right after start and after
-  // a respawn while its siblings serve, and the pod's /readyz (answered by a sibling) would not show it.
-  const connecting = kafka.start();
-  if (worker) await connecting;
+  // Connect, then listen: the process takes connections only once its first probe of Kafka concluded (reachable or
+  // not; the probe gives up after 10 s). Until then it could only refuse what needs Kafka (503 "no broker reachable")
+  // without having asked a broker. A balancer tries a refused connection on another replica (nginx does by default)
+  // but passes a 503 on to the client; and with WORKERS > 1 the primary hands connections to any listening worker,
+  // while a sibling may answer the pod's /readyz (docs/observability.md, "Start-up").
+  await kafka.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => {

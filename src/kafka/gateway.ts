@@ -32,7 +32,10 @@ export interface KafkaGateway {
   readonly instanceOffsets: InstanceOffsets;
   /** True once the producer connected and the cluster answers. */
   ready(): boolean;
-  /** Connect in the background; never throws (an unreachable cluster is reported through availability). */
+  /**
+   * The first probe of the cluster: resolves once it concluded (reachable or not, at most 10 s); never throws (an
+   * unreachable cluster is reported through availability, which keeps probing).
+   */
   start(): Promise<void>;
   close(): Promise<void>;
 }

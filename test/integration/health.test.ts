@@ -1,9 +1,11 @@
-// /healthz (the process is up) and /readyz (Kafka reachable, producer connected), with and without a broker.
+// /healthz (the process is up) and /readyz (Kafka reachable, producer connected), with and without a broker; and
+// the port opening only once the first probe of Kafka concluded.
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../src/server.js';
-import { call, startTestGateway } from '../helpers/gateway.js';
+import { call, ready, startTestGateway } from '../helpers/gateway.js';
+import { portsToListenOnLater } from '../helpers/ports.js';
 
 let up: Gateway;
 let down: Gateway;
@@ -60,5 +62,63 @@ describe('shutdown', () => {
     expect((await call(gw, '/readyz')).status).toBe(200);
     await Promise.all([gw.close(), gw.close()]);
     await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('start-up', () => {
+  /** Resolves when a TCP connection to the port is accepted; rejects with its error (ECONNREFUSED) otherwise. */
+  const connectOnce = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', reject);
+    });
+
+  it('opens its port only once its first probe of Kafka has an answer', async () => {
+    // A relay to the broker that holds every connection, unread, until released: the gateway's first probe of
+    // Kafka waits on it.
+    const [host, brokerPort] = inject('kafkaBrokers').split(',')[0]!.split(':');
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const sockets: Socket[] = [];
+    const relay = createServer((client) => {
+      client.pause();
+      sockets.push(client);
+      void released.then(() => {
+        const broker = connect(Number(brokerPort), host);
+        sockets.push(broker);
+        broker.on('error', () => client.destroy());
+        client.on('error', () => broker.destroy());
+        client.pipe(broker).pipe(client);
+        client.resume();
+      });
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const [port] = await portsToListenOnLater(1);
+    const starting = startTestGateway(
+      { KAFKA_BROKERS: `127.0.0.1:${(relay.address() as AddressInfo).port}`, PORT: String(port) },
+      { waitReady: false },
+    );
+    let gw: Gateway | undefined;
+    try {
+      await once(relay, 'connection'); // the first probe is under way, and cannot conclude while held
+      await expect(connectOnce(port!)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      release();
+      gw = await starting;
+      await connectOnce(port!);
+      await ready(gw);
+      expect((await call(gw, '/readyz')).status).toBe(200);
+    } finally {
+      release();
+      await (gw ?? (await starting)).close();
+      for (const s of sockets) s.destroy();
+      relay.close();
+    }
   });
 });
