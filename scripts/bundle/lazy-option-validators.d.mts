@@ -1,0 +1,10 @@
+import type { Plugin } from 'esbuild';
+
+/** `utils.js` of @platformatic/kafka with its ajv instance built on first use; throws if it no longer reads as expected. */
+export function lazyInstance(source: string, file: string): string;
+/** An option module of @platformatic/kafka with each validator compiled on its first call. */
+export function lazyValidators(source: string, file: string): string;
+/** The calls on the library's instance in one file, by method. */
+export function instanceCalls(source: string): Record<string, number>;
+/** The esbuild plugin the gateway's bundle uses. */
+export const lazyOptionValidators: Plugin;
