@@ -18,8 +18,8 @@
  *   (the bundle imports lazy-wasm-utils.mjs in its place, which loads it from node_modules on first use);
  * - the OTLP exporter, loaded only with tracing on, and yaml, loaded only for /openapi.yaml (a CommonJS package, whose
  *   dynamic import esbuild's wrapper would not give its named exports: test/integration/bundle.test.ts).
- * @platformatic/kafka's option validators are compiled when first called, not when it loads
- * (lazy-option-validators.mjs).
+ * @platformatic/kafka's option validators and schema libraries load when first used, not when it loads
+ * (lazy-option-validators.mjs), and zod's message locales are English only (zod-english-only.mjs).
  *
  *   node scripts/bundle/bundle.mjs [dir=dist]
  */
@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { lazyOptionValidators } from './lazy-option-validators.mjs';
+import { zodEnglishOnly } from './zod-english-only.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -50,7 +51,7 @@ export async function bundleGateway(dir) {
     chunkNames: 'chunks/[name]-[hash]',
     external: EXTERNALS,
     alias: { '@platformatic/wasm-utils': path.join(HERE, 'lazy-wasm-utils.mjs') },
-    plugins: [lazyOptionValidators],
+    plugins: [lazyOptionValidators, zodEnglishOnly],
     legalComments: 'eof',
     logLevel: 'warning',
     // CommonJS dependencies bundled into an ES module call require() for Node's built-ins.

@@ -7,11 +7,17 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lazyInstance, lazyOptionValidators, lazyValidators } from '../../scripts/bundle/lazy-option-validators.mjs';
+import {
+  lazyInstance,
+  lazyOptionValidators,
+  lazyRegistry,
+  lazyValidators,
+} from '../../scripts/bundle/lazy-option-validators.mjs';
 
 const LIBRARY = path.dirname(createRequire(import.meta.url).resolve('@platformatic/kafka'));
 const MODULES = ['base', 'producer', 'consumer', 'admin'].map((c) => path.join(LIBRARY, 'clients', c, 'options.js'));
 const UTILS = path.join(LIBRARY, 'utils.js');
+const REGISTRY = path.join(LIBRARY, 'registries', 'confluent-schema-registry.js');
 
 type Validator = ((data: unknown) => boolean) & { errors: unknown };
 interface Ajv {
@@ -29,6 +35,8 @@ function validatorsOf(modules: Record<string, unknown>[]): Map<string, Validator
 }
 
 let dir: string;
+/** The bundle built here (no types). */
+let bundled: any;
 let lazy: Loaded;
 let eager: Loaded;
 
@@ -37,7 +45,13 @@ beforeAll(async () => {
   const entry = path.join(dir, 'entry.mjs');
   writeFileSync(
     entry,
-    `export { ajv } from ${JSON.stringify(UTILS)};\n${MODULES.map((m, i) => `export * as m${i} from ${JSON.stringify(m)};`).join('\n')}\n`,
+    [
+      `export { ajv } from ${JSON.stringify(UTILS)};`,
+      `export { ConfluentSchemaRegistry } from ${JSON.stringify(REGISTRY)};`,
+      "export { registryLibraries } from 'kgw-lazy:schema-libraries';",
+      ...MODULES.map((m, i) => `export * as m${i} from ${JSON.stringify(m)};`),
+      '',
+    ].join('\n'),
   );
   await build({
     entryPoints: [entry],
@@ -52,6 +66,7 @@ beforeAll(async () => {
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
   const out = await import(pathToFileURL(path.join(dir, 'out.mjs')).href);
+  bundled = out;
   lazy = { ajv: out.ajv, validators: validatorsOf(MODULES.map((_, i) => out[`m${i}`])) };
   const originals = await Promise.all(MODULES.map((m) => import(pathToFileURL(m).href)));
   const utils = await import(pathToFileURL(UTILS).href);
@@ -60,12 +75,13 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the transformed sources', () => {
-  it('build the instance and each validator only when first called', () => {
+  it('build the instance, each validator and the schema libraries only when first called', () => {
     const utils = lazyInstance(readFileSync(UTILS, 'utf8'), UTILS);
-    // The one construction left sits inside the function that runs on first use.
-    expect(utils.match(/new Ajv2020\(/g)).toHaveLength(1);
+    // ajv's class comes from the lazy module; the one construction left runs on first use.
+    expect(utils).not.toMatch(/from 'ajv/);
+    expect(utils).not.toMatch(/new Ajv2020\(/);
     expect(utils).toMatch(
-      /function __kgwRealAjv\(\) \{\n {2}if \(__kgwAjv === undefined\) \{\n {4}__kgwAjv = new Ajv2020\(/,
+      /function __kgwRealAjv\(\) \{\n {2}if \(__kgwAjv === undefined\) \{\n {4}__kgwAjv = new \(__kgwAjv2020\(\)\)\(/,
     );
     let sites = 0;
     for (const m of MODULES) {
@@ -74,11 +90,15 @@ describe('the transformed sources', () => {
       sites += out.match(/(?<!function )__kgwLazyValidator\(ajv, /g)?.length ?? 0;
     }
     expect(sites).toBe(38);
+    const registry = lazyRegistry(readFileSync(REGISTRY, 'utf8'), REGISTRY);
+    expect(registry).not.toMatch(/from '(ajv|ajv-draft-04|avsc)/);
+    expect(registry).not.toMatch(/from 'ajv\//);
   });
 
   it('refuse sources that no longer read as expected', () => {
     expect(() => lazyInstance('export const ajv = new Ajv2020();', 'utils.js')).toThrow(/no longer reads as expected/);
     expect(() => lazyValidators('export const x = 1;', 'options.js')).toThrow(/no ajv.compile/);
+    expect(() => lazyRegistry("import avro from 'avsc';\n", 'registry.js')).toThrow(/no longer reads as expected/);
   });
 });
 
@@ -115,5 +135,20 @@ describe('the bundled validators', () => {
     }
     // The comparison covered refusals, not only inputs every validator accepts.
     expect(refused).toBeGreaterThan(38);
+  });
+});
+
+describe('the bundled schema libraries', () => {
+  it('build a Confluent schema registry client, and load when first asked', () => {
+    // Its constructor makes its three ajv instances (draft 2020-12, draft 7 with draft 6's meta-schema, draft 4).
+    expect(() => new bundled.ConfluentSchemaRegistry({ url: 'http://127.0.0.1:1' })).not.toThrow();
+    const { AjvDraft04, Ajv, Ajv2020, avro, draft06MetaSchema } = bundled.registryLibraries();
+    expect(draft06MetaSchema.$schema).toMatch(/draft-06/);
+    const record = avro.Type.forSchema({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'string' }] });
+    expect(record.fromBuffer(record.toBuffer({ a: 'x' }))).toEqual({ a: 'x' });
+    for (const Class of [AjvDraft04, Ajv, Ajv2020]) {
+      const validate = new Class().compile({ type: 'object', required: ['a'] });
+      expect([validate({ a: 1 }), validate({})]).toEqual([true, false]);
+    }
   });
 });
