@@ -103,9 +103,9 @@ export function lazyRegistry(source, file) {
     out = out.replace(from, to);
   }
   // Nothing may use the imports removed above any more.
-  const left = /(?<![.\w])(AjvDraft04Module|avro\.)|\bnew Ajv(2020)?\(|\bdraft06MetaSchema\)/g;
+  const left = /(?<![.\w])(AjvDraft04Module|avro\.)|\bnew Ajv(2020|Draft04)?\(|\bdraft06MetaSchema\)/g;
   const uses = [...out.matchAll(left)].map((m) => m[0]);
-  const expected = ['new Ajv2020(', 'new Ajv(', 'draft06MetaSchema)'];
+  const expected = ['new Ajv2020(', 'new Ajv(', 'draft06MetaSchema)', 'new AjvDraft04('];
   if (JSON.stringify(uses) !== JSON.stringify(expected))
     throw new Error(`${file}: uses the schema libraries at ${JSON.stringify(uses)}, not only in its constructor`);
   return out;
