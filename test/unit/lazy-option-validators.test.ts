@@ -1,11 +1,10 @@
 // The bundle's stand-in for @platformatic/kafka's option validators (scripts/bundle/lazy-option-validators.mjs):
 // compiled on first call instead of at load, and answering exactly as the library's own.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { type BundledPiece, bundlePiece } from '../helpers/bundle-piece.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   lazyInstance,
@@ -34,17 +33,14 @@ function validatorsOf(modules: Record<string, unknown>[]): Map<string, Validator
   return found;
 }
 
-let dir: string;
+let piece: BundledPiece;
 /** The bundle built here (no types). */
 let bundled: any;
 let lazy: Loaded;
 let eager: Loaded;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'kgw-lazy-validators-'));
-  const entry = path.join(dir, 'entry.mjs');
-  writeFileSync(
-    entry,
+  piece = await bundlePiece(
     [
       `export { ajv } from ${JSON.stringify(UTILS)};`,
       `export { ConfluentSchemaRegistry } from ${JSON.stringify(REGISTRY)};`,
@@ -52,27 +48,20 @@ beforeAll(async () => {
       ...MODULES.map((m, i) => `export * as m${i} from ${JSON.stringify(m)};`),
       '',
     ].join('\n'),
+    {
+      plugins: [lazyOptionValidators],
+      // As the gateway's bundle does: the library's WebAssembly helpers load on first use (never, here).
+      alias: { '@platformatic/wasm-utils': path.resolve('scripts/bundle/lazy-wasm-utils.mjs') },
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    },
   );
-  await build({
-    entryPoints: [entry],
-    outfile: path.join(dir, 'out.mjs'),
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    plugins: [lazyOptionValidators],
-    // As the gateway's bundle does: the library's WebAssembly helpers load on first use (never, here).
-    alias: { '@platformatic/wasm-utils': path.resolve('scripts/bundle/lazy-wasm-utils.mjs') },
-    logLevel: 'error',
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  });
-  const out = await import(pathToFileURL(path.join(dir, 'out.mjs')).href);
-  bundled = out;
-  lazy = { ajv: out.ajv, validators: validatorsOf(MODULES.map((_, i) => out[`m${i}`])) };
+  bundled = piece.exports;
+  lazy = { ajv: bundled.ajv, validators: validatorsOf(MODULES.map((_, i) => bundled[`m${i}`])) };
   const originals = await Promise.all(MODULES.map((m) => import(pathToFileURL(m).href)));
   const utils = await import(pathToFileURL(UTILS).href);
   eager = { ajv: utils.ajv, validators: validatorsOf(originals) };
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => piece?.remove());
 
 describe('the transformed sources', () => {
   it('build the instance, each validator and the schema libraries only when first called', () => {

@@ -1,37 +1,26 @@
 // The bundle's zod with English messages only (scripts/bundle/zod-english-only.mjs): the same messages as zod's own.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z as zod } from 'zod';
 import { englishOnly, zodEnglishOnly } from '../../scripts/bundle/zod-english-only.mjs';
+import { type BundledPiece, bundlePiece } from '../helpers/bundle-piece.js';
 
 const LOCALES = path.join(path.dirname(createRequire(import.meta.url).resolve('zod')), 'v4', 'locales', 'index.js');
 
-let dir: string;
+let piece: BundledPiece;
 /** zod as the bundle has it (no types). */
 let bundled: any;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'kgw-zod-english-'));
-  const entry = path.join(dir, 'entry.mjs');
-  writeFileSync(entry, "export { z } from 'zod';\n");
-  await build({
-    entryPoints: [entry],
-    outfile: path.join(dir, 'out.mjs'),
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
+  piece = await bundlePiece("export { z } from 'zod';\n", {
     plugins: [zodEnglishOnly],
     nodePaths: [path.resolve('node_modules')],
-    logLevel: 'error',
   });
-  bundled = (await import(pathToFileURL(path.join(dir, 'out.mjs')).href)).z;
+  bundled = piece.exports.z;
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => piece?.remove());
 
 describe('zod in the bundle', () => {
   it('keeps English and drops the other locales', () => {
