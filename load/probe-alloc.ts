@@ -19,6 +19,7 @@ import { createTopics, startBroker, startGatewayProcess } from './lib/env.js';
 import { openLoopHttp } from './lib/http-open-loop.js';
 import { JSON_V2, produceBody } from './lib/payload.js';
 import { area } from './profile-summary.js';
+import { waitFor } from '../test/helpers/wait.js';
 
 const args = parseArgs(process.argv.slice(2));
 const REQUESTS = args.num('requests', 4000);
@@ -84,10 +85,7 @@ async function main() {
       await load(Math.max(2000, REQUESTS / 2));
       gw.child.kill('SIGUSR2');
       // The profiler starts asynchronously in the gateway, which says so with a file.
-      for (let i = 0; !existsSync(`${out}.started`); i++) {
-        if (i > 100) throw new Error('the sampling heap profiler did not start');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('the sampling heap profiler to start', () => existsSync(`${out}.started`), { timeoutMs: 5000 });
       const r = await load(REQUESTS);
       const sent = r.ok + r.non2xx + r.errors;
       gw.child.kill('SIGUSR2');
