@@ -6,7 +6,5 @@ export function lazyInstance(source: string, file: string): string;
 export function lazyValidators(source: string, file: string): string;
 /** The Confluent schema registry client of @platformatic/kafka with its schema libraries loaded on first use. */
 export function lazyRegistry(source: string, file: string): string;
-/** The calls on the library's instance in one file, by method. */
-export function instanceCalls(source: string): Record<string, number>;
 /** The esbuild plugin the gateway's bundle uses. */
 export const lazyOptionValidators: Plugin;

@@ -118,7 +118,7 @@ export function lazyValidators(source, file) {
 }
 
 /** Counts the calls on the library's instance in one file (`ajv.<method>(`). */
-export function instanceCalls(source) {
+function instanceCalls(source) {
   const calls = {};
   for (const m of source.matchAll(/\bajv\.([A-Za-z]+)\(/g)) calls[m[1]] = (calls[m[1]] ?? 0) + 1;
   return calls;
